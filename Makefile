@@ -1,0 +1,69 @@
+# Makefile for the task extension (PGXS)
+#
+#   make demo    install what is missing, build, install, run the scenario
+#   make test    install what is missing, build, install, run every test
+#   make bench   the benchmark against the raw-SQL baseline and the peers
+#
+# The two set-up targets work on a machine that has no PostgreSQL headers
+# yet: PGXS is only included once it exists, and they call make again.
+
+EXTENSION  = task
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" task.control)
+
+MODULE_big = task
+OBJS = \
+	src/task.o \
+	src/task_id.o \
+	src/task_id_parse.o \
+	src/identity.o \
+	src/transition.o
+
+# The install script is built from the fragments in sql/, in name order.
+SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+PG_CPPFLAGS = -I$(srcdir)/src
+# -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip -Wextra's unused-parameter
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+
+# Debian's PostgreSQL 15; override with make PG_CONFIG=...
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all:
+	@echo "PostgreSQL server headers not found: run 'make demo' or 'make test' (they install them), or set PG_CONFIG" >&2
+	@exit 1
+endif
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
+	@{ echo '-- generated from sql/[0-9]*.sql by make: edit the fragments, not this file'; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit'; \
+	   for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+
+# One version number: task.control. META.json and CHANGELOG.md must agree.
+checkver:
+	@grep -q '"version": "$(EXTVERSION)"' META.json || { echo "META.json does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
+	@grep -q '^## $(EXTVERSION)' CHANGELOG.md || { echo "CHANGELOG.md has no '## $(EXTVERSION)' section" >&2; exit 1; }
+
+deps:
+	test/harness/deps.sh
+
+demo: checkver deps
+	$(MAKE) install
+	test/harness/demo.sh
+
+test: checkver deps
+	$(MAKE) install
+	test/harness/check.sh $(TESTS)
+
+bench: deps
+	$(MAKE) install
+	bench/run.sh $(BENCH)
+
+fuzz:
+	$(MAKE) -C test/fuzz
+
+.PHONY: checkver deps demo test bench fuzz

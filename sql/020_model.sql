@@ -1,0 +1,197 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- The model: services, accounts, logins, queues, tasks, task logs and the
+-- access list. Every table holding user data is registered with
+-- pg_extension_config_dump so pg_dump keeps its rows.
+--
+-- Citus: task, task_log and task_access carry the owning service in
+-- `owner`, the first column of their primary keys; distribute them by
+-- `owner` (co-located) and make service, account, login and queue
+-- reference tables. See the README, "Beyond one machine".
+
+CREATE TYPE task.status AS ENUM (
+    'blocked', 'queued', 'processing', 'completed', 'failed', 'rescheduled', 'cancelled'
+);
+COMMENT ON TYPE task.status IS
+    'Task status. New tasks are queued (default) or blocked; completed, failed and cancelled are final (a failed task can be retried).';
+
+CREATE TYPE task.account_type AS ENUM ('Operations', 'Vendor', 'Client');
+COMMENT ON TYPE task.account_type IS 'Kind of account: Operations see every task; Vendor and Client accounts see the tasks whose access list holds them.';
+
+CREATE TYPE task.account_status AS ENUM ('Active', 'Disabled');
+COMMENT ON TYPE task.account_status IS 'A Disabled account sees nothing.';
+
+-- ---------------------------------------------------------------- services
+CREATE SEQUENCE task.service_id_seq MINVALUE 1 MAXVALUE 9999 NO CYCLE;
+
+CREATE TABLE task.service (
+    id          integer PRIMARY KEY DEFAULT pg_catalog.nextval('task.service_id_seq')
+                CHECK (id BETWEEN 1 AND 9999),
+    name        text NOT NULL UNIQUE,
+    namespace   text NOT NULL UNIQUE,
+    revision    integer NOT NULL DEFAULT 1,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+ALTER SEQUENCE task.service_id_seq OWNED BY task.service.id;
+COMMENT ON TABLE task.service IS 'Services own queues and tasks. Text id SVC-XXXX (XXXX = id).';
+COMMENT ON COLUMN task.service.namespace IS 'Queue namespace: the service''s queues are named <namespace>/...';
+
+-- ---------------------------------------------------------------- accounts
+CREATE SEQUENCE task.account_id_seq MINVALUE 1 MAXVALUE 99999999 NO CYCLE;
+
+CREATE TABLE task.account (
+    id          bigint PRIMARY KEY DEFAULT pg_catalog.nextval('task.account_id_seq')
+                CHECK (id BETWEEN 0 AND 99999999),
+    name        text NOT NULL,
+    type        task.account_type NOT NULL,
+    status      task.account_status NOT NULL DEFAULT 'Active',
+    revision    integer NOT NULL DEFAULT 1,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+ALTER SEQUENCE task.account_id_seq OWNED BY task.account.id;
+COMMENT ON TABLE task.account IS 'Accounts that may see tasks. Text id ACC-XXXX-YYYY (the 8 digits of id).';
+
+-- ---------------------------------------------------------------- logins
+-- A database role acts as exactly one service or one account. The role is
+-- stored as regrole (an oid that dumps as the role's name), so renaming a
+-- role keeps its mapping and no session setting can change it.
+CREATE TABLE task.login (
+    role        regrole PRIMARY KEY,
+    service     integer REFERENCES task.service ON DELETE CASCADE,
+    account     bigint REFERENCES task.account ON DELETE CASCADE,
+    CHECK (pg_catalog.num_nonnulls(service, account) = 1)
+);
+COMMENT ON TABLE task.login IS 'Maps a database role to the service or account it acts as. Managed with task_login_grant / task_login_revoke.';
+
+-- ---------------------------------------------------------------- queues
+CREATE TABLE task.queue (
+    name          text PRIMARY KEY,
+    owner         integer NOT NULL REFERENCES task.service,
+    paused        boolean NOT NULL DEFAULT false,
+    lease         interval NOT NULL DEFAULT '5 minutes' CHECK (lease > '0'),
+    max_attempts  integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
+    backoff_base  interval NOT NULL DEFAULT '10 seconds' CHECK (backoff_base >= '0'),
+    backoff_max   interval NOT NULL DEFAULT '1 hour' CHECK (backoff_max >= backoff_base),
+    retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX queue_owner_idx ON task.queue (owner);
+COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its worker policy.';
+COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
+COMMENT ON COLUMN task.queue.max_attempts IS 'Attempts before task_fail marks a task failed for good.';
+COMMENT ON COLUMN task.queue.retention IS 'How long finished tasks are kept; 0 keeps them forever.';
+
+-- ---------------------------------------------------------------- tasks
+CREATE SEQUENCE task.task_serial_seq MINVALUE 1 MAXVALUE 999999999999 NO CYCLE CACHE 1;
+
+CREATE TABLE task.task (
+    owner           integer NOT NULL,
+    id              task.task_id NOT NULL,
+    revision        integer NOT NULL DEFAULT 1,
+    status          task.status NOT NULL DEFAULT 'queued',
+    code            text NOT NULL,
+    name            text,
+    queue           text NOT NULL,
+    object          jsonb,
+    description     text,
+    parent          task.task_id,
+    progress        double precision,
+    eta             timestamptz,
+    parameters      jsonb,
+    result          text,
+    result_value    jsonb,
+    error           text,
+    -- worker state
+    run_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    attempts        integer NOT NULL DEFAULT 0,
+    max_attempts    integer,
+    lease_token     bigint,
+    lease_until     timestamptz,
+    ordering_key    text,
+    idempotency_key text,
+    -- audit, stamped by the trigger task.task_transition()
+    status_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by      text,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_by      text,
+    started_at      timestamptz,
+    started_by      text,
+    completed_at    timestamptz,
+    completed_by    text,
+    failed_at       timestamptz,
+    failed_by       text,
+    rescheduled_at  timestamptz,
+    rescheduled_by  text,
+    cancelled_at    timestamptz,
+    cancelled_by    text,
+    PRIMARY KEY (owner, id),
+    -- a parent is a task of the same service; purging it keeps the child
+    FOREIGN KEY (owner, parent) REFERENCES task.task (owner, id) ON DELETE SET NULL (parent)
+);
+
+-- The dequeue index: only runnable rows, FIFO by the time they became
+-- runnable. Finished tasks are not in it, so history never slows a queue.
+CREATE INDEX task_runnable_idx ON task.task (queue, run_at, id)
+    WHERE status IN ('queued', 'rescheduled');
+-- Listing: newest status change first.
+CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at DESC);
+CREATE UNIQUE INDEX task_idempotency_idx ON task.task (owner, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX task_parent_idx ON task.task (owner, parent) WHERE parent IS NOT NULL;
+
+COMMENT ON TABLE task.task IS 'Tasks: the state of long-running operations (seed 001 Task object) plus worker state.';
+COMMENT ON COLUMN task.task.owner IS 'The owning service (SVC-XXXX number); equal to task_id_owner(id).';
+COMMENT ON COLUMN task.task.id IS 'TSK-XXXX-YYYY-YYYY-YYYY, XXXX being the owning service number.';
+COMMENT ON COLUMN task.task.revision IS 'Bumped on every change: a version for optimistic concurrency.';
+COMMENT ON COLUMN task.task.progress IS 'Percent 0..100; NULL until the task has started.';
+COMMENT ON COLUMN task.task.result IS 'Relative URI of a resource holding the result (NULL when the result is a JSON value).';
+COMMENT ON COLUMN task.task.result_value IS 'The JSON result, served at the task''s result endpoint.';
+COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
+COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
+COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
+
+-- ---------------------------------------------------------------- access
+CREATE TABLE task.task_access (
+    owner    integer NOT NULL,
+    task_id  task.task_id NOT NULL,
+    account  bigint NOT NULL REFERENCES task.account ON DELETE CASCADE,
+    PRIMARY KEY (owner, task_id, account),
+    FOREIGN KEY (owner, task_id) REFERENCES task.task (owner, id) ON DELETE CASCADE
+);
+CREATE INDEX task_access_account_idx ON task.task_access (account, owner, task_id);
+COMMENT ON TABLE task.task_access IS 'The access list of each task: accounts that may see it and its result.';
+
+-- ---------------------------------------------------------------- logs
+CREATE SEQUENCE task.task_log_seq;
+
+CREATE TABLE task.task_log (
+    owner        integer NOT NULL,
+    task_id      task.task_id NOT NULL,
+    seq          bigint NOT NULL DEFAULT pg_catalog.nextval('task.task_log_seq'),
+    at           timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    message      text NOT NULL,
+    from_status  task.status,
+    to_status    task.status,
+    errors       bigint,
+    skips        bigint,
+    success      bigint,
+    total        bigint,
+    by           text,
+    PRIMARY KEY (owner, task_id, seq)
+);
+ALTER SEQUENCE task.task_log_seq OWNED BY task.task_log.seq;
+COMMENT ON TABLE task.task_log IS 'Task log entries: messages from workers (with optional counters) and one entry per status transition.';
+COMMENT ON COLUMN task.task_log.from_status IS 'For transition entries: the status left (NULL for messages).';
+
+SELECT pg_catalog.pg_extension_config_dump('task.service', '');
+SELECT pg_catalog.pg_extension_config_dump('task.service_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('task.account', '');
+SELECT pg_catalog.pg_extension_config_dump('task.account_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('task.login', '');
+SELECT pg_catalog.pg_extension_config_dump('task.queue', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task_serial_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task_access', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task_log', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task_log_seq', '');

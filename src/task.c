@@ -1,0 +1,35 @@
+/*
+ * task.c
+ *		Module entry point of the task extension: _PG_init and settings.
+ *
+ * The other files each hold one concern: task_id.c (the id type),
+ * identity.c (who is calling), transition.c (the audit trigger).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "task.h"
+
+PG_MODULE_MAGIC;
+
+/* task.result_uri_prefix: where a task's JSON result is served */
+char	   *task_result_uri_prefix = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("task.result_uri_prefix",
+							   "URI prefix of task result endpoints.",
+							   "A task whose result is a JSON value reports its result as <prefix>/<task id>/result.",
+							   &task_result_uri_prefix,
+							   "/public/v1/system/tasks",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("task");
+}

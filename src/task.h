@@ -1,0 +1,36 @@
+/*
+ * task.h
+ *		Declarations shared by the C files of the task extension.
+ */
+#ifndef TASK_H
+#define TASK_H
+
+#include "postgres.h"
+
+/* ---- task.c: settings ---- */
+extern char *task_result_uri_prefix;
+
+/* ---- identity.c: who is calling ---- */
+typedef enum TaskIdentityKind
+{
+	TASK_IDENT_NONE,			/* unmapped role, or a disabled account */
+	TASK_IDENT_SYSTEM,			/* an unmapped superuser: the operator */
+	TASK_IDENT_SERVICE,			/* a login mapped to a service */
+	TASK_IDENT_ACCOUNT			/* a login mapped to an account */
+} TaskIdentityKind;
+
+typedef struct TaskIdentity
+{
+	TaskIdentityKind kind;
+	int32		service;		/* SVC number when kind is SERVICE */
+	int64		account;		/* ACC number when kind is ACCOUNT */
+	bool		operations;		/* SYSTEM, or an active Operations account */
+	char		actor[NAMEDATALEN + 16];	/* "SVC-0001", "ACC-0000-0001" or a role name */
+} TaskIdentity;
+
+extern const TaskIdentity *task_current_identity(void);
+
+/* Run SPI statements with the privileges of the extension's tables' owner. */
+extern Oid	task_tables_owner(void);
+
+#endif							/* TASK_H */

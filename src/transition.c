@@ -1,0 +1,711 @@
+/*
+ * transition.c
+ *		The trigger on task.task: checks every change, stamps the audit
+ *		columns, bumps the revision and logs each status transition.
+ *
+ * It runs BEFORE INSERT OR UPDATE FOR EACH ROW, so a direct UPDATE by the
+ * owner is checked and audited exactly like an API call. It is on the hot
+ * path (every dequeue and every completion goes through it), hence C:
+ * column positions and enum values are looked up once per backend, the
+ * log INSERT is a saved plan, and unchanged columns are not re-validated.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "task.h"
+
+PG_FUNCTION_INFO_V1(task_transition);
+PG_FUNCTION_INFO_V1(task_check_text);
+
+/* Columns of task.task the trigger reads or writes. */
+typedef enum TaskColumn
+{
+	COL_OWNER,
+	COL_ID,
+	COL_REVISION,
+	COL_STATUS,
+	COL_CODE,
+	COL_NAME,
+	COL_QUEUE,
+	COL_OBJECT,
+	COL_DESCRIPTION,
+	COL_PROGRESS,
+	COL_PARAMETERS,
+	COL_RESULT,
+	COL_RESULT_VALUE,
+	COL_ERROR,
+	COL_LEASE_UNTIL,
+	COL_ORDERING_KEY,
+	COL_IDEMPOTENCY_KEY,
+	COL_STATUS_AT,
+	COL_CREATED_AT,
+	COL_CREATED_BY,
+	COL_UPDATED_AT,
+	COL_UPDATED_BY,
+	COL_STARTED_AT,
+	COL_STARTED_BY,
+	COL_COMPLETED_AT,
+	COL_COMPLETED_BY,
+	COL_FAILED_AT,
+	COL_FAILED_BY,
+	COL_RESCHEDULED_AT,
+	COL_RESCHEDULED_BY,
+	COL_CANCELLED_AT,
+	COL_CANCELLED_BY,
+	NUM_TASK_COLUMNS
+} TaskColumn;
+
+static const char *const column_names[NUM_TASK_COLUMNS] = {
+	"owner", "id", "revision", "status", "code", "name", "queue", "object",
+	"description", "progress", "parameters", "result", "result_value", "error",
+	"lease_until", "ordering_key", "idempotency_key", "status_at",
+	"created_at", "created_by", "updated_at", "updated_by",
+	"started_at", "started_by", "completed_at", "completed_by",
+	"failed_at", "failed_by", "rescheduled_at", "rescheduled_by",
+	"cancelled_at", "cancelled_by"
+};
+
+typedef enum TaskStatus
+{
+	ST_BLOCKED,
+	ST_QUEUED,
+	ST_PROCESSING,
+	ST_COMPLETED,
+	ST_FAILED,
+	ST_RESCHEDULED,
+	ST_CANCELLED,
+	NUM_STATUSES
+} TaskStatus;
+
+static const char *const status_names[NUM_STATUSES] = {
+	"blocked", "queued", "processing", "completed", "failed", "rescheduled", "cancelled"
+};
+
+#define ST_BIT(s) (1 << (s))
+
+/* The transitions of DESIGN.md; everything else is rejected. */
+static const int allowed_transitions[NUM_STATUSES] = {
+	[ST_BLOCKED] = ST_BIT(ST_QUEUED) | ST_BIT(ST_CANCELLED),
+	[ST_QUEUED] = ST_BIT(ST_PROCESSING) | ST_BIT(ST_CANCELLED),
+	[ST_PROCESSING] = ST_BIT(ST_COMPLETED) | ST_BIT(ST_FAILED) | ST_BIT(ST_RESCHEDULED) |
+	ST_BIT(ST_QUEUED) | ST_BIT(ST_CANCELLED),
+	[ST_COMPLETED] = 0,
+	[ST_FAILED] = ST_BIT(ST_QUEUED),
+	[ST_RESCHEDULED] = ST_BIT(ST_PROCESSING) | ST_BIT(ST_QUEUED) | ST_BIT(ST_CANCELLED),
+	[ST_CANCELLED] = 0,
+};
+
+/* The audit pair each target status stamps (-1: none besides updated). */
+static const int stamp_column[NUM_STATUSES] = {
+	[ST_BLOCKED] = -1,
+	[ST_QUEUED] = -1,
+	[ST_PROCESSING] = COL_STARTED_AT,
+	[ST_COMPLETED] = COL_COMPLETED_AT,
+	[ST_FAILED] = COL_FAILED_AT,
+	[ST_RESCHEDULED] = COL_RESCHEDULED_AT,
+	[ST_CANCELLED] = COL_CANCELLED_AT,
+};
+
+/* Limits, documented in the README ("Limits"). */
+#define MAX_CODE_BYTES			255
+#define MAX_QUEUE_BYTES			255
+#define MAX_NAME_BYTES			255
+#define MAX_KEY_BYTES			255
+#define MAX_DESCRIPTION_BYTES	4096
+#define MAX_ERROR_BYTES			8192
+#define MAX_URI_BYTES			2048
+#define MAX_OBJECT_BYTES		8192
+#define MAX_PARAMETERS_BYTES	(1024 * 1024)
+#define MAX_RESULT_BYTES		(16 * 1024 * 1024)
+
+/*
+ * Per-backend cache of what depends on the installed extension: column
+ * numbers, enum oids and the saved log plan. Rebuilt when task.task is a
+ * different relation (the extension was dropped and created again).
+ * The plan lives in CacheMemoryContext via SPI_keepplan.
+ */
+static struct
+{
+	Oid			relid;
+	AttrNumber	attnum[NUM_TASK_COLUMNS];
+	Oid			status_type;
+	Oid			status_oid[NUM_STATUSES];
+	SPIPlanPtr	log_plan;
+}			cache;
+
+static void
+load_cache(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (cache.relid == RelationGetRelid(rel))
+		return;
+
+	cache.relid = InvalidOid;
+	if (cache.log_plan)
+	{
+		SPI_freeplan(cache.log_plan);
+		cache.log_plan = NULL;
+	}
+
+	for (i = 0; i < NUM_TASK_COLUMNS; i++)
+	{
+		int			attno = SPI_fnumber(desc, column_names[i]);
+
+		if (attno <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+					 errmsg("task_transition() must be a trigger on task.task"),
+					 errdetail("Relation \"%s\" has no column \"%s\".",
+							   RelationGetRelationName(rel), column_names[i])));
+		cache.attnum[i] = attno;
+	}
+
+	cache.status_type = TupleDescAttr(desc, cache.attnum[COL_STATUS] - 1)->atttypid;
+	for (i = 0; i < NUM_STATUSES; i++)
+		cache.status_oid[i] = DatumGetObjectId(DirectFunctionCall2(enum_in,
+																   CStringGetDatum(status_names[i]),
+																   ObjectIdGetDatum(cache.status_type)));
+	cache.relid = RelationGetRelid(rel);
+}
+
+static TaskStatus
+status_of(Datum d)
+{
+	Oid			oid = DatumGetObjectId(d);
+	int			i;
+
+	for (i = 0; i < NUM_STATUSES; i++)
+		if (cache.status_oid[i] == oid)
+			return (TaskStatus) i;
+	elog(ERROR, "unrecognized task status oid %u", oid);
+	return ST_QUEUED;			/* keep compiler quiet */
+}
+
+/* ---------------------------------------------------------------------
+ * Validation helpers: one message shape per kind of mistake.
+ * ---------------------------------------------------------------------
+ */
+static inline void
+check_length(const char *field, int len, int max)
+{
+	if (len > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("task %s is too long", field),
+				 errdetail("It is %d bytes; the limit is %d bytes.", len, max),
+				 errhint("Shorten the %s, or keep large data in parameters or the result.", field)));
+}
+
+/* No control characters; newlines and tabs only where multi-line text is expected. */
+static inline void
+check_plain_text(const char *field, const char *s, int len, bool multiline)
+{
+	int			i;
+	bool		blank = true;
+
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < 0x20 || c == 0x7f)
+		{
+			if (multiline && (c == '\n' || c == '\t' || c == '\r'))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("task %s must not contain control characters", field),
+					 errdetail("Byte %d of the %s is 0x%02x.", i + 1, field, c),
+					 errhint("Remove the control characters%s.",
+							 multiline ? " (newlines and tabs are allowed)" : "")));
+		}
+		if (c != ' ')
+			blank = false;
+	}
+	if (blank)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task %s must not be empty", field),
+				 errhint("Give a non-blank %s, or NULL where the %s is optional.", field, field)));
+}
+
+static inline bool
+is_ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool
+is_ident_char(char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* code: dot-separated identifiers, e.g. platform.accounts.buyers.transfer */
+static void
+check_code(text *t)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+	bool		at_start = true;
+	bool		ok = len > 0;
+
+	check_length("code", len, MAX_CODE_BYTES);
+	for (i = 0; ok && i < len; i++)
+	{
+		if (at_start)
+		{
+			ok = is_ident_start(s[i]);
+			at_start = false;
+		}
+		else if (s[i] == '.')
+			at_start = true;
+		else
+			ok = is_ident_char(s[i]);
+	}
+	if (!ok || at_start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task code: \"%s\"", text_to_cstring(t)),
+				 errdetail("A task code is one or more identifiers (a letter or underscore, then letters, digits or underscores) separated by dots."),
+				 errhint("Use a code such as \"platform.accounts.buyers.transfer\".")));
+}
+
+/* queue: slash-separated segments of letters, digits, '_', '-', '.' */
+static void
+check_queue(text *t)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+	int			seglen = 0;
+	bool		ok = len > 0;
+
+	check_length("queue", len, MAX_QUEUE_BYTES);
+	for (i = 0; ok && i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c == '/')
+		{
+			ok = seglen > 0;
+			seglen = 0;
+		}
+		else if (is_ident_char(c) || c == '-' || c == '.')
+			seglen++;
+		else
+			ok = false;
+	}
+	if (!ok || seglen == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task queue name: \"%s\"", text_to_cstring(t)),
+				 errdetail("A queue name is one or more segments of letters, digits, \"_\", \"-\" or \".\" separated by single slashes, with no slash at either end."),
+				 errhint("Use a name such as \"marketplace/platform/internal/buyers/commands\".")));
+}
+
+static void
+check_text_column(const char *field, Datum d, int max, bool multiline)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	check_length(field, VARSIZE_ANY_EXHDR(t), max);
+	check_plain_text(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), multiline);
+}
+
+static void
+check_uri(Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+
+	check_length("result URI", len, MAX_URI_BYTES);
+	for (i = 0; i < len; i++)
+		if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f)
+			break;
+	if (len < 2 || s[0] != '/' || s[1] == '/' || i < len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task result must be a relative URI"),
+				 errdetail("A resource result is a path starting with a single \"/\", without spaces or control characters."),
+				 errhint("Use a URI such as \"/public/v1/accounts/buyers/BUY-1190-0394\", or pass a JSON result instead.")));
+}
+
+static void
+check_json(const char *field, Datum d, int max, bool object_only)
+{
+	Size		size = toast_raw_datum_size(d) - VARHDRSZ;
+
+	if (size > (Size) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("task %s is too large", field),
+				 errdetail("It is %zu bytes; the limit is %d bytes.", size, max),
+				 errhint("Store large data elsewhere and reference it by URI.")));
+	if (object_only)
+	{
+		Jsonb	   *jb = DatumGetJsonbP(d);
+
+		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("task %s must be a JSON object", field),
+					 errhint("Pass an object such as '{\"id\": \"BUY-1190-0394\"}'.")));
+	}
+}
+
+static void
+check_progress(Datum d, bool started)
+{
+	float8		p = DatumGetFloat8(d);
+
+	if (!started)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task progress is undefined before the task starts"),
+				 errhint("Report progress once the task is processing (after task_dequeue).")));
+	if (isnan(p) || p < 0 || p > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("task progress must be between 0 and 100"),
+				 errdetail("Progress %g was given.", p),
+				 errhint("Progress is a percentage.")));
+}
+
+/*
+ * Validate the user-settable columns. On UPDATE only the changed ones
+ * (changed[i] true), so a large unchanged parameters value is not detoasted.
+ */
+static void
+validate_columns(Datum *values, bool *nulls, const bool *changed)
+{
+#define CHANGED(c) (changed == NULL || changed[c])
+#define V(c) values[cache.attnum[c] - 1]
+#define N(c) nulls[cache.attnum[c] - 1]
+	if (CHANGED(COL_CODE))
+		check_code(DatumGetTextPP(V(COL_CODE)));
+	if (CHANGED(COL_QUEUE))
+		check_queue(DatumGetTextPP(V(COL_QUEUE)));
+	if (CHANGED(COL_NAME) && !N(COL_NAME))
+		check_text_column("name", V(COL_NAME), MAX_NAME_BYTES, false);
+	if (CHANGED(COL_DESCRIPTION) && !N(COL_DESCRIPTION))
+		check_text_column("description", V(COL_DESCRIPTION), MAX_DESCRIPTION_BYTES, true);
+	if (CHANGED(COL_ERROR) && !N(COL_ERROR))
+		check_text_column("error", V(COL_ERROR), MAX_ERROR_BYTES, true);
+	if (CHANGED(COL_ORDERING_KEY) && !N(COL_ORDERING_KEY))
+		check_text_column("ordering key", V(COL_ORDERING_KEY), MAX_KEY_BYTES, false);
+	if (CHANGED(COL_IDEMPOTENCY_KEY) && !N(COL_IDEMPOTENCY_KEY))
+		check_text_column("idempotency key", V(COL_IDEMPOTENCY_KEY), MAX_KEY_BYTES, false);
+	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
+		check_uri(V(COL_RESULT));
+	if (CHANGED(COL_OBJECT) && !N(COL_OBJECT))
+		check_json("object", V(COL_OBJECT), MAX_OBJECT_BYTES, true);
+	if (CHANGED(COL_PARAMETERS) && !N(COL_PARAMETERS))
+		check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
+	if (CHANGED(COL_RESULT_VALUE) && !N(COL_RESULT_VALUE))
+		check_json("result", V(COL_RESULT_VALUE), MAX_RESULT_BYTES, false);
+	if (!N(COL_RESULT) && !N(COL_RESULT_VALUE) &&
+		(CHANGED(COL_RESULT) || CHANGED(COL_RESULT_VALUE)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a task result is either a JSON value or a resource URI, not both"),
+				 errhint("Set result_value or result, and the other to NULL.")));
+	if (CHANGED(COL_PROGRESS) && !N(COL_PROGRESS))
+		check_progress(V(COL_PROGRESS), !N(COL_STARTED_AT));
+#undef CHANGED
+#undef V
+#undef N
+}
+
+/* Whether an UPDATE left a column as it was, without detoasting large values. */
+static bool
+column_unchanged(TupleDesc desc, int attno, Datum a, bool anull, Datum b, bool bnull)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attno - 1);
+
+	if (anull || bnull)
+		return anull == bnull;
+	if (att->attlen == -1 &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(a)) &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(b)))
+		return memcmp(DatumGetPointer(a), DatumGetPointer(b),
+					  VARSIZE_EXTERNAL(DatumGetPointer(a))) == 0;
+	return datum_image_eq(a, b, att->attbyval, att->attlen);
+}
+
+static void
+reject_change(const char *column, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_GENERATED_ALWAYS),
+			 errmsg("column \"%s\" of a task cannot be changed", column),
+			 errdetail("%s", why),
+			 errhint("Leave \"%s\" out of the UPDATE.", column)));
+}
+
+static void
+reject_transition(TaskStatus from, TaskStatus to, Oid idtype, Datum id)
+{
+	StringInfoData allowed;
+	Oid			typoutput;
+	bool		typisvarlena;
+	char	   *idstr;
+	int			i;
+
+	getTypeOutputInfo(idtype, &typoutput, &typisvarlena);
+	idstr = OidOutputFunctionCall(typoutput, id);
+
+	initStringInfo(&allowed);
+	for (i = 0; i < NUM_STATUSES; i++)
+		if (allowed_transitions[from] & ST_BIT(i))
+			appendStringInfo(&allowed, "%s%s", allowed.len ? ", " : "", status_names[i]);
+
+	if (allowed.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("invalid task status transition from \"%s\" to \"%s\"",
+						status_names[from], status_names[to]),
+				 errdetail("Task %s is %s; a %s task can move to: %s.",
+						   idstr, status_names[from], status_names[from], allowed.data),
+				 errhint("Read the task again (task_get) and act on its current status.")));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("invalid task status transition from \"%s\" to \"%s\"",
+						status_names[from], status_names[to]),
+				 errdetail("Task %s is %s, a final status.", idstr, status_names[from]),
+				 errhint("A finished task does not change; create a new task instead.")));
+}
+
+/* Insert the transition entry "from -> to" into task.task_log. */
+static void
+log_transition(Relation rel, Datum owner, Datum id, TimestampTz at,
+			   TaskStatus from, TaskStatus to, Datum actor)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		args[7];
+	char		msg[64];
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(task_tables_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (cache.log_plan == NULL)
+	{
+		Oid			argtypes[7];
+		SPIPlanPtr	plan;
+
+		argtypes[0] = INT4OID;
+		argtypes[1] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_ID] - 1)->atttypid;
+		argtypes[2] = TIMESTAMPTZOID;
+		argtypes[3] = TEXTOID;
+		argtypes[4] = cache.status_type;
+		argtypes[5] = cache.status_type;
+		argtypes[6] = TEXTOID;
+		plan = SPI_prepare("INSERT INTO task.task_log "
+						   "(owner, task_id, at, message, from_status, to_status, by) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		cache.log_plan = plan;
+	}
+
+	snprintf(msg, sizeof(msg), "%s -> %s", status_names[from], status_names[to]);
+	args[0] = owner;
+	args[1] = id;
+	args[2] = TimestampTzGetDatum(at);
+	args[3] = CStringGetTextDatum(msg);
+	args[4] = ObjectIdGetDatum(cache.status_oid[from]);
+	args[5] = ObjectIdGetDatum(cache.status_oid[to]);
+	args[6] = actor;
+
+	ret = SPI_execute_plan(cache.log_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "task log insert failed: %s", SPI_result_code_string(ret));
+
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+Datum
+task_transition(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	newtuple;
+	int			natts;
+	Datum	   *values;
+	bool	   *nulls;
+	bool	   *replace;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	Datum		nowd = TimestampTzGetDatum(now);
+	Datum		actor;
+	const TaskIdentity *ident;
+	HeapTuple	result;
+
+#define ATT(c) (cache.attnum[c] - 1)
+#define SET(c, v) do { values[ATT(c)] = (v); nulls[ATT(c)] = false; replace[ATT(c)] = true; } while (0)
+#define SETNULL(c) do { values[ATT(c)] = (Datum) 0; nulls[ATT(c)] = true; replace[ATT(c)] = true; } while (0)
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("task_transition() was not called by trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("task_transition() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	load_cache(rel);
+
+	ident = task_current_identity();
+	actor = CStringGetTextDatum(ident->actor);
+
+	natts = desc->natts;
+	values = palloc(natts * sizeof(Datum));
+	nulls = palloc(natts * sizeof(bool));
+	replace = palloc0(natts * sizeof(bool));
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		TaskStatus	status;
+		int			c;
+
+		newtuple = trigdata->tg_trigtuple;
+		heap_deform_tuple(newtuple, desc, values, nulls);
+
+		status = status_of(values[ATT(COL_STATUS)]);
+		if (status != ST_QUEUED && status != ST_BLOCKED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a new task must be queued or blocked, not %s", status_names[status]),
+					 errhint("Create the task queued (the default) or blocked.")));
+
+		/* audit columns are ours, whatever the INSERT said */
+		for (c = COL_STARTED_AT; c <= COL_CANCELLED_BY; c++)
+			SETNULL(c);
+		SET(COL_REVISION, Int32GetDatum(1));
+		SET(COL_STATUS_AT, nowd);
+		SET(COL_CREATED_AT, nowd);
+		SET(COL_CREATED_BY, actor);
+		SET(COL_UPDATED_AT, nowd);
+		SET(COL_UPDATED_BY, actor);
+		SETNULL(COL_LEASE_UNTIL);
+
+		validate_columns(values, nulls, NULL);
+	}
+	else
+	{
+		HeapTuple	oldtuple = trigdata->tg_trigtuple;
+		Datum	   *oldvalues = palloc(natts * sizeof(Datum));
+		bool	   *oldnulls = palloc(natts * sizeof(bool));
+		bool		changed[NUM_TASK_COLUMNS];
+		TaskStatus	from,
+					to;
+		int			c;
+
+		newtuple = trigdata->tg_newtuple;
+		heap_deform_tuple(oldtuple, desc, oldvalues, oldnulls);
+		heap_deform_tuple(newtuple, desc, values, nulls);
+
+		for (c = 0; c < NUM_TASK_COLUMNS; c++)
+			changed[c] = !column_unchanged(desc, cache.attnum[c],
+										   oldvalues[ATT(c)], oldnulls[ATT(c)],
+										   values[ATT(c)], nulls[ATT(c)]);
+
+		if (changed[COL_OWNER] || changed[COL_ID])
+			reject_change(changed[COL_ID] ? "id" : "owner", "A task keeps its id and owner for life.");
+		if (changed[COL_CODE] || changed[COL_QUEUE])
+			reject_change(changed[COL_CODE] ? "code" : "queue", "A task keeps its code and queue for life; create a new task instead.");
+		if (changed[COL_REVISION])
+			reject_change("revision", "The revision is bumped by the extension on every change; compare it in the WHERE clause for optimistic concurrency.");
+		for (c = COL_STATUS_AT; c <= COL_CANCELLED_BY; c++)
+			if (changed[c])
+				reject_change(column_names[c], "Audit columns are stamped by the extension.");
+
+		from = status_of(oldvalues[ATT(COL_STATUS)]);
+		to = status_of(values[ATT(COL_STATUS)]);
+
+		SET(COL_REVISION, Int32GetDatum(DatumGetInt32(oldvalues[ATT(COL_REVISION)]) + 1));
+		SET(COL_UPDATED_AT, nowd);
+		SET(COL_UPDATED_BY, actor);
+
+		if (from != to)
+		{
+			if (!(allowed_transitions[from] & ST_BIT(to)))
+				reject_transition(from, to, TupleDescAttr(desc, ATT(COL_ID))->atttypid, values[ATT(COL_ID)]);
+
+			SET(COL_STATUS_AT, nowd);
+			if (stamp_column[to] >= 0)
+			{
+				SET(stamp_column[to], nowd);
+				SET(stamp_column[to] + 1, actor);
+			}
+			if (from == ST_PROCESSING)
+				SETNULL(COL_LEASE_UNTIL);
+			if (to == ST_COMPLETED)
+			{
+				SET(COL_PROGRESS, Float8GetDatum(100.0));
+				changed[COL_PROGRESS] = false;
+			}
+		}
+
+		validate_columns(values, nulls, changed);
+
+		if (from != to)
+			log_transition(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)], now,
+						   from, to, actor);
+	}
+
+	result = heap_modify_tuple(newtuple, desc, values, nulls, replace);
+	return PointerGetDatum(result);
+#undef ATT
+#undef SET
+#undef SETNULL
+}
+
+/*
+ * task._check_text(field, value, max_bytes, multiline): the trigger's text
+ * rules for SQL callers (log messages, cancel reasons, names of services),
+ * so every text the extension stores is checked the same way.
+ */
+Datum
+task_check_text(PG_FUNCTION_ARGS)
+{
+	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	check_text_column(field, PG_GETARG_DATUM(1), PG_GETARG_INT32(2), PG_GETARG_BOOL(3));
+	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+}

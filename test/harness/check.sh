@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Run the regression tests (test/sql/*.sql, pg_regress) and isolation specs (test/specs/*.spec) against
+# throwaway instances under tmp/check preloading task and pg_cron; expected output is in expected/.
+# Usage: check.sh [NAME...] (default: all). Last line "N passed, M failed"; exit 1 on any failure or error.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=cluster.sh
+. "$here/cluster.sh"
+cd "$root"
+
+bindir=$(h_bindir)
+pgxs_dir=$(dirname "$("$PG_CONFIG" --pgxs)")
+regress_bin=$pgxs_dir/../test/regress/pg_regress
+isolation_bin=$pgxs_dir/../test/isolation/pg_isolation_regress
+suite_timeout=${TASK_CHECK_TIMEOUT:-1800}  # seconds per suite, so a hung test cannot eat CI's 90 minutes
+[ -x "$regress_bin" ] || h_die "no pg_regress at $regress_bin (is postgresql-server-dev-15 installed?)"
+
+# ---- which tests
+names_in() { # DIR EXT: the test names there, sorted bytewise
+	[ -d "$1" ] || return 0
+	find "$1" -maxdepth 1 -type f -name "*.$2" -printf '%f\n' | sed "s/\.$2\$//" | LC_ALL=C sort
+}
+mapfile -t all_sql < <(names_in test/sql sql)
+mapfile -t all_spec < <(names_in test/specs spec)
+
+sql_tests=() spec_tests=() unknown=()
+if [ $# -eq 0 ]; then
+	sql_tests=("${all_sql[@]}")
+	spec_tests=("${all_spec[@]}")
+else
+	for arg in "$@"; do
+		name=$(basename "$arg")
+		name=${name%.sql}
+		name=${name%.spec}
+		found=
+		if [ -f "test/sql/$name.sql" ]; then sql_tests+=("$name"); found=1; fi
+		if [ -f "test/specs/$name.spec" ]; then spec_tests+=("$name"); found=1; fi
+		[ -n "$found" ] || unknown+=("$arg")
+	done
+	[ ${#unknown[@]} -eq 0 ] || h_die "no such test in test/sql or test/specs: ${unknown[*]}"
+fi
+
+# ---- fresh staging area the postgres OS user can read and write
+work=$(h_tmp "$root")/check
+for data in "$work"/instance-*/data; do h_stop_stale "$data"; done
+rm -rf "$work"
+mkdir -p "$work/stage/sql" "$work/stage/specs" "$work/stage/expected"
+for d in sql specs; do
+	if [ -d "test/$d" ]; then cp -R "test/$d/." "$work/stage/$d/"; fi
+done
+if [ -d expected ]; then cp -R expected/. "$work/stage/expected/"; fi
+cp test/harness/task.conf "$work/stage/task.conf"
+h_own "$work"
+
+# ---- run one suite: KIND RUNNER PORT LOADS -- TESTS...; leaves $work/KIND.rc and $work/KIND.log
+run_suite() {
+	local kind=$1 runner=$2 port=$3 loads=() rc
+	shift 3
+	while [ "$1" != -- ]; do loads+=("--load-extension=$1"); shift; done
+	shift
+	echo "== $kind: $# test(s)"
+	mkdir -p "$work/out-$kind"
+	h_own "$work/out-$kind"
+	set +e
+	(cd "$work" && h_as_pg timeout --foreground -k 30 "$suite_timeout" "$runner" \
+		--temp-instance="$work/instance-$kind" \
+		--temp-config="$work/stage/task.conf" \
+		--inputdir="$work/stage" \
+		--outputdir="$work/out-$kind" \
+		--bindir="$bindir" \
+		--dbname=contrib_regression \
+		--no-locale --encoding=UTF8 \
+		--port="$port" \
+		"${loads[@]}" "$@") 2>&1 | tee "$work/$kind.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" != 124 ] || echo "check: $kind suite killed after ${suite_timeout}s (TASK_CHECK_TIMEOUT)" | tee -a "$work/$kind.log"
+	echo "$rc" >"$work/$kind.rc"
+	h_stop_stale "$work/instance-$kind/data"
+}
+
+if [ ${#sql_tests[@]} -gt 0 ]; then
+	run_suite regress "$regress_bin" "${TASK_CHECK_PORT:-58432}" pg_cron pgtap task -- "${sql_tests[@]}"
+fi
+if [ ${#spec_tests[@]} -gt 0 ]; then
+	[ -x "$isolation_bin" ] || h_die "no pg_isolation_regress at $isolation_bin"
+	run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+fi
+
+# ---- tally. PG15 prints one line a test: "test NAME ... ok|FAILED|failed (ignored)  <ms> ms"
+# (schedule groups indent the name instead of "test"); exit status 0 all passed, 1 some failed, 2 error.
+passed=0 skipped=0 failed=()
+tally() { # KIND TESTS...
+	local kind=$1 name status rc before=${#failed[@]}
+	shift
+	rc=$(cat "$work/$kind.rc")
+	declare -A seen=()
+	while read -r status name; do
+		seen[$name]=1
+		case $status in
+		ok) passed=$((passed + 1)) ;;
+		ignored) skipped=$((skipped + 1)) ;;
+		*) failed+=("$name") ;;
+		esac
+	done < <(sed -nE 's/^(test +| +)([^ ]+) +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\3 \2/p' "$work/$kind.log" |
+		sed 's/^failed (ignored)/ignored/')
+	for name in "$@"; do
+		[ -n "${seen[$name]:-}" ] || failed+=("$name(not-run)")
+	done
+	# A runner that failed without blaming a test still fails the run (e.g. exit 2: initdb or the
+	# postmaster failed, or the suite was killed at the timeout).
+	if [ "$rc" != 0 ] && [ ${#failed[@]} -eq "$before" ]; then
+		failed+=("$kind-runner(exit-$rc)")
+	fi
+	if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
+		echo "---- $kind runner exited $rc"
+		for f in "$work/out-$kind"/log/*.log; do
+			[ -f "$f" ] || continue
+			if [ "${f##*/}" = initdb.log ] && grep -q '^Success\.' "$f"; then continue; fi
+			echo "---- tail of $f"
+			tail -n 40 "$f"
+		done
+	fi
+	if [ -s "$work/out-$kind/regression.diffs" ]; then
+		echo "---- $kind: first 200 lines of $work/out-$kind/regression.diffs"
+		head -n 200 "$work/out-$kind/regression.diffs"
+	fi
+}
+
+echo
+[ ${#sql_tests[@]} -eq 0 ] || tally regress "${sql_tests[@]}"
+[ ${#spec_tests[@]} -eq 0 ] || tally isolation "${spec_tests[@]}"
+
+total=$((passed + skipped + ${#failed[@]}))
+if [ "$total" -eq 0 ]; then
+	echo "check: no tests found in test/sql or test/specs"
+	echo "0 passed, 0 failed"
+	exit 1
+fi
+[ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, ${#failed[@]} failed, $skipped skipped"
+else
+	echo "$passed passed, ${#failed[@]} failed"
+fi
+[ ${#failed[@]} -eq 0 ]

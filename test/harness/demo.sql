@@ -1,0 +1,1 @@
+SELECT 'demo placeholder' AS demo;
