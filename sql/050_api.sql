@@ -609,39 +609,7 @@ COMMENT ON FUNCTION task.task_logs(task.task_id, integer, integer) IS
     'The log of a task, newest first (seed 003): worker messages with counters and one "from -> to" entry per status change, creation included. Operations and the owning service only.';
 
 -- ---------------------------------------------------------------- finish
-CREATE FUNCTION task.task_complete(
-    id       task.task_id,
-    result   jsonb DEFAULT NULL,
-    resource text DEFAULT NULL,
-    token    bigint DEFAULT NULL)
-    RETURNS task.task
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    t task.task;
-BEGIN
-    IF task_complete.result IS NOT NULL AND task_complete.resource IS NOT NULL THEN
-        RAISE EXCEPTION 'a task result is either a JSON value or a resource URI, not both'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
-    END IF;
-    UPDATE task.task x
-       SET status = 'completed', result_value = task_complete.result, result = task_complete.resource
-     WHERE x.owner = task.task_id_owner(task_complete.id) AND x.id = task_complete.id
-       AND task._may_write(x.owner, false)
-       AND x.status = 'processing'
-       AND (task_complete.token IS NULL OR x.lease_token = task_complete.token)
-    RETURNING * INTO t;
-    IF NOT FOUND THEN
-        PERFORM task._write_failed(task_complete.id, 'complete', false, task_complete.token, '{processing}');
-    END IF;
-    RETURN t;
-END
-$$;
-COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
-    'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
+-- task_complete is in 060_worker.sql, beside the dequeue that shares its body.
 
 CREATE FUNCTION task.task_result(id task.task_id) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -43,7 +43,8 @@ else
 fi
 
 # ---- fresh staging area the postgres OS user can read and write
-work=$(h_tmp "$root")/check
+# TASK_CHECK_DIR (with TASK_CHECK_PORT, TASK_CHECK_ISOLATION_PORT) lets two runs share a machine
+work=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}
 for data in "$work"/instance-*/data; do h_stop_stale "$data"; done
 rm -rf "$work"
 mkdir -p "$work/stage/sql" "$work/stage/specs" "$work/stage/expected"

@@ -1,0 +1,371 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- The worker API: task_dequeue (FIFO, SKIP LOCKED, leases, fencing
+-- tokens, complete-and-claim in one round trip), task_heartbeat,
+-- task_fail (retries with exponential backoff and jitter), task_reschedule,
+-- task_retry, lease rescue, task_queue_configure.
+--
+-- A claim stamps lease_token with the task's new revision: it is unique
+-- per claim and never reused, so a worker whose lease expired and whose
+-- task was claimed again cannot complete, fail or reschedule it.
+
+-- Leases to rescue, per queue (only processing rows are in it).
+CREATE INDEX task_lease_idx ON task.task (queue, lease_until) WHERE status = 'processing';
+-- Ordering keys: at most one task of a key runs at a time.
+CREATE INDEX task_ordering_idx ON task.task (queue, ordering_key, run_at, id)
+    WHERE ordering_key IS NOT NULL AND status IN ('queued', 'rescheduled', 'processing');
+
+-- The queue a worker call acts on, checked: the owning service (or the
+-- system) only; a queue outside the caller's scope is not found.
+CREATE FUNCTION task._worker_queue(queue text) RETURNS task.queue
+    LANGUAGE plpgsql STABLE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+BEGIN
+    SELECT * INTO q FROM task.queue x WHERE x.name = _worker_queue.queue;
+    IF FOUND AND (q.owner IS NOT DISTINCT FROM task.current_service() OR task.current_kind() = 'system') THEN
+        RETURN q;
+    END IF;
+    IF FOUND AND task.current_is_operations() THEN
+        RAISE EXCEPTION 'permission denied to work on queue "%"', _worker_queue.queue
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
+                  HINT = 'Only the owning service runs workers on a queue.';
+    END IF;
+    RAISE EXCEPTION 'queue "%" not found', _worker_queue.queue
+        USING ERRCODE = 'no_data_found',
+              HINT = 'Check the name; queues of other services are reported as not found.';
+END
+$$;
+COMMENT ON FUNCTION task._worker_queue(text) IS 'Internal: the queue row for a worker call, after checking the caller owns it.';
+
+-- Put the expired leases of one queue back: queued while attempts remain,
+-- failed otherwise, each with a log entry saying why. Returns how many.
+CREATE FUNCTION task._rescue_leases(q task.queue, max_rows integer DEFAULT 100) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN
+        UPDATE task.task t
+           SET status = CASE WHEN t.attempts < coalesce(t.max_attempts, q.max_attempts)
+                             THEN 'queued'::task.status ELSE 'failed' END,
+               error = 'lease expired: the worker stopped sending heartbeats'
+          FROM (SELECT x.owner, x.id FROM task.task x
+                 WHERE x.queue = q.name AND x.status = 'processing' AND x.lease_until < now()
+                 ORDER BY x.lease_until
+                 LIMIT max_rows
+                 FOR UPDATE SKIP LOCKED) e
+         WHERE t.owner = e.owner AND t.id = e.id
+        RETURNING t.owner, t.id, t.attempts, t.status
+    LOOP
+        INSERT INTO task.task_log (owner, task_id, message, by)
+        VALUES (r.owner, r.id,
+                format('lease expired during attempt %s: %s', r.attempts,
+                       CASE WHEN r.status = 'failed' THEN 'no attempts left' ELSE 'queued again' END),
+                task.current_actor());
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
+    'Internal: returns tasks whose lease expired to queued (or failed when no attempts are left), logging why.';
+
+-- Complete one claimed task: the shared body of task_complete and the
+-- complete-and-claim form of task_dequeue.
+CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text) RETURNS task.task
+    LANGUAGE plpgsql
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+BEGIN
+    IF result IS NOT NULL AND resource IS NOT NULL THEN
+        RAISE EXCEPTION 'a task result is either a JSON value or a resource URI, not both'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
+    END IF;
+    UPDATE task.task x
+       SET status = 'completed', result_value = _complete.result, result = _complete.resource
+     WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
+       AND task._may_write(x.owner, false)
+       AND x.status = 'processing'
+       AND (_complete.token IS NULL OR x.lease_token = _complete.token)
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(_complete.id, 'complete', false, _complete.token, '{processing}');
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text) IS 'Internal: completes a processing task (fenced by token when given).';
+
+CREATE FUNCTION task.task_complete(
+    id       task.task_id,
+    result   jsonb DEFAULT NULL,
+    resource text DEFAULT NULL,
+    token    bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+    RETURN task._complete(id, token, result, resource);
+COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
+    'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
+
+CREATE FUNCTION task.task_dequeue(
+    queue          text,
+    n              integer DEFAULT 1,
+    lease          interval DEFAULT NULL,
+    wait           interval DEFAULT '0',
+    complete       task.task_id DEFAULT NULL,
+    complete_token bigint DEFAULT NULL,
+    result         jsonb DEFAULT NULL,
+    resource       text DEFAULT NULL)
+    RETURNS SETOF task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue;
+    claimed integer;
+BEGIN
+    -- the one-round-trip loop: finish the previous task first
+    IF task_dequeue.complete IS NOT NULL THEN
+        PERFORM task._complete(task_dequeue.complete, task_dequeue.complete_token,
+                               task_dequeue.result, task_dequeue.resource);
+    END IF;
+
+    IF task_dequeue.n IS NULL OR task_dequeue.n NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'n must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Claim at most 1000 tasks a call.';
+    END IF;
+    IF task_dequeue.lease IS NOT NULL AND task_dequeue.lease <= '0' THEN
+        RAISE EXCEPTION 'lease must be positive'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave lease out to use the queue''s policy.';
+    END IF;
+    q := task._worker_queue(task_dequeue.queue);
+    IF q.paused THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    UPDATE task.task t
+       SET status = 'processing',
+           attempts = t.attempts + 1,
+           lease_token = t.revision + 1,
+           lease_until = now() + coalesce(task_dequeue.lease, q.lease)
+      FROM (SELECT x.owner, x.id FROM task.task x
+             WHERE x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled')
+               AND x.run_at <= now()
+               -- ordering keys: only the first pending task of a key, and
+               -- none while another task of the key is processing
+               AND (x.ordering_key IS NULL OR NOT EXISTS (
+                        SELECT FROM task.task k
+                         WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
+                           AND k.status IN ('queued', 'rescheduled', 'processing')
+                           AND (k.status = 'processing' OR (k.run_at, k.id) < (x.run_at, x.id))))
+             ORDER BY x.run_at, x.id
+             LIMIT task_dequeue.n
+             FOR UPDATE SKIP LOCKED) c
+     WHERE t.owner = c.owner AND t.id = c.id
+    RETURNING t.*;
+    GET DIAGNOSTICS claimed = ROW_COUNT;
+
+    -- a short queue: also look for expired leases to take over
+    IF claimed < task_dequeue.n AND task._rescue_leases(q, task_dequeue.n - claimed) > 0 THEN
+        RETURN QUERY SELECT * FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n - claimed, task_dequeue.lease);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text) IS
+    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing.';
+
+CREATE FUNCTION task.task_heartbeat(
+    id       task.task_id,
+    token    bigint,
+    lease    interval DEFAULT NULL,
+    progress double precision DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    IF task_heartbeat.lease IS NOT NULL AND task_heartbeat.lease <= '0' THEN
+        RAISE EXCEPTION 'lease must be positive'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
+    END IF;
+    UPDATE task.task x
+       SET lease_until = now() + coalesce(task_heartbeat.lease,
+                                          (SELECT q.lease FROM task.queue q WHERE q.name = x.queue)),
+           progress = coalesce(task_heartbeat.progress, x.progress)
+     WHERE x.owner = task.task_id_owner(task_heartbeat.id) AND x.id = task_heartbeat.id
+       AND task._may_write(x.owner, false)
+       AND x.status = 'processing' AND x.lease_token = task_heartbeat.token
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_heartbeat.id, 'heartbeat', false,
+                                   coalesce(task_heartbeat.token, -1), '{processing}');
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision) IS
+    'Worker: extends the lease of a claimed task (by lease, or the queue''s lease length), optionally reporting progress. Fails with "lease lost" when the claim is gone.';
+
+-- Backoff before retry number `attempt`: base * 2^(attempt-1), capped,
+-- with +-25% jitter so failed tasks do not come back in lockstep.
+CREATE FUNCTION task._backoff(q task.queue, attempt integer) RETURNS interval
+    LANGUAGE sql VOLATILE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT least(q.backoff_base * power(2, least(greatest(attempt, 1) - 1, 30)), q.backoff_max)
+           * (0.75 + random() * 0.5)
+$$;
+COMMENT ON FUNCTION task._backoff(task.queue, integer) IS 'Internal: exponential backoff with jitter for a retry.';
+
+CREATE FUNCTION task.task_fail(
+    id    task.task_id,
+    error text,
+    token bigint DEFAULT NULL,
+    retry boolean DEFAULT true)
+    RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+    q task.queue;
+BEGIN
+    IF task_fail.error IS NULL THEN
+        RAISE EXCEPTION 'task_fail needs an error'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Say what went wrong: error => ''...''.';
+    END IF;
+    PERFORM task._check_text('error', task_fail.error, 8192, true);
+    SELECT x.* INTO q FROM task.queue x
+     WHERE x.name = (SELECT y.queue FROM task.task y
+                      WHERE y.owner = task.task_id_owner(task_fail.id) AND y.id = task_fail.id);
+    UPDATE task.task x
+       SET status = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
+                         THEN 'rescheduled'::task.status ELSE 'failed' END,
+           run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
+                         THEN now() + task._backoff(q, x.attempts) ELSE x.run_at END,
+           error = task_fail.error
+     WHERE x.owner = task.task_id_owner(task_fail.id) AND x.id = task_fail.id
+       AND task._may_write(x.owner, false)
+       AND x.status = 'processing'
+       AND (task_fail.token IS NULL OR x.lease_token = task_fail.token)
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_fail.id, 'fail', false, task_fail.token, '{processing}');
+    END IF;
+    INSERT INTO task.task_log (owner, task_id, message, by)
+    VALUES (t.owner, t.id,
+            format('attempt %s of %s failed: %s', t.attempts, coalesce(t.max_attempts, q.max_attempts), task_fail.error),
+            task.current_actor());
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_fail(task.task_id, text, bigint, boolean) IS
+    'Worker: reports a failed attempt. The task is rescheduled with exponential backoff and jitter while attempts remain (and retry is true), else failed for good; the error is kept on the task and in its log.';
+
+CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    IF task_reschedule.at IS NULL OR NOT isfinite(task_reschedule.at) THEN
+        RAISE EXCEPTION 'task_reschedule needs a finite time'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass at => now() + interval ''...''.';
+    END IF;
+    UPDATE task.task x
+       SET status = 'rescheduled', run_at = task_reschedule.at
+     WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id
+       AND task._may_write(x.owner, false)
+       AND x.status = 'processing'
+       AND (task_reschedule.token IS NULL OR x.lease_token = task_reschedule.token)
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_reschedule.id, 'reschedule', false, task_reschedule.token, '{processing}');
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint) IS
+    'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due.';
+
+CREATE FUNCTION task.task_retry(id task.task_id) RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    UPDATE task.task x
+       SET status = 'queued', run_at = now(), attempts = 0
+     WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id
+       AND task._may_write(x.owner, true)
+       AND x.status = 'failed'
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_retry.id, 'retry', true, NULL, '{failed}');
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_retry(task.task_id) IS
+    'Re-queues a failed task with a fresh attempt budget (owning service or Operations).';
+
+CREATE FUNCTION task.task_queue_configure(
+    queue        text,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_max  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL,
+    paused       boolean DEFAULT NULL)
+    RETURNS task.queue
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue := task._worker_queue(task_queue_configure.queue);
+BEGIN
+    UPDATE task.queue x
+       SET lease = coalesce(task_queue_configure.lease, x.lease),
+           max_attempts = coalesce(task_queue_configure.max_attempts, x.max_attempts),
+           backoff_base = coalesce(task_queue_configure.backoff_base, x.backoff_base),
+           backoff_max = coalesce(task_queue_configure.backoff_max, x.backoff_max),
+           retention = coalesce(task_queue_configure.retention, x.retention),
+           paused = coalesce(task_queue_configure.paused, x.paused)
+     WHERE x.name = q.name
+    RETURNING * INTO q;
+    RETURN q;
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid queue policy for "%"', task_queue_configure.queue
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
+              HINT = 'Pass only the settings to change.';
+END
+$$;
+COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
+    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused. Owning service only.';
