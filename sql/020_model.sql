@@ -169,7 +169,7 @@ CREATE TABLE task.task_log (
     owner        integer NOT NULL,
     task_id      task.task_id NOT NULL,
     seq          bigint NOT NULL DEFAULT pg_catalog.nextval('task.task_log_seq'),
-    at           timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    at           timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     message      text NOT NULL,
     from_status  task.status,
     to_status    task.status,

@@ -564,7 +564,9 @@ task_transition(PG_FUNCTION_ARGS)
 	Datum	   *values;
 	bool	   *nulls;
 	bool	   *replace;
-	TimestampTz now = GetCurrentStatementStartTimestamp();
+	/* the real clock: statement and transaction start times stand still
+	 * inside a procedure that commits per task */
+	TimestampTz now = GetCurrentTimestamp();
 	Datum		nowd = TimestampTzGetDatum(now);
 	Datum		actor;
 	const TaskIdentity *ident;

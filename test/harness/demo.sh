@@ -28,3 +28,15 @@ cluster_start "$dir" "$port" postgres
 cluster_psql "$dir" "$port" -d postgres -v ON_ERROR_STOP=1 \
 	-c 'CREATE EXTENSION IF NOT EXISTS task CASCADE' \
 	-f test/harness/demo.sql
+
+echo
+echo "== 3. Two workers drain the queue concurrently (FOR UPDATE SKIP LOCKED)"
+pids=()
+for w in worker-1 worker-2; do
+	cluster_psql "$dir" "$port" -d postgres -U platform_worker -v ON_ERROR_STOP=1 -q \
+		-c "CALL public.demo_worker('$w')" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+cluster_psql "$dir" "$port" -d postgres -v ON_ERROR_STOP=1 -f test/harness/demo_report.sql
