@@ -1,0 +1,363 @@
+\unset ECHO
+-- The shape of the extension, in pgTAP: schema, tables and their keys,
+-- column types, the status enum, indexes, the transition trigger, the
+-- task_id type and its operator classes, the public functions and their
+-- signatures, SECURITY DEFINER with a pinned search_path, comments on
+-- every object, privileges, and pg_dump registration of the data tables.
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP true
+
+BEGIN;
+SELECT plan(146);
+
+-- ------------------------------------------------------------ extension, schema
+SELECT has_extension('task', 'extension task is installed');
+SELECT ok((SELECT NOT extrelocatable FROM pg_extension WHERE extname = 'task'),
+          'extension task is not relocatable');
+SELECT has_schema('task', 'schema task exists');
+SELECT is((SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+            WHERE e.extname = 'task'), 'task', 'extension task lives in schema task');
+
+-- ------------------------------------------------------------ tables and keys
+SELECT has_table('task', 'service', 'table task.service exists');
+SELECT has_table('task', 'account', 'table task.account exists');
+SELECT has_table('task', 'login', 'table task.login exists');
+SELECT has_table('task', 'queue', 'table task.queue exists');
+SELECT has_table('task', 'task', 'table task.task exists');
+SELECT has_table('task', 'task_access', 'table task.task_access exists');
+SELECT has_table('task', 'task_log', 'table task.task_log exists');
+
+SELECT has_pk('task', 'service', 'task.service has a primary key');
+SELECT has_pk('task', 'account', 'task.account has a primary key');
+SELECT has_pk('task', 'login', 'task.login has a primary key');
+SELECT has_pk('task', 'queue', 'task.queue has a primary key');
+SELECT has_pk('task', 'task', 'task.task has a primary key');
+SELECT has_pk('task', 'task_access', 'task.task_access has a primary key');
+SELECT has_pk('task', 'task_log', 'task.task_log has a primary key');
+
+SELECT col_is_pk('task', 'service', ARRAY['id']::name[], 'task.service primary key is (id)');
+SELECT col_is_pk('task', 'account', ARRAY['id']::name[], 'task.account primary key is (id)');
+SELECT col_is_pk('task', 'login', ARRAY['role']::name[], 'task.login primary key is (role)');
+SELECT col_is_pk('task', 'queue', ARRAY['name']::name[], 'task.queue primary key is (name)');
+SELECT col_is_pk('task', 'task', ARRAY['owner', 'id']::name[], 'task.task primary key is (owner, id)');
+SELECT col_is_pk('task', 'task_access', ARRAY['owner', 'task_id', 'account']::name[],
+                 'task.task_access primary key is (owner, task_id, account)');
+SELECT col_is_pk('task', 'task_log', ARRAY['owner', 'task_id', 'seq']::name[],
+                 'task.task_log primary key is (owner, task_id, seq)');
+
+-- ------------------------------------------------------------ key columns and types
+SELECT col_type_is('task', 'service', 'id', 'integer', 'task.service.id is integer');
+SELECT col_type_is('task', 'service', 'namespace', 'text', 'task.service.namespace is text');
+SELECT col_type_is('task', 'account', 'id', 'bigint', 'task.account.id is bigint');
+SELECT col_type_is('task', 'account', 'type', 'task', 'account_type', 'task.account.type is task.account_type');
+SELECT col_type_is('task', 'account', 'status', 'task', 'account_status', 'task.account.status is task.account_status');
+SELECT col_type_is('task', 'login', 'role', 'regrole', 'task.login.role is regrole');
+SELECT col_type_is('task', 'login', 'service', 'integer', 'task.login.service is integer');
+SELECT col_type_is('task', 'login', 'account', 'bigint', 'task.login.account is bigint');
+SELECT col_type_is('task', 'queue', 'name', 'text', 'task.queue.name is text');
+SELECT col_type_is('task', 'queue', 'owner', 'integer', 'task.queue.owner is integer');
+SELECT col_type_is('task', 'queue', 'lease', 'interval', 'task.queue.lease is interval');
+SELECT col_type_is('task', 'task', 'owner', 'integer', 'task.task.owner is integer');
+SELECT col_type_is('task', 'task', 'id', 'task', 'task_id', 'task.task.id is task.task_id');
+SELECT col_type_is('task', 'task', 'revision', 'integer', 'task.task.revision is integer');
+SELECT col_type_is('task', 'task', 'status', 'task', 'status', 'task.task.status is task.status');
+SELECT col_type_is('task', 'task', 'queue', 'text', 'task.task.queue is text');
+SELECT col_type_is('task', 'task', 'parent', 'task', 'task_id', 'task.task.parent is task.task_id');
+SELECT col_type_is('task', 'task', 'progress', 'double precision', 'task.task.progress is double precision');
+SELECT col_type_is('task', 'task', 'parameters', 'jsonb', 'task.task.parameters is jsonb');
+SELECT col_type_is('task', 'task', 'run_at', 'timestamp with time zone', 'task.task.run_at is timestamptz');
+SELECT col_type_is('task', 'task', 'lease_token', 'bigint', 'task.task.lease_token is bigint');
+SELECT col_type_is('task', 'task', 'lease_until', 'timestamp with time zone', 'task.task.lease_until is timestamptz');
+SELECT col_type_is('task', 'task', 'status_at', 'timestamp with time zone', 'task.task.status_at is timestamptz');
+SELECT col_type_is('task', 'task_access', 'task_id', 'task', 'task_id', 'task.task_access.task_id is task.task_id');
+SELECT col_type_is('task', 'task_access', 'account', 'bigint', 'task.task_access.account is bigint');
+SELECT col_type_is('task', 'task_log', 'task_id', 'task', 'task_id', 'task.task_log.task_id is task.task_id');
+SELECT col_type_is('task', 'task_log', 'seq', 'bigint', 'task.task_log.seq is bigint');
+SELECT col_type_is('task', 'task_log', 'from_status', 'task', 'status', 'task.task_log.from_status is task.status');
+SELECT col_type_is('task', 'task_log', 'to_status', 'task', 'status', 'task.task_log.to_status is task.status');
+SELECT col_not_null('task', 'task', 'status', 'task.task.status is NOT NULL');
+SELECT col_not_null('task', 'task', 'revision', 'task.task.revision is NOT NULL');
+
+-- ------------------------------------------------------------ the status enum
+SELECT has_enum('task', 'status', 'enum task.status exists');
+SELECT enum_has_labels('task', 'status',
+    ARRAY['blocked', 'queued', 'processing', 'completed', 'failed', 'rescheduled', 'cancelled']::name[],
+    'task.status has exactly blocked, queued, processing, completed, failed, rescheduled, cancelled, in order');
+SELECT enum_has_labels('task', 'account_type', ARRAY['Operations', 'Vendor', 'Client']::name[],
+    'task.account_type has Operations, Vendor, Client');
+
+-- ------------------------------------------------------------ indexes
+SELECT has_index('task', 'task', 'task_runnable_idx', ARRAY['queue', 'run_at', 'id']::name[],
+                 'task_runnable_idx is on (queue, run_at, id)');
+SELECT has_index('task', 'task', 'task_owner_status_at_idx', ARRAY['owner', 'status_at']::name[],
+                 'task_owner_status_at_idx is on (owner, status_at)');
+SELECT has_index('task', 'task', 'task_lease_idx', ARRAY['queue', 'lease_until']::name[],
+                 'task_lease_idx is on (queue, lease_until)');
+SELECT has_index('task', 'task', 'task_ordering_idx', ARRAY['queue', 'ordering_key', 'run_at', 'id']::name[],
+                 'task_ordering_idx is on (queue, ordering_key, run_at, id)');
+SELECT has_index('task', 'task_access', 'task_access_account_idx', ARRAY['account', 'owner', 'task_id']::name[],
+                 'task_access_account_idx is on (account, owner, task_id)');
+SELECT has_index('task', 'task', 'task_idempotency_idx', ARRAY['owner', 'idempotency_key']::name[],
+                 'task_idempotency_idx is on (owner, idempotency_key)');
+SELECT index_is_unique('task', 'task', 'task_idempotency_idx', 'task_idempotency_idx is unique');
+-- partial indexes keep finished tasks out of the hot paths
+SELECT results_eq(
+    $$SELECT c.relname::text, pg_get_expr(i.indpred, i.indrelid)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       WHERE i.indrelid = 'task.task'::regclass
+         AND c.relname IN ('task_runnable_idx', 'task_lease_idx', 'task_ordering_idx',
+                           'task_idempotency_idx', 'task_owner_status_at_idx')
+       ORDER BY 1$$,
+    $$VALUES ('task_idempotency_idx', '(idempotency_key IS NOT NULL)'),
+             ('task_lease_idx', '(status = ''processing''::task.status)'),
+             ('task_ordering_idx', '((ordering_key IS NOT NULL) AND (status = ANY (ARRAY[''queued''::task.status, ''rescheduled''::task.status, ''processing''::task.status])))'),
+             ('task_owner_status_at_idx', NULL),
+             ('task_runnable_idx', '(status = ANY (ARRAY[''queued''::task.status, ''rescheduled''::task.status]))')$$,
+    'partial index predicates: runnable, lease, ordering and idempotency are partial; the listing index is not');
+SELECT is((SELECT i.indoption[1] & 1 FROM pg_index i WHERE i.indexrelid = 'task.task_owner_status_at_idx'::regclass)::integer,
+          1, 'task_owner_status_at_idx orders status_at descending');
+
+-- ------------------------------------------------------------ the transition trigger
+SELECT has_trigger('task', 'task', 'task_transition', 'task.task has trigger task_transition');
+SELECT trigger_is('task', 'task', 'task_transition', 'task', 'task_transition',
+                  'trigger task_transition calls task.task_transition()');
+SELECT is((SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+            WHERE t.tgrelid = 'task.task'::regclass AND t.tgname = 'task_transition'),
+          'CREATE TRIGGER task_transition BEFORE INSERT OR UPDATE ON task.task FOR EACH ROW EXECUTE FUNCTION task.task_transition()',
+          'task_transition fires BEFORE INSERT OR UPDATE FOR EACH ROW');
+SELECT is((SELECT t.tgenabled::text FROM pg_trigger t
+            WHERE t.tgrelid = 'task.task'::regclass AND t.tgname = 'task_transition'),
+          'O', 'task_transition is enabled');
+
+-- ------------------------------------------------------------ the task_id type
+SELECT has_type('task', 'task_id', 'type task.task_id exists');
+SELECT is((SELECT ROW(t.typtype, t.typlen, t.typbyval)::text FROM pg_type t WHERE t.oid = 'task.task_id'::regtype),
+          '(b,8,t)', 'task.task_id is a base type of 8 bytes passed by value');
+SELECT has_opclass('task', 'task_id_ops', 'btree opclass task.task_id_ops exists');
+SELECT has_opclass('task', 'task_id_hash_ops', 'hash opclass task.task_id_hash_ops exists');
+SELECT results_eq(
+    $$SELECT am.amname::text, oc.opcname::text, oc.opcdefault
+        FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
+       WHERE oc.opcintype = 'task.task_id'::regtype ORDER BY 1$$,
+    $$VALUES ('btree', 'task_id_ops', true), ('hash', 'task_id_hash_ops', true)$$,
+    'task.task_id has default btree and hash operator classes');
+
+-- ------------------------------------------------------------ public functions
+SELECT has_function('task', 'task_create',
+    ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
+          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer']::name[],
+    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts)');
+SELECT has_function('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get(id)');
+SELECT has_function('task', 'task_list',
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer']::name[],
+    'task_list(status, queue, code, object_id, parent, since, list_limit, list_offset)');
+SELECT has_function('task', 'task_progress',
+    ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
+    'task_progress(id, progress, eta, parameters, token)');
+SELECT has_function('task', 'task_log', ARRAY['task.task_id', 'text', 'bigint', 'bigint', 'bigint', 'bigint']::name[],
+    'task_log(id, message, errors, skips, success, total)');
+SELECT has_function('task', 'task_logs', ARRAY['task.task_id', 'integer', 'integer']::name[],
+    'task_logs(id, log_limit, log_offset)');
+SELECT has_function('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint']::name[],
+    'task_complete(id, result, resource, token)');
+SELECT has_function('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result(id)');
+SELECT has_function('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel(id, reason)');
+SELECT has_function('task', 'task_dequeue',
+    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text']::name[],
+    'task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource)');
+SELECT has_function('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
+    'task_heartbeat(id, token, lease, progress)');
+SELECT has_function('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean']::name[],
+    'task_fail(id, error, token, retry)');
+SELECT has_function('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint']::name[],
+    'task_reschedule(id, at, token)');
+SELECT has_function('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry(id)');
+SELECT has_function('task', 'task_queue_create',
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused)');
+SELECT has_function('task', 'task_queue_configure',
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused)');
+SELECT has_function('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create(name, namespace)');
+SELECT has_function('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
+    'task_account_create(name, type, status)');
+SELECT has_function('task', 'task_login_grant', ARRAY['regrole', 'text']::name[], 'task_login_grant(role, identity)');
+SELECT has_function('task', 'task_login_revoke', ARRAY['regrole']::name[], 'task_login_revoke(role)');
+SELECT has_function('task', 'task_whoami', ARRAY[]::name[], 'task_whoami()');
+
+-- the named arguments are part of the contract (callers use name => value)
+SELECT is((SELECT pg_get_function_identity_arguments('task.task_dequeue'::regproc)),
+    'queue text, n integer, lease interval, wait interval, complete task.task_id, complete_token bigint, result jsonb, resource text',
+    'task_dequeue argument names');
+SELECT is((SELECT pg_get_function_identity_arguments('task.task_complete'::regproc)),
+    'id task.task_id, result jsonb, resource text, token bigint', 'task_complete argument names');
+SELECT is((SELECT pg_get_function_identity_arguments('task.task_progress'::regproc)),
+    'id task.task_id, progress double precision, eta timestamp with time zone, parameters jsonb, token bigint',
+    'task_progress argument names');
+SELECT is((SELECT pg_get_function_identity_arguments('task.task_logs'::regproc)),
+    'id task.task_id, log_limit integer, log_offset integer', 'task_logs argument names');
+
+-- each is SECURITY DEFINER
+SELECT is_definer('task', 'task_create',
+    ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
+          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer']::name[],
+    'task_create is SECURITY DEFINER');
+SELECT is_definer('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get is SECURITY DEFINER');
+SELECT is_definer('task', 'task_list',
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer']::name[],
+    'task_list is SECURITY DEFINER');
+SELECT is_definer('task', 'task_progress',
+    ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
+    'task_progress is SECURITY DEFINER');
+SELECT is_definer('task', 'task_log', ARRAY['task.task_id', 'text', 'bigint', 'bigint', 'bigint', 'bigint']::name[],
+    'task_log is SECURITY DEFINER');
+SELECT is_definer('task', 'task_logs', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_logs is SECURITY DEFINER');
+SELECT is_definer('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint']::name[],
+    'task_complete is SECURITY DEFINER');
+SELECT is_definer('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result is SECURITY DEFINER');
+SELECT is_definer('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel is SECURITY DEFINER');
+SELECT is_definer('task', 'task_dequeue',
+    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text']::name[],
+    'task_dequeue is SECURITY DEFINER');
+SELECT is_definer('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
+    'task_heartbeat is SECURITY DEFINER');
+SELECT is_definer('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean']::name[],
+    'task_fail is SECURITY DEFINER');
+SELECT is_definer('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint']::name[],
+    'task_reschedule is SECURITY DEFINER');
+SELECT is_definer('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry is SECURITY DEFINER');
+SELECT is_definer('task', 'task_queue_create',
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    'task_queue_create is SECURITY DEFINER');
+SELECT is_definer('task', 'task_queue_configure',
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    'task_queue_configure is SECURITY DEFINER');
+SELECT is_definer('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create is SECURITY DEFINER');
+SELECT is_definer('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
+    'task_account_create is SECURITY DEFINER');
+SELECT is_definer('task', 'task_login_grant', ARRAY['regrole', 'text']::name[], 'task_login_grant is SECURITY DEFINER');
+SELECT is_definer('task', 'task_login_revoke', ARRAY['regrole']::name[], 'task_login_revoke is SECURITY DEFINER');
+SELECT is_definer('task', 'task_whoami', ARRAY[]::name[], 'task_whoami is SECURITY DEFINER');
+
+-- Every public API function (task_*, but not the task_id_* type support
+-- functions nor the trigger function) is SECURITY DEFINER and pins its
+-- search_path, with pg_temp last so no temporary object can shadow one.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'task'::regnamespace
+         AND p.proname ~ '^task_' AND p.proname !~ '^task_id_'
+         AND p.prorettype <> 'trigger'::regtype
+         AND NOT p.prosecdef
+       ORDER BY 1$$,
+    'every public task_* function is SECURITY DEFINER');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'task'::regnamespace
+         AND p.proname ~ '^task_' AND p.proname !~ '^task_id_'
+         AND p.prorettype <> 'trigger'::regtype
+         AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
+                          WHERE c LIKE 'search\_path=%' AND c LIKE '%pg\_temp')
+       ORDER BY 1$$,
+    'every public task_* function sets search_path (ending in pg_temp)');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'task'::regnamespace AND p.prosecdef
+         AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
+       ORDER BY 1$$,
+    'no SECURITY DEFINER function of schema task runs without a pinned search_path');
+
+-- ------------------------------------------------------------ comments
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'task'::regnamespace
+         AND obj_description(p.oid, 'pg_proc') IS NULL
+       ORDER BY 1$$,
+    'every function of schema task has a comment');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+         AND obj_description(c.oid, 'pg_class') IS NULL
+       ORDER BY 1$$,
+    'every table and view of schema task has a comment');
+SELECT is_empty(
+    $$SELECT t.oid::regtype::text FROM pg_type t
+       WHERE t.typnamespace = 'task'::regnamespace
+         AND t.typtype IN ('b', 'e', 'd', 'r')
+         AND t.typelem = 0 AND t.typrelid = 0
+         AND obj_description(t.oid, 'pg_type') IS NULL
+       ORDER BY 1$$,
+    'every type of schema task (base, enum, domain, range) has a comment');
+
+-- ------------------------------------------------------------ privileges
+CREATE ROLE regress_schema_nobody;
+
+SELECT table_privs_are('task', 'service', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.service');
+SELECT table_privs_are('task', 'account', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.account');
+SELECT table_privs_are('task', 'login', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.login');
+SELECT table_privs_are('task', 'queue', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.queue');
+SELECT table_privs_are('task', 'task', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.task');
+SELECT table_privs_are('task', 'task_access', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.task_access');
+SELECT table_privs_are('task', 'task_log', 'regress_schema_nobody', ARRAY[]::name[],
+                       'a fresh role has no privilege on task.task_log');
+-- PUBLIC (grantee 0) holds nothing on any relation of the schema, sequences included
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text || ' ' || a.privilege_type FROM pg_class c,
+             LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END, c.relowner))) a
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+         AND a.grantee = 0
+       ORDER BY 1$$,
+    'PUBLIC has no privilege on any table, view or sequence of schema task');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+         AND has_table_privilege('regress_schema_nobody', c.oid,
+                                 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+       ORDER BY 1$$,
+    'a fresh role has no privilege on any table of schema task');
+-- Internal functions (_name) are reached through the SECURITY DEFINER API
+-- only: EXECUTE is revoked from PUBLIC.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE '\_%'
+         AND has_function_privilege('regress_schema_nobody', p.oid, 'EXECUTE')
+       ORDER BY 1$$,
+    'a fresh role cannot execute the internal _functions of schema task');
+SELECT ok(NOT has_schema_privilege('regress_schema_nobody', 'task', 'CREATE'),
+          'a fresh role cannot create objects in schema task');
+-- The row-level security of the data tables is forced, so even their owner obeys the policies.
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c
+       WHERE c.oid IN ('task.task'::regclass, 'task.task_access'::regclass, 'task.task_log'::regclass)
+         AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+       ORDER BY 1$$,
+    'task, task_access and task_log have FORCE ROW LEVEL SECURITY');
+
+-- ------------------------------------------------------------ pg_dump
+SELECT set_has(
+    $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'task'$$,
+    $$VALUES ('task.service'), ('task.account'), ('task.login'), ('task.queue'),
+             ('task.task'), ('task.task_access'), ('task.task_log')$$,
+    'pg_extension_config_dump registers the data tables');
+SELECT set_has(
+    $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'task'$$,
+    $$VALUES ('task.service_id_seq'), ('task.account_id_seq'), ('task.task_serial_seq'), ('task.task_log_seq')$$,
+    'pg_extension_config_dump registers the id sequences');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
+         AND c.oid <> ALL (coalesce((SELECT e.extconfig FROM pg_extension e WHERE e.extname = 'task'), '{}'))
+       ORDER BY 1$$,
+    'every table of schema task is registered with pg_extension_config_dump');
+
+SELECT * FROM finish();
+ROLLBACK;
