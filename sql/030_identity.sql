@@ -87,7 +87,6 @@ COMMENT ON FUNCTION task.account_number(text) IS 'The number of an account text 
 -- ---------------------------------------------------------------- checks
 CREATE FUNCTION task._require_system(what text) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 BEGIN
     IF task.current_kind() <> 'system' THEN

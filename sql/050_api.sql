@@ -3,6 +3,11 @@
 -- The SQL API: queues, task_create, task_get, task_list, task_progress,
 -- task_log, task_logs, task_complete, task_result, task_cancel.
 --
+-- Internal helpers (names starting with "_") carry no SET search_path:
+-- they only run inside the API's SECURITY DEFINER functions, whose fixed
+-- search_path they inherit (PUBLIC cannot execute them), and a SET clause
+-- would cost a settings save/restore per call and block SQL inlining.
+--
 -- Every function is SECURITY DEFINER with a fixed search_path and checks
 -- the caller itself: a task outside the caller's scope is "not found"
 -- (P0002), a visible task the caller may not change is 42501. Writes are
@@ -16,7 +21,6 @@ COMMENT ON FUNCTION task._iso(timestamptz) IS 'Internal: ISO 8601 in UTC with mi
 
 CREATE FUNCTION task._actor_json(actor text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT CASE
         WHEN actor ~ '^SVC-[0-9]{4}$' THEN
@@ -33,7 +37,6 @@ COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision
 
 CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN at IS NOT NULL
         THEN jsonb_build_object('at', task._iso(at), 'by', task._actor_json(by)) END
@@ -51,7 +54,6 @@ COMMENT ON FUNCTION task._strip_nulls(jsonb) IS 'Internal: drops the top-level k
 
 CREATE FUNCTION task._result_uri(t task.task) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT coalesce(t.result,
         CASE WHEN t.result_value IS NOT NULL THEN
@@ -64,7 +66,6 @@ COMMENT ON FUNCTION task._result_uri(task.task) IS
 -- The task as JSON, in the shape of seed 001's FULL EXAMPLE.
 CREATE FUNCTION task._task_json(t task.task) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT task._strip_nulls(jsonb_build_object(
         'id', t.id::text,
@@ -106,7 +107,6 @@ COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the J
 -- an account the tasks whose access list holds it.
 CREATE FUNCTION task._visible(owner integer, id task.task_id) RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     -- coalesce: a NULL identity must mean "no", never "unknown"
     SELECT coalesce(task.current_is_operations()
@@ -121,7 +121,6 @@ COMMENT ON FUNCTION task._visible(integer, task.task_id) IS 'Internal: whether t
 -- operations accounts too where ops_allowed (cancel, retry).
 CREATE FUNCTION task._may_write(owner integer, ops_allowed boolean) RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT coalesce(_may_write.owner = task.current_service(), false)
         OR task.current_kind() = 'system'
@@ -145,7 +144,6 @@ CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed 
                                    token bigint DEFAULT NULL, expected task.status[] DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     t task.task;
@@ -274,7 +272,6 @@ COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interv
 -- service under its namespace.
 CREATE FUNCTION task._queue_for_create(queue text) RETURNS task.queue
     LANGUAGE plpgsql
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     q task.queue;
@@ -338,7 +335,12 @@ DECLARE
     t task.task;
     accounts bigint[];
 BEGIN
-    q := task._queue_for_create(task_create.queue);
+    -- the common case in one lookup: the owner (or the system) creating in an existing queue
+    SELECT * INTO q FROM task.queue x WHERE x.name = task_create.queue;
+    IF NOT FOUND OR NOT (q.owner IS NOT DISTINCT FROM task.current_service()
+                         OR task.current_kind() = 'system') THEN
+        q := task._queue_for_create(task_create.queue);
+    END IF;
 
     IF task_create.status IS NULL OR task_create.status NOT IN ('queued', 'blocked') THEN
         RAISE EXCEPTION 'a new task must be queued or blocked, not %', coalesce(task_create.status::text, 'NULL')

@@ -19,7 +19,6 @@ CREATE INDEX task_ordering_idx ON task.task (queue, ordering_key, run_at, id)
 -- system) only; a queue outside the caller's scope is not found.
 CREATE FUNCTION task._worker_queue(queue text) RETURNS task.queue
     LANGUAGE plpgsql STABLE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     q task.queue;
@@ -45,7 +44,6 @@ COMMENT ON FUNCTION task._worker_queue(text) IS 'Internal: the queue row for a w
 -- failed otherwise, each with a log entry saying why. Returns how many.
 CREATE FUNCTION task._rescue_leases(q task.queue, max_rows integer DEFAULT 100) RETURNS integer
     LANGUAGE plpgsql
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
@@ -81,7 +79,6 @@ COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
 -- complete-and-claim form of task_dequeue.
 CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text) RETURNS task.task
     LANGUAGE plpgsql
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     t task.task;
@@ -229,7 +226,6 @@ COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double p
 -- with +-25% jitter so failed tasks do not come back in lockstep.
 CREATE FUNCTION task._backoff(q task.queue, attempt integer) RETURNS interval
     LANGUAGE sql VOLATILE
-    SET search_path = task, pg_catalog, pg_temp
 AS $$
     SELECT least(q.backoff_base * power(2, least(greatest(attempt, 1) - 1, 30)), q.backoff_max)
            * (0.75 + random() * 0.5)
