@@ -449,9 +449,10 @@ BEGIN
                   HINT = 'Page through long lists with list_offset.';
     END IF;
 
-    -- One static query per kind of caller, so each uses its index:
-    -- operations scan status_at, a service its (owner, status_at), an
-    -- account its access list.
+    -- One static query per kind of caller, so each gets its own plan: a
+    -- service walks its (owner, status_at) index, an account starts from
+    -- its access list; operations sort all tasks (an operator's view: add
+    -- filters, or an index on status_at if you list everything often).
     IF task.current_is_operations() THEN
         RETURN QUERY
         SELECT task._task_json(t) FROM task.task t

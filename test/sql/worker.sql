@@ -1,0 +1,143 @@
+-- Worker rules: backoff, max attempts, scheduling (run_at), pause,
+-- heartbeat, reschedule, retry, ordering keys across retries, fencing,
+-- lease rescue, bad input. Concurrency lives in test/specs.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET search_path = task, public;
+-- this test's own id ranges, so ids in messages do not depend on other tests
+SELECT setval('task.service_id_seq', 40) AS _, setval('task.task_serial_seq', 400000) AS _ \gset
+
+SELECT task_service_create('worker-svc', 'wk') AS svc \gset
+CREATE ROLE wk_svc;
+SELECT task_login_grant('wk_svc', :'svc');
+SET ROLE wk_svc;
+
+-- ------------------------------------------------------------ backoff and max attempts
+SELECT name, max_attempts, backoff_base, backoff_max
+  FROM task_queue_create('wk/retry', max_attempts => 3, backoff_base => '10 seconds', backoff_max => '15 seconds');
+SELECT id AS t FROM task_create('wk.job', 'wk/retry') \gset
+-- attempt 1 fails: rescheduled 10 s (+-25%) later
+SELECT lease_token AS tok, attempts FROM task_dequeue('wk/retry') \gset
+SELECT :attempts AS attempt;
+SELECT status, attempts, error,
+       run_at - now() BETWEEN interval '7.5 seconds' AND interval '12.5 seconds' AS backoff_1
+  FROM task_fail(:'t', 'boom 1', token => :tok);
+-- not runnable before it is due
+SELECT count(*) AS early FROM task_dequeue('wk/retry');
+RESET ROLE;
+UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'t';   -- time passes
+SET ROLE wk_svc;
+-- attempt 2: the backoff doubles (20 s +-25%), capped at 15 s
+SELECT lease_token AS tok FROM task_dequeue('wk/retry') \gset
+SELECT status, attempts,
+       run_at - now() BETWEEN interval '14 seconds' AND interval '15 seconds' AS backoff_2_capped
+  FROM task_fail(:'t', 'boom 2', token => :tok);
+RESET ROLE;
+UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'t';
+SET ROLE wk_svc;
+-- attempt 3 of 3: failed for good, errors kept in the log
+SELECT lease_token AS tok FROM task_dequeue('wk/retry') \gset
+SELECT status, attempts, error FROM task_fail(:'t', 'boom 3', token => :tok);
+SELECT message FROM task_logs(:'t') WHERE message LIKE 'attempt%';
+SELECT count(*) AS nothing_left FROM task_dequeue('wk/retry');
+-- retry by the owner: queued again with a fresh budget
+SELECT status, attempts, error FROM task_retry(:'t');
+SELECT attempts FROM task_dequeue('wk/retry');
+-- retry => false fails at once
+SELECT id AS t2 FROM task_create('wk.job', 'wk/retry') \gset
+SELECT lease_token AS tok FROM task_dequeue('wk/retry') \gset
+SELECT status FROM task_fail(:'t2', 'fatal', token => :tok, retry => false);
+-- per-task max_attempts overrides the queue
+SELECT id AS t3 FROM task_create('wk.job', 'wk/retry', max_attempts => 1) \gset
+SELECT lease_token AS tok FROM task_dequeue('wk/retry') \gset
+SELECT status FROM task_fail(:'t3', 'once only', token => :tok);
+
+-- ------------------------------------------------------------ scheduling
+SELECT task_queue_create('wk/sched') IS NOT NULL AS made;
+SELECT id AS later FROM task_create('wk.job', 'wk/sched', run_at => now() + interval '1 hour') \gset
+SELECT id AS now_ FROM task_create('wk.job', 'wk/sched') \gset
+SELECT id = :'now_' AS due_first FROM task_dequeue('wk/sched', 10);
+RESET ROLE;
+UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'later';
+SET ROLE wk_svc;
+SELECT id = :'later' AS scheduled_when_due FROM task_dequeue('wk/sched', 10);
+
+-- ------------------------------------------------------------ reschedule and heartbeat
+SELECT id AS r FROM task_create('wk.job', 'wk/sched') \gset
+SELECT lease_token AS tok, lease_until AS until0 FROM task_dequeue('wk/sched') \gset
+SELECT status, run_at > now() + interval '50 minutes' AS later
+  FROM task_reschedule(:'r', now() + interval '1 hour', token => :tok);
+SELECT count(*) AS not_yet FROM task_dequeue('wk/sched');
+RESET ROLE;
+UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'r';
+SET ROLE wk_svc;
+SELECT lease_token AS tok FROM task_dequeue('wk/sched') \gset
+SELECT lease_until > now() + interval '55 minutes' AS extended, progress
+  FROM task_heartbeat(:'r', :tok, lease => '1 hour', progress => 40);
+SELECT lease_until < now() + interval '6 minutes' AS queue_lease
+  FROM task_heartbeat(:'r', :tok);
+\set ON_ERROR_STOP 0
+SELECT task_heartbeat(:'r', :tok + 1000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_heartbeat(:'r', :tok, lease => '-1 second');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_reschedule(:'r', 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_fail(:'r', NULL);
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+SELECT status FROM task_complete(:'r', token => :tok);
+
+-- ------------------------------------------------------------ pause
+SELECT task_queue_create('wk/pause') IS NOT NULL AS made;
+SELECT id AS p FROM task_create('wk.job', 'wk/pause') \gset
+SELECT paused FROM task_queue_configure('wk/pause', paused => true);
+SELECT count(*) AS while_paused FROM task_dequeue('wk/pause');
+SELECT paused FROM task_queue_configure('wk/pause', paused => false);
+SELECT id = :'p' AS after_resume FROM task_dequeue('wk/pause');
+\set ON_ERROR_STOP 0
+SELECT task_queue_configure('wk/pause', max_attempts => 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_queue_configure('wk/pause', backoff_base => '2 hours');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/pause', 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/nope');
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+
+-- ------------------------------------------------------------ ordering keys keep their order across retries
+SELECT task_queue_create('wk/ord', backoff_base => '1 hour', backoff_max => '1 hour') IS NOT NULL AS made;
+SELECT id AS o1 FROM task_create('wk.one', 'wk/ord', ordering_key => 'acct-1') \gset
+SELECT id AS o2 FROM task_create('wk.two', 'wk/ord', ordering_key => 'acct-1') \gset
+SELECT id AS o3 FROM task_create('wk.three', 'wk/ord', ordering_key => 'acct-2') \gset
+SELECT id AS o4 FROM task_create('wk.four', 'wk/ord') \gset
+-- one task of each key at a time, plus the unkeyed one
+SELECT code FROM task_dequeue('wk/ord', 10) ORDER BY code;
+SELECT status FROM task_fail(:'o1', 'try later');
+-- o1 waits for its retry: o2 must not overtake it
+SELECT count(*) AS o2_held_back FROM task_dequeue('wk/ord', 10);
+RESET ROLE;
+UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'o1';
+SET ROLE wk_svc;
+SELECT code FROM task_dequeue('wk/ord', 10);
+SELECT status FROM task_complete(:'o1');
+SELECT code FROM task_dequeue('wk/ord', 10);
+
+-- ------------------------------------------------------------ lease rescue
+SELECT task_queue_create('wk/lease', max_attempts => 2) IS NOT NULL AS made;
+SELECT id AS l FROM task_create('wk.job', 'wk/lease') \gset
+SELECT lease_token AS tok1 FROM task_dequeue('wk/lease', lease => '1 minute') \gset
+RESET ROLE;
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'l';   -- the worker died
+SET ROLE wk_svc;
+-- the next dequeue rescues the task and claims it again under a new token
+SELECT attempts, lease_token > :tok1 AS new_token FROM task_dequeue('wk/lease');
+SELECT message FROM task_logs(:'l') WHERE message LIKE 'lease%';
+RESET ROLE;
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'l';   -- died again
+SET ROLE wk_svc;
+-- no attempts left: failed, not claimed
+SELECT count(*) AS claimed FROM task_dequeue('wk/lease');
+SELECT status, error FROM task.task_list(queue => 'wk/lease') j, LATERAL (SELECT j->>'status' AS status, j->>'error' AS error) x;
+RESET ROLE;
