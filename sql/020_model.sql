@@ -162,6 +162,19 @@ CREATE TABLE task.task_access (
 CREATE INDEX task_access_account_idx ON task.task_access (account, owner, task_id);
 COMMENT ON TABLE task.task_access IS 'The access list of each task: accounts that may see it and its result.';
 
+-- ---------------------------------------------------------------- dependencies
+-- task_id waits (blocked) until every depends_on task has completed. Both
+-- belong to the same service, as a parent and its children do.
+CREATE TABLE task.task_dependency (
+    owner       integer NOT NULL,
+    task_id     task.task_id NOT NULL,
+    depends_on  task.task_id NOT NULL,
+    PRIMARY KEY (owner, task_id, depends_on),
+    FOREIGN KEY (owner, task_id) REFERENCES task.task (owner, id) ON DELETE CASCADE
+);
+CREATE INDEX task_dependency_on_idx ON task.task_dependency (owner, depends_on);
+COMMENT ON TABLE task.task_dependency IS 'Dependencies: a blocked task is queued when all the tasks it depends on have completed, and cancelled when one fails for good or is cancelled.';
+
 -- ---------------------------------------------------------------- logs
 CREATE SEQUENCE task.task_log_seq;
 
@@ -193,5 +206,6 @@ SELECT pg_catalog.pg_extension_config_dump('task.queue', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task_serial_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task_access', '');
+SELECT pg_catalog.pg_extension_config_dump('task.task_dependency', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task_log', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task_log_seq', '');

@@ -115,6 +115,47 @@ CREATE FUNCTION task.task_complete(
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
 
+-- The claim: up to n runnable tasks of q in FIFO order, locked with SKIP
+-- LOCKED and set processing. Every task of a queue belongs to the queue's
+-- owner, so the update is a primary-key probe (owner, id = ANY(...)): a
+-- plan that stays good as a generic plan, which the worker functions
+-- force (see the end of this file) to skip planning on every call.
+CREATE FUNCTION task._claim(q task.queue, n integer, lease interval) RETURNS SETOF task.task
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- returned in FIFO order too (UPDATE ... RETURNING follows the scan)
+    RETURN QUERY
+    WITH claimed AS (
+    UPDATE task.task t
+       SET status = 'processing',
+           attempts = t.attempts + 1,
+           lease_token = t.revision + 1,
+           lease_until = now() + coalesce(_claim.lease, q.lease)
+     WHERE t.owner = q.owner
+       AND t.id = ANY (ARRAY(
+            SELECT x.id FROM task.task x
+             WHERE x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled')
+               AND x.run_at <= now()
+               -- ordering keys: tasks of a key run one at a time, in the
+               -- order they were created (ids of one queue share an owner,
+               -- so they sort by creation): none while another task of the
+               -- key is processing or an older one waits, even for a retry
+               AND (x.ordering_key IS NULL OR NOT EXISTS (
+                        SELECT FROM task.task k
+                         WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
+                           AND k.status IN ('queued', 'rescheduled', 'processing')
+                           AND (k.status = 'processing' OR k.id < x.id)))
+             ORDER BY x.run_at, x.id
+             LIMIT _claim.n
+             FOR UPDATE SKIP LOCKED))
+    RETURNING t.*)
+    SELECT * FROM claimed c ORDER BY c.run_at, c.id;
+END
+$$;
+COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED).';
+
 CREATE FUNCTION task.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
@@ -132,6 +173,7 @@ AS $$
 DECLARE
     q task.queue;
     claimed integer;
+    deadline timestamptz;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
     IF task_dequeue.complete IS NOT NULL THEN
@@ -144,6 +186,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Claim at most 1000 tasks a call.';
     END IF;
+    IF task_dequeue.wait IS NULL OR task_dequeue.wait < '0' OR task_dequeue.wait > '1 hour' THEN
+        RAISE EXCEPTION 'wait must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Wait a few seconds and loop; a long wait holds a connection.';
+    END IF;
     IF task_dequeue.lease IS NOT NULL AND task_dequeue.lease <= '0' THEN
         RAISE EXCEPTION 'lease must be positive'
             USING ERRCODE = 'invalid_parameter_value',
@@ -154,45 +201,37 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Every task of a queue belongs to the queue's owner, so the claim is
-    -- a primary-key probe (owner, id = ANY(...)): a plan that stays good
-    -- as a generic plan, which the function forces (see plan_cache_mode
-    -- below) to skip planning on every call.
-    RETURN QUERY
-    UPDATE task.task t
-       SET status = 'processing',
-           attempts = t.attempts + 1,
-           lease_token = t.revision + 1,
-           lease_until = now() + coalesce(task_dequeue.lease, q.lease)
-     WHERE t.owner = q.owner
-       AND t.id = ANY (ARRAY(
-            SELECT x.id FROM task.task x
-             WHERE x.queue = q.name
-               AND x.status IN ('queued', 'rescheduled')
-               AND x.run_at <= now()
-               -- ordering keys: tasks of a key run one at a time, in the
-               -- order they were created (ids of one queue share an owner,
-               -- so they sort by creation): none while another task of the
-               -- key is processing or an older one waits, even for a retry
-               AND (x.ordering_key IS NULL OR NOT EXISTS (
-                        SELECT FROM task.task k
-                         WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
-                           AND k.status IN ('queued', 'rescheduled', 'processing')
-                           AND (k.status = 'processing' OR k.id < x.id)))
-             ORDER BY x.run_at, x.id
-             LIMIT task_dequeue.n
-             FOR UPDATE SKIP LOCKED))
-    RETURNING t.*;
+    claimed := 0;
+    RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
     GET DIAGNOSTICS claimed = ROW_COUNT;
 
     -- a short queue: also look for expired leases to take over
     IF claimed < task_dequeue.n AND task._rescue_leases(q, task_dequeue.n - claimed) > 0 THEN
-        RETURN QUERY SELECT * FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n - claimed, task_dequeue.lease);
+        RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n - claimed, task_dequeue.lease);
+        GET DIAGNOSTICS claimed = ROW_COUNT;
+    END IF;
+
+    -- nothing to do: wait for work, polling every 50 ms (each poll takes a
+    -- new snapshot, which is why READ COMMITTED is required)
+    IF claimed = 0 AND task_dequeue.wait > '0' THEN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'task_dequeue cannot wait in a % transaction', current_setting('transaction_isolation')
+                USING ERRCODE = 'active_sql_transaction',
+                      DETAIL = 'Its snapshot would never see tasks committed after it started.',
+                      HINT = 'Call it in READ COMMITTED (the default), or with wait => ''0''.';
+        END IF;
+        deadline := clock_timestamp() + task_dequeue.wait;
+        LOOP
+            PERFORM pg_sleep(least(0.05, extract(epoch FROM deadline - clock_timestamp())));
+            RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
+            GET DIAGNOSTICS claimed = ROW_COUNT;
+            EXIT WHEN claimed > 0 OR clock_timestamp() >= deadline;
+        END LOOP;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text) IS
-    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing.';
+    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing. With wait, an empty queue is polled until work arrives or wait passes (READ COMMITTED only).';
 
 CREATE FUNCTION task.task_heartbeat(
     id       task.task_id,
@@ -379,7 +418,7 @@ COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval,
 -- ones, and planning each call cost more than the work (measured: a
 -- dequeue-and-complete went from ~0.9 ms to ~0.3 ms of CPU). task_list
 -- and the other catch-all queries keep the default.
-ALTER FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer)
+ALTER FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean)
     SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text)
     SET plan_cache_mode = force_generic_plan;

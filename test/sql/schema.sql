@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(145);
+SELECT plan(150);
 
 -- ------------------------------------------------------------ extension, schema
 SELECT has_extension('task', 'extension task is installed');
@@ -30,6 +30,10 @@ SELECT has_table('task', 'queue', 'table task.queue exists');
 SELECT has_table('task', 'task', 'table task.task exists');
 SELECT has_table('task', 'task_access', 'table task.task_access exists');
 SELECT has_table('task', 'task_log', 'table task.task_log exists');
+SELECT has_table('task', 'task_dependency', 'table task.task_dependency exists');
+SELECT col_is_pk('task', 'task_dependency', ARRAY['owner', 'task_id', 'depends_on']::name[],
+    'task.task_dependency primary key is (owner, task_id, depends_on)');
+SELECT has_trigger('task', 'task', 'task_settle_dependents', 'task.task has the dependency trigger');
 
 SELECT has_pk('task', 'service', 'task.service has a primary key');
 SELECT has_pk('task', 'account', 'task.account has a primary key');
@@ -149,8 +153,12 @@ SELECT is(
 -- ------------------------------------------------------------ public functions
 SELECT has_function('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
-          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer']::name[],
-    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts)');
+          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
+          'task.task_id[]', 'boolean']::name[],
+    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent)');
+SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]']::name[],
+    'task_create_many(code, queue, parameters, run_at, ordering_keys)');
+SELECT has_function('task', 'task_unblock', ARRAY['task.task_id']::name[], 'task_unblock(id)');
 SELECT has_function('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get(id)');
 SELECT has_function('task', 'task_list',
     ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer']::name[],
@@ -204,7 +212,8 @@ SELECT is((SELECT pg_get_function_identity_arguments('task.task_logs'::regproc))
 -- each is SECURITY DEFINER
 SELECT is_definer('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
-          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer']::name[],
+          'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
+          'task.task_id[]', 'boolean']::name[],
     'task_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get is SECURITY DEFINER');
 SELECT is_definer('task', 'task_list',
@@ -351,7 +360,7 @@ SELECT ok(NOT has_schema_privilege('regress_schema_nobody', 'task', 'CREATE'),
 SELECT set_has(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'task'$$,
     $$VALUES ('task.service'), ('task.account'), ('task.login'), ('task.queue'),
-             ('task.task'), ('task.task_access'), ('task.task_log')$$,
+             ('task.task'), ('task.task_access'), ('task.task_log'), ('task.task_dependency')$$,
     'pg_extension_config_dump registers the data tables');
 SELECT set_has(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'task'$$,

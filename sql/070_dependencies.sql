@@ -1,0 +1,95 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Dependencies settle in the transaction that settles their last
+-- dependency: an AFTER trigger on completion, failure and cancellation
+-- queues the blocked tasks whose dependencies have now all completed, and
+-- cancels those that depend on a task that failed for good or was
+-- cancelled, each with a log entry naming the cause.
+--
+-- Two dependencies of one task completing at the same time: each
+-- transaction first locks the blocked dependents (in id order), then
+-- checks them in a new statement. Under READ COMMITTED the second
+-- transaction waits for the first's lock and its check sees the first's
+-- completion, so the last one to commit releases the task.
+
+CREATE FUNCTION task._settle_dependents() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    PERFORM FROM task.task t
+     WHERE t.owner = NEW.owner AND t.status = 'blocked'
+       AND t.id IN (SELECT d.task_id FROM task.task_dependency d
+                     WHERE d.owner = NEW.owner AND d.depends_on = NEW.id)
+     ORDER BY t.id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    IF NEW.status = 'completed' THEN
+        FOR r IN
+            UPDATE task.task t SET status = 'queued', run_at = greatest(t.run_at, now())
+             WHERE t.owner = NEW.owner AND t.status = 'blocked'
+               AND t.id IN (SELECT d.task_id FROM task.task_dependency d
+                             WHERE d.owner = NEW.owner AND d.depends_on = NEW.id)
+               AND NOT EXISTS (SELECT FROM task.task_dependency d
+                                 JOIN task.task x ON x.owner = d.owner AND x.id = d.depends_on
+                                WHERE d.owner = t.owner AND d.task_id = t.id AND x.status <> 'completed')
+            RETURNING t.owner, t.id
+        LOOP
+            INSERT INTO task.task_log (owner, task_id, message, by)
+            VALUES (r.owner, r.id, format('released: its last dependency %s completed', NEW.id),
+                    task.current_actor());
+        END LOOP;
+    ELSE
+        FOR r IN
+            UPDATE task.task t
+               SET status = 'cancelled', error = format('dependency %s is %s', NEW.id, NEW.status)
+             WHERE t.owner = NEW.owner AND t.status = 'blocked'
+               AND t.id IN (SELECT d.task_id FROM task.task_dependency d
+                             WHERE d.owner = NEW.owner AND d.depends_on = NEW.id)
+            RETURNING t.owner, t.id
+        LOOP
+            INSERT INTO task.task_log (owner, task_id, message, by)
+            VALUES (r.owner, r.id, format('cancelled: dependency %s is %s', NEW.id, NEW.status),
+                    task.current_actor());
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION task._settle_dependents() IS
+    'Trigger: releases (queued) or cancels the blocked tasks that depend on a task that just completed, failed for good or was cancelled.';
+
+CREATE TRIGGER task_settle_dependents
+    AFTER UPDATE OF status ON task.task
+    FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION task._settle_dependents();
+
+CREATE FUNCTION task.task_unblock(id task.task_id) RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    UPDATE task.task x SET status = 'queued', run_at = greatest(x.run_at, now())
+     WHERE x.owner = task.task_id_owner(task_unblock.id) AND x.id = task_unblock.id
+       AND task._may_write(x.owner, false)
+       AND x.status = 'blocked'
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_unblock.id, 'unblock', false, NULL, '{blocked}');
+    END IF;
+    INSERT INTO task.task_log (owner, task_id, message, by)
+    VALUES (t.owner, t.id, 'unblocked by its owner', task.current_actor());
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_unblock(task.task_id) IS
+    'Owner only: queues a blocked task now, whatever it was waiting for.';
