@@ -3,6 +3,7 @@
 #   make demo    install what is missing, build, install, run the scenario
 #   make test    install what is missing, build, install, run every test
 #   make bench   the benchmark against the raw-SQL baseline and the peers
+#   make valgrind  the regression SQL under valgrind memcheck
 #
 # The two set-up targets work on a machine that has no PostgreSQL headers
 # yet: PGXS is only included once it exists, and they call make again.
@@ -66,4 +67,9 @@ bench: deps
 fuzz:
 	$(MAKE) -C test/fuzz
 
-.PHONY: checkver deps demo test bench fuzz
+# the regression SQL against a server under valgrind memcheck (slow: minutes)
+valgrind: deps
+	$(MAKE) install
+	test/harness/valgrind.sh $(TESTS)
+
+.PHONY: checkver deps demo test bench fuzz valgrind

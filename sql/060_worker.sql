@@ -55,7 +55,7 @@ BEGIN
                              THEN 'queued'::task.status ELSE 'failed' END,
                error = 'lease expired: the worker stopped sending heartbeats'
           FROM (SELECT x.owner, x.id FROM task.task x
-                 WHERE x.queue = q.name AND x.status = 'processing' AND x.lease_until < now()
+                 WHERE x.queue = q.name AND x.status = 'processing' AND x.lease_until < clock_timestamp()
                  ORDER BY x.lease_until
                  LIMIT max_rows
                  FOR UPDATE SKIP LOCKED) e
@@ -123,6 +123,11 @@ COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
 CREATE FUNCTION task._claim(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    -- the real clock, read once: now() stands still for a whole transaction,
+    -- so a waiting dequeue would never see tasks created while it waits,
+    -- and a lease claimed late would start in the past
+    at timestamptz := clock_timestamp();
 BEGIN
     -- returned in FIFO order too (UPDATE ... RETURNING follows the scan)
     RETURN QUERY
@@ -131,13 +136,13 @@ BEGIN
        SET status = 'processing',
            attempts = t.attempts + 1,
            lease_token = t.revision + 1,
-           lease_until = now() + coalesce(_claim.lease, q.lease)
+           lease_until = at + coalesce(_claim.lease, q.lease)
      WHERE t.owner = q.owner
        AND t.id = ANY (ARRAY(
             SELECT x.id FROM task.task x
              WHERE x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
-               AND x.run_at <= now()
+               AND x.run_at <= at
                -- ordering keys: tasks of a key run one at a time, in the
                -- order they were created (ids of one queue share an owner,
                -- so they sort by creation): none while another task of the
@@ -251,7 +256,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
     END IF;
     UPDATE task.task x
-       SET lease_until = now() + coalesce(task_heartbeat.lease,
+       SET lease_until = clock_timestamp() + coalesce(task_heartbeat.lease,
                                           (SELECT q.lease FROM task.queue q WHERE q.name = x.queue)),
            progress = coalesce(task_heartbeat.progress, x.progress)
      WHERE x.owner = task.task_id_owner(task_heartbeat.id) AND x.id = task_heartbeat.id
@@ -305,7 +310,7 @@ BEGIN
        SET status = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN 'rescheduled'::task.status ELSE 'failed' END,
            run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
-                         THEN now() + task._backoff(q, x.attempts) ELSE x.run_at END,
+                         THEN clock_timestamp() + task._backoff(q, x.attempts) ELSE x.run_at END,
            error = task_fail.error
      WHERE x.owner = task.task_id_owner(task_fail.id) AND x.id = task_fail.id
        AND task._may_write(x.owner, false)

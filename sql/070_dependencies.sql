@@ -28,6 +28,15 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
+    -- a snapshot transaction cannot see a concurrent completion of another
+    -- dependency, and both could commit leaving the task blocked for good
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'tasks with dependents must settle in a READ COMMITTED transaction'
+            USING ERRCODE = 'active_sql_transaction',
+                  DETAIL = format('Task %s has blocked dependents; this transaction is %s.',
+                                  NEW.id, current_setting('transaction_isolation')),
+                  HINT = 'Complete, fail or cancel it in READ COMMITTED (the default).';
+    END IF;
 
     IF NEW.status = 'completed' THEN
         FOR r IN

@@ -20,7 +20,7 @@ SELECT id AS t FROM task_create('wk.job', 'wk/retry') \gset
 SELECT lease_token AS tok, attempts FROM task_dequeue('wk/retry') \gset
 SELECT :attempts AS attempt;
 SELECT status, attempts, error,
-       run_at - now() BETWEEN interval '7.5 seconds' AND interval '12.5 seconds' AS backoff_1
+       run_at - clock_timestamp() BETWEEN interval '7.5 seconds' AND interval '12.5 seconds' AS backoff_1
   FROM task_fail(:'t', 'boom 1', token => :tok);
 -- not runnable before it is due
 SELECT count(*) AS early FROM task_dequeue('wk/retry');
@@ -30,7 +30,7 @@ SET ROLE wk_svc;
 -- attempt 2: the backoff doubles (20 s +-25%), capped at 15 s
 SELECT lease_token AS tok FROM task_dequeue('wk/retry') \gset
 SELECT status, attempts,
-       run_at - now() BETWEEN interval '14 seconds' AND interval '15 seconds' AS backoff_2_capped
+       run_at - clock_timestamp() BETWEEN interval '14 seconds' AND interval '15 seconds' AS backoff_2_capped
   FROM task_fail(:'t', 'boom 2', token => :tok);
 RESET ROLE;
 UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'t';
