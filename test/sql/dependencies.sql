@@ -92,6 +92,19 @@ SELECT task_create_many('dp..bulk', 'dp/bulk', ARRAY['{}']::jsonb[]);
 \set ON_ERROR_STOP 1
 SELECT count(*) AS nothing_half_written FROM task.task_list(code => 'dp..bulk');
 
+-- ------------------------------------------------------------ settling needs READ COMMITTED
+SELECT id AS ra FROM task_create('dp.ra', 'dp/q6') \gset
+SELECT id AS rb FROM task_create('dp.rb', 'dp/q6', depends_on => ARRAY[:'ra']::task_id[]) \gset
+SELECT count(*) AS claimed FROM task_dequeue('dp/q6');
+\set ON_ERROR_STOP 0
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT task_complete(:'ra');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+\set ON_ERROR_STOP 1
+SELECT status FROM task_complete(:'ra');
+SELECT j->>'status' AS rb_released FROM task_list(code => 'dp.rb') j;
+
 -- ------------------------------------------------------------ wait
 SELECT task_queue_create('dp/empty') IS NOT NULL AS made;
 SELECT clock_timestamp() AS t0 \gset
