@@ -685,20 +685,31 @@ BEGIN
                   HINT = 'Task logs are for Operations and the owning service; use task_get for the task itself.';
     END IF;
 
-    -- Stored entries, plus the creation entry derived from the audit
-    -- columns (enqueue writes no log row). Newest first.
+    -- Stored entries, plus three derived from the audit columns (the
+    -- trigger stores no row for them, see src/transition.c): the creation,
+    -- the first claim while no later claim has stored it, and the
+    -- completion. A task is created blocked exactly when it is blocked or
+    -- has a stored entry leaving blocked. Newest first.
     RETURN QUERY
     SELECT e.at, e.message, e.errors, e.skips, e.success, e.total, e.by
       FROM (SELECT l.at, l.seq, l.message, l.errors, l.skips, l.success, l.total, l.by
               FROM task.task_log l
              WHERE l.owner = t.owner AND l.task_id = t.id
             UNION ALL
-            SELECT t.created_at, 0,
-                   'create -> ' || coalesce((SELECT f.from_status FROM task.task_log f
-                                              WHERE f.owner = t.owner AND f.task_id = t.id
-                                                AND f.from_status IS NOT NULL
-                                              ORDER BY f.seq LIMIT 1), t.status)::text,
-                   NULL, NULL, NULL, NULL, t.created_by) e
+            SELECT t.created_at, -3,
+                   CASE WHEN t.status = 'blocked' OR EXISTS (
+                            SELECT FROM task.task_log f
+                             WHERE f.owner = t.owner AND f.task_id = t.id AND f.from_status = 'blocked')
+                        THEN 'create -> blocked' ELSE 'create -> queued' END,
+                   NULL, NULL, NULL, NULL, t.created_by
+            UNION ALL
+            SELECT t.started_at, -2, 'queued -> processing', NULL, NULL, NULL, NULL, t.started_by
+             WHERE t.started_at IS NOT NULL
+               AND NOT EXISTS (SELECT FROM task.task_log f
+                                WHERE f.owner = t.owner AND f.task_id = t.id AND f.to_status = 'processing')
+            UNION ALL
+            SELECT t.completed_at, -1, 'processing -> completed', NULL, NULL, NULL, NULL, t.completed_by
+             WHERE t.status = 'completed') e
      ORDER BY e.at DESC, e.seq DESC
      LIMIT log_limit OFFSET log_offset;
 END

@@ -146,7 +146,7 @@ static struct
 	AttrNumber	attnum[NUM_TASK_COLUMNS];
 	Oid			status_type;
 	Oid			status_oid[NUM_STATUSES];
-	SPIPlanPtr	log_plan;
+	SPIPlanPtr	log_plan[2];	/* plain insert; insert unless already logged */
 }			cache;
 
 static void
@@ -159,11 +159,12 @@ load_cache(Relation rel)
 		return;
 
 	cache.relid = InvalidOid;
-	if (cache.log_plan)
-	{
-		SPI_freeplan(cache.log_plan);
-		cache.log_plan = NULL;
-	}
+	for (i = 0; i < 2; i++)
+		if (cache.log_plan[i])
+		{
+			SPI_freeplan(cache.log_plan[i]);
+			cache.log_plan[i] = NULL;
+		}
 
 	for (i = 0; i < NUM_TASK_COLUMNS; i++)
 	{
@@ -497,11 +498,26 @@ reject_transition(TaskStatus from, TaskStatus to, Oid idtype, Datum id)
 				 errhint("A finished task does not change; create a new task instead.")));
 }
 
-/* Insert the transition entry "from -> to" into task.task_log. */
+/*
+ * Insert the transition entry "from -> to" into task.task_log. With
+ * unless_logged, only when the task has no stored entry into "to" yet (used
+ * to keep the first claim, see below).
+ */
 static void
-log_transition(Relation rel, Datum owner, Datum id, TimestampTz at,
-			   TaskStatus from, TaskStatus to, Datum actor)
+log_transition(Relation rel, Datum owner, Datum id, Datum at,
+			   TaskStatus from, TaskStatus to, Datum actor, bool unless_logged)
 {
+	static const char *const sql[2] = {
+		"INSERT INTO task.task_log "
+		"(owner, task_id, at, message, from_status, to_status, by) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		"INSERT INTO task.task_log "
+		"(owner, task_id, at, message, from_status, to_status, by) "
+		"SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS "
+		"(SELECT FROM task.task_log l WHERE l.owner OPERATOR(pg_catalog.=) $1 "
+		"AND l.task_id OPERATOR(task.=) $2 AND l.to_status OPERATOR(pg_catalog.=) $6)"
+	};
+	int			which = unless_logged ? 1 : 0;
 	Oid			save_userid;
 	int			save_sec_context;
 	Datum		args[7];
@@ -515,7 +531,7 @@ log_transition(Relation rel, Datum owner, Datum id, TimestampTz at,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (cache.log_plan == NULL)
+	if (cache.log_plan[which] == NULL)
 	{
 		Oid			argtypes[7];
 		SPIPlanPtr	plan;
@@ -527,25 +543,23 @@ log_transition(Relation rel, Datum owner, Datum id, TimestampTz at,
 		argtypes[4] = cache.status_type;
 		argtypes[5] = cache.status_type;
 		argtypes[6] = TEXTOID;
-		plan = SPI_prepare("INSERT INTO task.task_log "
-						   "(owner, task_id, at, message, from_status, to_status, by) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, argtypes);
+		plan = SPI_prepare(sql[which], 7, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
-		cache.log_plan = plan;
+		cache.log_plan[which] = plan;
 	}
 
 	snprintf(msg, sizeof(msg), "%s -> %s", status_names[from], status_names[to]);
 	args[0] = owner;
 	args[1] = id;
-	args[2] = TimestampTzGetDatum(at);
+	args[2] = at;
 	args[3] = CStringGetTextDatum(msg);
 	args[4] = ObjectIdGetDatum(cache.status_oid[from]);
 	args[5] = ObjectIdGetDatum(cache.status_oid[to]);
 	args[6] = actor;
 
-	ret = SPI_execute_plan(cache.log_plan, args, NULL, false, 0);
+	ret = SPI_execute_plan(cache.log_plan[which], args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "task log insert failed: %s", SPI_result_code_string(ret));
 
@@ -684,9 +698,25 @@ task_transition(PG_FUNCTION_ARGS)
 
 		validate_columns(values, nulls, changed);
 
-		if (from != to)
-			log_transition(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)], now,
-						   from, to, actor);
+		/*
+		 * The log of transitions. Two are never stored, because task_logs()
+		 * derives them from the audit columns, so that a task drained once
+		 * (claimed, completed) writes no log row at all:
+		 *  - "processing -> completed": it happens once, at completed_at;
+		 *  - the first claim, "queued -> processing" at started_at. A later
+		 *    claim overwrites started_at, so it first stores the first claim
+		 *    (unless stored already), then itself.
+		 */
+		if (from != to && to != ST_COMPLETED)
+		{
+			if (to == ST_PROCESSING && !oldnulls[ATT(COL_STARTED_AT)])
+				log_transition(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)],
+							   oldvalues[ATT(COL_STARTED_AT)], ST_QUEUED, ST_PROCESSING,
+							   oldvalues[ATT(COL_STARTED_BY)], true);
+			if (to != ST_PROCESSING || !oldnulls[ATT(COL_STARTED_AT)])
+				log_transition(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)],
+							   nowd, from, to, actor, false);
+		}
 	}
 
 	result = heap_modify_tuple(newtuple, desc, values, nulls, replace);
