@@ -44,7 +44,7 @@ COMMIT;
 -- a transaction that rolls back leaves no task behind
 BEGIN;
 INSERT INTO public.transfer_request (buyer, target) VALUES ('BUY-9999-0000', 'nowhere');
-SELECT task_create('accounts.buyers.transfer', 'marketplace/platform/internal/buyers/commands') IS NOT NULL AS created_then_rolled_back;
+SELECT (task_create('accounts.buyers.transfer', 'marketplace/platform/internal/buyers/commands')).id IS NOT NULL AS created_then_rolled_back;
 ROLLBACK;
 SELECT count(*) AS requests, count(task) AS with_task FROM public.transfer_request;
 SELECT j->>'status' AS status, count(*) FROM task_list(list_limit => 100) j GROUP BY 1;
@@ -73,6 +73,7 @@ BEGIN
             PERFORM pg_sleep(0.2);
             CONTINUE;
         END IF;
+        PERFORM pg_sleep(0.1);                                  -- the work itself
         PERFORM task.task_progress(t.id, 50, token => t.lease_token);
         IF t.parameters->>'BuyerId' LIKE '%7' AND t.attempts = 1 THEN
             -- the first attempt on one buyer hits a transient error
