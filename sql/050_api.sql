@@ -278,6 +278,10 @@ DECLARE
     svc integer := task.current_service();
 BEGIN
     SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
+    -- the common case in one lookup: the owner (or the system) in an existing queue
+    IF FOUND AND (q.owner IS NOT DISTINCT FROM svc OR task.current_kind() = 'system') THEN
+        RETURN q;
+    END IF;
     IF NOT FOUND THEN
         IF svc IS NULL THEN
             IF task.current_kind() = 'system' THEN
@@ -342,12 +346,7 @@ DECLARE
     n_pending integer;
     settled text;
 BEGIN
-    -- the common case in one lookup: the owner (or the system) creating in an existing queue
-    SELECT * INTO q FROM task.queue x WHERE x.name = task_create.queue;
-    IF NOT FOUND OR NOT (q.owner IS NOT DISTINCT FROM task.current_service()
-                         OR task.current_kind() = 'system') THEN
-        q := task._queue_for_create(task_create.queue);
-    END IF;
+    q := task._queue_for_create(task_create.queue);
 
     IF task_create.status IS NULL OR task_create.status NOT IN ('queued', 'blocked') THEN
         RAISE EXCEPTION 'a new task must be queued or blocked, not %', coalesce(task_create.status::text, 'NULL')
@@ -473,11 +472,7 @@ AS $$
 DECLARE
     q task.queue;
 BEGIN
-    SELECT * INTO q FROM task.queue x WHERE x.name = task_create_many.queue;
-    IF NOT FOUND OR NOT (q.owner IS NOT DISTINCT FROM task.current_service()
-                         OR task.current_kind() = 'system') THEN
-        q := task._queue_for_create(task_create_many.queue);
-    END IF;
+    q := task._queue_for_create(task_create_many.queue);
     IF task_create_many.parameters IS NULL OR cardinality(task_create_many.parameters) NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'task_create_many takes 1 to 10000 tasks a call'
             USING ERRCODE = 'invalid_parameter_value',
