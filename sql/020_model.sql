@@ -4,8 +4,8 @@
 -- access list. Every table holding user data is registered with
 -- pg_extension_config_dump so pg_dump keeps its rows.
 --
--- Citus: task, task_log and task_access carry the owning service in
--- `owner`, the first column of their primary keys; distribute them by
+-- Citus: task, task_log, task_access and task_dependency carry the owning
+-- service in `owner`, part of every primary key; distribute them by
 -- `owner` (co-located) and make service, account, login and queue
 -- reference tables. See the README, "Beyond one machine".
 
@@ -127,9 +127,12 @@ CREATE TABLE task.task (
     rescheduled_by  text,
     cancelled_at    timestamptz,
     cancelled_by    text,
-    PRIMARY KEY (owner, id),
+    -- (id, owner): an id already sorts by its owner (owner * 10^12 +
+    -- serial), so this orders rows as (owner, id) would, answers lookups
+    -- by id alone, and still holds the distribution column for Citus
+    PRIMARY KEY (id, owner),
     -- a parent is a task of the same service; purging it keeps the child
-    FOREIGN KEY (owner, parent) REFERENCES task.task (owner, id) ON DELETE SET NULL (parent)
+    FOREIGN KEY (parent, owner) REFERENCES task.task (id, owner) ON DELETE SET NULL (parent)
 );
 
 -- The dequeue index: only runnable rows, FIFO by the time they became
@@ -159,7 +162,7 @@ CREATE TABLE task.task_access (
     task_id  task.task_id NOT NULL,
     account  bigint NOT NULL REFERENCES task.account ON DELETE CASCADE,
     PRIMARY KEY (owner, task_id, account),
-    FOREIGN KEY (owner, task_id) REFERENCES task.task (owner, id) ON DELETE CASCADE
+    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
 );
 CREATE INDEX task_access_account_idx ON task.task_access (account, owner, task_id);
 COMMENT ON TABLE task.task_access IS 'The access list of each task: accounts that may see it and its result.';
@@ -172,7 +175,7 @@ CREATE TABLE task.task_dependency (
     task_id     task.task_id NOT NULL,
     depends_on  task.task_id NOT NULL,
     PRIMARY KEY (owner, task_id, depends_on),
-    FOREIGN KEY (owner, task_id) REFERENCES task.task (owner, id) ON DELETE CASCADE
+    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
 );
 CREATE INDEX task_dependency_on_idx ON task.task_dependency (owner, depends_on);
 COMMENT ON TABLE task.task_dependency IS 'Dependencies: a blocked task is queued when all the tasks it depends on have completed, and cancelled when one fails for good or is cancelled.';

@@ -180,14 +180,22 @@ BEGIN
                 USING ERRCODE = 'no_data_found', HINT = 'Create it with task_account_create().';
         END IF;
     END IF;
+    IF task_login_grant.role::text LIKE 'task\_web\_%' OR task_login_grant.role::text IN
+           ('task_operations', 'task_service', 'task_vendor', 'task_client') THEN
+        RAISE EXCEPTION 'role % is one of the extension''s own roles', task_login_grant.role
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map login roles. Web roles take their identity from the JWT claim task_identity.';
+    END IF;
     INSERT INTO task.login AS l (role, service, account)
     VALUES (task_login_grant.role, svc, acc)
     ON CONFLICT ON CONSTRAINT login_pkey DO UPDATE SET service = excluded.service, account = excluded.account;
+    -- direct table access: membership of the identity's group role
+    PERFORM task._set_group(task_login_grant.role, task._group_role(task_login_grant.identity));
     PERFORM task._identity_invalidate();
 END
 $$;
 COMMENT ON FUNCTION task.task_login_grant(regrole, text) IS
-    'Maps a database role to the service (SVC-XXXX) or account (ACC-XXXX-YYYY) it acts as. Superuser only.';
+    'Maps a database role to the service (SVC-XXXX) or account (ACC-XXXX-YYYY) it acts as, and makes it a member of the matching group role (task_service, task_operations, task_vendor or task_client) for direct reads. Superuser only.';
 
 CREATE FUNCTION task.task_login_revoke(role regrole) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
@@ -196,6 +204,7 @@ AS $$
 BEGIN
     PERFORM task._require_system('unmap a login');
     DELETE FROM task.login l WHERE l.role = task_login_revoke.role;
+    PERFORM task._set_group(task_login_revoke.role, NULL);
     PERFORM task._identity_invalidate();
     RETURN FOUND;
 END

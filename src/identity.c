@@ -4,13 +4,21 @@
  *
  * Identity is decided by the role in effect at the outer level
  * (GetOuterUserId(): the session user, or the role chosen with SET ROLE),
- * never by a setting a session can change, and SECURITY DEFINER functions
- * do not change it. The role is looked up in task.login; an unmapped
- * superuser is the operator ("system"); any other unmapped role is nobody.
+ * never by a setting a session can change; SECURITY DEFINER functions do
+ * not change it.
  *
- * The answer is cached for the rest of the transaction: the trigger asks
- * on every task change, and a worker loop runs one transaction per task,
- * so this costs one lookup per transaction.
+ *  - A login role is looked up in task.login.
+ *  - One of the extension's web roles (task_web_operations, task_web_service,
+ *    task_web_vendor, task_web_client: NOLOGIN roles that only PostgREST's
+ *    authenticator is granted) takes its identity from the "task_identity"
+ *    claim of request.jwt.claims, which PostgREST sets from a verified JWT.
+ *    The claimed service or account must exist, be active and be of the
+ *    web role's kind. For any other role the claims are ignored.
+ *  - An unmapped superuser is the operator ("system"); any other unmapped
+ *    role is nobody.
+ *
+ * The answer is cached for the rest of the transaction (the trigger asks on
+ * every task change): one lookup per transaction.
  */
 #include "postgres.h"
 
@@ -22,7 +30,9 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
@@ -35,10 +45,26 @@ PG_FUNCTION_INFO_V1(task_current_is_operations);
 PG_FUNCTION_INFO_V1(task_identity_invalidate);
 PG_FUNCTION_INFO_V1(task_current_kind);
 
+/* The web roles and the account type each one stands for (NULL: a service). */
+static const struct
+{
+	const char *role;
+	const char *account_type;
+}			web_roles[] = {
+	{"task_web_operations", "Operations"},
+	{"task_web_service", NULL},
+	{"task_web_vendor", "Vendor"},
+	{"task_web_client", "Client"},
+};
+
+#define NUM_WEB_ROLES lengthof(web_roles)
+
 static TaskIdentity cached_identity;
 static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
 static Oid	cached_role = InvalidOid;
+static char *cached_claims = NULL;	/* TopMemoryContext: outlives transactions */
 static SPIPlanPtr login_plan = NULL;
+static SPIPlanPtr claim_plan = NULL;
 
 /*
  * The owner of schema task: the role that created the extension, which
@@ -59,81 +85,136 @@ task_tables_owner(void)
 	return owner;
 }
 
+/* Index of the web role `role` is, or -1. */
+static int
+web_role_index(Oid role)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_WEB_ROLES; i++)
+		if (get_role_oid(web_roles[i].role, true) == role)
+			return i;
+	return -1;
+}
+
+static SPIPlanPtr
+prepare_kept(const char *sql, Oid argtype)
+{
+	Oid			argtypes[1] = {argtype};
+	SPIPlanPtr	plan = SPI_prepare(sql, 1, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/*
+ * Fill ident from a row (service, account, account type, account active):
+ * the shape both lookups return. web < 0 for a login; else the web role,
+ * whose kind the identity must match.
+ */
 static void
-lookup_identity(Oid role, TaskIdentity *ident)
+identity_from_row(TaskIdentity *ident, int web)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		snull,
+				anull,
+				tnull,
+				actnull;
+	Datum		svc = SPI_getbinval(tup, desc, 1, &snull);
+	Datum		acc = SPI_getbinval(tup, desc, 2, &anull);
+	char	   *type = SPI_getvalue(tup, desc, 3);
+	bool		active = DatumGetBool(SPI_getbinval(tup, desc, 4, &actnull));
+
+	tnull = (type == NULL);
+	if (!snull)
+	{
+		if (web >= 0 && web_roles[web].account_type != NULL)
+			return;				/* a service claimed under an account's web role */
+		ident->kind = TASK_IDENT_SERVICE;
+		ident->service = DatumGetInt32(svc);
+		snprintf(ident->actor, sizeof(ident->actor), "SVC-%04d", ident->service);
+	}
+	else if (!anull)
+	{
+		ident->account = DatumGetInt64(acc);
+		snprintf(ident->actor, sizeof(ident->actor), "ACC-%04d-%04d",
+				 (int) (ident->account / 10000), (int) (ident->account % 10000));
+		if (web >= 0 && (web_roles[web].account_type == NULL || tnull ||
+						 strcmp(type, web_roles[web].account_type) != 0))
+			return;				/* an account claimed under another kind's web role */
+		if (!actnull && active)
+		{
+			ident->kind = TASK_IDENT_ACCOUNT;
+			ident->operations = !tnull && strcmp(type, "Operations") == 0;
+		}
+	}
+}
+
+static void
+lookup_identity(Oid role, const char *claims, TaskIdentity *ident)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			web = web_role_index(role);
 	Datum		arg[1];
-	int			ret;
+	int			ret = SPI_OK_SELECT;
+	bool		found = false;
 
 	memset(ident, 0, sizeof(*ident));
 	ident->kind = TASK_IDENT_NONE;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(task_tables_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (login_plan == NULL)
+	if (web < 0)
 	{
-		Oid			argtypes[1] = {OIDOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT l.service, l.account, "
-						   "       (a.type OPERATOR(pg_catalog.=) 'Operations'), "
-						   "       (a.status OPERATOR(pg_catalog.=) 'Active') "
-						   "  FROM task.login l "
-						   "  LEFT JOIN task.account a ON a.id OPERATOR(pg_catalog.=) l.account "
-						   " WHERE l.role::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-						   1, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		login_plan = plan;
+		if (login_plan == NULL)
+			login_plan = prepare_kept(
+				"SELECT l.service, l.account, a.type::pg_catalog.text, "
+				"       (a.status OPERATOR(pg_catalog.=) 'Active') "
+				"  FROM task.login l "
+				"  LEFT JOIN task.account a ON a.id OPERATOR(pg_catalog.=) l.account "
+				" WHERE l.role::pg_catalog.oid OPERATOR(pg_catalog.=) $1", OIDOID);
+		arg[0] = ObjectIdGetDatum(role);
+		ret = SPI_execute_plan(login_plan, arg, NULL, true, 1);
 	}
+	else if (claims != NULL && claims[0] != '\0')
+	{
+		/* the claim names a service SVC-XXXX or an account ACC-XXXX-YYYY */
+		if (claim_plan == NULL)
+			claim_plan = prepare_kept(
+				"WITH c AS (SELECT ($1::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'task_identity') AS ident) "
+				"SELECT s.id, a.id, a.type::pg_catalog.text, "
+				"       (a.status OPERATOR(pg_catalog.=) 'Active') "
+				"  FROM c "
+				"  LEFT JOIN task.service s "
+				"    ON c.ident OPERATOR(pg_catalog.~) '^SVC-[0-9]{4}$' "
+				"   AND s.id OPERATOR(pg_catalog.=) pg_catalog.substr(c.ident, 5)::pg_catalog.int4 "
+				"  LEFT JOIN task.account a "
+				"    ON c.ident OPERATOR(pg_catalog.~) '^ACC-[0-9]{4}-[0-9]{4}$' "
+				"   AND a.id OPERATOR(pg_catalog.=) (pg_catalog.substr(c.ident, 5, 4) "
+				"        OPERATOR(pg_catalog.||) pg_catalog.substr(c.ident, 10, 4))::pg_catalog.int8 "
+				" WHERE s.id IS NOT NULL OR a.id IS NOT NULL", TEXTOID);
+		arg[0] = CStringGetTextDatum(claims);
+		ret = SPI_execute_plan(claim_plan, arg, NULL, true, 1);
+	}
+	/* else: a web role without claims is nobody */
 
-	arg[0] = ObjectIdGetDatum(role);
-	ret = SPI_execute_plan(login_plan, arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "identity lookup failed: %s", SPI_result_code_string(ret));
 
-	if (SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
-
-		d = SPI_getbinval(tup, desc, 1, &isnull);
-		if (!isnull)
-		{
-			ident->kind = TASK_IDENT_SERVICE;
-			ident->service = DatumGetInt32(d);
-			snprintf(ident->actor, sizeof(ident->actor), "SVC-%04d", ident->service);
-		}
-		else
-		{
-			bool		ops_null,
-						active_null;
-			bool		is_ops,
-						active;
-
-			ident->account = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			is_ops = DatumGetBool(SPI_getbinval(tup, desc, 3, &ops_null));
-			active = DatumGetBool(SPI_getbinval(tup, desc, 4, &active_null));
-			snprintf(ident->actor, sizeof(ident->actor), "ACC-%04d-%04d",
-					 (int) (ident->account / 10000), (int) (ident->account % 10000));
-			if (!active_null && active)
-			{
-				ident->kind = TASK_IDENT_ACCOUNT;
-				ident->operations = !ops_null && is_ops;
-			}
-		}
-	}
-	else if (superuser_arg(role))
+	if (web < 0 || (claims != NULL && claims[0] != '\0'))
+		found = (SPI_processed == 1);
+	if (found)
+		identity_from_row(ident, web);
+	else if (web < 0 && superuser_arg(role))
 	{
 		ident->kind = TASK_IDENT_SYSTEM;
 		ident->operations = true;
@@ -155,12 +236,25 @@ task_current_identity(void)
 {
 	Oid			role = GetOuterUserId();
 	LocalTransactionId lxid = TASK_CURRENT_LXID();
+	const char *claims = NULL;
 
-	if (lxid != cached_lxid || role != cached_role || lxid == InvalidLocalTransactionId)
+	if (web_role_index(role) >= 0)
+		claims = GetConfigOption("request.jwt.claims", true, false);
+
+	if (lxid != cached_lxid || role != cached_role || lxid == InvalidLocalTransactionId ||
+		(claims ? cached_claims == NULL || strcmp(claims, cached_claims) != 0
+		 : cached_claims != NULL))
 	{
 		/* invalidate first: an error during the lookup must not leave a stale answer */
 		cached_lxid = InvalidLocalTransactionId;
-		lookup_identity(role, &cached_identity);
+		if (cached_claims)
+		{
+			pfree(cached_claims);
+			cached_claims = NULL;
+		}
+		lookup_identity(role, claims, &cached_identity);
+		if (claims)
+			cached_claims = MemoryContextStrdup(TopMemoryContext, claims);
 		cached_role = role;
 		cached_lxid = lxid;
 	}
@@ -199,18 +293,18 @@ task_current_is_operations(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(task_current_identity()->operations);
 }
 
-/* Called by task_login_grant/revoke: the next question looks the role up again. */
-Datum
-task_identity_invalidate(PG_FUNCTION_ARGS)
-{
-	cached_lxid = InvalidLocalTransactionId;
-	PG_RETURN_VOID();
-}
-
 Datum
 task_current_kind(PG_FUNCTION_ARGS)
 {
 	static const char *const kinds[] = {"none", "system", "service", "account"};
 
 	PG_RETURN_TEXT_P(cstring_to_text(kinds[task_current_identity()->kind]));
+}
+
+/* Called by task_login_grant/revoke: the next question looks the role up again. */
+Datum
+task_identity_invalidate(PG_FUNCTION_ARGS)
+{
+	cached_lxid = InvalidLocalTransactionId;
+	PG_RETURN_VOID();
 }

@@ -47,7 +47,7 @@ SELECT col_is_pk('task', 'service', ARRAY['id']::name[], 'task.service primary k
 SELECT col_is_pk('task', 'account', ARRAY['id']::name[], 'task.account primary key is (id)');
 SELECT col_is_pk('task', 'login', ARRAY['role']::name[], 'task.login primary key is (role)');
 SELECT col_is_pk('task', 'queue', ARRAY['name']::name[], 'task.queue primary key is (name)');
-SELECT col_is_pk('task', 'task', ARRAY['owner', 'id']::name[], 'task.task primary key is (owner, id)');
+SELECT col_is_pk('task', 'task', ARRAY['id', 'owner']::name[], 'task.task primary key is (id, owner)');
 SELECT col_is_pk('task', 'task_access', ARRAY['owner', 'task_id', 'account']::name[],
                  'task.task_access primary key is (owner, task_id, account)');
 SELECT col_is_pk('task', 'task_log', ARRAY['owner', 'task_id', 'seq']::name[],
