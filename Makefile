@@ -63,6 +63,7 @@ test: checkver deps
 bench: deps
 	$(MAKE) install
 	bench/run.sh $(BENCH)
+	bench/listing.sh
 
 fuzz:
 	$(MAKE) -C test/fuzz
