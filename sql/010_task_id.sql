@@ -199,3 +199,19 @@ COMMENT ON CAST (pg_catalog.text AS task.task_id) IS
     'Parses TSK-OOOO-SSSS-SSSS-SSSS through the input function.';
 COMMENT ON CAST (task.task_id AS pg_catalog.text) IS
     'Writes TSK-OOOO-SSSS-SSSS-SSSS through the output function.';
+
+-- min() and max(), as for the built-in types
+CREATE FUNCTION task.task_id_smaller(a task.task_id, b task.task_id) RETURNS task.task_id
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN a OPERATOR(task.<=) b THEN a ELSE b END;
+COMMENT ON FUNCTION task.task_id_smaller(task.task_id, task.task_id) IS 'The smaller of two task ids (min() support).';
+CREATE FUNCTION task.task_id_larger(a task.task_id, b task.task_id) RETURNS task.task_id
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN a OPERATOR(task.>=) b THEN a ELSE b END;
+COMMENT ON FUNCTION task.task_id_larger(task.task_id, task.task_id) IS 'The larger of two task ids (max() support).';
+CREATE AGGREGATE task.min(task.task_id) (
+    SFUNC = task.task_id_smaller, STYPE = task.task_id, SORTOP = OPERATOR(task.<), PARALLEL = SAFE, COMBINEFUNC = task.task_id_smaller);
+COMMENT ON AGGREGATE task.min(task.task_id) IS 'The smallest task id.';
+CREATE AGGREGATE task.max(task.task_id) (
+    SFUNC = task.task_id_larger, STYPE = task.task_id, SORTOP = OPERATOR(task.>), PARALLEL = SAFE, COMBINEFUNC = task.task_id_larger);
+COMMENT ON AGGREGATE task.max(task.task_id) IS 'The largest task id.';

@@ -303,3 +303,8 @@ COPY bin_in FROM PROGRAM 'printf ''PGCOPY\n\377\r\n\000\000\000\000\000\000\000\
 SELECT count(*) AS rows_after_errors FROM bin_in;
 
 DROP TABLE tid, tid2, bin_out, bin_in;
+
+-- min() and max() (need task on the search_path, like the operators)
+SET search_path = task, public;
+SELECT min(v), max(v) FROM (VALUES ('TSK-0002-0000-0000-0001'::task_id), ('TSK-0001-9999-9999-9999'), ('TSK-0001-0000-0000-0005')) t(v);
+SELECT min(v) IS NULL AS empty_min FROM (SELECT 'TSK-0001-0000-0000-0001'::task_id WHERE false) t(v);
