@@ -348,13 +348,14 @@ BEGIN
     END IF;
 
     -- who: a service schedules in its own queues; the system for a queue's owner
-    SELECT * INTO q FROM task.queue x WHERE x.name = task_schedule.template->>'queue';
     IF task.current_kind() NOT IN ('service', 'system') THEN
         RAISE EXCEPTION 'permission denied to schedule tasks'
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The caller acts as %s.', task.current_actor()),
                   HINT = 'Recurring tasks are scheduled by the service that owns the queue.';
     END IF;
+    PERFORM task._cron_check(NULL);
+    SELECT * INTO q FROM task.queue x WHERE x.name = task_schedule.template->>'queue';
     IF NOT FOUND THEN
         RAISE EXCEPTION 'queue "%" not found', task_schedule.template->>'queue'
             USING ERRCODE = 'no_data_found',
@@ -368,8 +369,6 @@ BEGIN
                   HINT = 'A service schedules tasks in its own queues only.';
     END IF;
     owner_id := q.owner;
-
-    PERFORM task._cron_check(NULL);
 
     -- try the template now, so a bad one fails here and not at every tick
     -- (the trial task is rolled back; it only uses up one task number)
