@@ -7,7 +7,8 @@
 \set SHOW_CONTEXT never
 SET search_path = task, public;
 -- this test's own id ranges, so ids in messages do not depend on other tests
-SELECT setval('task.service_id_seq', 80) AS _, setval('task.task_serial_seq', 800000) AS _ \gset
+SELECT setval('task.service_id_seq', 80) AS _, setval('task.task_serial_seq', 800000) AS _,
+       setval('task.account_id_seq', 800) AS _ \gset
 
 SELECT task_service_create('maint-svc', 'mt') AS svc \gset
 SELECT task_service_create('maint-other', 'mo') AS other \gset
