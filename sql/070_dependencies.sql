@@ -12,6 +12,35 @@
 -- transaction waits for the first's lock and its check sees the first's
 -- completion, so the last one to commit releases the task.
 
+-- Queue the blocked tasks among ids (all of one owner) whose dependencies
+-- have all completed, each with a log entry; returns how many. Shared by
+-- the settle trigger and the safety net in task_maintain().
+CREATE FUNCTION task._release_ready(owner integer, ids task.task_id[], message text) RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN
+        UPDATE task.task t SET status = 'queued', run_at = greatest(t.run_at, now())
+         WHERE t.owner = _release_ready.owner AND t.id = ANY (_release_ready.ids)
+           AND t.status = 'blocked'
+           AND NOT EXISTS (SELECT FROM task.task_dependency d
+                             JOIN task.task x ON x.owner = d.owner AND x.id = d.depends_on
+                            WHERE d.owner = t.owner AND d.task_id = t.id AND x.status <> 'completed')
+        RETURNING t.owner, t.id
+    LOOP
+        INSERT INTO task.task_log (owner, task_id, message, by)
+        VALUES (r.owner, r.id, _release_ready.message, task.current_actor());
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION task._release_ready(integer, task.task_id[], text) IS
+    'Internal: queues those of the given blocked tasks whose dependencies have all completed, logging the message; returns how many.';
+
 CREATE FUNCTION task._settle_dependents() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -39,20 +68,10 @@ BEGIN
     END IF;
 
     IF NEW.status = 'completed' THEN
-        FOR r IN
-            UPDATE task.task t SET status = 'queued', run_at = greatest(t.run_at, now())
-             WHERE t.owner = NEW.owner AND t.status = 'blocked'
-               AND t.id IN (SELECT d.task_id FROM task.task_dependency d
-                             WHERE d.owner = NEW.owner AND d.depends_on = NEW.id)
-               AND NOT EXISTS (SELECT FROM task.task_dependency d
-                                 JOIN task.task x ON x.owner = d.owner AND x.id = d.depends_on
-                                WHERE d.owner = t.owner AND d.task_id = t.id AND x.status <> 'completed')
-            RETURNING t.owner, t.id
-        LOOP
-            INSERT INTO task.task_log (owner, task_id, message, by)
-            VALUES (r.owner, r.id, format('released: its last dependency %s completed', NEW.id),
-                    task.current_actor());
-        END LOOP;
+        PERFORM task._release_ready(NEW.owner,
+                                    ARRAY(SELECT d.task_id FROM task.task_dependency d
+                                           WHERE d.owner = NEW.owner AND d.depends_on = NEW.id),
+                                    format('released: its last dependency %s completed', NEW.id));
     ELSE
         FOR r IN
             UPDATE task.task t

@@ -1,0 +1,259 @@
+-- Housekeeping: task_maintain() on crafted states (expired leases,
+-- settled dependencies left blocked, retention boundaries, 0 keeps
+-- forever, batches, rights); pg_cron errors; recurring schedules; and one
+-- real pg_cron tick (a wait of up to ~90 s, usually under 60) that runs
+-- both the maintenance job and a schedule.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET search_path = task, public;
+-- this test's own id ranges, so ids in messages do not depend on other tests
+SELECT setval('task.service_id_seq', 80) AS _, setval('task.task_serial_seq', 800000) AS _,
+       setval('task.account_id_seq', 800) AS _ \gset
+
+SELECT task_service_create('maint-svc', 'mt') AS svc \gset
+SELECT task_service_create('maint-other', 'mo') AS other \gset
+SELECT task_account_create('maint ops', 'Operations') AS ops \gset
+SELECT task_account_create('maint vendor', 'Vendor') AS vendor \gset
+CREATE ROLE mt_svc; CREATE ROLE mt_other; CREATE ROLE mt_ops;
+SELECT task_login_grant('mt_svc', :'svc'), task_login_grant('mt_other', :'other'),
+       task_login_grant('mt_ops', :'ops');
+-- task_maintain works on the whole database: settle what earlier tests
+-- left, and keep their claims from expiring under this test
+SELECT task_maintain(100000) IS NOT NULL AS settled_earlier_tests;
+UPDATE task.task SET lease_until = 'infinity' WHERE status = 'processing';
+
+-- ------------------------------------------------------------ rights
+SET ROLE mt_svc;
+\set ON_ERROR_STOP 0
+SELECT task_maintain();
+SELECT task_cron_enable();
+SELECT task_cron_disable();
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SET ROLE mt_ops;
+SELECT task_maintain();
+RESET ROLE;
+\set ON_ERROR_STOP 0
+SELECT task_maintain(0);
+\set ON_ERROR_STOP 1
+
+-- ------------------------------------------------------------ expired leases
+SET ROLE mt_svc;
+SELECT task_queue_create('mt/lease', max_attempts => 2) IS NOT NULL AS made;
+SELECT id AS l1 FROM task_create('mt.l', 'mt/lease') \gset
+SELECT id AS l2 FROM task_create('mt.l', 'mt/lease', max_attempts => 1) \gset
+SELECT id AS l3 FROM task_create('mt.l', 'mt/lease') \gset
+SELECT count(*) AS claimed FROM task_dequeue('mt/lease', 3);
+RESET ROLE;
+-- the workers of l1 and l2 died: their leases ran out a second ago
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id IN (:'l1', :'l2');
+SELECT task_maintain();
+SELECT id = :'l1' AS l1, status, attempts, error FROM task.task WHERE id IN (:'l1', :'l2', :'l3') ORDER BY id;
+SELECT message FROM task.task_log WHERE task_id IN (:'l1', :'l2') AND message LIKE 'lease%' ORDER BY task_id;
+-- idempotent: nothing left to do
+SELECT task_maintain();
+
+-- ------------------------------------------------------------ dependencies left blocked
+SET ROLE mt_svc;
+SELECT task_queue_create('mt/deps') IS NOT NULL AS made;
+SELECT id AS a FROM task_create('mt.a', 'mt/deps') \gset
+SELECT id AS b FROM task_create('mt.b', 'mt/deps') \gset
+SELECT id AS e FROM task_create('mt.e', 'mt/deps', run_at => now() + interval '1 hour') \gset
+SELECT id AS c FROM task_create('mt.c', 'mt/deps', depends_on => ARRAY[:'a', :'b']::task_id[]) \gset
+SELECT id AS d FROM task_create('mt.d', 'mt/deps', depends_on => ARRAY[:'a', :'e']::task_id[]) \gset
+SELECT id AS f FROM task_create('mt.f', 'mt/deps', status => 'blocked') \gset
+RESET ROLE;
+-- a and b complete while the settle trigger is off (as after a restore)
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_settle_dependents;
+SET LOCAL ROLE mt_svc;
+SELECT count(*) AS claimed FROM task_dequeue('mt/deps', 2);
+SELECT status FROM task_complete(:'a');
+SELECT status FROM task_complete(:'b');
+RESET ROLE;
+ALTER TABLE task.task ENABLE TRIGGER task_settle_dependents;
+COMMIT;
+SELECT code, status FROM task.task WHERE id IN (:'c', :'d', :'f') ORDER BY code;
+-- c is released; d still waits for e; f (blocked by hand) waits for task_unblock
+SELECT task_maintain();
+SELECT code, status FROM task.task WHERE id IN (:'c', :'d', :'f') ORDER BY code;
+SELECT message FROM task.task_log WHERE task_id = :'c' AND message LIKE 'released%';
+SELECT task_maintain();
+
+-- ------------------------------------------------------------ retention
+SET ROLE mt_svc;
+SELECT name, retention FROM task_queue_create('mt/keep', retention => '1 day');
+SELECT name, retention FROM task_queue_create('mt/forever', retention => '0');
+SELECT id AS x FROM task_create('mt.x', 'mt/keep') \gset
+SELECT id AS k1 FROM task_create('mt.k1', 'mt/keep', access => ARRAY[:'vendor']) \gset
+SELECT id AS k2 FROM task_create('mt.k2', 'mt/keep') \gset
+SELECT id AS k3 FROM task_create('mt.k3', 'mt/keep') \gset
+SELECT id AS young FROM task_create('mt.young', 'mt/keep') \gset
+SELECT id AS waiting FROM task_create('mt.waiting', 'mt/keep') \gset
+SELECT id AS y FROM task_create('mt.y', 'mt/keep', run_at => now() + interval '1 hour') \gset
+SELECT id AS xy FROM task_create('mt.xy', 'mt/keep', depends_on => ARRAY[:'x', :'y']::task_id[]) \gset
+SELECT id AS child FROM task_create('mt.child', 'mt/keep', parent => :'k1', run_at => now() + interval '1 hour') \gset
+SELECT id AS kept FROM task_create('mt.kept', 'mt/forever') \gset
+SELECT task_log(:'k1', 'a message to purge') IS NOT NULL AS logged;
+SELECT id = :'x' AS x_claimed FROM task_dequeue('mt/keep');
+SELECT status FROM task_complete(:'x');
+SELECT count(*) FROM (SELECT task_cancel(id) FROM unnest(ARRAY[:'k1', :'k2', :'k3', :'young', :'kept']::task_id[]) id) c;
+RESET ROLE;
+-- age them: status_at is stamped by the transition trigger, so turn it off
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_transition;
+UPDATE task.task SET status_at = now() - interval '1 day 3 seconds' WHERE id = :'k1';
+UPDATE task.task SET status_at = now() - interval '1 day 2 seconds' WHERE id = :'k2';
+UPDATE task.task SET status_at = now() - interval '1 day 1 second' WHERE id IN (:'k3', :'x', :'waiting');
+UPDATE task.task SET status_at = now() - interval '23 hours 59 minutes' WHERE id = :'young';
+UPDATE task.task SET status_at = now() - interval '1000 days' WHERE id = :'kept';
+ALTER TABLE task.task ENABLE TRIGGER task_transition;
+COMMIT;
+SELECT count(*) AS k1_logs FROM task.task_log WHERE task_id = :'k1';
+-- batches: the two oldest finished tasks (k1 with 2 log rows, k2 with 1), then k3
+SELECT task_maintain(max_rows => 2);
+SELECT task_maintain();
+SELECT task_maintain();
+-- gone: k1, k2, k3 with their logs and access rows; kept: young (inside
+-- the retention), waiting (not finished), x (xy waits for it), kept (retention 0)
+SELECT code, status FROM task.task WHERE queue IN ('mt/keep', 'mt/forever') ORDER BY code;
+SELECT count(*) AS purged_logs_left FROM task.task_log WHERE task_id IN (:'k1', :'k2', :'k3');
+SELECT count(*) AS purged_access_left FROM task.task_access WHERE task_id = :'k1';
+-- the child of a purged parent stays, detached
+SELECT parent IS NULL AS detached FROM task.task WHERE id = :'child';
+-- once xy no longer waits, x goes too (and xy's dependency rows with it)
+SET ROLE mt_svc;
+SELECT status FROM task_cancel(:'y');
+RESET ROLE;
+SELECT status FROM task.task WHERE id = :'xy';
+SELECT task_maintain();
+SELECT count(*) AS x_left, (SELECT count(*) FROM task.task_dependency WHERE depends_on = :'x') AS x_deps_left
+  FROM task.task WHERE id = :'x';
+-- retention 0 set later keeps forever; a retention set later applies
+SET ROLE mt_svc;
+SELECT retention FROM task_queue_configure('mt/forever', retention => '1 day');
+RESET ROLE;
+SELECT task_maintain();
+SET ROLE mt_svc;
+SELECT retention FROM task_queue_configure('mt/keep', retention => '0');
+RESET ROLE;
+UPDATE task.task SET status = 'cancelled' WHERE id = :'waiting';
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_transition;
+UPDATE task.task SET status_at = now() - interval '30 days' WHERE id = :'waiting';
+ALTER TABLE task.task ENABLE TRIGGER task_transition;
+COMMIT;
+SELECT task_maintain();
+
+-- ------------------------------------------------------------ pg_cron: errors
+\set ON_ERROR_STOP 0
+SELECT task_cron_enable('every minute');
+BEGIN;
+DROP EXTENSION pg_cron;
+SELECT task_cron_enable();
+ROLLBACK;
+\set ON_ERROR_STOP 1
+-- a database that is not cron.database_name ('contrib_regression' in test/harness/task.conf)
+CREATE DATABASE mt_elsewhere;
+\c mt_elsewhere
+CREATE EXTENSION task;
+\set ON_ERROR_STOP 0
+SELECT task.task_cron_enable();
+SELECT task.task_schedule('tick', '* * * * *', '{"code": "x", "queue": "x/y"}');
+\set ON_ERROR_STOP 1
+-- task_maintain itself needs no pg_cron
+SELECT task.task_maintain();
+\c contrib_regression
+DROP DATABASE mt_elsewhere;
+SET search_path = task, public;
+
+-- ------------------------------------------------------------ recurring tasks
+SET ROLE mt_svc;
+SELECT task_queue_create('mt/sched') IS NOT NULL AS made;
+-- a schedule that never fires by itself (February 31st); broken below
+SELECT owner = task.service_number(:'svc') AS mine, name, cron, queue, template, runs, failures, last_error
+  FROM task_schedule('broken', '0 0 31 2 *', '{"code": "mt.broken", "queue": "mt/sched", "name": "Broken", "parameters": {"n": 1}}');
+-- the template was tried, and the trial task rolled back
+SELECT count(*) AS no_trial_task FROM task_list(queue => 'mt/sched');
+-- replace: same name, new template
+SELECT name, template->>'code' AS code FROM task_schedule('broken', '0 0 31 2 *', '{"code": "mt.broken2", "queue": "mt/sched"}');
+\set ON_ERROR_STOP 0
+SELECT task_schedule('bad name!', '* * * * *', '{"code": "x", "queue": "mt/sched"}');
+SELECT task_schedule('t', '* * * * *', '[1]');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "run_at": "now"}');
+SELECT task_schedule('t', '* * * * *', '{"queue": "mt/sched"}');
+SELECT task_schedule('t', 'every minute', '{"code": "x", "queue": "mt/sched"}');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/nope"}');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "max_attempts": 0}');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "access": ["ACC-9999-9999"]}');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+-- another service's queue, and an account
+SET ROLE mt_other;
+SELECT task_queue_create('mo/q') IS NOT NULL AS made;
+\set ON_ERROR_STOP 0
+SELECT task_schedule('steal', '* * * * *', '{"code": "x", "queue": "mt/sched"}');
+SELECT task_unschedule('broken', owner => :'svc');
+\set ON_ERROR_STOP 1
+SELECT count(*) AS sees_none FROM task_schedules();
+SELECT task_unschedule('broken') AS removed_none;
+RESET ROLE;
+SET ROLE mt_ops;
+\set ON_ERROR_STOP 0
+SELECT task_schedule('ops', '* * * * *', '{"code": "x", "queue": "mt/sched"}');
+SELECT task_unschedule('broken');
+\set ON_ERROR_STOP 1
+SELECT name FROM task_schedules() WHERE owner = task.service_number(:'svc') ORDER BY name;
+RESET ROLE;
+SELECT jobname, schedule, command FROM cron.job WHERE jobname LIKE 'task-schedule:%' ORDER BY jobname;
+-- a tick that cannot create its task records the error on the schedule
+UPDATE task.schedule SET template = template || '{"max_attempts": 0}' WHERE name = 'broken';
+SELECT task._run_schedule(task.service_number(:'svc'), 'broken') AS no_task;
+SET ROLE mt_svc;
+SELECT name, runs, failures, last_error, last_error_at IS NOT NULL AS when_
+  FROM task_schedules() WHERE name = 'broken';
+RESET ROLE;
+-- a job whose schedule is gone removes itself
+DELETE FROM task.schedule WHERE name = 'broken';
+SELECT task._run_schedule(task.service_number(:'svc'), 'broken') AS no_task;
+SELECT jobname FROM cron.job WHERE jobname LIKE 'task-schedule:%' ORDER BY jobname;
+
+-- ------------------------------------------------------------ one real pg_cron tick
+-- the maintenance job and the 'tick' schedule both run at the next minute
+-- boundary: an expired lease for the first to rescue
+SET ROLE mt_svc;
+SELECT task_queue_create('mt/cron') IS NOT NULL AS made;
+SELECT id AS leased FROM task_create('mt.cron', 'mt/cron') \gset
+SELECT count(*) AS claimed FROM task_dequeue('mt/cron');
+RESET ROLE;
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'leased';
+SET ROLE mt_svc;
+SELECT name, cron, template FROM task_schedule('tick', '* * * * *',
+    '{"code": "mt.tick", "queue": "mt/sched", "name": "Tick", "parameters": {"n": 1}}');
+RESET ROLE;
+SELECT task_cron_enable() AS job \gset
+SELECT jobname, schedule, command FROM cron.job WHERE jobid = :job;
+DO $$
+BEGIN
+    FOR i IN 1..90 LOOP
+        EXIT WHEN EXISTS (SELECT FROM cron.job_run_details r JOIN cron.job j USING (jobid)
+                           WHERE j.jobname = 'task-maintain' AND r.status IN ('succeeded', 'failed'))
+              AND EXISTS (SELECT FROM task.schedule s WHERE s.name = 'tick' AND s.last_run_at IS NOT NULL);
+        PERFORM pg_sleep(1);
+    END LOOP;
+END
+$$;
+SELECT r.status, r.return_message FROM cron.job_run_details r WHERE r.jobid = :job ORDER BY r.runid LIMIT 1;
+SELECT status, error FROM task.task WHERE id = :'leased';
+SET ROLE mt_svc;
+SELECT name, runs >= 1 AS ran, last_task IS NOT NULL AS made_task, failures, last_error FROM task_schedules() WHERE name = 'tick';
+SELECT j->>'code' AS code, j->>'name' AS name, j->'parameters' AS parameters, j->>'status' AS status,
+       j->'owner'->>'id' = :'svc' AS owned
+  FROM task_list(queue => 'mt/sched') j LIMIT 1;
+SELECT message FROM task_logs((SELECT last_task FROM task_schedules() WHERE name = 'tick'))
+ WHERE message LIKE 'created by%';
+SELECT task_unschedule('tick') AS removed, task_unschedule('tick') AS again;
+SELECT count(*) AS schedules_left FROM task_schedules();
+RESET ROLE;
+SELECT task_cron_disable() AS disabled, task_cron_disable() AS again;
+SELECT count(*) AS jobs_left FROM cron.job WHERE jobname = 'task-maintain' OR jobname LIKE 'task-schedule:%';
