@@ -17,8 +17,8 @@ SELECT last_value AS acc_last, is_called AS acc_called FROM task.account_id_seq 
 SELECT setval('task.service_id_seq', 9000) AS _, setval('task.account_id_seq', 90000000) AS _,
        setval('task.task_serial_seq', 900000) AS _ \gset
 
-SELECT task_service_create('platform', 'marketplace/platform') AS svc,
-       task_service_create('other', 'marketplace/other') AS other \gset
+SELECT task_service_create('http-platform', 'http/platform') AS svc,
+       task_service_create('http-other', 'http/other') AS other \gset
 SELECT task_account_create('SoftwareONE (Backoffice)', 'Operations') AS ops,
        task_account_create('Vendor Ltd', 'Vendor') AS vendor,
        task_account_create('Client Inc', 'Client') AS client,
@@ -32,25 +32,25 @@ SELECT task_login_grant('http_platform', :'svc'), task_login_grant('http_other',
 -- accounts, with three log entries; T2: completed with a JSON result, client
 -- only; T3: queued child of T1; T4: another service's task.
 SET ROLE http_platform;
-SELECT id AS t1 FROM task_create('accounts.buyers.transfer', 'marketplace/platform/internal/buyers/commands',
+SELECT id AS t1 FROM task_create('accounts.buyers.transfer', 'http/platform/internal/buyers/commands',
     name => 'Transferring the buyer to a different account', object => '{"id": "BUY-1190-0394"}',
     description => $$Transferring buyer 'BUY-1190-0394' to account 'ACC-5563-4382'$$,
     parameters => '{"BuyerId": "BUY-1190-0394", "TargetAccountId": "ACC-5563-4382"}',
     access => ARRAY[:'ops', :'vendor', :'client']) \gset
-SELECT id AS t2 FROM task_create('accounts.buyers.report', 'marketplace/platform/internal/buyers/commands',
+SELECT id AS t2 FROM task_create('accounts.buyers.report', 'http/platform/internal/buyers/commands',
     name => 'Buyer report', access => ARRAY[:'client']) \gset
-SELECT lease_token AS tok1 FROM task_dequeue('marketplace/platform/internal/buyers/commands') \gset
+SELECT lease_token AS tok1 FROM task_dequeue('http/platform/internal/buyers/commands') \gset
 SELECT task_log(:'t1', 'moving agreements', total => 20);
 SELECT task_log(:'t1', 'moved 10 agreements', success => 10, total => 20);
 SELECT task_log(:'t1', 'moved 20 agreements', success => 20, total => 20);
 SELECT status FROM task_complete(:'t1', resource => '/public/v1/accounts/buyers/BUY-1190-0394', token => :tok1);
-SELECT lease_token AS tok2 FROM task_dequeue('marketplace/platform/internal/buyers/commands') \gset
+SELECT lease_token AS tok2 FROM task_dequeue('http/platform/internal/buyers/commands') \gset
 SELECT status FROM task_complete(:'t2', result => '{"buyers": 20, "agreements": 41}', token => :tok2);
-SELECT id AS t3 FROM task_create('accounts.buyers.notify', 'marketplace/platform/internal/buyers/commands',
+SELECT id AS t3 FROM task_create('accounts.buyers.notify', 'http/platform/internal/buyers/commands',
     name => 'Notify the buyer', parent => :'t1') \gset
 RESET ROLE;
 SET ROLE http_other;
-SELECT id AS t4 FROM task_create('other.thing', 'marketplace/other/q', name => 'Other service task') \gset
+SELECT id AS t4 FROM task_create('other.thing', 'http/other/q', name => 'Other service task') \gset
 RESET ROLE;
 SELECT :'t1' AS t1, :'t2' AS t2, :'t3' AS t3, :'t4' AS t4;
 
@@ -129,6 +129,7 @@ $$;
 \set anon_claims '{"role":"task_web_anon"}'
 \set json_hdr '{"accept":"application/json"}'
 \set object_hdr '{"accept":"application/vnd.pgrst.object+json"}'
+\set stripped_hdr '{"accept":"application/vnd.pgrst.object+json;nulls=stripped"}'
 \set post_hdr '{"accept":"application/json","content-type":"application/json"}'
 -- the part of the main query after the pgrst_source CTE: a read (array or
 -- one object), a call returning a scalar, a set of rows, a set of scalars
@@ -143,10 +144,10 @@ SET SESSION AUTHORIZATION http_authenticator;
 
 -- ============================================================ GET /tasks
 -- each caller lists what it may see, most recent status change first
--- GET /tasks as ops
+-- GET /tasks?queue=like.http/* as ops (Operations see every task: of this test's services here)
 \set role task_web_operations \set claims :ops_claims \set method GET \set path /tasks \set hdr :json_hdr \set mode :get \set accept array \set show ids
 \ir http_begin.inc
-WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" ) :read_array \gset r_
+WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" WHERE "api"."tasks"."queue" like 'http/%' ) :read_array \gset r_
 \ir http_reply.inc
 -- GET /tasks as svc
 \set role task_web_service \set claims :svc_claims \set method GET \set path /tasks \set hdr :json_hdr \set mode :get \set accept array \set show ids
@@ -178,10 +179,10 @@ WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" ) :read_array \
 \ir http_begin.inc
 WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" ) :read_array \gset r_
 \ir http_reply.inc
--- GET /tasks?status=eq.Completed&queue=eq.marketplace/platform/internal/buyers/commands&code=like.accounts.*&limit=1&offset=1 as svc: the second page of one
+-- GET /tasks?status=eq.Completed&queue=eq.http/platform/internal/buyers/commands&code=like.accounts.*&limit=1&offset=1 as svc: the second page of one
 \set role task_web_service \set claims :svc_claims \set method GET \set path /tasks \set hdr :json_hdr \set mode :get \set accept array \set show ids
 \ir http_begin.inc
-WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" WHERE "api"."tasks"."status" = 'Completed' AND "api"."tasks"."queue" = 'marketplace/platform/internal/buyers/commands' AND "api"."tasks"."code" like 'accounts.%' LIMIT '1' OFFSET '1' ) :read_array \gset r_
+WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" WHERE "api"."tasks"."status" = 'Completed' AND "api"."tasks"."queue" = 'http/platform/internal/buyers/commands' AND "api"."tasks"."code" like 'accounts.%' LIMIT '1' OFFSET '1' ) :read_array \gset r_
 \ir http_reply.inc
 -- GET /tasks?access=cs.[{"id":"<vendor>"}]&select=id,status,owner as ops: filter on a JSON column, some columns
 \set role task_web_operations \set claims :ops_claims \set method GET \set path /tasks \set hdr :json_hdr \set mode :get \set accept array \set show full
@@ -194,6 +195,11 @@ WITH pgrst_source AS ( SELECT "api"."tasks"."id", "api"."tasks"."status", "api".
 \set role task_web_operations \set claims :ops_claims \set method GET \set path /tasks \set hdr :object_hdr \set mode :get \set accept object \set show full
 \ir http_begin.inc
 WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" WHERE "api"."tasks"."id" = :'t1' ) :read_object \gset r_
+\ir http_reply.inc
+-- GET /tasks?id=eq.<T1> as client with Accept: application/vnd.pgrst.object+json;nulls=stripped: task_get's shape
+\set role task_web_client \set claims :client_claims \set method GET \set path /tasks \set hdr :stripped_hdr \set mode :get \set accept object \set show full
+\ir http_begin.inc
+WITH pgrst_source AS ( SELECT "api"."tasks".* FROM "api"."tasks" WHERE "api"."tasks"."id" = :'t1' ) SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null') AS body, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status FROM ( SELECT * FROM pgrst_source ) _postgrest_t \gset r_
 \ir http_reply.inc
 -- GET /tasks?id=eq.<T1> as svc
 \set role task_web_service \set claims :svc_claims \set method GET \set path /tasks \set hdr :object_hdr \set mode :get \set accept object \set show id
@@ -388,7 +394,7 @@ WITH pgrst_source AS (SELECT pgrst_call.* FROM (SELECT :'payload'::json AS json_
 \ir http_reply.inc
 -- ============================================================ POST /rpc/task_create
 -- services only: 201 with Location; accounts 403; another service's queue 403
-\set payload '{"code":"accounts.buyers.transfer","queue":"marketplace/platform/internal/buyers/commands","name":"Transfer BUY-2","object":{"id":"BUY-2"},"parameters":{"BuyerId":"BUY-2"},"access":["' :client '"]}'
+\set payload '{"code":"accounts.buyers.transfer","queue":"http/platform/internal/buyers/commands","name":"Transfer BUY-2","object":{"id":"BUY-2"},"parameters":{"BuyerId":"BUY-2"},"access":["' :client '"]}'
 -- POST /rpc/task_create as svc
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
 \ir http_begin.inc
@@ -436,7 +442,7 @@ SELECT id AS t5 FROM task.task WHERE code = 'accounts.buyers.transfer' AND name 
 SELECT :'t5' AS t5;
 SET SESSION AUTHORIZATION http_authenticator;
 -- POST /rpc/task_dequeue {queue, n: 1} as svc: claims T3 (FIFO), with its token
-\set payload '{"queue":"marketplace/platform/internal/buyers/commands","n":1}'
+\set payload '{"queue":"http/platform/internal/buyers/commands","n":1}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show ids
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
@@ -511,7 +517,7 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 WITH pgrst_source AS (SELECT pgrst_call.* FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL "api"."task_logs"("id" := pgrst_body."id") pgrst_call) :call_rows \gset r_
 \ir http_reply.inc
 -- POST /rpc/task_dequeue as svc: claims T5
-\set payload '{"queue":"marketplace/platform/internal/buyers/commands","n":1}'
+\set payload '{"queue":"http/platform/internal/buyers/commands","n":1}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show ids
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
@@ -553,13 +559,13 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "at" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "at" timestamptz) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_reschedule"("id" := pgrst_body."id", "at" := pgrst_body."at") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
 -- POST /rpc/task_dequeue as svc: nothing left, []
-\set payload '{"queue":"marketplace/platform/internal/buyers/commands","n":1}'
+\set payload '{"queue":"http/platform/internal/buyers/commands","n":1}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show full
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
 \ir http_reply.inc
--- POST /rpc/task_dequeue {queue: marketplace/other/q} as svc: another service's queue is 404
-\set payload '{"queue":"marketplace/other/q","n":1}'
+-- POST /rpc/task_dequeue {queue: http/other/q} as svc: another service's queue is 404
+\set payload '{"queue":"http/other/q","n":1}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show full
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
