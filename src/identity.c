@@ -187,7 +187,12 @@ lookup_identity(Oid role, const char *claims, TaskIdentity *ident)
 	}
 	else if (claims != NULL && claims[0] != '\0')
 	{
-		/* the claim names a service SVC-XXXX or an account ACC-XXXX-YYYY */
+		/*
+		 * the claim names a service SVC-XXXX or an account ACC-XXXX-YYYY.
+		 * The casts sit inside CASE: in a join condition "ident ~ re AND
+		 * id = cast(ident)" nothing orders the two, and the generic plan
+		 * (from the sixth lookup on) cast an account id to int4 and failed.
+		 */
 		if (claim_plan == NULL)
 			claim_plan = prepare_kept(
 				"WITH c AS (SELECT ($1::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'task_identity') AS ident) "
@@ -195,12 +200,12 @@ lookup_identity(Oid role, const char *claims, TaskIdentity *ident)
 				"       (a.status OPERATOR(pg_catalog.=) 'Active') "
 				"  FROM c "
 				"  LEFT JOIN task.service s "
-				"    ON c.ident OPERATOR(pg_catalog.~) '^SVC-[0-9]{4}$' "
-				"   AND s.id OPERATOR(pg_catalog.=) pg_catalog.substr(c.ident, 5)::pg_catalog.int4 "
+				"    ON s.id OPERATOR(pg_catalog.=) CASE WHEN c.ident OPERATOR(pg_catalog.~) '^SVC-[0-9]{4}$' "
+				"       THEN pg_catalog.substr(c.ident, 5)::pg_catalog.int4 END "
 				"  LEFT JOIN task.account a "
-				"    ON c.ident OPERATOR(pg_catalog.~) '^ACC-[0-9]{4}-[0-9]{4}$' "
-				"   AND a.id OPERATOR(pg_catalog.=) (pg_catalog.substr(c.ident, 5, 4) "
-				"        OPERATOR(pg_catalog.||) pg_catalog.substr(c.ident, 10, 4))::pg_catalog.int8 "
+				"    ON a.id OPERATOR(pg_catalog.=) CASE WHEN c.ident OPERATOR(pg_catalog.~) '^ACC-[0-9]{4}-[0-9]{4}$' "
+				"       THEN (pg_catalog.substr(c.ident, 5, 4) "
+				"             OPERATOR(pg_catalog.||) pg_catalog.substr(c.ident, 10, 4))::pg_catalog.int8 END "
 				" WHERE s.id IS NOT NULL OR a.id IS NOT NULL", TEXTOID);
 		arg[0] = CStringGetTextDatum(claims);
 		ret = SPI_execute_plan(claim_plan, arg, NULL, true, 1);

@@ -52,6 +52,8 @@ for d in sql specs; do
 	if [ -d "test/$d" ]; then cp -R "test/$d/." "$work/stage/$d/"; fi
 done
 if [ -d expected ]; then cp -R expected/. "$work/stage/expected/"; fi
+# files a test includes with \ir (psql reads the test from stdin, so relative to its cwd, $work)
+find test/sql -maxdepth 1 -type f -name '*.inc' -exec cp {} "$work/" \;
 cp test/harness/task.conf "$work/stage/task.conf"
 h_own "$work"
 
