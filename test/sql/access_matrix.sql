@@ -36,6 +36,12 @@
 
 SET search_path = public, task;
 
+-- the id sequences as this test found them, restored at the end so the
+-- tests that run later (and do not pin their ids) see no difference
+SELECT s.last_value AS svc_seq, s.is_called AS svc_called FROM task.service_id_seq s \gset
+SELECT s.last_value AS acc_seq, s.is_called AS acc_called FROM task.account_id_seq s \gset
+SELECT s.last_value AS task_seq, s.is_called AS task_called FROM task.task_serial_seq s \gset
+
 BEGIN;
 SELECT setval('task.service_id_seq', 99) AS _, setval('task.account_id_seq', 1000000) AS _,
        setval('task.task_serial_seq', 1000000) AS _ \gset
@@ -425,3 +431,6 @@ SELECT is((SELECT count(*) FROM task.task_access WHERE owner BETWEEN 100 AND 101
 
 SELECT * FROM finish();
 ROLLBACK;
+SELECT setval('task.service_id_seq', :svc_seq, :'svc_called') AS _,
+       setval('task.account_id_seq', :acc_seq, :'acc_called') AS _,
+       setval('task.task_serial_seq', :task_seq, :'task_called') AS _ \gset
