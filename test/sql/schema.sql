@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(150);
+SELECT plan(182);
 
 -- ------------------------------------------------------------ extension, schema
 SELECT has_extension('task', 'extension task is installed');
@@ -355,6 +355,157 @@ SELECT is_empty(
     'a fresh role can execute every public task_* function');
 SELECT ok(NOT has_schema_privilege('regress_schema_nobody', 'task', 'CREATE'),
           'a fresh role cannot create objects in schema task');
+
+-- ------------------------------------------------------------ row-level security
+-- Every table has RLS enabled and forced (the owner too is filtered, but
+-- for the SECURITY DEFINER API, which runs as the owner and checks the
+-- caller itself).
+SELECT is(ARRAY(SELECT c.relname || ' ' || CASE WHEN c.relrowsecurity THEN 'rls' ELSE 'no-rls' END
+                                  || ' ' || CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'not-forced' END
+                  FROM pg_class c
+                 WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
+                 ORDER BY c.relname)::text[],
+          ARRAY['account rls forced', 'login rls forced', 'queue rls forced', 'service rls forced',
+                'task rls forced', 'task_access rls forced', 'task_dependency rls forced',
+                'task_log rls forced'],
+          'every table of schema task has row-level security enabled and forced');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
+         AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+       ORDER BY 1$$,
+    'no table of schema task lacks ENABLE and FORCE ROW LEVEL SECURITY');
+
+-- The group roles (one per kind of caller) and the web roles (PostgREST)
+-- exist, cannot log in and hold no attribute that would bypass RLS.
+SELECT has_role('task_operations', 'group role task_operations exists');
+SELECT has_role('task_service', 'group role task_service exists');
+SELECT has_role('task_vendor', 'group role task_vendor exists');
+SELECT has_role('task_client', 'group role task_client exists');
+SELECT has_role('task_web_operations', 'web role task_web_operations exists');
+SELECT has_role('task_web_service', 'web role task_web_service exists');
+SELECT has_role('task_web_vendor', 'web role task_web_vendor exists');
+SELECT has_role('task_web_client', 'web role task_web_client exists');
+SELECT has_role('task_web_anon', 'web role task_web_anon exists');
+SELECT is(ARRAY(SELECT r.rolname || ' ' || CASE WHEN r.rolcanlogin THEN 'LOGIN' ELSE 'NOLOGIN' END
+                  FROM pg_roles r
+                 WHERE r.rolname ~ '^task_(web_)?(operations|service|vendor|client|anon)$'
+                 ORDER BY r.rolname)::text[],
+          ARRAY['task_client NOLOGIN', 'task_operations NOLOGIN', 'task_service NOLOGIN', 'task_vendor NOLOGIN',
+                'task_web_anon NOLOGIN', 'task_web_client NOLOGIN', 'task_web_operations NOLOGIN',
+                'task_web_service NOLOGIN', 'task_web_vendor NOLOGIN'],
+          'the group and web roles are NOLOGIN');
+SELECT is_empty(
+    $$SELECT r.rolname::text FROM pg_roles r
+       WHERE r.rolname ~ '^task_(web_)?(operations|service|vendor|client|anon)$'
+         AND (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls)
+       ORDER BY 1$$,
+    'no group or web role is superuser, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS');
+-- each web role is a member of its group role, and of no other role
+SELECT is_member_of('task_operations', ARRAY['task_web_operations']::name[],
+                    'task_web_operations is a member of task_operations');
+SELECT is_member_of('task_service', ARRAY['task_web_service']::name[],
+                    'task_web_service is a member of task_service');
+SELECT is_member_of('task_vendor', ARRAY['task_web_vendor']::name[],
+                    'task_web_vendor is a member of task_vendor');
+SELECT is_member_of('task_client', ARRAY['task_web_client']::name[],
+                    'task_web_client is a member of task_client');
+SELECT is(ARRAY(SELECT m.rolname || ' in ' || g.rolname
+                  FROM pg_auth_members a
+                  JOIN pg_roles m ON m.oid = a.member
+                  JOIN pg_roles g ON g.oid = a.roleid
+                 WHERE m.rolname LIKE 'task\_web\_%'
+                 ORDER BY 1)::text[],
+          ARRAY['task_web_client in task_client', 'task_web_operations in task_operations',
+                'task_web_service in task_service', 'task_web_vendor in task_vendor'],
+          'the web roles belong to their group role only (task_web_anon to none)');
+SELECT is_empty(
+    $$SELECT g.rolname::text FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
+       WHERE g.rolname ~ '^task_(operations|service|vendor|client)$' AND a.admin_option
+       ORDER BY 1$$,
+    'nobody holds ADMIN OPTION on a group role');
+
+-- Policies: each table has its own, each attached to group roles (never
+-- PUBLIC), only for SELECT (and the owner's UPDATE of task.task), and
+-- each one checks the caller's identity.
+SELECT policies_are('task', 'service', ARRAY['service_operations', 'service_self']::name[],
+                    'task.service has its policies');
+SELECT policies_are('task', 'account', ARRAY['account_operations', 'account_self']::name[],
+                    'task.account has its policies');
+SELECT policies_are('task', 'login', ARRAY['login_operations']::name[],
+                    'task.login has its policies');
+SELECT policies_are('task', 'queue', ARRAY['queue_operations', 'queue_owner']::name[],
+                    'task.queue has its policies');
+SELECT policies_are('task', 'task', ARRAY['task_operations', 'task_owner', 'task_owner_update', 'task_access_list']::name[],
+                    'task.task has its policies');
+SELECT policies_are('task', 'task_access', ARRAY['task_access_operations', 'task_access_owner', 'task_access_self']::name[],
+                    'task.task_access has its policies');
+SELECT policies_are('task', 'task_log', ARRAY['task_log_operations', 'task_log_owner']::name[],
+                    'task.task_log has its policies');
+SELECT policies_are('task', 'task_dependency', ARRAY['task_dependency_operations', 'task_dependency_owner']::name[],
+                    'task.task_dependency has its policies');
+SELECT is(ARRAY(SELECT p.tablename || '.' || p.policyname || ' ' || p.permissive || ' ' || p.cmd || ' TO '
+                       || array_to_string(ARRAY(SELECT r FROM unnest(p.roles) r ORDER BY 1), ',')
+                  FROM pg_policies p WHERE p.schemaname = 'task'
+                 ORDER BY 1)::text[],
+          ARRAY['account.account_operations PERMISSIVE SELECT TO task_operations',
+                'account.account_self PERMISSIVE SELECT TO task_client,task_vendor',
+                'login.login_operations PERMISSIVE SELECT TO task_operations',
+                'queue.queue_operations PERMISSIVE SELECT TO task_operations',
+                'queue.queue_owner PERMISSIVE SELECT TO task_service',
+                'service.service_operations PERMISSIVE SELECT TO task_operations',
+                'service.service_self PERMISSIVE SELECT TO task_service',
+                'task.task_access_list PERMISSIVE SELECT TO task_client,task_vendor',
+                'task.task_operations PERMISSIVE SELECT TO task_operations',
+                'task.task_owner PERMISSIVE SELECT TO task_service',
+                'task.task_owner_update PERMISSIVE UPDATE TO task_service',
+                'task_access.task_access_operations PERMISSIVE SELECT TO task_operations',
+                'task_access.task_access_owner PERMISSIVE SELECT TO task_service',
+                'task_access.task_access_self PERMISSIVE SELECT TO task_client,task_vendor',
+                'task_dependency.task_dependency_operations PERMISSIVE SELECT TO task_operations',
+                'task_dependency.task_dependency_owner PERMISSIVE SELECT TO task_service',
+                'task_log.task_log_operations PERMISSIVE SELECT TO task_operations',
+                'task_log.task_log_owner PERMISSIVE SELECT TO task_service'],
+          'each policy: its table, command and group roles');
+SELECT is_empty(
+    $$SELECT p.tablename || '.' || p.policyname FROM pg_policies p
+       WHERE p.schemaname = 'task'
+         AND (p.qual IS NULL OR p.qual !~ 'current_(service|account|is_operations)\(\)'
+              OR (p.cmd = 'UPDATE' AND (p.with_check IS NULL OR p.with_check !~ 'current_service\(\)')))
+       ORDER BY 1$$,
+    'every policy checks the caller''s identity (and an UPDATE policy its WITH CHECK too)');
+
+-- Grants: reads per group; the one write around the API is the service's
+-- UPDATE of some columns of task.task (the trigger checks and audits it).
+-- Nobody but the owner may INSERT, DELETE or TRUNCATE.
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text || ' ' || a.privilege_type || ' to ' || a.grantee::regrole::text
+        FROM pg_class c, LATERAL aclexplode(c.relacl) a
+       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p', 'S')
+         AND a.grantee <> c.relowner AND a.privilege_type <> 'SELECT'
+       ORDER BY 1$$,
+    'no role but the owner holds a table privilege other than SELECT on schema task');
+SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                 WHERE a.attrelid = 'task.task'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                   AND has_column_privilege('task_service', a.attrelid, a.attnum, 'UPDATE')
+                 ORDER BY a.attnum),
+          ARRAY['status', 'name', 'object', 'description', 'progress', 'eta', 'parameters',
+                'result', 'result_value', 'error'],
+          'task_service may UPDATE exactly these columns of task.task');
+SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
+                  FROM pg_class c, pg_roles g
+                 WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
+                   AND g.rolname ~ '^task_(operations|service|vendor|client)$'
+                   AND has_table_privilege(g.oid, c.oid, 'SELECT')
+                 ORDER BY g.rolname, c.relname)::text[],
+          ARRAY['task_client account', 'task_client task', 'task_client task_access',
+                'task_operations account', 'task_operations login', 'task_operations queue',
+                'task_operations service', 'task_operations task', 'task_operations task_access',
+                'task_operations task_dependency', 'task_operations task_log',
+                'task_service queue', 'task_service service', 'task_service task', 'task_service task_access',
+                'task_service task_dependency', 'task_service task_log',
+                'task_vendor account', 'task_vendor task', 'task_vendor task_access'],
+          'each group role reads these tables (its policies choose the rows)');
 
 -- ------------------------------------------------------------ pg_dump
 SELECT set_has(
