@@ -117,6 +117,14 @@ CREATE POLICY task_dependency_operations ON task.task_dependency FOR SELECT TO t
 CREATE POLICY task_dependency_owner ON task.task_dependency FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
+ALTER TABLE task.schedule ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task.schedule FORCE ROW LEVEL SECURITY;
+GRANT SELECT ON task.schedule TO task_operations, task_service;
+CREATE POLICY schedule_operations ON task.schedule FOR SELECT TO task_operations
+    USING ((SELECT task.current_is_operations()));
+CREATE POLICY schedule_owner ON task.schedule FOR SELECT TO task_service
+    USING (owner = (SELECT task.current_service()));
+
 -- ---------------------------------------------------------------- membership
 -- The group role that goes with an identity: task_login_grant makes a login
 -- a member of it (and of no other), task_login_revoke of none.

@@ -365,7 +365,7 @@ SELECT is(ARRAY(SELECT c.relname || ' ' || CASE WHEN c.relrowsecurity THEN 'rls'
                   FROM pg_class c
                  WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
                  ORDER BY c.relname)::text[],
-          ARRAY['account rls forced', 'login rls forced', 'queue rls forced', 'service rls forced',
+          ARRAY['account rls forced', 'login rls forced', 'queue rls forced', 'schedule rls forced', 'service rls forced',
                 'task rls forced', 'task_access rls forced', 'task_dependency rls forced',
                 'task_log rls forced'],
           'every table of schema task has row-level security enabled and forced');
@@ -453,6 +453,8 @@ SELECT is(ARRAY(SELECT p.tablename || '.' || p.policyname || ' ' || p.permissive
                 'login.login_operations PERMISSIVE SELECT TO task_operations',
                 'queue.queue_operations PERMISSIVE SELECT TO task_operations',
                 'queue.queue_owner PERMISSIVE SELECT TO task_service',
+                'schedule.schedule_operations PERMISSIVE SELECT TO task_operations',
+                'schedule.schedule_owner PERMISSIVE SELECT TO task_service',
                 'service.service_operations PERMISSIVE SELECT TO task_operations',
                 'service.service_self PERMISSIVE SELECT TO task_service',
                 'task.task_access_list PERMISSIVE SELECT TO task_client,task_vendor',
@@ -499,10 +501,10 @@ SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                    AND has_table_privilege(g.oid, c.oid, 'SELECT')
                  ORDER BY g.rolname, c.relname)::text[],
           ARRAY['task_client account', 'task_client task', 'task_client task_access',
-                'task_operations account', 'task_operations login', 'task_operations queue',
+                'task_operations account', 'task_operations login', 'task_operations queue', 'task_operations schedule',
                 'task_operations service', 'task_operations task', 'task_operations task_access',
                 'task_operations task_dependency', 'task_operations task_log',
-                'task_service queue', 'task_service service', 'task_service task', 'task_service task_access',
+                'task_service queue', 'task_service schedule', 'task_service service', 'task_service task', 'task_service task_access',
                 'task_service task_dependency', 'task_service task_log',
                 'task_vendor account', 'task_vendor task', 'task_vendor task_access'],
           'each group role reads these tables (its policies choose the rows)');
