@@ -17,7 +17,8 @@ OBJS = \
 	src/task_id.o \
 	src/task_id_parse.o \
 	src/identity.o \
-	src/transition.o
+	src/transition.o \
+	src/wait.o
 
 # The install script is built from the fragments in sql/, in name order.
 SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))

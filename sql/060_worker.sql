@@ -179,6 +179,9 @@ DECLARE
     q task.queue;
     claimed integer;
     deadline timestamptz;
+    key bigint;
+    seq bigint;
+    next_due timestamptz;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
     IF task_dequeue.complete IS NOT NULL THEN
@@ -206,6 +209,13 @@ BEGIN
         RETURN;
     END IF;
 
+    -- a waiting call reads the queue's wake generation before it looks
+    -- (see 055_wait.sql): a commit after this point wakes its sleep
+    IF task_dequeue.wait > '0' THEN
+        key := task._wait_key(q.name);
+        seq := task._wait_seq(key);
+    END IF;
+
     claimed := 0;
     RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
     GET DIAGNOSTICS claimed = ROW_COUNT;
@@ -216,18 +226,20 @@ BEGIN
         GET DIAGNOSTICS claimed = ROW_COUNT;
     END IF;
 
-    -- nothing to do: wait for work, polling every 50 ms (each poll takes a
-    -- new snapshot, which is why READ COMMITTED is required)
+    -- nothing to do: sleep until a commit makes work for the queue, the
+    -- earliest scheduled task of the queue is due (no commit announces
+    -- that), or the wait is over; then claim again with a new snapshot
+    -- (hence READ COMMITTED). Not preloaded: a 50 ms poll each time round.
     IF claimed = 0 AND task_dequeue.wait > '0' THEN
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-            RAISE EXCEPTION 'task_dequeue cannot wait in a % transaction', current_setting('transaction_isolation')
-                USING ERRCODE = 'active_sql_transaction',
-                      DETAIL = 'Its snapshot would never see tasks committed after it started.',
-                      HINT = 'Call it in READ COMMITTED (the default), or with wait => ''0''.';
-        END IF;
+        PERFORM task._check_wait_isolation('task_dequeue',
+            'Its snapshot would never see tasks committed after it started.',
+            'Call it in READ COMMITTED (the default), or with wait => ''0''.');
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
-            PERFORM pg_sleep(least(0.05, extract(epoch FROM deadline - clock_timestamp())));
+            SELECT min(x.run_at) INTO next_due FROM task.task x
+             WHERE x.queue = q.name AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+            PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
+            seq := task._wait_seq(key);
             RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
             GET DIAGNOSTICS claimed = ROW_COUNT;
             EXIT WHEN claimed > 0 OR clock_timestamp() >= deadline;
@@ -236,7 +248,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text) IS
-    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing. With wait, an empty queue is polled until work arrives or wait passes (READ COMMITTED only).';
+    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
 
 CREATE FUNCTION task.task_heartbeat(
     id       task.task_id,

@@ -3,7 +3,8 @@
  *		Module entry point of the task extension: _PG_init and settings.
  *
  * The other files each hold one concern: task_id.c (the id type),
- * identity.c (who is calling), transition.c (the audit trigger).
+ * identity.c (who is calling), transition.c (the audit trigger), wait.c
+ * (wake on commit: shared memory, its postmaster setting and hooks).
  */
 #include "postgres.h"
 
@@ -30,6 +31,8 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	task_wait_init();
 
 	MarkGUCPrefixReserved("task");
 }

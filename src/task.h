@@ -33,4 +33,11 @@ extern const TaskIdentity *task_current_identity(void);
 /* Run SPI statements with the privileges of the extension's tables' owner. */
 extern Oid	task_tables_owner(void);
 
+/* ---- wait.c: wake on commit (blocking task_dequeue and task_wait) ---- */
+extern int	task_wait_slots;
+extern void task_wait_init(void);
+/* a queue got runnable work / a task reached a final status (noted, woken at commit) */
+extern void task_wait_note_queue(const char *name, int len);
+extern void task_wait_note_task(int64 id);
+
 #endif							/* TASK_H */

@@ -567,6 +567,14 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
+static inline void
+note_queue(Datum queue)
+{
+	text	   *t = DatumGetTextPP(queue);
+
+	task_wait_note_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
 Datum
 task_transition(PG_FUNCTION_ARGS)
 {
@@ -716,6 +724,34 @@ task_transition(PG_FUNCTION_ARGS)
 			if (to != ST_PROCESSING || !oldnulls[ATT(COL_STARTED_AT)])
 				log_transition(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)],
 							   nowd, from, to, actor, false);
+		}
+	}
+
+	/*
+	 * Wake on commit (wait.c): remember the queue when the task becomes
+	 * runnable (queued, or rescheduled: runnable at run_at, which a waiter
+	 * re-reads), and the task when it reaches a final status. Backend-local
+	 * and lock-free; nothing is woken before the transaction commits.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		if (status_of(values[ATT(COL_STATUS)]) == ST_QUEUED)
+			note_queue(values[ATT(COL_QUEUE)]);
+	}
+	else
+	{
+		TaskStatus	to = status_of(values[ATT(COL_STATUS)]);
+
+		if (replace[ATT(COL_STATUS_AT)])	/* the status changed */
+		{
+			/*
+			 * A task with an ordering key that changes status may release
+			 * the next task of its key: that wakes the queue too.
+			 */
+			if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
+				note_queue(values[ATT(COL_QUEUE)]);
+			if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)
+				task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));
 		}
 	}
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run the regression tests (test/sql/*.sql, pg_regress) and isolation specs (test/specs/*.spec) against
-# throwaway instances under tmp/check preloading task and pg_cron; expected output is in expected/.
+# throwaway instances under tmp/check preloading task and pg_cron, and the tests of test/nopreload/*.sql
+# against one where task is NOT in shared_preload_libraries (the polling fallback of the waits);
+# expected output is in expected/.
 # Usage: check.sh [NAME...] (default: all). Last line "N passed, M failed"; exit 1 on any failure or error.
 set -euo pipefail
 
@@ -24,11 +26,13 @@ names_in() { # DIR EXT: the test names there, sorted bytewise
 }
 mapfile -t all_sql < <(names_in test/sql sql)
 mapfile -t all_spec < <(names_in test/specs spec)
+mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
-sql_tests=() spec_tests=() unknown=()
+sql_tests=() spec_tests=() nopreload_tests=() unknown=()
 if [ $# -eq 0 ]; then
 	sql_tests=("${all_sql[@]}")
 	spec_tests=("${all_spec[@]}")
+	nopreload_tests=("${all_nopreload[@]}")
 else
 	for arg in "$@"; do
 		name=$(basename "$arg")
@@ -37,13 +41,14 @@ else
 		found=
 		if [ -f "test/sql/$name.sql" ]; then sql_tests+=("$name"); found=1; fi
 		if [ -f "test/specs/$name.spec" ]; then spec_tests+=("$name"); found=1; fi
+		if [ -f "test/nopreload/$name.sql" ]; then nopreload_tests+=("$name"); found=1; fi
 		[ -n "$found" ] || unknown+=("$arg")
 	done
-	[ ${#unknown[@]} -eq 0 ] || h_die "no such test in test/sql or test/specs: ${unknown[*]}"
+	[ ${#unknown[@]} -eq 0 ] || h_die "no such test in test/sql, test/specs or test/nopreload: ${unknown[*]}"
 fi
 
 # ---- fresh staging area the postgres OS user can read and write
-# TASK_CHECK_DIR (with TASK_CHECK_PORT, TASK_CHECK_ISOLATION_PORT) lets two runs share a machine
+# TASK_CHECK_DIR (with TASK_CHECK_PORT, TASK_CHECK_ISOLATION_PORT, TASK_CHECK_NOPRELOAD_PORT) lets two runs share a machine
 work=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}
 for data in "$work"/instance-*/data; do h_stop_stale "$data"; done
 rm -rf "$work"
@@ -51,15 +56,20 @@ mkdir -p "$work/stage/sql" "$work/stage/specs" "$work/stage/expected"
 for d in sql specs; do
 	if [ -d "test/$d" ]; then cp -R "test/$d/." "$work/stage/$d/"; fi
 done
+if [ -d test/nopreload ]; then cp -R test/nopreload/. "$work/stage/sql/"; fi
 if [ -d expected ]; then cp -R expected/. "$work/stage/expected/"; fi
 # files a test includes with \ir (psql reads the test from stdin, so relative to its cwd, $work)
 find test/sql -maxdepth 1 -type f -name '*.inc' -exec cp {} "$work/" \;
 cp test/harness/task.conf "$work/stage/task.conf"
+# the same settings without task in shared_preload_libraries
+sed "s/^shared_preload_libraries = .*/shared_preload_libraries = 'pg_cron'/" test/harness/task.conf >"$work/stage/nopreload.conf"
 h_own "$work"
 
 # ---- run one suite: KIND RUNNER PORT LOADS -- TESTS...; leaves $work/KIND.rc and $work/KIND.log
+# (the instance's settings: $work/stage/task.conf, or nopreload.conf for the nopreload suite)
 run_suite() {
-	local kind=$1 runner=$2 port=$3 loads=() rc
+	local kind=$1 runner=$2 port=$3 loads=() rc conf=task.conf
+	[ "$kind" != nopreload ] || conf=nopreload.conf
 	shift 3
 	while [ "$1" != -- ]; do loads+=("--load-extension=$1"); shift; done
 	shift
@@ -69,7 +79,7 @@ run_suite() {
 	set +e
 	(cd "$work" && h_as_pg timeout --foreground -k 30 "$suite_timeout" "$runner" \
 		--temp-instance="$work/instance-$kind" \
-		--temp-config="$work/stage/task.conf" \
+		--temp-config="$work/stage/$conf" \
 		--inputdir="$work/stage" \
 		--outputdir="$work/out-$kind" \
 		--bindir="$bindir" \
@@ -90,6 +100,9 @@ fi
 if [ ${#spec_tests[@]} -gt 0 ]; then
 	[ -x "$isolation_bin" ] || h_die "no pg_isolation_regress at $isolation_bin"
 	run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+fi
+if [ ${#nopreload_tests[@]} -gt 0 ]; then
+	run_suite nopreload "$regress_bin" "${TASK_CHECK_NOPRELOAD_PORT:-58434}" pg_cron task -- "${nopreload_tests[@]}"
 fi
 
 # ---- tally. PG15 prints one line a test: "test NAME ... ok|FAILED|failed (ignored)  <ms> ms"
@@ -135,10 +148,11 @@ tally() { # KIND TESTS...
 echo
 [ ${#sql_tests[@]} -eq 0 ] || tally regress "${sql_tests[@]}"
 [ ${#spec_tests[@]} -eq 0 ] || tally isolation "${spec_tests[@]}"
+[ ${#nopreload_tests[@]} -eq 0 ] || tally nopreload "${nopreload_tests[@]}"
 
 total=$((passed + skipped + ${#failed[@]}))
 if [ "$total" -eq 0 ]; then
-	echo "check: no tests found in test/sql or test/specs"
+	echo "check: no tests found in test/sql, test/specs or test/nopreload"
 	echo "0 passed, 0 failed"
 	exit 1
 fi

@@ -1,0 +1,110 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Wake on commit (src/wait.c): the primitives behind the blocking
+-- task_dequeue(..., wait => ...) (060_worker.sql) and task_wait, the
+-- task.wait_stats view.
+--
+-- A waiter reads the generation of its key's slot (task._wait_seq) BEFORE
+-- it looks for work with a new snapshot, and sleeps (task._wait_sleep)
+-- only while that generation has not moved: a commit that made work for
+-- the key moves it after becoming visible, so no commit is missed between
+-- the look and the sleep. Without shared_preload_libraries, _wait_seq is
+-- NULL and _wait_sleep sleeps one 50 ms poll interval (NOTICE once).
+
+CREATE FUNCTION task._wait_key(queue text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_wait_queue_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION task._wait_key(text) IS 'Internal: the 64-bit wait key of a queue name.';
+
+CREATE FUNCTION task._wait_key(id task.task_id) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_wait_task_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION task._wait_key(task.task_id) IS 'Internal: the 64-bit wait key of a task.';
+
+CREATE FUNCTION task._wait_seq(key bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_wait_seq' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._wait_seq(bigint) IS
+    'Internal: the wake generation of the key''s wait slot, read before looking for work; NULL when task is not preloaded.';
+
+CREATE FUNCTION task._wait_sleep(key bigint, seq bigint, timeout_ms double precision,
+                                 label text DEFAULT NULL, is_task boolean DEFAULT false)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_wait_sleep' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._wait_sleep(bigint, bigint, double precision, text, boolean) IS
+    'Internal: sleeps until a commit moves the key''s wake generation past seq (true) or timeout_ms pass (false); one 50 ms poll when task is not preloaded.';
+
+CREATE FUNCTION task._wait_attached() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_wait_attached' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._wait_attached() IS
+    'Internal: whether this server has the shared wait slots (task is in shared_preload_libraries).';
+
+-- Milliseconds from now to a deadline, for _wait_sleep.
+CREATE FUNCTION task._ms_until(deadline timestamptz) RETURNS double precision
+    LANGUAGE sql VOLATILE
+    RETURN greatest(0, extract(epoch FROM _ms_until.deadline - clock_timestamp()) * 1000);
+COMMENT ON FUNCTION task._ms_until(timestamptz) IS 'Internal: milliseconds from now until a deadline, at least 0.';
+
+-- Waiting needs a new snapshot for every look.
+CREATE FUNCTION task._check_wait_isolation(what text, detail text, hint text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot wait in a % transaction', what, current_setting('transaction_isolation')
+            USING ERRCODE = 'active_sql_transaction', DETAIL = detail, HINT = hint;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_wait_isolation(text, text, text) IS 'Internal: the 25001 error of a wait outside READ COMMITTED.';
+
+CREATE FUNCTION task._wait_stats(
+    OUT slot integer, OUT kind text, OUT name text, OUT waiters integer,
+    OUT sleeps bigint, OUT wakeups bigint, OUT broadcasts bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'task_wait_stats' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._wait_stats() IS 'Internal: the wait slots in use (backs task.wait_stats).';
+
+CREATE VIEW task.wait_stats AS SELECT * FROM task._wait_stats();
+COMMENT ON VIEW task.wait_stats IS
+    'Wake-on-commit wait slots that were ever used since the server started (empty when task is not in shared_preload_libraries).';
+COMMENT ON COLUMN task.wait_stats.slot IS 'Slot number, 0 .. task.wait_slots - 1 (hash of the queue name or task id).';
+COMMENT ON COLUMN task.wait_stats.kind IS 'queue (task_dequeue) or task (task_wait): what the last waiter of the slot waited for.';
+COMMENT ON COLUMN task.wait_stats.name IS 'The queue name or task id of the last waiter (first 63 bytes); other keys may share the slot.';
+COMMENT ON COLUMN task.wait_stats.waiters IS 'Backends sleeping on the slot now.';
+COMMENT ON COLUMN task.wait_stats.sleeps IS 'Waits that went to sleep on the slot.';
+COMMENT ON COLUMN task.wait_stats.wakeups IS 'Commits that made work for a key of the slot (runnable task in a queue, final task status).';
+COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them.';
+
+CREATE FUNCTION task.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+    key bigint := task._wait_key(task_wait.id);
+    seq bigint;
+    deadline timestamptz;
+BEGIN
+    IF task_wait.timeout IS NULL OR task_wait.timeout < '0' OR task_wait.timeout > '1 hour' THEN
+        RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Wait a few seconds and call again; a long wait holds a connection.';
+    END IF;
+    deadline := clock_timestamp() + task_wait.timeout;
+    LOOP
+        seq := task._wait_seq(key);
+        -- a new snapshot each time round (READ COMMITTED)
+        SELECT * INTO t FROM task.task x
+         WHERE x.owner = task.task_id_owner(task_wait.id) AND x.id = task_wait.id;
+        IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+            PERFORM task._not_found(task_wait.id);
+        END IF;
+        EXIT WHEN t.status IN ('completed', 'failed', 'cancelled') OR clock_timestamp() >= deadline;
+        PERFORM task._check_wait_isolation('task_wait',
+            'Its snapshot would never see the task change after it started.',
+            'Call it in READ COMMITTED (the default), or read the task with task_get.');
+        PERFORM task._wait_sleep(key, seq, task._ms_until(deadline), t.id::text, true);
+    END LOOP;
+    RETURN task._task_json(t);
+END
+$$;
+COMMENT ON FUNCTION task.task_wait(task.task_id, interval) IS
+    'Waits until the task is completed, failed or cancelled, or the timeout (0..1 hour, default 30 s) passes, and returns it as task_get does. Wakes on the commit that finishes the task when task is in shared_preload_libraries, else polls every 50 ms. READ COMMITTED only. Not found (P0002) when missing or outside the caller''s scope.';
