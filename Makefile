@@ -65,6 +65,7 @@ bench: deps
 	$(MAKE) install
 	bench/run.sh $(BENCH)
 	bench/listing.sh
+	bench/latency.sh
 
 fuzz:
 	$(MAKE) -C test/fuzz
