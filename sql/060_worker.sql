@@ -103,6 +103,50 @@ END
 $$;
 COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text) IS 'Internal: completes a processing task (fenced by token when given).';
 
+-- Complete a batch of claimed tasks in one statement (the batch form of
+-- complete-and-claim). All or nothing: if one of them cannot be completed,
+-- the precise error for the first such task is raised and none is.
+CREATE FUNCTION task._complete_many(ids task.task_id[], tokens bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n integer;
+    missing task.task_id;
+BEGIN
+    IF tokens IS NOT NULL AND cardinality(tokens) <> cardinality(ids) THEN
+        RAISE EXCEPTION 'complete_tokens must have one token per task of complete_batch'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the lease_token of each task, in the same order, or no tokens.';
+    END IF;
+    IF cardinality(ids) <> (SELECT count(DISTINCT u) FROM unnest(ids) u) THEN
+        RAISE EXCEPTION 'complete_batch lists a task more than once'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List each claimed task once.';
+    END IF;
+    -- id = ANY(...) probes the (id, owner) primary key, whatever the plan
+    UPDATE task.task x SET status = 'completed'
+     WHERE x.id = ANY (ids)
+       AND task._may_write(x.owner, false)
+       AND x.status = 'processing'
+       AND (tokens IS NULL OR x.lease_token = tokens[array_position(ids, x.id)]);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n < cardinality(ids) THEN
+        -- the first task of the batch this statement did not complete
+        SELECT u.id INTO missing
+          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+         WHERE NOT EXISTS (SELECT FROM task.task x
+                            WHERE x.id = u.id AND x.status = 'completed'
+                              AND x.completed_at >= statement_timestamp())
+         ORDER BY u.i LIMIT 1;
+        PERFORM task._write_failed(missing, 'complete', false,
+                                   tokens[array_position(ids, missing)], '{processing}');
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION task._complete_many(task.task_id[], bigint[]) IS
+    'Internal: completes a batch of processing tasks in one statement, all or nothing (fenced by tokens when given).';
+
 CREATE FUNCTION task.task_complete(
     id       task.task_id,
     result   jsonb DEFAULT NULL,
@@ -169,7 +213,9 @@ CREATE FUNCTION task.task_dequeue(
     complete       task.task_id DEFAULT NULL,
     complete_token bigint DEFAULT NULL,
     result         jsonb DEFAULT NULL,
-    resource       text DEFAULT NULL)
+    resource       text DEFAULT NULL,
+    complete_batch  task.task_id[] DEFAULT NULL,
+    complete_tokens bigint[] DEFAULT NULL)
     RETURNS SETOF task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -187,6 +233,10 @@ BEGIN
     IF task_dequeue.complete IS NOT NULL THEN
         PERFORM task._complete(task_dequeue.complete, task_dequeue.complete_token,
                                task_dequeue.result, task_dequeue.resource);
+    END IF;
+    -- ... or the previous batch, in one statement
+    IF cardinality(task_dequeue.complete_batch) > 0 THEN
+        PERFORM task._complete_many(task_dequeue.complete_batch, task_dequeue.complete_tokens);
     END IF;
 
     IF task_dequeue.n IS NULL OR task_dequeue.n NOT BETWEEN 1 AND 1000 THEN
@@ -247,8 +297,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text) IS
-    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
+COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task; complete_batch (with complete_tokens) does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
 
 CREATE FUNCTION task.task_heartbeat(
     id       task.task_id,
@@ -437,7 +487,7 @@ COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval,
 -- and the other catch-all queries keep the default.
 ALTER FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean)
     SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text)
+ALTER FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[])
     SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION task.task_complete(task.task_id, jsonb, text, bigint)
     SET plan_cache_mode = force_generic_plan;

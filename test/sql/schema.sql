@@ -175,8 +175,8 @@ SELECT has_function('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'tex
 SELECT has_function('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result(id)');
 SELECT has_function('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel(id, reason)');
 SELECT has_function('task', 'task_dequeue',
-    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text']::name[],
-    'task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource)');
+    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text', 'task.task_id[]', 'bigint[]']::name[],
+    'task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource, complete_batch, complete_tokens)');
 SELECT has_function('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
     'task_heartbeat(id, token, lease, progress)');
 SELECT has_function('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean']::name[],
@@ -199,7 +199,7 @@ SELECT has_function('task', 'task_whoami', ARRAY[]::name[], 'task_whoami()');
 
 -- the named arguments are part of the contract (callers use name => value)
 SELECT is((SELECT pg_get_function_identity_arguments('task.task_dequeue'::regproc)),
-    'queue text, n integer, lease interval, wait interval, complete task.task_id, complete_token bigint, result jsonb, resource text',
+    'queue text, n integer, lease interval, wait interval, complete task.task_id, complete_token bigint, result jsonb, resource text, complete_batch task.task_id[], complete_tokens bigint[]',
     'task_dequeue argument names');
 SELECT is((SELECT pg_get_function_identity_arguments('task.task_complete'::regproc)),
     'id task.task_id, result jsonb, resource text, token bigint', 'task_complete argument names');
@@ -230,7 +230,7 @@ SELECT is_definer('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text'
 SELECT is_definer('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result is SECURITY DEFINER');
 SELECT is_definer('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel is SECURITY DEFINER');
 SELECT is_definer('task', 'task_dequeue',
-    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text']::name[],
+    ARRAY['text', 'integer', 'interval', 'interval', 'task.task_id', 'bigint', 'jsonb', 'text', 'task.task_id[]', 'bigint[]']::name[],
     'task_dequeue is SECURITY DEFINER');
 SELECT is_definer('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
     'task_heartbeat is SECURITY DEFINER');

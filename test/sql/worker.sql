@@ -124,6 +124,32 @@ SELECT code FROM task_dequeue('wk/ord', 10);
 SELECT status FROM task_complete(:'o1');
 SELECT code FROM task_dequeue('wk/ord', 10);
 
+-- ------------------------------------------------------------ batch complete-and-claim
+SELECT task_queue_create('wk/batch') IS NOT NULL AS made;
+SELECT count(*) AS created FROM task_create_many('wk.job', 'wk/batch', ARRAY(SELECT '{}'::jsonb FROM generate_series(1, 7)));
+CREATE TEMP TABLE batch AS SELECT id, lease_token FROM task_dequeue('wk/batch', 3);
+-- completes the three, claims the next three, in one statement
+CREATE TEMP TABLE batch2 AS
+SELECT id, lease_token FROM task_dequeue('wk/batch', 3,
+    complete_batch => (SELECT array_agg(id) FROM batch), complete_tokens => (SELECT array_agg(lease_token) FROM batch));
+SELECT count(*) AS claimed FROM batch2;
+SELECT j->>'status' AS status, count(*) FROM task_list(queue => 'wk/batch') j GROUP BY 1 ORDER BY 1;
+-- all or nothing: one stale token and nothing is completed or claimed
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM task_dequeue('wk/batch', 3,
+    complete_batch => (SELECT array_agg(id) FROM batch2),
+    complete_tokens => (SELECT array_agg(lease_token + CASE WHEN id = (SELECT max(id) FROM batch2) THEN 1 ELSE 0 END) FROM batch2));
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) FROM batch2), complete_tokens => ARRAY[1]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) || array_agg(id) FROM batch2));
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+SELECT j->>'status' AS status, count(*) FROM task_list(queue => 'wk/batch') j GROUP BY 1 ORDER BY 1;
+-- without tokens, then an empty batch
+SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => (SELECT array_agg(id) FROM batch2));
+SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => ARRAY[]::task_id[]);
+
 -- ------------------------------------------------------------ lease rescue
 SELECT task_queue_create('wk/lease', max_attempts => 2) IS NOT NULL AS made;
 SELECT id AS l FROM task_create('wk.job', 'wk/lease') \gset
