@@ -279,7 +279,7 @@ DECLARE
 BEGIN
     SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
     -- the common case in one lookup: the owner (or the system) in an existing queue
-    IF FOUND AND (q.owner IS NOT DISTINCT FROM svc OR task.current_kind() = 'system') THEN
+    IF FOUND AND task._may_write(q.owner, false) THEN
         RETURN q;
     END IF;
     IF NOT FOUND THEN
@@ -301,7 +301,7 @@ BEGIN
             SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
         END;
     END IF;
-    IF NOT (q.owner IS NOT DISTINCT FROM svc OR task.current_kind() = 'system') THEN
+    IF NOT task._may_write(q.owner, false) THEN
         RAISE EXCEPTION 'permission denied to create a task in queue "%"', _queue_for_create.queue
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The queue belongs to %s; the caller acts as %s.',

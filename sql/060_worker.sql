@@ -24,7 +24,7 @@ DECLARE
     q task.queue;
 BEGIN
     SELECT * INTO q FROM task.queue x WHERE x.name = _worker_queue.queue;
-    IF FOUND AND (q.owner IS NOT DISTINCT FROM task.current_service() OR task.current_kind() = 'system') THEN
+    IF FOUND AND task._may_write(q.owner, false) THEN
         RETURN q;
     END IF;
     IF FOUND AND task.current_is_operations() THEN

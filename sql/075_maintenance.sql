@@ -423,7 +423,8 @@ BEGIN
         SELECT * INTO q FROM task.queue x WHERE x.name = s.queue;
         IF NOT FOUND OR q.owner <> s.owner THEN
             RAISE EXCEPTION 'queue "%" no longer belongs to %', s.queue, task.service_text(s.owner)
-                USING ERRCODE = 'insufficient_privilege';
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Unschedule it (task_unschedule) and schedule it again in a queue of the service.';
         END IF;
         t := task._schedule_task(s.template);
         INSERT INTO task.task_log (owner, task_id, message, by)

@@ -62,6 +62,7 @@ static const struct
 static TaskIdentity cached_identity;
 static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
 static Oid	cached_role = InvalidOid;
+static int	cached_web = -1;		/* web_role_index(cached_role) */
 static char *cached_claims = NULL;	/* TopMemoryContext: outlives transactions */
 static SPIPlanPtr login_plan = NULL;
 static SPIPlanPtr claim_plan = NULL;
@@ -154,11 +155,10 @@ identity_from_row(TaskIdentity *ident, int web)
 }
 
 static void
-lookup_identity(Oid role, const char *claims, TaskIdentity *ident)
+lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 {
 	Oid			save_userid;
 	int			save_sec_context;
-	int			web = web_role_index(role);
 	Datum		arg[1];
 	int			ret = SPI_OK_SELECT;
 	bool		found = false;
@@ -241,28 +241,40 @@ task_current_identity(void)
 {
 	Oid			role = GetOuterUserId();
 	LocalTransactionId lxid = TASK_CURRENT_LXID();
-	const char *claims = NULL;
+	const char *claims;
+	int			web;
 
-	if (web_role_index(role) >= 0)
-		claims = GetConfigOption("request.jwt.claims", true, false);
-
-	if (lxid != cached_lxid || role != cached_role || lxid == InvalidLocalTransactionId ||
-		(claims ? cached_claims == NULL || strcmp(claims, cached_claims) != 0
-		 : cached_claims != NULL))
+	/*
+	 * Asked again in the same transaction by the same role: the answer
+	 * stands, unless the role is a web role whose claims changed. This is
+	 * the trigger's path (every row), so it reads nothing else.
+	 */
+	if (lxid == cached_lxid && lxid != InvalidLocalTransactionId && role == cached_role)
 	{
-		/* invalidate first: an error during the lookup must not leave a stale answer */
-		cached_lxid = InvalidLocalTransactionId;
-		if (cached_claims)
-		{
-			pfree(cached_claims);
-			cached_claims = NULL;
-		}
-		lookup_identity(role, claims, &cached_identity);
-		if (claims)
-			cached_claims = MemoryContextStrdup(TopMemoryContext, claims);
-		cached_role = role;
-		cached_lxid = lxid;
+		if (cached_web < 0)
+			return &cached_identity;
+		claims = GetConfigOption("request.jwt.claims", true, false);
+		if (claims ? cached_claims != NULL && strcmp(claims, cached_claims) == 0
+			: cached_claims == NULL)
+			return &cached_identity;
 	}
+
+	web = web_role_index(role);
+	claims = web >= 0 ? GetConfigOption("request.jwt.claims", true, false) : NULL;
+
+	/* invalidate first: an error during the lookup must not leave a stale answer */
+	cached_lxid = InvalidLocalTransactionId;
+	if (cached_claims)
+	{
+		pfree(cached_claims);
+		cached_claims = NULL;
+	}
+	lookup_identity(role, web, claims, &cached_identity);
+	if (claims)
+		cached_claims = MemoryContextStrdup(TopMemoryContext, claims);
+	cached_role = role;
+	cached_web = web;
+	cached_lxid = lxid;
 	return &cached_identity;
 }
 
