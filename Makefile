@@ -20,9 +20,14 @@ OBJS = \
 	src/transition.o \
 	src/wait.o
 
-# The install script is built from the fragments in sql/, in name order.
+# The install script is built from the fragments in sql/, in name order;
+# the update from the last release from those in sql/update/, in name
+# order. Released install scripts (sql/task--0.1.0.sql) are frozen.
 SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+UPDATE_FROM = 0.1.0
+UPDATE_FRAGMENTS = $(sort $(wildcard sql/update/[0-9]*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip -Wextra's unused-parameter
@@ -44,6 +49,11 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
 	@{ echo '-- generated from sql/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit'; \
 	   for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+
+sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) task.control
+	@{ echo '-- generated from sql/update/[0-9]*.sql by make: edit the fragments, not this file'; \
+	   printf '%s\n' '\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit'; \
+	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
 # One version number: task.control. META.json and CHANGELOG.md must agree.
 checkver:

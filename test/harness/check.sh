@@ -28,8 +28,11 @@ mapfile -t all_sql < <(names_in test/sql sql)
 mapfile -t all_spec < <(names_in test/specs spec)
 mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
-sql_tests=() spec_tests=() nopreload_tests=() unknown=()
+sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
+# whole-install checks with a harness script of their own (test/harness/NAME.sh)
+all_harness=(upgrade)
 if [ $# -eq 0 ]; then
+	harness_tests=("${all_harness[@]}")
 	sql_tests=("${all_sql[@]}")
 	spec_tests=("${all_spec[@]}")
 	nopreload_tests=("${all_nopreload[@]}")
@@ -42,6 +45,7 @@ else
 		if [ -f "test/sql/$name.sql" ]; then sql_tests+=("$name"); found=1; fi
 		if [ -f "test/specs/$name.spec" ]; then spec_tests+=("$name"); found=1; fi
 		if [ -f "test/nopreload/$name.sql" ]; then nopreload_tests+=("$name"); found=1; fi
+		if [[ " ${all_harness[*]} " == *" $name "* ]]; then harness_tests+=("$name"); found=1; fi
 		[ -n "$found" ] || unknown+=("$arg")
 	done
 	[ ${#unknown[@]} -eq 0 ] || h_die "no such test in test/sql, test/specs or test/nopreload: ${unknown[*]}"
@@ -105,6 +109,14 @@ if [ ${#nopreload_tests[@]} -gt 0 ]; then
 	run_suite nopreload "$regress_bin" "${TASK_CHECK_NOPRELOAD_PORT:-58434}" pg_cron task -- "${nopreload_tests[@]}"
 fi
 
+for name in "${harness_tests[@]}"; do
+	echo "== $name"
+	set +e
+	timeout --foreground -k 30 "$suite_timeout" "test/harness/$name.sh" 2>&1 | tee "$work/$name.log"
+	echo "${PIPESTATUS[0]}" >"$work/$name.rc"
+	set -e
+done
+
 # ---- tally. PG15 prints one line a test: "test NAME ... ok|FAILED|failed (ignored)  <ms> ms"
 # (schedule groups indent the name instead of "test"); exit status 0 all passed, 1 some failed, 2 error.
 passed=0 skipped=0 failed=()
@@ -149,6 +161,7 @@ echo
 [ ${#sql_tests[@]} -eq 0 ] || tally regress "${sql_tests[@]}"
 [ ${#spec_tests[@]} -eq 0 ] || tally isolation "${spec_tests[@]}"
 [ ${#nopreload_tests[@]} -eq 0 ] || tally nopreload "${nopreload_tests[@]}"
+for name in "${harness_tests[@]}"; do tally "$name" "$name"; done
 
 total=$((passed + skipped + ${#failed[@]}))
 if [ "$total" -eq 0 ]; then

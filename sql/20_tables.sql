@@ -1,25 +1,12 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
--- The model: services, accounts, logins, queues, tasks, task logs and the
--- access list. Every table holding user data is registered with
--- pg_extension_config_dump so pg_dump keeps its rows.
+-- Tables, their sequences and every index on them: services, accounts,
+-- logins, queues, tasks, the access list, dependencies, task logs and
+-- schedules. Every table holding user data is registered with
+-- pg_extension_config_dump (at the end) so pg_dump keeps its rows.
 --
--- Citus: task, task_log, task_access and task_dependency carry the owning
--- service in `owner`, part of every primary key; distribute them by
--- `owner` (co-located) and make service, account, login and queue
--- reference tables. See the README, "Beyond one machine".
-
-CREATE TYPE task.status AS ENUM (
-    'blocked', 'queued', 'processing', 'completed', 'failed', 'rescheduled', 'cancelled'
-);
-COMMENT ON TYPE task.status IS
-    'Task status. New tasks are queued (default) or blocked; completed, failed and cancelled are final (a failed task can be retried).';
-
-CREATE TYPE task.account_type AS ENUM ('Operations', 'Vendor', 'Client');
-COMMENT ON TYPE task.account_type IS 'Kind of account: Operations see every task; Vendor and Client accounts see the tasks whose access list holds them.';
-
-CREATE TYPE task.account_status AS ENUM ('Active', 'Disabled');
-COMMENT ON TYPE task.account_status IS 'A Disabled account sees nothing.';
+-- Row-level security, grants and policies of these tables: 90_access.sql.
+-- The triggers on task.task: 40_trigger.sql, 75_dependencies.sql.
 
 -- ---------------------------------------------------------------- services
 CREATE SEQUENCE task.service_id_seq MINVALUE 1 MAXVALUE 9999 NO CYCLE;
@@ -75,6 +62,7 @@ CREATE TABLE task.queue (
     retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
+
 CREATE INDEX queue_owner_idx ON task.queue (owner);
 COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its worker policy.';
 COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
@@ -139,10 +127,13 @@ CREATE TABLE task.task (
 -- runnable. Finished tasks are not in it, so history never slows a queue.
 CREATE INDEX task_runnable_idx ON task.task (queue, run_at, id)
     WHERE status IN ('queued', 'rescheduled');
+
 -- Listing: newest status change first.
 CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at DESC);
+
 CREATE UNIQUE INDEX task_idempotency_idx ON task.task (owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
+
 CREATE INDEX task_parent_idx ON task.task (owner, parent) WHERE parent IS NOT NULL;
 
 COMMENT ON TABLE task.task IS 'Tasks: the state of long-running operations (seed 001 Task object) plus worker state.';
@@ -156,7 +147,25 @@ COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO 
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
 
--- ---------------------------------------------------------------- access
+-- ---------------------------------------------------------------- task indexes of the worker path (65_worker.sql)
+-- Leases to rescue, per queue (only processing rows are in it).
+CREATE INDEX task_lease_idx ON task.task (queue, lease_until) WHERE status = 'processing';
+
+-- Ordering keys: at most one task of a key runs at a time.
+CREATE INDEX task_ordering_idx ON task.task (queue, ordering_key, run_at, id)
+    WHERE ordering_key IS NOT NULL AND status IN ('queued', 'rescheduled', 'processing');
+
+-- ---------------------------------------------------------------- task indexes of housekeeping (80_maintenance.sql)
+-- The purge walks finished tasks per queue, oldest first, and never reads
+-- the tasks of a queue that keeps them forever.
+CREATE INDEX task_finished_idx ON task.task (queue, status_at)
+    WHERE status IN ('completed', 'failed', 'cancelled');
+
+-- The dependency safety net reads blocked tasks only (few, and only while
+-- they wait: the index holds no other row).
+CREATE INDEX task_blocked_idx ON task.task (owner, id) WHERE status = 'blocked';
+
+-- ---------------------------------------------------------------- access list
 CREATE TABLE task.task_access (
     owner    integer NOT NULL,
     task_id  task.task_id NOT NULL,
@@ -164,6 +173,7 @@ CREATE TABLE task.task_access (
     PRIMARY KEY (owner, task_id, account),
     FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
 );
+
 CREATE INDEX task_access_account_idx ON task.task_access (account, owner, task_id);
 COMMENT ON TABLE task.task_access IS 'The access list of each task: accounts that may see it and its result.';
 
@@ -177,6 +187,7 @@ CREATE TABLE task.task_dependency (
     PRIMARY KEY (owner, task_id, depends_on),
     FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
 );
+
 CREATE INDEX task_dependency_on_idx ON task.task_dependency (owner, depends_on);
 COMMENT ON TABLE task.task_dependency IS 'Dependencies: a blocked task is queued when all the tasks it depends on have completed, and cancelled when one fails for good or is cancelled.';
 
@@ -202,15 +213,56 @@ ALTER SEQUENCE task.task_log_seq OWNED BY task.task_log.seq;
 COMMENT ON TABLE task.task_log IS 'Task log entries: messages from workers (with optional counters) and one entry per status transition.';
 COMMENT ON COLUMN task.task_log.from_status IS 'For transition entries: the status left (NULL for messages).';
 
+-- ---------------------------------------------------------------- schedules (85_schedules.sql)
+CREATE TABLE task.schedule (
+    owner          integer NOT NULL REFERENCES task.service ON DELETE CASCADE,
+    name           text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.-]{1,40}$'),
+    cron           text NOT NULL,
+    queue          text NOT NULL,
+    template       jsonb NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by     text NOT NULL,
+    last_run_at    timestamptz,
+    last_task      task.task_id,
+    runs           bigint NOT NULL DEFAULT 0,
+    failures       bigint NOT NULL DEFAULT 0,
+    last_error     text,
+    last_error_at  timestamptz,
+    PRIMARY KEY (owner, name)
+);
+COMMENT ON TABLE task.schedule IS
+    'Recurring tasks: on each tick of cron, pg_cron calls task._run_schedule, which creates a task from the template for the owning service.';
+COMMENT ON COLUMN task.schedule.owner IS 'The service that scheduled it (SVC-XXXX number); its tasks belong to this service.';
+COMMENT ON COLUMN task.schedule.name IS 'Name, unique per service: letters, digits, "_", "-", ".", at most 40.';
+COMMENT ON COLUMN task.schedule.cron IS 'pg_cron schedule, five fields (minute granularity).';
+COMMENT ON COLUMN task.schedule.template IS 'The task_create arguments as JSON: code and queue, optionally name, description, object, parameters, access, ordering_key, max_attempts.';
+COMMENT ON COLUMN task.schedule.last_run_at IS 'The last tick, successful or not.';
+COMMENT ON COLUMN task.schedule.last_task IS 'The task the last successful tick created.';
+COMMENT ON COLUMN task.schedule.last_error IS 'SQLSTATE and message of the last tick that failed to create its task (kept after later successes; compare last_error_at with last_run_at).';
+
+-- ---------------------------------------------------------------- pg_dump
 SELECT pg_catalog.pg_extension_config_dump('task.service', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.service_id_seq', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.account', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.account_id_seq', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.login', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.queue', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task_serial_seq', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task_access', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task_dependency', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task_log', '');
+
 SELECT pg_catalog.pg_extension_config_dump('task.task_log_seq', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.schedule', '');

@@ -28,7 +28,6 @@ CREATE SCHEMA api;
 COMMENT ON SCHEMA api IS
     'Task API over HTTP (PostgREST): tasks, their logs and results, and the worker operations of seed 000.';
 
--- ---------------------------------------------------------------- errors
 -- PostgREST answers 500 for P0002 and 55000 and 40001; a client of seed 000
 -- expects 404 for a missing task and 409 for a conflict. A SQLSTATE PTxyz
 -- makes PostgREST answer HTTP status xyz: re-raise with it, keeping the
@@ -92,7 +91,6 @@ $$;
 COMMENT ON FUNCTION task.http_pre_request() IS
     'PostgREST db-pre-request: answers 401 when a web role''s JWT claim task_identity names no active service or account of that role''s kind.';
 
--- ---------------------------------------------------------------- tasks
 -- The Task object (seed 001) as columns. Scalar fields come from the row
 -- (so filters on id, status, code, queue use them directly); the fields
 -- that carry names of services and accounts (parent, owner, access,
@@ -143,7 +141,6 @@ COMMENT ON COLUMN api.tasks.owner IS 'The owning service {id, name, revision}.';
 COMMENT ON COLUMN api.tasks.access IS 'Accounts with access to the task and its result [{id, name, revision, type, status}].';
 COMMENT ON COLUMN api.tasks.audit IS 'created, updated, started, completed, failed, rescheduled, cancelled: {at, by}.';
 
--- ---------------------------------------------------------------- reads
 CREATE FUNCTION api.task_get(id text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -207,7 +204,6 @@ $$;
 COMMENT ON FUNCTION api.task_result(text) IS
     'Gets the result of a completed task: a JSON result answers 200 with the value; a resource result answers 303 See Other with Location: the resource URI. 404 when missing or out of scope, 409 while the task is not completed.';
 
--- ---------------------------------------------------------------- create
 CREATE FUNCTION api.task_create(
     code            text,
     queue           text,
@@ -252,7 +248,6 @@ $$;
 COMMENT ON FUNCTION api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[]) IS
     'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on. Services only (403 for accounts).';
 
--- ---------------------------------------------------------------- worker
 CREATE FUNCTION api.task_progress(id text, progress double precision DEFAULT NULL, eta timestamptz DEFAULT NULL,
                                   parameters jsonb DEFAULT NULL, token bigint DEFAULT NULL)
     RETURNS jsonb
@@ -429,16 +424,22 @@ $$;
 COMMENT ON FUNCTION api.task_dequeue(text, integer, interval, interval) IS
     'Worker (owning service): claims up to n runnable tasks of the queue in FIFO order and answers them as Task objects with the claim''s token and lease_until. 404 for a queue outside the caller''s scope.';
 
--- ---------------------------------------------------------------- privileges
 -- The web roles only: PUBLIC, logins and task_web_anon get nothing in api.
 REVOKE ALL ON FUNCTION task._http_raise(text, text, text, text) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION task._http_respond(integer, text) FROM PUBLIC;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+
 REVOKE ALL ON ALL TABLES IN SCHEMA api FROM PUBLIC;
+
 GRANT USAGE ON SCHEMA api TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
+
 GRANT SELECT ON api.tasks TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
+
 GRANT EXECUTE ON FUNCTION api.task_get(text), api.task_logs(text, integer, integer), api.task_result(text)
     TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
+
 -- writes: what each kind may do is checked by the SQL API (accounts get
 -- 403 from it); granting all web roles keeps one error path
 GRANT EXECUTE ON FUNCTION

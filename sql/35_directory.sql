@@ -1,105 +1,10 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
--- Identity: which service or account the caller acts as.
---
--- Decided in C (src/identity.c) from the role in effect at the outer level
--- (the login, or the role chosen with SET ROLE) looked up in task.login.
--- No setting a session can change takes part. SECURITY DEFINER functions
--- do not change the answer. An unmapped superuser is "system" (the
--- operator); any other unmapped role is "none" and can do nothing.
+-- The directory: services, accounts and the logins that act as them
+-- (superuser only), task_whoami, and the group-role membership that goes
+-- with a login.
 
-CREATE FUNCTION task.current_actor() RETURNS text
-    AS 'MODULE_PATHNAME', 'task_current_actor' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION task.current_actor() IS
-    'The caller as recorded in audit and logs: SVC-XXXX, ACC-XXXX-YYYY, or the role name of an unmapped role.';
-
-CREATE FUNCTION task.current_kind() RETURNS text
-    AS 'MODULE_PATHNAME', 'task_current_kind' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION task.current_kind() IS
-    'What the caller is: service, account, system (an unmapped superuser) or none.';
-
-CREATE FUNCTION task.current_service() RETURNS integer
-    AS 'MODULE_PATHNAME', 'task_current_service' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION task.current_service() IS 'The number of the service the caller acts as, or NULL.';
-
-CREATE FUNCTION task.current_account() RETURNS bigint
-    AS 'MODULE_PATHNAME', 'task_current_account' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION task.current_account() IS 'The number of the active account the caller acts as, or NULL.';
-
-CREATE FUNCTION task.current_is_operations() RETURNS boolean
-    AS 'MODULE_PATHNAME', 'task_current_is_operations' LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION task.current_is_operations() IS
-    'True for an active Operations account and for the system (an unmapped superuser).';
-
-CREATE FUNCTION task._identity_invalidate() RETURNS void
-    AS 'MODULE_PATHNAME', 'task_identity_invalidate' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION task._identity_invalidate() IS 'Internal: forget the identity cached for this transaction.';
-
-CREATE FUNCTION task._check_text(field text, value text, max_bytes integer, multiline boolean)
-    RETURNS text AS 'MODULE_PATHNAME', 'task_check_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION task._check_text(text, text, integer, boolean) IS
-    'Internal: the text rules of the task trigger (length, no control characters, not blank).';
-
--- ---------------------------------------------------------------- text ids
-CREATE FUNCTION task.service_text(id integer) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN 'SVC-' OPERATOR(pg_catalog.||) pg_catalog.lpad(id::text, 4, '0');
-COMMENT ON FUNCTION task.service_text(integer) IS 'The text id SVC-XXXX of a service number.';
-
-CREATE FUNCTION task.account_text(id bigint) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN 'ACC-' OPERATOR(pg_catalog.||) pg_catalog.lpad((id OPERATOR(pg_catalog./) 10000)::text, 4, '0')
-           OPERATOR(pg_catalog.||) '-' OPERATOR(pg_catalog.||) pg_catalog.lpad((id OPERATOR(pg_catalog.%) 10000)::text, 4, '0');
-COMMENT ON FUNCTION task.account_text(bigint) IS 'The text id ACC-XXXX-YYYY of an account number.';
-
-CREATE FUNCTION task.service_number(id text) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF id !~ '^SVC-[0-9]{4}$' THEN
-        RAISE EXCEPTION 'invalid service id: "%"', left(id, 40)
-            USING ERRCODE = 'invalid_text_representation',
-                  DETAIL = 'A service id has the form SVC-XXXX, four decimal digits.',
-                  HINT = 'Use an id such as SVC-0001.';
-    END IF;
-    RETURN substr(id, 5)::integer;
-END
-$$;
-COMMENT ON FUNCTION task.service_number(text) IS 'The number of a service text id SVC-XXXX; 22P02 when malformed.';
-
-CREATE FUNCTION task.account_number(id text) RETURNS bigint
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF id !~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
-        RAISE EXCEPTION 'invalid account id: "%"', left(id, 40)
-            USING ERRCODE = 'invalid_text_representation',
-                  DETAIL = 'An account id has the form ACC-XXXX-YYYY, two groups of four decimal digits.',
-                  HINT = 'Use an id such as ACC-0000-0001.';
-    END IF;
-    RETURN (substr(id, 5, 4) || substr(id, 10, 4))::bigint;
-END
-$$;
-COMMENT ON FUNCTION task.account_number(text) IS 'The number of an account text id ACC-XXXX-YYYY; 22P02 when malformed.';
-
--- ---------------------------------------------------------------- checks
-CREATE FUNCTION task._require_system(what text) RETURNS void
-    LANGUAGE plpgsql STABLE
-AS $$
-BEGIN
-    IF task.current_kind() <> 'system' THEN
-        RAISE EXCEPTION 'permission denied to %', what
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The caller acts as %s.', task.current_actor()),
-                  HINT = 'Services, accounts and logins are managed by a superuser that is not mapped to a service or account.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION task._require_system(text) IS 'Internal: 42501 unless the caller is the system (an unmapped superuser).';
-
--- ---------------------------------------------------------------- management
+-- ---------------------------------------------------------------- services and accounts
 CREATE FUNCTION task.task_service_create(name text, namespace text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -158,6 +63,7 @@ $$;
 COMMENT ON FUNCTION task.task_account_create(text, task.account_type, task.account_status) IS
     'Creates an account (Operations, Vendor or Client) and returns its id ACC-XXXX-YYYY. Superuser only.';
 
+-- ---------------------------------------------------------------- logins
 CREATE FUNCTION task.task_login_grant(role regrole, identity text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -223,3 +129,39 @@ AS $$
         'operations', task.current_is_operations())
 $$;
 COMMENT ON FUNCTION task.task_whoami() IS 'Who the caller acts as: kind, id, name, and whether it has operations rights.';
+
+-- ---------------------------------------------------------------- group roles
+-- The group role that goes with an identity: task_login_grant makes a login
+-- a member of it (and of no other), task_login_revoke of none.
+CREATE FUNCTION task._group_role(identity text) RETURNS name
+    LANGUAGE sql STABLE
+AS $$
+    SELECT CASE
+        WHEN identity LIKE 'SVC-%' THEN 'task_service'
+        ELSE (SELECT CASE a.type WHEN 'Operations' THEN 'task_operations'
+                                 WHEN 'Vendor' THEN 'task_vendor'
+                                 ELSE 'task_client' END
+                FROM task.account a WHERE a.id = task.account_number(identity))
+    END::name
+$$;
+COMMENT ON FUNCTION task._group_role(text) IS 'Internal: the group role (task_service, task_operations, task_vendor, task_client) of a service or account id.';
+
+CREATE FUNCTION task._set_group(role regrole, grp name) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    g name;
+BEGIN
+    FOREACH g IN ARRAY ARRAY['task_operations', 'task_service', 'task_vendor', 'task_client']::name[] LOOP
+        IF g IS DISTINCT FROM grp AND pg_has_role(role::oid, g, 'MEMBER')
+           AND EXISTS (SELECT FROM pg_auth_members m
+                        WHERE m.member = role::oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = g)) THEN
+            EXECUTE format('REVOKE %I FROM %s', g, role);
+        END IF;
+    END LOOP;
+    IF grp IS NOT NULL THEN
+        EXECUTE format('GRANT %I TO %s', grp, role);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._set_group(regrole, name) IS 'Internal: makes a role a direct member of exactly one task group role (or none).';

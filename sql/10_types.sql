@@ -1,11 +1,12 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Types: task.task_id (src/task_id.c, src/task_id_parse.c) and the enums.
+--
+-- task.task_id is the identifier of a task, "TSK-OOOO-SSSS-SSSS-SSSS",
+-- stored as an int8 (owner * 10^12 + serial) passed by value, with btree
+-- and hash operator classes, casts to and from text, min and max.
 
--- task.task_id: the identifier of a task, "TSK-OOOO-SSSS-SSSS-SSSS".
--- Stored as an int8 (owner * 10^12 + serial) passed by value; the C side is
--- src/task_id.c and src/task_id_parse.c.
-
--- ---------------------------------------------------------------- the type
-
+-- ---------------------------------------------------------------- task_id
 CREATE TYPE task.task_id;
 
 CREATE FUNCTION task.task_id_in(pg_catalog.cstring) RETURNS task.task_id
@@ -45,8 +46,6 @@ COMMENT ON FUNCTION task.task_id_recv(pg_catalog.internal) IS
     'Binary input function of task.task_id: an int8 equal to owner * 10^12 + serial.';
 COMMENT ON FUNCTION task.task_id_send(task.task_id) IS
     'Binary output function of task.task_id: an int8 equal to owner * 10^12 + serial.';
-
--- ---------------------------------------------------------------- comparison
 
 CREATE FUNCTION task.task_id_eq(task.task_id, task.task_id) RETURNS pg_catalog.bool
     AS 'MODULE_PATHNAME', 'task_id_eq'
@@ -168,8 +167,6 @@ CREATE OPERATOR CLASS task.task_id_hash_ops
         FUNCTION 1 task.task_id_hash(task.task_id),
         FUNCTION 2 task.task_id_hash_extended(task.task_id, pg_catalog.int8);
 
--- ---------------------------------------------------------------- parts
-
 CREATE FUNCTION task.task_id_make(owner pg_catalog.int4, serial pg_catalog.int8)
     RETURNS task.task_id
     AS 'MODULE_PATHNAME', 'task_id_make'
@@ -190,9 +187,8 @@ COMMENT ON FUNCTION task.task_id_owner(task.task_id) IS
 COMMENT ON FUNCTION task.task_id_serial(task.task_id) IS
     'The 12-digit serial of a task id, as an int8.';
 
--- ---------------------------------------------------------------- casts
-
 CREATE CAST (pg_catalog.text AS task.task_id) WITH INOUT AS ASSIGNMENT;
+
 CREATE CAST (task.task_id AS pg_catalog.text) WITH INOUT AS ASSIGNMENT;
 
 COMMENT ON CAST (pg_catalog.text AS task.task_id) IS
@@ -205,13 +201,29 @@ CREATE FUNCTION task.task_id_smaller(a task.task_id, b task.task_id) RETURNS tas
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN CASE WHEN a OPERATOR(task.<=) b THEN a ELSE b END;
 COMMENT ON FUNCTION task.task_id_smaller(task.task_id, task.task_id) IS 'The smaller of two task ids (min() support).';
+
 CREATE FUNCTION task.task_id_larger(a task.task_id, b task.task_id) RETURNS task.task_id
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN CASE WHEN a OPERATOR(task.>=) b THEN a ELSE b END;
 COMMENT ON FUNCTION task.task_id_larger(task.task_id, task.task_id) IS 'The larger of two task ids (max() support).';
+
 CREATE AGGREGATE task.min(task.task_id) (
     SFUNC = task.task_id_smaller, STYPE = task.task_id, SORTOP = OPERATOR(task.<), PARALLEL = SAFE, COMBINEFUNC = task.task_id_smaller);
 COMMENT ON AGGREGATE task.min(task.task_id) IS 'The smallest task id.';
+
 CREATE AGGREGATE task.max(task.task_id) (
     SFUNC = task.task_id_larger, STYPE = task.task_id, SORTOP = OPERATOR(task.>), PARALLEL = SAFE, COMBINEFUNC = task.task_id_larger);
 COMMENT ON AGGREGATE task.max(task.task_id) IS 'The largest task id.';
+
+-- ---------------------------------------------------------------- enums
+CREATE TYPE task.status AS ENUM (
+    'blocked', 'queued', 'processing', 'completed', 'failed', 'rescheduled', 'cancelled'
+);
+COMMENT ON TYPE task.status IS
+    'Task status. New tasks are queued (default) or blocked; completed, failed and cancelled are final (a failed task can be retried).';
+
+CREATE TYPE task.account_type AS ENUM ('Operations', 'Vendor', 'Client');
+COMMENT ON TYPE task.account_type IS 'Kind of account: Operations see every task; Vendor and Client accounts see the tasks whose access list holds them.';
+
+CREATE TYPE task.account_status AS ENUM ('Active', 'Disabled');
+COMMENT ON TYPE task.account_status IS 'A Disabled account sees nothing.';

@@ -1,6 +1,7 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
--- Direct table access: group roles, grants and row-level security.
+-- Access: roles, grants, row-level security policies and function
+-- privileges -- everything that decides who may touch what, in one place.
 --
 -- The SQL API (SECURITY DEFINER) checks the caller itself; these policies
 -- govern what a role may read, and a service may update, directly. Every
@@ -10,13 +11,18 @@
 -- Policies are attached TO the group role of each kind of caller, so the
 -- planner applies only the caller's own rule and can use its index: a
 -- client's read of task.task is a primary-key probe per task on its access
--- list, a service's a range of its (owner, ...) indexes. Each rule still checks
--- the identity from task.login (or the JWT claims of a web role), so a
--- role in the wrong group sees nothing, never more.
+-- list, a service's a range of its (owner, ...) indexes. Each rule still
+-- checks the identity from task.login (or the JWT claims of a web role),
+-- so a role in the wrong group sees nothing, never more.
 --
 -- Roles are cluster-wide and outlive DROP EXTENSION; they are created here
 -- when missing and never dropped by the extension.
+--
+-- Functions: the public API is callable by any role with USAGE on the
+-- schema -- what it may do is decided by task.login, not by grants -- and
+-- the internal helpers (names starting with "_") by nobody but the owner.
 
+-- ---------------------------------------------------------------- roles
 DO $$
 DECLARE
     r text;
@@ -40,53 +46,67 @@ BEGIN
 END
 $$;
 
--- ---------------------------------------------------------------- grants
+-- ---------------------------------------------------------------- table grants
 GRANT SELECT ON task.service, task.account, task.login, task.queue, task.task,
                 task.task_access, task.task_log, task.task_dependency TO task_operations;
+
 GRANT SELECT ON task.service, task.queue, task.task, task.task_access,
                 task.task_log, task.task_dependency TO task_service;
+
 -- the owning service may change these directly; the trigger checks and
 -- audits them exactly as for an API call
 GRANT UPDATE (name, description, object, progress, eta, parameters, status,
               result, result_value, error) ON task.task TO task_service;
+
 GRANT SELECT ON task.account, task.task, task.task_access TO task_vendor, task_client;
 
--- ---------------------------------------------------------------- policies
 ALTER TABLE task.service ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.service FORCE ROW LEVEL SECURITY;
+
+-- ---------------------------------------------------------------- policies
 CREATE POLICY service_operations ON task.service FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY service_self ON task.service FOR SELECT TO task_service
     USING (id = (SELECT task.current_service()));
 
 ALTER TABLE task.account ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.account FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY account_operations ON task.account FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY account_self ON task.account FOR SELECT TO task_vendor, task_client
     USING (id = (SELECT task.current_account()));
 
 ALTER TABLE task.login ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.login FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY login_operations ON task.login FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
 
 ALTER TABLE task.queue ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.queue FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY queue_operations ON task.queue FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY queue_owner ON task.queue FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
 ALTER TABLE task.task ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY task_operations ON task.task FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY task_owner ON task.task FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
+
 CREATE POLICY task_owner_update ON task.task FOR UPDATE TO task_service
     USING (owner = (SELECT task.current_service()))
     WITH CHECK (owner = (SELECT task.current_service()));
+
 -- An array, not IN (SELECT ...): sublinks in policies are never turned into
 -- joins, but id = ANY(array) is a primary-key probe per visible task (ids
 -- are unique across owners, so the id alone is exact).
@@ -96,67 +116,61 @@ CREATE POLICY task_access_list ON task.task FOR SELECT TO task_vendor, task_clie
 
 ALTER TABLE task.task_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task_access FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY task_access_operations ON task.task_access FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY task_access_owner ON task.task_access FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
+
 CREATE POLICY task_access_self ON task.task_access FOR SELECT TO task_vendor, task_client
     USING (account = (SELECT task.current_account()));
 
 ALTER TABLE task.task_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task_log FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY task_log_operations ON task.task_log FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY task_log_owner ON task.task_log FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
 ALTER TABLE task.task_dependency ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task_dependency FORCE ROW LEVEL SECURITY;
+
 CREATE POLICY task_dependency_operations ON task.task_dependency FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY task_dependency_owner ON task.task_dependency FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
 ALTER TABLE task.schedule ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.schedule FORCE ROW LEVEL SECURITY;
+
 GRANT SELECT ON task.schedule TO task_operations, task_service;
+
 CREATE POLICY schedule_operations ON task.schedule FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
+
 CREATE POLICY schedule_owner ON task.schedule FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
--- ---------------------------------------------------------------- membership
--- The group role that goes with an identity: task_login_grant makes a login
--- a member of it (and of no other), task_login_revoke of none.
-CREATE FUNCTION task._group_role(identity text) RETURNS name
-    LANGUAGE sql STABLE
-AS $$
-    SELECT CASE
-        WHEN identity LIKE 'SVC-%' THEN 'task_service'
-        ELSE (SELECT CASE a.type WHEN 'Operations' THEN 'task_operations'
-                                 WHEN 'Vendor' THEN 'task_vendor'
-                                 ELSE 'task_client' END
-                FROM task.account a WHERE a.id = task.account_number(identity))
-    END::name
-$$;
-COMMENT ON FUNCTION task._group_role(text) IS 'Internal: the group role (task_service, task_operations, task_vendor, task_client) of a service or account id.';
+-- ---------------------------------------------------------------- privileges
+REVOKE ALL ON ALL TABLES IN SCHEMA task FROM PUBLIC;
 
-CREATE FUNCTION task._set_group(role regrole, grp name) RETURNS void
-    LANGUAGE plpgsql
-AS $$
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA task FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA task TO PUBLIC;
+
+DO $$
 DECLARE
-    g name;
+    f regprocedure;
 BEGIN
-    FOREACH g IN ARRAY ARRAY['task_operations', 'task_service', 'task_vendor', 'task_client']::name[] LOOP
-        IF g IS DISTINCT FROM grp AND pg_has_role(role::oid, g, 'MEMBER')
-           AND EXISTS (SELECT FROM pg_auth_members m
-                        WHERE m.member = role::oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = g)) THEN
-            EXECUTE format('REVOKE %I FROM %s', g, role);
-        END IF;
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE '\_%'
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
-    IF grp IS NOT NULL THEN
-        EXECUTE format('GRANT %I TO %s', grp, role);
-    END IF;
 END
 $$;
-COMMENT ON FUNCTION task._set_group(regrole, name) IS 'Internal: makes a role a direct member of exactly one task group role (or none).';

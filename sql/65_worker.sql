@@ -1,45 +1,21 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
--- The worker API: task_dequeue (FIFO, SKIP LOCKED, leases, fencing
+-- The worker path: task_dequeue (FIFO, SKIP LOCKED, leases, fencing
 -- tokens, complete-and-claim in one round trip), task_heartbeat,
--- task_fail (retries with exponential backoff and jitter), task_reschedule,
--- task_retry, lease rescue, task_queue_configure.
+-- task_progress, task_log, task_complete, task_fail (retries with
+-- exponential backoff and jitter), task_reschedule, and lease rescue.
 --
 -- A claim stamps lease_token with the task's new revision: it is unique
 -- per claim and never reused, so a worker whose lease expired and whose
 -- task was claimed again cannot complete, fail or reschedule it.
+--
+-- The hot path runs generic plans (SET plan_cache_mode on each function):
+-- every statement in these functions is a key lookup or the claim, whose
+-- generic plans are the custom ones, and planning each call cost more than
+-- the work (measured: a dequeue-and-complete went from ~0.9 ms to ~0.3 ms
+-- of CPU). task_list and the other catch-all queries keep the default.
 
--- Leases to rescue, per queue (only processing rows are in it).
-CREATE INDEX task_lease_idx ON task.task (queue, lease_until) WHERE status = 'processing';
--- Ordering keys: at most one task of a key runs at a time.
-CREATE INDEX task_ordering_idx ON task.task (queue, ordering_key, run_at, id)
-    WHERE ordering_key IS NOT NULL AND status IN ('queued', 'rescheduled', 'processing');
-
--- The queue a worker call acts on, checked: the owning service (or the
--- system) only; a queue outside the caller's scope is not found.
-CREATE FUNCTION task._worker_queue(queue text) RETURNS task.queue
-    LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    q task.queue;
-BEGIN
-    SELECT * INTO q FROM task.queue x WHERE x.name = _worker_queue.queue;
-    IF FOUND AND task._may_write(q.owner, false) THEN
-        RETURN q;
-    END IF;
-    IF FOUND AND task.current_is_operations() THEN
-        RAISE EXCEPTION 'permission denied to work on queue "%"', _worker_queue.queue
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
-                  HINT = 'Only the owning service runs workers on a queue.';
-    END IF;
-    RAISE EXCEPTION 'queue "%" not found', _worker_queue.queue
-        USING ERRCODE = 'no_data_found',
-              HINT = 'Check the name; queues of other services are reported as not found.';
-END
-$$;
-COMMENT ON FUNCTION task._worker_queue(text) IS 'Internal: the queue row for a worker call, after checking the caller owns it.';
-
+-- ---------------------------------------------------------------- lease rescue
 -- Put the expired leases of one queue back: queued while attempts remain,
 -- failed otherwise, each with a log entry saying why. Returns how many.
 CREATE FUNCTION task._rescue_leases(q task.queue, max_rows integer DEFAULT 100) RETURNS integer
@@ -75,6 +51,7 @@ $$;
 COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
     'Internal: returns tasks whose lease expired to queued (or failed when no attempts are left), logging why.';
 
+-- ---------------------------------------------------------------- completion
 -- Complete one claimed task: the shared body of task_complete and the
 -- complete-and-claim form of task_dequeue.
 CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text) RETURNS task.task
@@ -155,15 +132,17 @@ CREATE FUNCTION task.task_complete(
     RETURNS task.task
     LANGUAGE sql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
     RETURN task._complete(id, token, result, resource);
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
 
+-- ---------------------------------------------------------------- the claim
 -- The claim: up to n runnable tasks of q in FIFO order, locked with SKIP
 -- LOCKED and set processing. Every task of a queue belongs to the queue's
 -- owner, so the update is a primary-key probe (owner, id = ANY(...)): a
 -- plan that stays good as a generic plan, which the worker functions
--- force (see the end of this file) to skip planning on every call.
+-- force (SET plan_cache_mode) to skip planning on every call.
 CREATE FUNCTION task._claim(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql
 AS $$
@@ -219,6 +198,7 @@ CREATE FUNCTION task.task_dequeue(
     RETURNS SETOF task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -300,6 +280,7 @@ $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
     'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task; complete_batch (with complete_tokens) does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
 
+-- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(
     id       task.task_id,
     token    bigint,
@@ -308,6 +289,7 @@ CREATE FUNCTION task.task_heartbeat(
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -335,6 +317,78 @@ $$;
 COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision) IS
     'Worker: extends the lease of a claimed task (by lease, or the queue''s lease length), optionally reporting progress. Fails with "lease lost" when the claim is gone.';
 
+CREATE FUNCTION task.task_progress(
+    id         task.task_id,
+    progress   double precision DEFAULT NULL,
+    eta        timestamptz DEFAULT NULL,
+    parameters jsonb DEFAULT NULL,
+    token      bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    UPDATE task.task x
+       SET progress = coalesce(task_progress.progress, x.progress),
+           eta = coalesce(task_progress.eta, x.eta),
+           parameters = coalesce(task_progress.parameters, x.parameters)
+     WHERE x.owner = task.task_id_owner(task_progress.id) AND x.id = task_progress.id
+       AND task._may_write(x.owner, false)
+       AND x.status NOT IN ('completed', 'failed', 'cancelled')
+       AND (task_progress.token IS NULL OR (x.status = 'processing' AND x.lease_token = task_progress.token))
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        PERFORM task._write_failed(task_progress.id, 'update', false, task_progress.token,
+                                   '{blocked,queued,processing,rescheduled}');
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS
+    'Owner only: sets progress (0..100, once started), eta and parameters (replaced whole) of an unfinished task. With token, only while that claim holds.';
+
+CREATE FUNCTION task.task_log(
+    id      task.task_id,
+    message text,
+    errors  bigint DEFAULT NULL,
+    skips   bigint DEFAULT NULL,
+    success bigint DEFAULT NULL,
+    total   bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    o integer := task.task_id_owner(task_log.id);
+BEGIN
+    IF task_log.message IS NULL THEN
+        RAISE EXCEPTION 'a task log entry needs a message'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass message => ''...''.';
+    END IF;
+    PERFORM task._check_text('log message', task_log.message, 8192, true);
+    IF least(task_log.errors, task_log.skips, task_log.success, task_log.total) < 0 THEN
+        RAISE EXCEPTION 'task log counters must not be negative'
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  HINT = 'Counters errors, skips, success and total count items.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
+        PERFORM task._write_failed(task_log.id, 'log to', false);
+    END IF;
+    INSERT INTO task.task_log (owner, task_id, message, errors, skips, success, total, by)
+    VALUES (o, task_log.id, task_log.message, task_log.errors, task_log.skips,
+            task_log.success, task_log.total, task.current_actor());
+END
+$$;
+COMMENT ON FUNCTION task.task_log(task.task_id, text, bigint, bigint, bigint, bigint) IS
+    'Owner only: appends a log entry to a task, with optional counters errors, skips, success, total (seed 003).';
+
+-- ---------------------------------------------------------------- failure and rescheduling
 -- Backoff before retry number `attempt`: base * 2^(attempt-1) with +-25%
 -- jitter, so failed tasks do not come back in lockstep; backoff_max is a
 -- hard cap (applied after the jitter).
@@ -354,6 +408,7 @@ CREATE FUNCTION task.task_fail(
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -420,82 +475,3 @@ END
 $$;
 COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint) IS
     'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due.';
-
-CREATE FUNCTION task.task_retry(id task.task_id) RETURNS task.task
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    t task.task;
-BEGIN
-    UPDATE task.task x
-       SET status = 'queued', run_at = now(), attempts = 0
-     WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id
-       AND task._may_write(x.owner, true)
-       AND x.status = 'failed'
-    RETURNING * INTO t;
-    IF NOT FOUND THEN
-        PERFORM task._write_failed(task_retry.id, 'retry', true, NULL, '{failed}');
-    END IF;
-    RETURN t;
-END
-$$;
-COMMENT ON FUNCTION task.task_retry(task.task_id) IS
-    'Re-queues a failed task with a fresh attempt budget (owning service or Operations).';
-
-CREATE FUNCTION task.task_queue_configure(
-    queue        text,
-    lease        interval DEFAULT NULL,
-    max_attempts integer DEFAULT NULL,
-    backoff_base interval DEFAULT NULL,
-    backoff_max  interval DEFAULT NULL,
-    retention    interval DEFAULT NULL,
-    paused       boolean DEFAULT NULL)
-    RETURNS task.queue
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    q task.queue := task._worker_queue(task_queue_configure.queue);
-BEGIN
-    UPDATE task.queue x
-       SET lease = coalesce(task_queue_configure.lease, x.lease),
-           max_attempts = coalesce(task_queue_configure.max_attempts, x.max_attempts),
-           backoff_base = coalesce(task_queue_configure.backoff_base, x.backoff_base),
-           backoff_max = coalesce(task_queue_configure.backoff_max, x.backoff_max),
-           retention = coalesce(task_queue_configure.retention, x.retention),
-           paused = coalesce(task_queue_configure.paused, x.paused)
-     WHERE x.name = q.name
-    RETURNING * INTO q;
-    RETURN q;
-EXCEPTION WHEN check_violation THEN
-    RAISE EXCEPTION 'invalid queue policy for "%"', task_queue_configure.queue
-        USING ERRCODE = 'invalid_parameter_value',
-              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
-              HINT = 'Pass only the settings to change.';
-END
-$$;
-COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
-    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused. Owning service only.';
-
--- The hot path runs generic plans: every statement in these functions is
--- a key lookup or the claim above, whose generic plans are the custom
--- ones, and planning each call cost more than the work (measured: a
--- dequeue-and-complete went from ~0.9 ms to ~0.3 ms of CPU). task_list
--- and the other catch-all queries keep the default.
-ALTER FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean)
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[])
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_complete(task.task_id, jsonb, text, bigint)
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision)
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint)
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_fail(task.task_id, text, bigint, boolean)
-    SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION task.task_log(task.task_id, text, bigint, bigint, bigint, bigint)
-    SET plan_cache_mode = force_generic_plan;

@@ -1,7 +1,7 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
 -- Wake on commit (src/wait.c): the primitives behind the blocking
--- task_dequeue(..., wait => ...) (060_worker.sql) and task_wait, the
+-- task_dequeue(..., wait => ...) (65_worker.sql) and task_wait, and the
 -- task.wait_stats view.
 --
 -- A waiter reads the generation of its key's slot (task._wait_seq) BEFORE

@@ -1,0 +1,206 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Identity and scope: who the caller acts as, and the one rule of what it
+-- may see and change.
+--
+-- Identity is decided in C (src/identity.c) from the role in effect at the
+-- outer level (the login, or the role chosen with SET ROLE) looked up in
+-- task.login, or for a web role from the verified JWT claims. No setting a
+-- session can change takes part. SECURITY DEFINER functions do not change
+-- the answer. An unmapped superuser is "system" (the operator); any other
+-- unmapped role is "none" and can do nothing.
+--
+-- Internal helpers (names starting with "_") carry no SET search_path: they
+-- only run inside the API's SECURITY DEFINER functions, whose fixed
+-- search_path they inherit (PUBLIC cannot execute them), and a SET clause
+-- would cost a settings save/restore per call and block SQL inlining.
+--
+-- Every API function checks the caller itself: a task outside the caller's
+-- scope is "not found" (P0002), a visible task the caller may not change is
+-- 42501. Writes are a single guarded UPDATE; only when it misses does
+-- _write_failed look at why.
+
+-- ---------------------------------------------------------------- identity
+CREATE FUNCTION task.current_actor() RETURNS text
+    AS 'MODULE_PATHNAME', 'task_current_actor' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION task.current_actor() IS
+    'The caller as recorded in audit and logs: SVC-XXXX, ACC-XXXX-YYYY, or the role name of an unmapped role.';
+
+CREATE FUNCTION task.current_kind() RETURNS text
+    AS 'MODULE_PATHNAME', 'task_current_kind' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION task.current_kind() IS
+    'What the caller is: service, account, system (an unmapped superuser) or none.';
+
+CREATE FUNCTION task.current_service() RETURNS integer
+    AS 'MODULE_PATHNAME', 'task_current_service' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION task.current_service() IS 'The number of the service the caller acts as, or NULL.';
+
+CREATE FUNCTION task.current_account() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_current_account' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION task.current_account() IS 'The number of the active account the caller acts as, or NULL.';
+
+CREATE FUNCTION task.current_is_operations() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_current_is_operations' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION task.current_is_operations() IS
+    'True for an active Operations account and for the system (an unmapped superuser).';
+
+CREATE FUNCTION task._identity_invalidate() RETURNS void
+    AS 'MODULE_PATHNAME', 'task_identity_invalidate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._identity_invalidate() IS 'Internal: forget the identity cached for this transaction.';
+
+-- ---------------------------------------------------------------- text ids
+CREATE FUNCTION task.service_text(id integer) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN 'SVC-' OPERATOR(pg_catalog.||) pg_catalog.lpad(id::text, 4, '0');
+COMMENT ON FUNCTION task.service_text(integer) IS 'The text id SVC-XXXX of a service number.';
+
+CREATE FUNCTION task.account_text(id bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN 'ACC-' OPERATOR(pg_catalog.||) pg_catalog.lpad((id OPERATOR(pg_catalog./) 10000)::text, 4, '0')
+           OPERATOR(pg_catalog.||) '-' OPERATOR(pg_catalog.||) pg_catalog.lpad((id OPERATOR(pg_catalog.%) 10000)::text, 4, '0');
+COMMENT ON FUNCTION task.account_text(bigint) IS 'The text id ACC-XXXX-YYYY of an account number.';
+
+CREATE FUNCTION task.service_number(id text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF id !~ '^SVC-[0-9]{4}$' THEN
+        RAISE EXCEPTION 'invalid service id: "%"', left(id, 40)
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = 'A service id has the form SVC-XXXX, four decimal digits.',
+                  HINT = 'Use an id such as SVC-0001.';
+    END IF;
+    RETURN substr(id, 5)::integer;
+END
+$$;
+COMMENT ON FUNCTION task.service_number(text) IS 'The number of a service text id SVC-XXXX; 22P02 when malformed.';
+
+CREATE FUNCTION task.account_number(id text) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF id !~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
+        RAISE EXCEPTION 'invalid account id: "%"', left(id, 40)
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = 'An account id has the form ACC-XXXX-YYYY, two groups of four decimal digits.',
+                  HINT = 'Use an id such as ACC-0000-0001.';
+    END IF;
+    RETURN (substr(id, 5, 4) || substr(id, 10, 4))::bigint;
+END
+$$;
+COMMENT ON FUNCTION task.account_number(text) IS 'The number of an account text id ACC-XXXX-YYYY; 22P02 when malformed.';
+
+-- ---------------------------------------------------------------- who may do what
+CREATE FUNCTION task._require_system(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF task.current_kind() <> 'system' THEN
+        RAISE EXCEPTION 'permission denied to %', what
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The caller acts as %s.', task.current_actor()),
+                  HINT = 'Services, accounts and logins are managed by a superuser that is not mapped to a service or account.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._require_system(text) IS 'Internal: 42501 unless the caller is the system (an unmapped superuser).';
+
+CREATE FUNCTION task._require_operations(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF NOT task.current_is_operations() THEN
+        RAISE EXCEPTION 'permission denied to %', what
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The caller acts as %s.', task.current_actor()),
+                  HINT = 'Housekeeping is run by the system (an unmapped superuser) or an Operations account.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._require_operations(text) IS
+    'Internal: 42501 unless the caller is the system or an active Operations account.';
+
+-- May the caller see this task? Operations see all, a service its own,
+-- an account the tasks whose access list holds it.
+CREATE FUNCTION task._visible(owner integer, id task.task_id) RETURNS boolean
+    LANGUAGE sql STABLE
+AS $$
+    -- coalesce: a NULL identity must mean "no", never "unknown"
+    SELECT coalesce(task.current_is_operations()
+        OR _visible.owner = task.current_service()
+        OR EXISTS (SELECT FROM task.task_access a
+                    WHERE a.owner = _visible.owner AND a.task_id = _visible.id
+                      AND a.account = task.current_account()), false)
+$$;
+COMMENT ON FUNCTION task._visible(integer, task.task_id) IS 'Internal: whether the caller may see the task.';
+
+-- May the caller change this task? The owning service and the system;
+-- operations accounts too where ops_allowed (cancel, retry).
+CREATE FUNCTION task._may_write(owner integer, ops_allowed boolean) RETURNS boolean
+    LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(_may_write.owner = task.current_service(), false)
+        OR task.current_kind() = 'system'
+        OR (coalesce(ops_allowed, false) AND task.current_is_operations())
+$$;
+COMMENT ON FUNCTION task._may_write(integer, boolean) IS 'Internal: whether the caller may change a task of this owner.';
+
+CREATE FUNCTION task._not_found(id task.task_id) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION 'task % not found', id
+        USING ERRCODE = 'no_data_found',
+              HINT = 'Check the id; tasks outside your scope are reported as not found.';
+END
+$$;
+COMMENT ON FUNCTION task._not_found(task.task_id) IS 'Internal: the not-found error (P0002), the same for missing and out-of-scope tasks.';
+
+-- A guarded write matched no row: say why, most specific reason first.
+CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed boolean,
+                                   token bigint DEFAULT NULL, expected task.status[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    t task.task;
+BEGIN
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(_write_failed.id) AND x.id = _write_failed.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(_write_failed.id);
+    END IF;
+    IF NOT task._may_write(t.owner, ops_allowed) THEN
+        RAISE EXCEPTION 'permission denied to % task %', operation, _write_failed.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The task belongs to %s; the caller acts as %s.',
+                                  task.service_text(t.owner), task.current_actor()),
+                  HINT = CASE WHEN ops_allowed
+                              THEN 'Only the owning service or an Operations account can do this.'
+                              ELSE 'Only the owning service can do this.' END;
+    END IF;
+    IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
+        RAISE EXCEPTION 'lease lost: task % is no longer claimed with token %', _write_failed.id, token
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The task is %s%s.', t.status,
+                                  CASE WHEN t.status = 'processing'
+                                       THEN format(' under token %s', t.lease_token) ELSE '' END),
+                  HINT = 'Another worker owns the task now: drop this result and dequeue again.';
+    END IF;
+    IF expected IS NOT NULL AND t.status <> ALL (expected) THEN
+        RAISE EXCEPTION 'cannot % task %: it is %', operation, _write_failed.id, t.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('%s applies to a task that is %s.', initcap(operation),
+                                  array_to_string(expected, ' or ')),
+                  HINT = 'Read the task again (task_get) and act on its current status.';
+    END IF;
+    -- nothing explains the miss: a concurrent change won the race
+    RAISE EXCEPTION 'task % changed concurrently', _write_failed.id
+        USING ERRCODE = 'serialization_failure',
+              HINT = 'Retry the call.';
+END
+$$;
+COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[]) IS
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, lease lost, wrong status).';

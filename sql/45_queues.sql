@@ -1,0 +1,192 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Queues: task_queue_create, task_queue_configure, and the two lookups
+-- every path uses -- the queue a task is created in (made on first use by
+-- a service under its namespace) and the queue a worker call acts on.
+
+CREATE FUNCTION task.task_queue_create(
+    queue        text,
+    owner        text DEFAULT NULL,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_max  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL,
+    paused       boolean DEFAULT false)
+    RETURNS task.queue
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    svc integer := task.current_service();
+    owner_id integer;
+    ns text;
+    q task.queue;
+BEGIN
+    IF task_queue_create.queue IS NULL
+       OR task_queue_create.queue !~ '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$'
+       OR octet_length(task_queue_create.queue) > 255 THEN
+        RAISE EXCEPTION 'invalid task queue name: "%"', left(task_queue_create.queue, 255)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A queue name is one or more segments of letters, digits, "_", "-" or "." separated by single slashes, with no slash at either end, at most 255 bytes.',
+                  HINT = 'Use a name such as "marketplace/platform/internal/buyers/commands".';
+    END IF;
+    IF task.current_kind() = 'system' THEN
+        IF task_queue_create.owner IS NULL THEN
+            RAISE EXCEPTION 'a queue needs an owning service'
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = 'Pass owner => ''SVC-XXXX''.';
+        END IF;
+        owner_id := task.service_number(task_queue_create.owner);
+    ELSIF svc IS NOT NULL THEN
+        IF task_queue_create.owner IS NOT NULL AND task.service_number(task_queue_create.owner) <> svc THEN
+            RAISE EXCEPTION 'permission denied to create a queue for %', task_queue_create.owner
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'A service creates queues for itself only; leave owner out.';
+        END IF;
+        owner_id := svc;
+    ELSE
+        RAISE EXCEPTION 'permission denied to create a queue'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The caller acts as %s.', task.current_actor()),
+                  HINT = 'Queues are created by services.';
+    END IF;
+
+    SELECT s.namespace INTO ns FROM task.service s WHERE s.id = owner_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'service % does not exist', task.service_text(owner_id)
+            USING ERRCODE = 'no_data_found', HINT = 'Create it with task_service_create().';
+    END IF;
+    IF left(task_queue_create.queue, length(ns) + 1) <> ns || '/' THEN
+        RAISE EXCEPTION 'queue "%" is outside the namespace of %', task_queue_create.queue, task.service_text(owner_id)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Queues of %s are named %s/...', task.service_text(owner_id), ns),
+                  HINT = format('Use a name such as "%s/commands".', ns);
+    END IF;
+
+    INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention)
+    VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
+            coalesce(task_queue_create.lease, '5 minutes'),
+            coalesce(task_queue_create.max_attempts, 5),
+            coalesce(task_queue_create.backoff_base, '10 seconds'),
+            coalesce(task_queue_create.backoff_max, '1 hour'),
+            coalesce(task_queue_create.retention, '10 days'))
+    ON CONFLICT (name) DO NOTHING
+    RETURNING * INTO q;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'queue "%" already exists', task_queue_create.queue
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Change its policy with task_queue_configure().';
+    END IF;
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS
+    'Creates a FIFO queue under the owning service''s namespace, with its worker policy. Services create their own; the operator names the owner.';
+
+CREATE FUNCTION task.task_queue_configure(
+    queue        text,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_max  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL,
+    paused       boolean DEFAULT NULL)
+    RETURNS task.queue
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue := task._worker_queue(task_queue_configure.queue);
+BEGIN
+    UPDATE task.queue x
+       SET lease = coalesce(task_queue_configure.lease, x.lease),
+           max_attempts = coalesce(task_queue_configure.max_attempts, x.max_attempts),
+           backoff_base = coalesce(task_queue_configure.backoff_base, x.backoff_base),
+           backoff_max = coalesce(task_queue_configure.backoff_max, x.backoff_max),
+           retention = coalesce(task_queue_configure.retention, x.retention),
+           paused = coalesce(task_queue_configure.paused, x.paused)
+     WHERE x.name = q.name
+    RETURNING * INTO q;
+    RETURN q;
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid queue policy for "%"', task_queue_configure.queue
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
+              HINT = 'Pass only the settings to change.';
+END
+$$;
+COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
+    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused. Owning service only.';
+
+-- The queue a task is created in: existing, or made on first use by a
+-- service under its namespace.
+CREATE FUNCTION task._queue_for_create(queue text) RETURNS task.queue
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q task.queue;
+    svc integer := task.current_service();
+BEGIN
+    SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
+    -- the common case in one lookup: the owner (or the system) in an existing queue
+    IF FOUND AND task._may_write(q.owner, false) THEN
+        RETURN q;
+    END IF;
+    IF NOT FOUND THEN
+        IF svc IS NULL THEN
+            IF task.current_kind() = 'system' THEN
+                RAISE EXCEPTION 'queue "%" does not exist', _queue_for_create.queue
+                    USING ERRCODE = 'no_data_found',
+                          HINT = 'Create it first with task_queue_create(queue, owner => ''SVC-XXXX'').';
+            END IF;
+            RAISE EXCEPTION 'permission denied to create a task'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('The caller acts as %s.', task.current_actor()),
+                      HINT = 'Tasks are created by services.';
+        END IF;
+        -- first task of a new queue: make it with the default policy
+        BEGIN
+            q := task.task_queue_create(_queue_for_create.queue);
+        EXCEPTION WHEN duplicate_object THEN
+            SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
+        END;
+    END IF;
+    IF NOT task._may_write(q.owner, false) THEN
+        RAISE EXCEPTION 'permission denied to create a task in queue "%"', _queue_for_create.queue
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The queue belongs to %s; the caller acts as %s.',
+                                  task.service_text(q.owner), task.current_actor()),
+                  HINT = 'Only the service that owns a queue creates tasks in it.';
+    END IF;
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION task._queue_for_create(text) IS 'Internal: resolves (or creates) the queue of a new task and checks the caller may use it.';
+
+-- The queue a worker call acts on, checked: the owning service (or the
+-- system) only; a queue outside the caller's scope is not found.
+CREATE FUNCTION task._worker_queue(queue text) RETURNS task.queue
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    q task.queue;
+BEGIN
+    SELECT * INTO q FROM task.queue x WHERE x.name = _worker_queue.queue;
+    IF FOUND AND task._may_write(q.owner, false) THEN
+        RETURN q;
+    END IF;
+    IF FOUND AND task.current_is_operations() THEN
+        RAISE EXCEPTION 'permission denied to work on queue "%"', _worker_queue.queue
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
+                  HINT = 'Only the owning service runs workers on a queue.';
+    END IF;
+    RAISE EXCEPTION 'queue "%" not found', _worker_queue.queue
+        USING ERRCODE = 'no_data_found',
+              HINT = 'Check the name; queues of other services are reported as not found.';
+END
+$$;
+COMMENT ON FUNCTION task._worker_queue(text) IS 'Internal: the queue row for a worker call, after checking the caller owns it.';

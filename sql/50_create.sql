@@ -1,0 +1,186 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Creating tasks: task_create and task_create_many (bulk enqueue).
+
+CREATE FUNCTION task.task_create(
+    code            text,
+    queue           text,
+    name            text DEFAULT NULL,
+    description     text DEFAULT NULL,
+    object          jsonb DEFAULT NULL,
+    parent          task.task_id DEFAULT NULL,
+    parameters      jsonb DEFAULT NULL,
+    eta             timestamptz DEFAULT NULL,
+    access          text[] DEFAULT NULL,
+    status          task.status DEFAULT 'queued',
+    run_at          timestamptz DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    ordering_key    text DEFAULT NULL,
+    max_attempts    integer DEFAULT NULL,
+    depends_on      task.task_id[] DEFAULT NULL,
+    blocks_parent   boolean DEFAULT false)
+    RETURNS task.task
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue;
+    t task.task;
+    accounts bigint[];
+    deps task.task_id[];
+    initial task.status := task_create.status;
+    n_found integer;
+    n_pending integer;
+    settled text;
+BEGIN
+    q := task._queue_for_create(task_create.queue);
+
+    IF task_create.status IS NULL OR task_create.status NOT IN ('queued', 'blocked') THEN
+        RAISE EXCEPTION 'a new task must be queued or blocked, not %', coalesce(task_create.status::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave status out (queued) or pass status => ''blocked''.';
+    END IF;
+    IF task_create.max_attempts IS NOT NULL AND task_create.max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_attempts must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave it out to use the queue''s policy.';
+    END IF;
+    IF task_create.parent IS NOT NULL AND NOT EXISTS (
+            SELECT FROM task.task p WHERE p.owner = q.owner AND p.id = task_create.parent) THEN
+        RAISE EXCEPTION 'parent task % not found', task_create.parent
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'A parent is an existing task of the same service.';
+    END IF;
+    IF task_create.access IS NOT NULL THEN
+        SELECT array_agg(DISTINCT task.account_number(a)) INTO accounts
+          FROM unnest(task_create.access) a;
+        IF EXISTS (SELECT FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n)) THEN
+            RAISE EXCEPTION 'access list names an account that does not exist'
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('Accounts: %s.', array_to_string(task_create.access, ', ', 'NULL')),
+                      HINT = 'Create accounts with task_account_create() first.';
+        END IF;
+    END IF;
+
+    IF task_create.depends_on IS NOT NULL AND cardinality(task_create.depends_on) > 0 THEN
+        SELECT array_agg(DISTINCT d ORDER BY d) INTO deps FROM unnest(task_create.depends_on) d;
+        -- share-lock the dependencies: none can settle unseen while we look,
+        -- and one completing right after us finds our dependency rows
+        PERFORM FROM task.task d WHERE d.owner = q.owner AND d.id = ANY (deps) ORDER BY d.id FOR SHARE;
+        SELECT count(*), count(*) FILTER (WHERE d.status <> 'completed'),
+               string_agg(format('%s is %s', d.id, d.status), ', ') FILTER (WHERE d.status IN ('failed', 'cancelled'))
+          INTO n_found, n_pending, settled
+          FROM task.task d WHERE d.owner = q.owner AND d.id = ANY (deps);
+        IF n_found < cardinality(deps) THEN
+            RAISE EXCEPTION 'a dependency of the new task was not found'
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('depends_on: %s.', array_to_string(deps, ', ')),
+                      HINT = 'A task depends on existing tasks of the same service.';
+        END IF;
+        IF settled IS NOT NULL THEN
+            RAISE EXCEPTION 'a dependency of the new task will never complete'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('%s.', settled),
+                      HINT = 'Retry or replace the failed dependency first.';
+        END IF;
+        IF n_pending > 0 THEN
+            initial := 'blocked';
+        END IF;
+    END IF;
+    IF task_create.blocks_parent AND task_create.parent IS NULL THEN
+        RAISE EXCEPTION 'blocks_parent needs a parent'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass parent => the blocked task that waits for this one.';
+    END IF;
+
+    IF task_create.idempotency_key IS NULL THEN
+        INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
+                                    parameters, eta, run_at, ordering_key, max_attempts)
+        VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
+                initial, task_create.code, task_create.name, task_create.queue,
+                task_create.object, task_create.description, task_create.parent,
+                task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
+                task_create.ordering_key, task_create.max_attempts)
+        RETURNING * INTO t;
+    ELSE
+        INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
+                                    parameters, eta, run_at, ordering_key, max_attempts, idempotency_key)
+        VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
+                initial, task_create.code, task_create.name, task_create.queue,
+                task_create.object, task_create.description, task_create.parent,
+                task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
+                task_create.ordering_key, task_create.max_attempts, task_create.idempotency_key)
+        ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING * INTO t;
+        IF NOT FOUND THEN
+            -- the same request again: answer with the task it created
+            SELECT * INTO t FROM task.task x
+             WHERE x.owner = q.owner AND x.idempotency_key = task_create.idempotency_key;
+            RETURN t;
+        END IF;
+    END IF;
+
+    IF accounts IS NOT NULL THEN
+        INSERT INTO task.task_access (owner, task_id, account)
+        SELECT t.owner, t.id, n FROM unnest(accounts) n;
+    END IF;
+    IF n_pending > 0 THEN
+        INSERT INTO task.task_dependency (owner, task_id, depends_on)
+        SELECT t.owner, t.id, d FROM unnest(deps) d;
+    END IF;
+    IF task_create.blocks_parent THEN
+        -- the parent, blocked, now also waits for this child
+        PERFORM FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent FOR UPDATE;
+        IF NOT EXISTS (SELECT FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent AND p.status = 'blocked') THEN
+            RAISE EXCEPTION 'parent task % is not blocked', t.parent
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Create the parent with status => ''blocked'' to make it wait for its children.';
+        END IF;
+        INSERT INTO task.task_dependency (owner, task_id, depends_on) VALUES (t.owner, t.parent, t.id);
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
+    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task).';
+
+CREATE FUNCTION task.task_create_many(
+    code          text,
+    queue         text,
+    parameters    jsonb[],
+    run_at        timestamptz DEFAULT NULL,
+    ordering_keys text[] DEFAULT NULL)
+    RETURNS SETOF task.task_id
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue;
+BEGIN
+    q := task._queue_for_create(task_create_many.queue);
+    IF task_create_many.parameters IS NULL OR cardinality(task_create_many.parameters) NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'task_create_many takes 1 to 10000 tasks a call'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass one parameters object per task; split larger loads.';
+    END IF;
+    IF task_create_many.ordering_keys IS NOT NULL
+       AND cardinality(task_create_many.ordering_keys) <> cardinality(task_create_many.parameters) THEN
+        RAISE EXCEPTION 'ordering_keys must have one entry per task'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use NULL entries for tasks without a key.';
+    END IF;
+    -- one statement; unnest keeps the order, so ids follow the array
+    RETURN QUERY
+    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key)
+    SELECT q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')), 'queued',
+           task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k
+      FROM unnest(task_create_many.parameters, task_create_many.ordering_keys) AS p(v, k)
+    RETURNING x.id;
+END
+$$;
+COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[]) IS
+    'Bulk enqueue: creates one queued task per parameters object (up to 10000) in one statement, and returns their ids in order. Optional common run_at and one ordering key per task.';

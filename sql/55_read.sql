@@ -1,0 +1,265 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Reading tasks: the JSON Task object, task_get, task_list, task_logs,
+-- task_result. Visibility is decided by task._visible (30_identity.sql).
+
+-- ---------------------------------------------------------------- the JSON Task object
+CREATE FUNCTION task._iso(at timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+COMMENT ON FUNCTION task._iso(timestamptz) IS 'Internal: ISO 8601 in UTC with milliseconds, as in seed 001.';
+
+CREATE FUNCTION task._actor_json(actor text) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN actor ~ '^SVC-[0-9]{4}$' THEN
+            (SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision)
+               FROM task.service s WHERE s.id = task.service_number(actor))
+        WHEN actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
+            (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
+               FROM task.account a WHERE a.id = task.account_number(actor))
+        -- an unmapped role (the operator, a maintenance job): its name only
+        ELSE jsonb_build_object('name', actor)
+        END
+$$;
+COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author.';
+
+CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN at IS NOT NULL
+        THEN jsonb_build_object('at', task._iso(at), 'by', task._actor_json(by)) END
+$$;
+COMMENT ON FUNCTION task._stamp(timestamptz, text) IS 'Internal: one audit entry {at, by}.';
+
+CREATE FUNCTION task._strip_nulls(obj jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+      FROM pg_catalog.jsonb_each(obj) e
+     WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.<>) 'null'
+$$;
+COMMENT ON FUNCTION task._strip_nulls(jsonb) IS 'Internal: drops the top-level keys whose value is null (nested values are kept as they are).';
+
+CREATE FUNCTION task._result_uri(t task.task) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(t.result,
+        CASE WHEN t.result_value IS NOT NULL THEN
+            coalesce(nullif(current_setting('task.result_uri_prefix', true), ''), '/public/v1/system/tasks')
+            || '/' || t.id::text || '/result' END)
+$$;
+COMMENT ON FUNCTION task._result_uri(task.task) IS
+    'Internal: the result field of a task: the resource URI, or the URI of its JSON result endpoint.';
+
+-- The task as JSON, in the shape of seed 001's FULL EXAMPLE.
+CREATE FUNCTION task._task_json(t task.task) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT task._strip_nulls(jsonb_build_object(
+        'id', t.id::text,
+        'name', t.name,
+        'revision', t.revision,
+        'status', initcap(t.status::text),
+        'code', t.code,
+        'queue', t.queue,
+        'object', t.object,
+        'description', t.description,
+        'parent', CASE WHEN t.parent IS NOT NULL THEN
+            task._strip_nulls(jsonb_build_object('id', t.parent::text,
+                'name', (SELECT p.name FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent))) END,
+        'progress', t.progress,
+        'eta', task._iso(t.eta),
+        'parameters', t.parameters,
+        'result', task._result_uri(t),
+        'error', t.error,
+        'owner', (SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
+                    FROM task.service s WHERE s.id = t.owner),
+        'access', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
+                        'type', a.type, 'status', a.status) ORDER BY a.id)
+                     FROM task.task_access x JOIN task.account a ON a.id = x.account
+                    WHERE x.owner = t.owner AND x.task_id = t.id), '[]'::jsonb),
+        'audit', task._strip_nulls(jsonb_build_object(
+            'created', task._stamp(t.created_at, t.created_by),
+            'updated', task._stamp(t.updated_at, t.updated_by),
+            'started', task._stamp(t.started_at, t.started_by),
+            'completed', task._stamp(t.completed_at, t.completed_by),
+            'failed', task._stamp(t.failed_at, t.failed_by),
+            'rescheduled', task._stamp(t.rescheduled_at, t.rescheduled_by),
+            'cancelled', task._stamp(t.cancelled_at, t.cancelled_by)))
+    ))
+$$;
+COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001.';
+
+-- ---------------------------------------------------------------- reads
+CREATE FUNCTION task.task_get(id task.task_id) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+BEGIN
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_get.id) AND x.id = task_get.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(task_get.id);
+    END IF;
+    RETURN task._task_json(t);
+END
+$$;
+COMMENT ON FUNCTION task.task_get(task.task_id) IS
+    'The task as a JSON Task object (seed 001): id, name, revision, status, code, queue, object, description, parent, progress, eta, parameters, result, owner, access, audit. Not found (P0002) when missing or outside the caller''s scope.';
+
+CREATE FUNCTION task.task_list(
+    status      task.status DEFAULT NULL,
+    queue       text DEFAULT NULL,
+    code        text DEFAULT NULL,
+    object_id   text DEFAULT NULL,
+    parent      task.task_id DEFAULT NULL,
+    since       timestamptz DEFAULT NULL,
+    list_limit  integer DEFAULT 50,
+    list_offset integer DEFAULT 0)
+    RETURNS SETOF jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    svc integer := task.current_service();
+    acc bigint := task.current_account();
+BEGIN
+    IF list_limit IS NULL OR list_limit NOT BETWEEN 1 AND 1000 OR list_offset IS NULL OR list_offset < 0 THEN
+        RAISE EXCEPTION 'list_limit must be between 1 and 1000 and list_offset at least 0'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Page through long lists with list_offset.';
+    END IF;
+
+    -- One static query per kind of caller, so each gets its own plan: a
+    -- service walks its (owner, status_at) index, an account starts from
+    -- its access list; operations sort all tasks (an operator's view: add
+    -- filters, or an index on status_at if you list everything often).
+    IF task.current_is_operations() THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    ELSIF svc IS NOT NULL THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE t.owner = svc
+           AND (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    ELSIF acc IS NOT NULL THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a WHERE a.account = acc)
+           AND (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+    'Lists the tasks the caller may see as JSON Task objects, most recent status change first. Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after); list_limit (1..1000, default 50), list_offset.';
+
+CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
+    RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    IF log_limit IS NULL OR log_limit NOT BETWEEN 1 AND 1000 OR log_offset IS NULL OR log_offset < 0 THEN
+        RAISE EXCEPTION 'log_limit must be between 1 and 1000 and log_offset at least 0'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Page through long logs with log_offset.';
+    END IF;
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_logs.id) AND x.id = task_logs.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(task_logs.id);
+    END IF;
+    IF NOT (task.current_is_operations() OR t.owner IS NOT DISTINCT FROM task.current_service()) THEN
+        RAISE EXCEPTION 'permission denied to read the logs of task %', task_logs.id
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Task logs are for Operations and the owning service; use task_get for the task itself.';
+    END IF;
+
+    -- Stored entries, plus three derived from the audit columns (the
+    -- trigger stores no row for them, see src/transition.c): the creation,
+    -- the first claim while no later claim has stored it, and the
+    -- completion. A task is created blocked exactly when it is blocked or
+    -- has a stored entry leaving blocked. Newest first.
+    RETURN QUERY
+    SELECT e.at, e.message, e.errors, e.skips, e.success, e.total, e.by
+      FROM (SELECT l.at, l.seq, l.message, l.errors, l.skips, l.success, l.total, l.by
+              FROM task.task_log l
+             WHERE l.owner = t.owner AND l.task_id = t.id
+            UNION ALL
+            SELECT t.created_at, -3,
+                   CASE WHEN t.status = 'blocked' OR EXISTS (
+                            SELECT FROM task.task_log f
+                             WHERE f.owner = t.owner AND f.task_id = t.id AND f.from_status = 'blocked')
+                        THEN 'create -> blocked' ELSE 'create -> queued' END,
+                   NULL, NULL, NULL, NULL, t.created_by
+            UNION ALL
+            SELECT t.started_at, -2, 'queued -> processing', NULL, NULL, NULL, NULL, t.started_by
+             WHERE t.started_at IS NOT NULL
+               AND NOT EXISTS (SELECT FROM task.task_log f
+                                WHERE f.owner = t.owner AND f.task_id = t.id AND f.to_status = 'processing')
+            UNION ALL
+            SELECT t.completed_at, -1, 'processing -> completed', NULL, NULL, NULL, NULL, t.completed_by
+             WHERE t.status = 'completed') e
+     ORDER BY e.at DESC, e.seq DESC
+     LIMIT log_limit OFFSET log_offset;
+END
+$$;
+COMMENT ON FUNCTION task.task_logs(task.task_id, integer, integer) IS
+    'The log of a task, newest first (seed 003): worker messages with counters and one "from -> to" entry per status change, creation included. Operations and the owning service only.';
+
+CREATE FUNCTION task.task_result(id task.task_id) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+BEGIN
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_result.id) AND x.id = task_result.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(task_result.id);
+    END IF;
+    IF t.status <> 'completed' THEN
+        RAISE EXCEPTION 'task % has no result: it is %', task_result.id, t.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Wait until the task is completed (task_get shows its status).';
+    END IF;
+    IF t.result IS NOT NULL THEN
+        RETURN to_jsonb(t.result);
+    END IF;
+    RETURN t.result_value;
+END
+$$;
+COMMENT ON FUNCTION task.task_result(task.task_id) IS
+    'The result of a completed task: its JSON value, or, for a resource result, the resource URI as a JSON string (task_get''s result field tells them apart). Visible to whoever may see the task.';

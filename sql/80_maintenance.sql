@@ -1,0 +1,229 @@
+\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
+--
+-- Housekeeping.
+--
+-- task_maintain() is the one call any scheduler makes: it rescues expired
+-- leases, releases blocked tasks whose dependencies have all completed (a
+-- safety net for the settle trigger), and purges finished tasks past their
+-- queue's retention with their logs, access rows and dependency rows.
+-- Every step locks only the rows it takes (SKIP LOCKED) and does at most
+-- max_rows of work, so it can run beside workers and beside itself.
+--
+-- pg_cron is optional: task_cron_enable() / task_cron_disable() install
+-- and remove the job that calls task_maintain() every minute. Nothing here
+-- refers to pg_cron until one of those is called, so the extension
+-- installs and works without it.
+
+CREATE FUNCTION task.task_maintain(max_rows integer DEFAULT 1000) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+    r record;
+    rescued integer := 0;
+    released integer := 0;
+    purged integer := 0;
+    logs_purged integer := 0;
+    n integer;
+    n_logs integer;
+BEGIN
+    PERFORM task._require_operations('run maintenance');
+    IF task_maintain.max_rows IS NULL OR task_maintain.max_rows NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'max_rows must be between 1 and 100000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Keep batches small and call again while "more" is true.';
+    END IF;
+
+    -- 1. expired leases, queue by queue (the rescue is the one dequeue uses)
+    FOR q IN
+        SELECT x.* FROM task.queue x
+         WHERE EXISTS (SELECT FROM task.task t
+                        WHERE t.queue = x.name AND t.status = 'processing'
+                          AND t.lease_until < clock_timestamp())
+         ORDER BY x.name
+    LOOP
+        EXIT WHEN rescued >= task_maintain.max_rows;
+        rescued := rescued + task._rescue_leases(q, task_maintain.max_rows - rescued);
+    END LOOP;
+
+    -- 2. blocked tasks whose dependencies have all completed: the settle
+    -- trigger releases them as the last dependency completes; this finds
+    -- any it could not (rows written with triggers disabled, restores)
+    FOR r IN
+        SELECT c.owner, array_agg(c.id ORDER BY c.id) AS ids
+          FROM (SELECT t.owner, t.id FROM task.task t
+                 WHERE t.status = 'blocked'
+                   AND EXISTS (SELECT FROM task.task_dependency d
+                                WHERE d.owner = t.owner AND d.task_id = t.id)
+                   AND NOT EXISTS (SELECT FROM task.task_dependency d
+                                     JOIN task.task x ON x.owner = d.owner AND x.id = d.depends_on
+                                    WHERE d.owner = t.owner AND d.task_id = t.id
+                                      AND x.status <> 'completed')
+                 ORDER BY t.owner, t.id
+                 LIMIT task_maintain.max_rows
+                 FOR UPDATE OF t SKIP LOCKED) c
+         GROUP BY c.owner
+         ORDER BY c.owner
+    LOOP
+        released := released + task._release_ready(r.owner, r.ids,
+                                                    'released by maintenance: all its dependencies completed');
+    END LOOP;
+
+    -- 3. finished tasks past their queue's retention, oldest first, with
+    -- their logs (no foreign key) and the dependency rows naming them
+    -- (access rows and their own dependency rows go by cascade). A task
+    -- that a blocked task still waits for is kept.
+    FOR q IN SELECT x.* FROM task.queue x WHERE x.retention > '0' ORDER BY x.name LOOP
+        EXIT WHEN purged >= task_maintain.max_rows;
+        WITH victim AS MATERIALIZED (
+            SELECT t.owner, t.id FROM task.task t
+             WHERE t.queue = q.name
+               AND t.status IN ('completed', 'failed', 'cancelled')
+               AND t.status_at < now() - q.retention
+               AND NOT EXISTS (SELECT FROM task.task_dependency d
+                                 JOIN task.task b ON b.owner = d.owner AND b.id = d.task_id
+                                WHERE d.owner = t.owner AND d.depends_on = t.id AND b.status = 'blocked')
+             ORDER BY t.status_at
+             LIMIT task_maintain.max_rows - purged
+             FOR UPDATE OF t SKIP LOCKED),
+        logs AS (
+            DELETE FROM task.task_log l USING victim v
+             WHERE l.owner = v.owner AND l.task_id = v.id
+            RETURNING 1),
+        deps AS (
+            DELETE FROM task.task_dependency d USING victim v
+             WHERE d.owner = v.owner AND d.depends_on = v.id
+            RETURNING 1),
+        gone AS (
+            DELETE FROM task.task t USING victim v
+             WHERE t.owner = v.owner AND t.id = v.id
+            RETURNING 1)
+        -- (deps runs too: PostgreSQL runs every data-modifying WITH)
+        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM logs)
+          INTO n, n_logs;
+        purged := purged + n;
+        logs_purged := logs_purged + n_logs;
+    END LOOP;
+
+    RETURN jsonb_build_object(
+        'leases_rescued', rescued,
+        'released', released,
+        'purged', purged,
+        'logs_purged', logs_purged,
+        -- a step stopped at max_rows: there may be more to do now
+        'more', rescued >= task_maintain.max_rows OR released >= task_maintain.max_rows
+                OR purged >= task_maintain.max_rows);
+END
+$$;
+COMMENT ON FUNCTION task.task_maintain(integer) IS
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+
+-- ---------------------------------------------------------------- pg_cron
+-- Can this database schedule pg_cron jobs? Raises a clear error if not;
+-- elsewhere is the statement to run in the pg_cron database instead
+-- (NULL: there is none).
+CREATE FUNCTION task._cron_check(elsewhere text) RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    cron_db text := current_setting('cron.database_name', true);
+BEGIN
+    IF cron_db IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not available'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The pg_cron library is not loaded (there is no cron.database_name setting).',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or call task.task_maintain() every minute from another scheduler.';
+    END IF;
+    IF cron_db <> current_database() THEN
+        RAISE EXCEPTION 'pg_cron runs its jobs from database "%", not "%"', cron_db, current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron''s functions exist only in the database named by cron.database_name.',
+                  HINT = CASE WHEN elsewhere IS NULL
+                              THEN format('Install the extension in database "%s", or set cron.database_name to "%s" and restart.',
+                                          cron_db, current_database())
+                              ELSE format('Connected to database "%s" as a superuser, run: %s', cron_db, elsewhere) END;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron')
+       OR to_regnamespace('cron') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION pg_cron as a superuser; or call task.task_maintain() every minute from another scheduler.';
+    END IF;
+    IF to_regprocedure('cron.schedule(text,text,text)') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is too old: named jobs need pg_cron 1.4 or later'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run ALTER EXTENSION pg_cron UPDATE after installing pg_cron 1.4 or later.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._cron_check(text) IS
+    'Internal: 55000 with a hint unless pg_cron is loaded, installed here and runs jobs in this database.';
+
+-- Schedule (or replace) a named pg_cron job owned by the extension's owner,
+-- turning pg_cron's bare "invalid schedule" into an error with a hint.
+CREATE FUNCTION task._cron_schedule(job text, schedule text, command text) RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION 'a cron schedule is required'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Use a five-field cron expression such as ''* * * * *'' (every minute).';
+    END IF;
+    RETURN cron.schedule(job, schedule, command);
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE EXCEPTION 'invalid cron schedule: "%"', left(schedule, 100)
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'pg_cron could not parse it.',
+              HINT = 'Use five fields, minute hour day-of-month month day-of-week, such as ''*/5 * * * *''; pg_cron 1.4 has minute granularity.';
+END
+$$;
+COMMENT ON FUNCTION task._cron_schedule(text, text, text) IS
+    'Internal: cron.schedule(job, schedule, command) with a clear error for a bad schedule.';
+
+-- Remove a named pg_cron job of the extension's owner if it exists.
+CREATE FUNCTION task._cron_unschedule(job text) RETURNS boolean
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- two statements: the second does not parse without pg_cron
+    IF to_regnamespace('cron') IS NULL THEN
+        RETURN false;
+    END IF;
+    IF NOT EXISTS (SELECT FROM cron.job j WHERE j.jobname = _cron_unschedule.job AND j.username = current_user) THEN
+        RETURN false;
+    END IF;
+    RETURN cron.unschedule(_cron_unschedule.job);
+END
+$$;
+COMMENT ON FUNCTION task._cron_unschedule(text) IS
+    'Internal: removes the named pg_cron job of the extension owner; false when there is none (or no pg_cron).';
+
+CREATE FUNCTION task.task_cron_enable(schedule text DEFAULT '* * * * *') RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_operations('schedule maintenance');
+    PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                                    'task-maintain:' || current_database(), task_cron_enable.schedule,
+                                    'SELECT task.task_maintain()', current_database()));
+    RETURN task._cron_schedule('task-maintain', task_cron_enable.schedule, 'SELECT task.task_maintain()');
+END
+$$;
+COMMENT ON FUNCTION task.task_cron_enable(text) IS
+    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute); returns the pg_cron job id. Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. System or Operations only.';
+
+CREATE FUNCTION task.task_cron_disable() RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_operations('schedule maintenance');
+    PERFORM task._cron_check(format('SELECT cron.unschedule(%L);', 'task-maintain:' || current_database()));
+    RETURN task._cron_unschedule('task-maintain');
+END
+$$;
+COMMENT ON FUNCTION task.task_cron_disable() IS
+    'Removes the pg_cron job "task-maintain"; false when it was not installed. System or Operations only.';

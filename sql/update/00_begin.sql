@@ -1,0 +1,11 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- The update from the released 0.1.0 to this version, built by make from
+-- the fragments in sql/update/ in name order: one fragment per change,
+-- named NN_topic.sql. An updated database must be the same as a fresh
+-- install, object for object: test/harness/upgrade.sh compares their
+-- catalog fingerprints (test/harness/fingerprint.sql) after updating a
+-- database full of data, then runs the suite on it.
+--
+-- The re-cut of sql/ into one file per object kind (0.2.0) moved code
+-- between files and changed no object: it needs no statement here.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The update from the released 0.1.0: install 0.1.0 from its frozen script, fill it with data
+# (test/upgrade/data.sql), ALTER EXTENSION task UPDATE, check the data came through
+# (test/upgrade/check.sql) and that the updated schema is the fresh install's, object for object
+# (test/harness/fingerprint.sql). Prints "upgrade ... ok|FAILED" (check.sh counts it); exit 1 on failure.
+# Port: TASK_CHECK_UPGRADE_PORT (default 58435); directory: $TASK_CHECK_DIR/upgrade or tmp/check-upgrade.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=cluster.sh
+. "$here/cluster.sh"
+cd "$root"
+port=${TASK_CHECK_UPGRADE_PORT:-58435}
+dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-upgrade
+out=$dir/out
+fail() { echo "upgrade: $*"; echo "test upgrade                      ... FAILED"; cluster_stop "$dir/cluster"; exit 1; }
+cluster_start "$dir/cluster" "$port" >/dev/null
+mkdir -p "$out"
+q() { cluster_psql "$dir/cluster" "$port" -v ON_ERROR_STOP=1 -q "$@"; }
+q -d postgres -c 'CREATE DATABASE fresh' -c 'CREATE DATABASE updated'
+q -d fresh -c 'CREATE EXTENSION task CASCADE'
+q -d updated -c "CREATE EXTENSION task VERSION '0.1.0' CASCADE" >"$out/install.log" 2>&1 || fail "0.1.0 did not install: $(tail -5 "$out/install.log")"
+if [ -f test/upgrade/data.sql ]; then
+	q -d updated -f test/upgrade/data.sql >"$out/data.log" 2>&1 || fail "loading test/upgrade/data.sql into 0.1.0 failed: $(tail -5 "$out/data.log")"
+fi
+q -d updated -c 'ALTER EXTENSION task UPDATE' >"$out/update.log" 2>&1 || fail "ALTER EXTENSION task UPDATE failed: $(tail -5 "$out/update.log")"
+if [ -f test/upgrade/check.sql ]; then
+	q -d updated -f test/upgrade/check.sql >"$out/check.log" 2>&1 || fail "test/upgrade/check.sql failed after the update: $(tail -5 "$out/check.log")"
+fi
+q -d fresh -f test/harness/fingerprint.sql >"$out/fresh.txt"
+q -d updated -f test/harness/fingerprint.sql >"$out/updated.txt"
+if ! diff -u "$out/fresh.txt" "$out/updated.txt" >"$out/fingerprint.diff"; then
+	echo "upgrade: the updated schema differs from a fresh install (- fresh, + updated):"
+	head -n 200 "$out/fingerprint.diff"
+	fail "fingerprints differ"
+fi
+cluster_stop "$dir/cluster"
+echo "test upgrade                      ... ok"
