@@ -88,8 +88,8 @@ CREATE TABLE task.task (
     progress        double precision,
     eta             timestamptz,
     parameters      jsonb,
-    result          text,
-    result_value    jsonb,
+    resource        text,
+    result          jsonb,
     error           text,
     -- worker state
     run_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -141,8 +141,8 @@ COMMENT ON COLUMN task.task.owner IS 'The owning service (SVC-XXXX number); equa
 COMMENT ON COLUMN task.task.id IS 'TSK-XXXX-YYYY-YYYY-YYYY, XXXX being the owning service number.';
 COMMENT ON COLUMN task.task.revision IS 'Bumped on every change: a version for optimistic concurrency.';
 COMMENT ON COLUMN task.task.progress IS 'Percent 0..100; NULL until the task has started.';
-COMMENT ON COLUMN task.task.result IS 'Relative URI of a resource holding the result (NULL when the result is a JSON value).';
-COMMENT ON COLUMN task.task.result_value IS 'The JSON result, served at the task''s result endpoint.';
+COMMENT ON COLUMN task.task.resource IS 'Relative URI of a resource holding the result (task_complete(resource => ...)); NULL when the result is a JSON value.';
+COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => ...)), served at the task''s result endpoint.';
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';

@@ -45,8 +45,8 @@ COMMENT ON FUNCTION task._strip_nulls(jsonb) IS 'Internal: drops the top-level k
 CREATE FUNCTION task._result_uri(t task.task) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT coalesce(t.result,
-        CASE WHEN t.result_value IS NOT NULL THEN
+    SELECT coalesce(t.resource,
+        CASE WHEN t.result IS NOT NULL THEN
             coalesce(nullif(current_setting('task.result_uri_prefix', true), ''), '/public/v1/system/tasks')
             || '/' || t.id::text || '/result' END)
 $$;
@@ -255,10 +255,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Wait until the task is completed (task_get shows its status).';
     END IF;
-    IF t.result IS NOT NULL THEN
-        RETURN to_jsonb(t.result);
+    IF t.resource IS NOT NULL THEN
+        RETURN to_jsonb(t.resource);
     END IF;
-    RETURN t.result_value;
+    RETURN t.result;
 END
 $$;
 COMMENT ON FUNCTION task.task_result(task.task_id) IS

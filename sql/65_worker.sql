@@ -66,7 +66,7 @@ BEGIN
                   HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
     END IF;
     UPDATE task.task x
-       SET status = 'completed', result_value = _complete.result, result = _complete.resource
+       SET status = 'completed', result = _complete.result, resource = _complete.resource
      WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
        AND task._may_write(x.owner, false)
        AND x.status = 'processing'

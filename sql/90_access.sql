@@ -56,7 +56,7 @@ GRANT SELECT ON task.service, task.queue, task.task, task.task_access,
 -- the owning service may change these directly; the trigger checks and
 -- audits them exactly as for an API call
 GRANT UPDATE (name, description, object, progress, eta, parameters, status,
-              result, result_value, error) ON task.task TO task_service;
+              resource, result, error) ON task.task TO task_service;
 
 GRANT SELECT ON task.account, task.task, task.task_access TO task_vendor, task_client;
 

@@ -189,7 +189,7 @@ DECLARE
 BEGIN
     tid := task_result.id::task.task_id;
     value := task.task_result(tid);     -- checks visibility and status
-    SELECT t.result INTO resource FROM task.task t
+    SELECT t.resource INTO resource FROM task.task t
      WHERE t.owner = task.task_id_owner(tid) AND t.id = tid;
     IF resource IS NOT NULL THEN
         PERFORM task._http_respond(303, resource);

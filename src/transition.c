@@ -47,8 +47,8 @@ typedef enum TaskColumn
 	COL_DESCRIPTION,
 	COL_PROGRESS,
 	COL_PARAMETERS,
+	COL_RESOURCE,
 	COL_RESULT,
-	COL_RESULT_VALUE,
 	COL_ERROR,
 	COL_LEASE_UNTIL,
 	COL_ORDERING_KEY,
@@ -73,7 +73,7 @@ typedef enum TaskColumn
 
 static const char *const column_names[NUM_TASK_COLUMNS] = {
 	"owner", "id", "revision", "status", "code", "name", "queue", "object",
-	"description", "progress", "parameters", "result", "result_value", "error",
+	"description", "progress", "parameters", "resource", "result", "error",
 	"lease_until", "ordering_key", "idempotency_key", "status_at",
 	"created_at", "created_by", "updated_at", "updated_by",
 	"started_at", "started_by", "completed_at", "completed_by",
@@ -417,20 +417,20 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 		check_text_column("ordering key", V(COL_ORDERING_KEY), MAX_KEY_BYTES, false);
 	if (CHANGED(COL_IDEMPOTENCY_KEY) && !N(COL_IDEMPOTENCY_KEY))
 		check_text_column("idempotency key", V(COL_IDEMPOTENCY_KEY), MAX_KEY_BYTES, false);
-	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
-		check_uri(V(COL_RESULT));
+	if (CHANGED(COL_RESOURCE) && !N(COL_RESOURCE))
+		check_uri(V(COL_RESOURCE));
 	if (CHANGED(COL_OBJECT) && !N(COL_OBJECT))
 		check_json("object", V(COL_OBJECT), MAX_OBJECT_BYTES, true);
 	if (CHANGED(COL_PARAMETERS) && !N(COL_PARAMETERS))
 		check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
-	if (CHANGED(COL_RESULT_VALUE) && !N(COL_RESULT_VALUE))
-		check_json("result", V(COL_RESULT_VALUE), MAX_RESULT_BYTES, false);
-	if (!N(COL_RESULT) && !N(COL_RESULT_VALUE) &&
-		(CHANGED(COL_RESULT) || CHANGED(COL_RESULT_VALUE)))
+	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
+		check_json("result", V(COL_RESULT), MAX_RESULT_BYTES, false);
+	if (!N(COL_RESOURCE) && !N(COL_RESULT) &&
+		(CHANGED(COL_RESOURCE) || CHANGED(COL_RESULT)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a task result is either a JSON value or a resource URI, not both"),
-				 errhint("Set result_value or result, and the other to NULL.")));
+				 errhint("Set result (a JSON value) or resource (a URI), and the other to NULL.")));
 	if (CHANGED(COL_PROGRESS) && !N(COL_PROGRESS))
 		check_progress(V(COL_PROGRESS), !N(COL_STARTED_AT));
 #undef CHANGED

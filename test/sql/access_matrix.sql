@@ -417,7 +417,7 @@ SELECT is((SELECT array_agg(t.status::text || ' ' || f.name ORDER BY f.id)
                 'queued retry:ops', 'cancelled cancel', 'cancelled cancel:ops', 'queued dep',
                 'queued blocked', 'processing dq', 'queued other'],
                                         'after: each allowed call took effect');
-SELECT is((SELECT array_agg(concat_ws(' ', f.name, t.progress, t.description, t.result_value::text,
+SELECT is((SELECT array_agg(concat_ws(' ', f.name, t.progress, t.description, t.result::text,
                                       t.updated_by) ORDER BY f.id)
              FROM fx f JOIN task.task t ON t.id OPERATOR(task.=) f.id
             WHERE f.name IN ('progress', 'complete', 'cancel', 'cancel:ops', 'retry:ops')),

@@ -184,7 +184,7 @@ SELECT task_progress(:'t1', 50);
 RESET ROLE;
 
 SET ROLE api_svc;
-SELECT status, progress, result IS NULL AS no_uri, result_value FROM task_complete(:'t1', result => '{"rows": 1000000}');
+SELECT status, progress, resource IS NULL AS no_uri, result FROM task_complete(:'t1', result => '{"rows": 1000000}');
 SELECT task_get(:'t1')->>'result' = '/public/v1/system/tasks/' || :'t1' || '/result' AS result_uri;
 SELECT task_result(:'t1') AS result;
 SELECT message, errors, skips, success, total, by = :'svc' AS by_svc FROM task_logs(:'t1');
@@ -275,7 +275,7 @@ UPDATE task.task SET created_at = now() WHERE id = :'t3';
 UPDATE task.task SET completed_by = 'me' WHERE id = :'t3';
 UPDATE task.task SET id = 'TSK-0001-0000-0000-0000' WHERE id = :'t3';
 UPDATE task.task SET code = 'other.code' WHERE id = :'t3';
-UPDATE task.task SET result = '/x', result_value = '1' WHERE id = :'t3';
+UPDATE task.task SET resource = '/x', result = '1' WHERE id = :'t3';
 \set ON_ERROR_STOP 1
 SELECT revision AS before FROM task.task WHERE id = :'t3';
 UPDATE task.task SET description = 'edited' WHERE id = :'t3';

@@ -492,7 +492,7 @@ SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
                    AND has_column_privilege('task_service', a.attrelid, a.attnum, 'UPDATE')
                  ORDER BY a.attnum),
           ARRAY['status', 'name', 'object', 'description', 'progress', 'eta', 'parameters',
-                'result', 'result_value', 'error'],
+                'resource', 'result', 'error'],
           'task_service may UPDATE exactly these columns of task.task');
 SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                   FROM pg_class c, pg_roles g
