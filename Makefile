@@ -17,6 +17,7 @@ OBJS = \
 	src/task_id.o \
 	src/task_id_parse.o \
 	src/identity.o \
+	src/rules.o \
 	src/transition.o \
 	src/wait.o
 

@@ -44,6 +44,12 @@ CREATE FUNCTION task.current_is_operations() RETURNS boolean
 COMMENT ON FUNCTION task.current_is_operations() IS
     'True for an active Operations account and for the system (an unmapped superuser).';
 
+CREATE FUNCTION task._roles(OUT kind text, OUT group_role name, OUT web_role name, OUT account_type text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'task_roles' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION task._roles() IS
+    'Internal: the extension''s roles, the one list of their names (src/identity.c): per kind of caller its group role, its web role and the account type it stands for; kind anon is the web role without identity.';
+
 CREATE FUNCTION task._identity_invalidate() RETURNS void
     AS 'MODULE_PATHNAME', 'task_identity_invalidate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._identity_invalidate() IS 'Internal: forget the identity cached for this transaction.';

@@ -14,14 +14,7 @@ DECLARE
 BEGIN
     PERFORM task._require_system('create a service');
     PERFORM task._check_text('service name', task_service_create.name, 255, false);
-    IF task_service_create.namespace IS NULL
-       OR task_service_create.namespace !~ '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$'
-       OR octet_length(task_service_create.namespace) > 200 THEN
-        RAISE EXCEPTION 'invalid service namespace: "%"', left(task_service_create.namespace, 40)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A namespace is one or more segments of letters, digits, "_", "-" or "." separated by single slashes, at most 200 bytes.',
-                  HINT = 'Use a namespace such as "marketplace/platform"; the service''s queues are named <namespace>/...';
-    END IF;
+    PERFORM task._check_path('namespace', task_service_create.namespace);
     BEGIN
         INSERT INTO task.service AS s (name, namespace)
         VALUES (task_service_create.name, task_service_create.namespace)
@@ -86,8 +79,8 @@ BEGIN
                 USING ERRCODE = 'no_data_found', HINT = 'Create it with task_account_create().';
         END IF;
     END IF;
-    IF task_login_grant.role::text LIKE 'task\_web\_%' OR task_login_grant.role::text IN
-           ('task_operations', 'task_service', 'task_vendor', 'task_client') THEN
+    IF EXISTS (SELECT FROM task._roles() r
+                WHERE task_login_grant.role::name IN (r.group_role, r.web_role)) THEN
         RAISE EXCEPTION 'role % is one of the extension''s own roles', task_login_grant.role
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Map login roles. Web roles take their identity from the JWT claim task_identity.';
@@ -136,13 +129,11 @@ COMMENT ON FUNCTION task.task_whoami() IS 'Who the caller acts as: kind, id, nam
 CREATE FUNCTION task._group_role(identity text) RETURNS name
     LANGUAGE sql STABLE
 AS $$
-    SELECT CASE
-        WHEN identity LIKE 'SVC-%' THEN 'task_service'
-        ELSE (SELECT CASE a.type WHEN 'Operations' THEN 'task_operations'
-                                 WHEN 'Vendor' THEN 'task_vendor'
-                                 ELSE 'task_client' END
-                FROM task.account a WHERE a.id = task.account_number(identity))
-    END::name
+    SELECT r.group_role FROM task._roles() r
+     WHERE r.group_role IS NOT NULL
+       AND r.account_type IS NOT DISTINCT FROM CASE
+            WHEN identity LIKE 'SVC-%' THEN NULL
+            ELSE (SELECT a.type::text FROM task.account a WHERE a.id = task.account_number(identity)) END
 $$;
 COMMENT ON FUNCTION task._group_role(text) IS 'Internal: the group role (task_service, task_operations, task_vendor, task_client) of a service or account id.';
 
@@ -152,7 +143,7 @@ AS $$
 DECLARE
     g name;
 BEGIN
-    FOREACH g IN ARRAY ARRAY['task_operations', 'task_service', 'task_vendor', 'task_client']::name[] LOOP
+    FOR g IN SELECT r.group_role FROM task._roles() r WHERE r.group_role IS NOT NULL LOOP
         IF g IS DISTINCT FROM grp AND pg_has_role(role::oid, g, 'MEMBER')
            AND EXISTS (SELECT FROM pg_auth_members m
                         WHERE m.member = role::oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = g)) THEN

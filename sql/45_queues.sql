@@ -24,14 +24,7 @@ DECLARE
     ns text;
     q task.queue;
 BEGIN
-    IF task_queue_create.queue IS NULL
-       OR task_queue_create.queue !~ '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$'
-       OR octet_length(task_queue_create.queue) > 255 THEN
-        RAISE EXCEPTION 'invalid task queue name: "%"', left(task_queue_create.queue, 255)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A queue name is one or more segments of letters, digits, "_", "-" or "." separated by single slashes, with no slash at either end, at most 255 bytes.',
-                  HINT = 'Use a name such as "marketplace/platform/internal/buyers/commands".';
-    END IF;
+    PERFORM task._check_path('queue', task_queue_create.queue);
     IF task.current_kind() = 'system' THEN
         IF task_queue_create.owner IS NULL THEN
             RAISE EXCEPTION 'a queue needs an owning service'

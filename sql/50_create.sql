@@ -37,11 +37,7 @@ DECLARE
 BEGIN
     q := task._queue_for_create(task_create.queue);
 
-    IF task_create.status IS NULL OR task_create.status NOT IN ('queued', 'blocked') THEN
-        RAISE EXCEPTION 'a new task must be queued or blocked, not %', coalesce(task_create.status::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Leave status out (queued) or pass status => ''blocked''.';
-    END IF;
+    PERFORM task._check_new_status(task_create.status);
     IF task_create.max_attempts IS NOT NULL AND task_create.max_attempts NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'max_attempts must be between 1 and 1000'
             USING ERRCODE = 'invalid_parameter_value',

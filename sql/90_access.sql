@@ -23,26 +23,27 @@
 -- the internal helpers (names starting with "_") by nobody but the owner.
 
 -- ---------------------------------------------------------------- roles
+-- The names come from the one list, task._roles() (src/identity.c).
 DO $$
 DECLARE
-    r text;
+    r record;
 BEGIN
-    -- group roles, one per kind of caller
-    FOREACH r IN ARRAY ARRAY['task_operations', 'task_service', 'task_vendor', 'task_client'] LOOP
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
-            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+    FOR r IN SELECT * FROM task._roles() LOOP
+        -- the group role of a kind of caller
+        IF r.group_role IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r.group_role) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r.group_role);
+        END IF;
+        -- its web role for PostgREST: NOLOGIN, granted only to its
+        -- authenticator; identity from the verified JWT claim "task_identity"
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r.web_role) THEN
+            IF r.group_role IS NULL THEN
+                EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r.web_role);
+            ELSE
+                EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN IN ROLE %I', r.web_role, r.group_role);
+            END IF;
         END IF;
     END LOOP;
-    -- web roles for PostgREST: NOLOGIN, granted only to its authenticator;
-    -- their identity comes from the verified JWT claim "task_identity"
-    FOREACH r IN ARRAY ARRAY['operations', 'service', 'vendor', 'client'] LOOP
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'task_web_' || r) THEN
-            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN IN ROLE %I', 'task_web_' || r, 'task_' || r);
-        END IF;
-    END LOOP;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'task_web_anon') THEN
-        CREATE ROLE task_web_anon NOLOGIN;
-    END IF;
 END
 $$;
 
@@ -174,3 +175,6 @@ BEGIN
     END LOOP;
 END
 $$;
+-- The one list of role names is no secret, and http_pre_request reads it
+-- as the web role PostgREST switched to.
+GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;

@@ -79,7 +79,7 @@ CREATE FUNCTION task.http_pre_request() RETURNS void
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF current_user IN ('task_web_operations', 'task_web_service', 'task_web_vendor', 'task_web_client')
+    IF current_user IN (SELECT r.web_role FROM task._roles() r WHERE r.group_role IS NOT NULL)
        AND task.current_kind() = 'none' THEN
         RAISE EXCEPTION 'the token names no active service or account for role %', current_user
             USING ERRCODE = 'PT401',
@@ -433,24 +433,18 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA api FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA api TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
-
-GRANT SELECT ON api.tasks TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
-
-GRANT EXECUTE ON FUNCTION api.task_get(text), api.task_logs(text, integer, integer), api.task_result(text)
-    TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
-
--- writes: what each kind may do is checked by the SQL API (accounts get
--- 403 from it); granting all web roles keeps one error path
-GRANT EXECUTE ON FUNCTION
-    api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[]),
-    api.task_progress(text, double precision, timestamptz, jsonb, bigint),
-    api.task_log(text, text, bigint, bigint, bigint, bigint),
-    api.task_heartbeat(text, bigint, interval, double precision),
-    api.task_complete(text, jsonb, text, bigint),
-    api.task_fail(text, text, bigint, boolean),
-    api.task_reschedule(text, timestamptz, bigint),
-    api.task_cancel(text, text),
-    api.task_retry(text),
-    api.task_dequeue(text, integer, interval, interval)
-    TO task_web_operations, task_web_service, task_web_vendor, task_web_client;
+-- Every web role with an identity (task._roles()) gets the schema, the view
+-- and every function: reads are filtered by row-level security and the
+-- visibility rule; what each kind may write is checked by the SQL API
+-- (accounts get 403 from it), so granting all web roles keeps one error path.
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA api TO %I', r);
+        EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA api TO %I', r);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO %I', r);
+    END LOOP;
+END
+$$;

@@ -29,6 +29,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -45,19 +46,32 @@ PG_FUNCTION_INFO_V1(task_current_is_operations);
 PG_FUNCTION_INFO_V1(task_identity_invalidate);
 PG_FUNCTION_INFO_V1(task_current_kind);
 
-/* The web roles and the account type each one stands for (NULL: a service). */
+PG_FUNCTION_INFO_V1(task_roles);
+
+/*
+ * The extension's roles: the one list of their names. Per kind of caller
+ * a group role (what a mapped login is made a member of) and a web role
+ * (what PostgREST switches to; identity from the JWT claims), with the
+ * account type it stands for (NULL: a service). The SQL side reads this
+ * list through task._roles(). The last entry, the anonymous web role,
+ * carries no identity and is never trusted for one.
+ */
 static const struct
 {
-	const char *role;
+	const char *kind;
+	const char *group_role;
+	const char *role;			/* the web role */
 	const char *account_type;
 }			web_roles[] = {
-	{"task_web_operations", "Operations"},
-	{"task_web_service", NULL},
-	{"task_web_vendor", "Vendor"},
-	{"task_web_client", "Client"},
+	{"operations", "task_operations", "task_web_operations", "Operations"},
+	{"service", "task_service", "task_web_service", NULL},
+	{"vendor", "task_vendor", "task_web_vendor", "Vendor"},
+	{"client", "task_client", "task_web_client", "Client"},
+	{"anon", NULL, "task_web_anon", NULL},
 };
 
-#define NUM_WEB_ROLES lengthof(web_roles)
+/* the web roles whose JWT claims are trusted for an identity */
+#define NUM_WEB_ROLES (lengthof(web_roles) - 1)
 
 static TaskIdentity cached_identity;
 static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
@@ -324,4 +338,35 @@ task_identity_invalidate(PG_FUNCTION_ARGS)
 {
 	cached_lxid = InvalidLocalTransactionId;
 	PG_RETURN_VOID();
+}
+
+/*
+ * task._roles(): the list above as a table (kind, group_role, web_role,
+ * account_type), for the SQL that creates roles, grants and memberships.
+ */
+Datum
+task_roles(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < (int) lengthof(web_roles); i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = CStringGetTextDatum(web_roles[i].kind);
+		if (web_roles[i].group_role)
+			values[1] = DirectFunctionCall1(namein, CStringGetDatum(web_roles[i].group_role));
+		else
+			nulls[1] = true;
+		values[2] = DirectFunctionCall1(namein, CStringGetDatum(web_roles[i].role));
+		if (web_roles[i].account_type)
+			values[3] = CStringGetTextDatum(web_roles[i].account_type);
+		else
+			nulls[3] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

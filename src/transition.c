@@ -11,27 +11,23 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "rules.h"
 #include "task.h"
 
 PG_FUNCTION_INFO_V1(task_transition);
-PG_FUNCTION_INFO_V1(task_check_text);
 
 /* Columns of task.task the trigger reads or writes. */
 typedef enum TaskColumn
@@ -122,17 +118,6 @@ static const int stamp_column[NUM_STATUSES] = {
 	[ST_CANCELLED] = COL_CANCELLED_AT,
 };
 
-/* Limits, documented in the README ("Limits"). */
-#define MAX_CODE_BYTES			255
-#define MAX_QUEUE_BYTES			255
-#define MAX_NAME_BYTES			255
-#define MAX_KEY_BYTES			255
-#define MAX_DESCRIPTION_BYTES	4096
-#define MAX_ERROR_BYTES			8192
-#define MAX_URI_BYTES			2048
-#define MAX_OBJECT_BYTES		8192
-#define MAX_PARAMETERS_BYTES	(1024 * 1024)
-#define MAX_RESULT_BYTES		(16 * 1024 * 1024)
 
 /*
  * Per-backend cache of what depends on the installed extension: column
@@ -200,199 +185,6 @@ status_of(Datum d)
 	return ST_QUEUED;			/* keep compiler quiet */
 }
 
-/* ---------------------------------------------------------------------
- * Validation helpers: one message shape per kind of mistake.
- * ---------------------------------------------------------------------
- */
-static inline void
-check_length(const char *field, int len, int max)
-{
-	if (len > max)
-		ereport(ERROR,
-				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
-				 errmsg("task %s is too long", field),
-				 errdetail("It is %d bytes; the limit is %d bytes.", len, max),
-				 errhint("Shorten the %s, or keep large data in parameters or the result.", field)));
-}
-
-/* No control characters; newlines and tabs only where multi-line text is expected. */
-static inline void
-check_plain_text(const char *field, const char *s, int len, bool multiline)
-{
-	int			i;
-	bool		blank = true;
-
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-
-		if (c < 0x20 || c == 0x7f)
-		{
-			if (multiline && (c == '\n' || c == '\t' || c == '\r'))
-				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("task %s must not contain control characters", field),
-					 errdetail("Byte %d of the %s is 0x%02x.", i + 1, field, c),
-					 errhint("Remove the control characters%s.",
-							 multiline ? " (newlines and tabs are allowed)" : "")));
-		}
-		if (c != ' ')
-			blank = false;
-	}
-	if (blank)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("task %s must not be empty", field),
-				 errhint("Give a non-blank %s, or NULL where the %s is optional.", field, field)));
-}
-
-static inline bool
-is_ident_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static inline bool
-is_ident_char(char c)
-{
-	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
-/* code: dot-separated identifiers, e.g. platform.accounts.buyers.transfer */
-static void
-check_code(text *t)
-{
-	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
-	bool		at_start = true;
-	bool		ok = len > 0;
-
-	check_length("code", len, MAX_CODE_BYTES);
-	for (i = 0; ok && i < len; i++)
-	{
-		if (at_start)
-		{
-			ok = is_ident_start(s[i]);
-			at_start = false;
-		}
-		else if (s[i] == '.')
-			at_start = true;
-		else
-			ok = is_ident_char(s[i]);
-	}
-	if (!ok || at_start)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid task code: \"%s\"", text_to_cstring(t)),
-				 errdetail("A task code is one or more identifiers (a letter or underscore, then letters, digits or underscores) separated by dots."),
-				 errhint("Use a code such as \"platform.accounts.buyers.transfer\".")));
-}
-
-/* queue: slash-separated segments of letters, digits, '_', '-', '.' */
-static void
-check_queue(text *t)
-{
-	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
-	int			seglen = 0;
-	bool		ok = len > 0;
-
-	check_length("queue", len, MAX_QUEUE_BYTES);
-	for (i = 0; ok && i < len; i++)
-	{
-		char		c = s[i];
-
-		if (c == '/')
-		{
-			ok = seglen > 0;
-			seglen = 0;
-		}
-		else if (is_ident_char(c) || c == '-' || c == '.')
-			seglen++;
-		else
-			ok = false;
-	}
-	if (!ok || seglen == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid task queue name: \"%s\"", text_to_cstring(t)),
-				 errdetail("A queue name is one or more segments of letters, digits, \"_\", \"-\" or \".\" separated by single slashes, with no slash at either end."),
-				 errhint("Use a name such as \"marketplace/platform/internal/buyers/commands\".")));
-}
-
-static void
-check_text_column(const char *field, Datum d, int max, bool multiline)
-{
-	text	   *t = DatumGetTextPP(d);
-
-	check_length(field, VARSIZE_ANY_EXHDR(t), max);
-	check_plain_text(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), multiline);
-}
-
-static void
-check_uri(Datum d)
-{
-	text	   *t = DatumGetTextPP(d);
-	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
-
-	check_length("result URI", len, MAX_URI_BYTES);
-	for (i = 0; i < len; i++)
-		if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f)
-			break;
-	if (len < 2 || s[0] != '/' || s[1] == '/' || i < len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("task result must be a relative URI"),
-				 errdetail("A resource result is a path starting with a single \"/\", without spaces or control characters."),
-				 errhint("Use a URI such as \"/public/v1/accounts/buyers/BUY-1190-0394\", or pass a JSON result instead.")));
-}
-
-static void
-check_json(const char *field, Datum d, int max, bool object_only)
-{
-	Size		size = toast_raw_datum_size(d) - VARHDRSZ;
-
-	if (size > (Size) max)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("task %s is too large", field),
-				 errdetail("It is %zu bytes; the limit is %d bytes.", size, max),
-				 errhint("Store large data elsewhere and reference it by URI.")));
-	if (object_only)
-	{
-		Jsonb	   *jb = DatumGetJsonbP(d);
-
-		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("task %s must be a JSON object", field),
-					 errhint("Pass an object such as '{\"id\": \"BUY-1190-0394\"}'.")));
-	}
-}
-
-static void
-check_progress(Datum d, bool started)
-{
-	float8		p = DatumGetFloat8(d);
-
-	if (!started)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("task progress is undefined before the task starts"),
-				 errhint("Report progress once the task is processing (after task_dequeue).")));
-	if (isnan(p) || p < 0 || p > 100)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("task progress must be between 0 and 100"),
-				 errdetail("Progress %g was given.", p),
-				 errhint("Progress is a percentage.")));
-}
-
 /*
  * Validate the user-settable columns. On UPDATE only the changed ones
  * (changed[i] true), so a large unchanged parameters value is not detoasted.
@@ -404,27 +196,31 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 #define V(c) values[cache.attnum[c] - 1]
 #define N(c) nulls[cache.attnum[c] - 1]
 	if (CHANGED(COL_CODE))
-		check_code(DatumGetTextPP(V(COL_CODE)));
+		task_check_code(DatumGetTextPP(V(COL_CODE)));
 	if (CHANGED(COL_QUEUE))
-		check_queue(DatumGetTextPP(V(COL_QUEUE)));
+	{
+		text	   *q = DatumGetTextPP(V(COL_QUEUE));
+
+		task_check_path(TASK_PATH_QUEUE, VARDATA_ANY(q), VARSIZE_ANY_EXHDR(q));
+	}
 	if (CHANGED(COL_NAME) && !N(COL_NAME))
-		check_text_column("name", V(COL_NAME), MAX_NAME_BYTES, false);
+		task_check_text_value("name", V(COL_NAME), MAX_NAME_BYTES, false);
 	if (CHANGED(COL_DESCRIPTION) && !N(COL_DESCRIPTION))
-		check_text_column("description", V(COL_DESCRIPTION), MAX_DESCRIPTION_BYTES, true);
+		task_check_text_value("description", V(COL_DESCRIPTION), MAX_DESCRIPTION_BYTES, true);
 	if (CHANGED(COL_ERROR) && !N(COL_ERROR))
-		check_text_column("error", V(COL_ERROR), MAX_ERROR_BYTES, true);
+		task_check_text_value("error", V(COL_ERROR), MAX_ERROR_BYTES, true);
 	if (CHANGED(COL_ORDERING_KEY) && !N(COL_ORDERING_KEY))
-		check_text_column("ordering key", V(COL_ORDERING_KEY), MAX_KEY_BYTES, false);
+		task_check_text_value("ordering key", V(COL_ORDERING_KEY), MAX_KEY_BYTES, false);
 	if (CHANGED(COL_IDEMPOTENCY_KEY) && !N(COL_IDEMPOTENCY_KEY))
-		check_text_column("idempotency key", V(COL_IDEMPOTENCY_KEY), MAX_KEY_BYTES, false);
+		task_check_text_value("idempotency key", V(COL_IDEMPOTENCY_KEY), MAX_KEY_BYTES, false);
 	if (CHANGED(COL_RESOURCE) && !N(COL_RESOURCE))
-		check_uri(V(COL_RESOURCE));
+		task_check_uri(V(COL_RESOURCE));
 	if (CHANGED(COL_OBJECT) && !N(COL_OBJECT))
-		check_json("object", V(COL_OBJECT), MAX_OBJECT_BYTES, true);
+		task_check_json("object", V(COL_OBJECT), MAX_OBJECT_BYTES, true);
 	if (CHANGED(COL_PARAMETERS) && !N(COL_PARAMETERS))
-		check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
+		task_check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
 	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
-		check_json("result", V(COL_RESULT), MAX_RESULT_BYTES, false);
+		task_check_json("result", V(COL_RESULT), MAX_RESULT_BYTES, false);
 	if (!N(COL_RESOURCE) && !N(COL_RESULT) &&
 		(CHANGED(COL_RESOURCE) || CHANGED(COL_RESULT)))
 		ereport(ERROR,
@@ -432,7 +228,7 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 				 errmsg("a task result is either a JSON value or a resource URI, not both"),
 				 errhint("Set result (a JSON value) or resource (a URI), and the other to NULL.")));
 	if (CHANGED(COL_PROGRESS) && !N(COL_PROGRESS))
-		check_progress(V(COL_PROGRESS), !N(COL_STARTED_AT));
+		task_check_progress(V(COL_PROGRESS), !N(COL_STARTED_AT));
 #undef CHANGED
 #undef V
 #undef N
@@ -629,11 +425,7 @@ task_transition(PG_FUNCTION_ARGS)
 		heap_deform_tuple(newtuple, desc, values, nulls);
 
 		status = status_of(values[ATT(COL_STATUS)]);
-		if (status != ST_QUEUED && status != ST_BLOCKED)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a new task must be queued or blocked, not %s", status_names[status]),
-					 errhint("Create the task queued (the default) or blocked.")));
+		task_check_new_status(status_names[status]);
 
 		/* audit columns are ours, whatever the INSERT said */
 		for (c = COL_STARTED_AT; c <= COL_CANCELLED_BY; c++)
@@ -760,20 +552,4 @@ task_transition(PG_FUNCTION_ARGS)
 #undef ATT
 #undef SET
 #undef SETNULL
-}
-
-/*
- * task._check_text(field, value, max_bytes, multiline): the trigger's text
- * rules for SQL callers (log messages, cancel reasons, names of services),
- * so every text the extension stores is checked the same way.
- */
-Datum
-task_check_text(PG_FUNCTION_ARGS)
-{
-	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(0));
-
-	if (PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	check_text_column(field, PG_GETARG_DATUM(1), PG_GETARG_INT32(2), PG_GETARG_BOOL(3));
-	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 }

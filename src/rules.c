@@ -1,0 +1,306 @@
+/*
+ * rules.c
+ *		The validation rules of task's data, each written once.
+ *
+ * The transition trigger (transition.c) checks every column it is given
+ * with these; SQL paths that must reject input before they write (a queue
+ * or a namespace name, a log message, the status of a new task) call the
+ * same rules through the task._check_* wrappers at the end of this file,
+ * so a rule, its limit and its message exist exactly once.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/detoast.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "rules.h"
+
+PG_FUNCTION_INFO_V1(task_check_text);
+PG_FUNCTION_INFO_V1(task_check_path_sql);
+PG_FUNCTION_INFO_V1(task_check_new_status_sql);
+
+/* A value quoted in a message: at most 255 bytes of it (whole characters). */
+static const char *
+quoted(const char *s, int len)
+{
+	if (s == NULL)
+		return "<NULL>";
+	return pnstrdup(s, pg_mbcliplen(s, len, 255));
+}
+
+/* ---------------------------------------------------------------------
+ * Validation helpers: one message shape per kind of mistake.
+ * ---------------------------------------------------------------------
+ */
+static inline void
+check_length(const char *field, int len, int max)
+{
+	if (len > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("task %s is too long", field),
+				 errdetail("It is %d bytes; the limit is %d bytes.", len, max),
+				 errhint("Shorten the %s, or keep large data in parameters or the result.", field)));
+}
+
+/* No control characters; newlines and tabs only where multi-line text is expected. */
+static inline void
+check_plain_text(const char *field, const char *s, int len, bool multiline)
+{
+	int			i;
+	bool		blank = true;
+
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < 0x20 || c == 0x7f)
+		{
+			if (multiline && (c == '\n' || c == '\t' || c == '\r'))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("task %s must not contain control characters", field),
+					 errdetail("Byte %d of the %s is 0x%02x.", i + 1, field, c),
+					 errhint("Remove the control characters%s.",
+							 multiline ? " (newlines and tabs are allowed)" : "")));
+		}
+		if (c != ' ')
+			blank = false;
+	}
+	if (blank)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task %s must not be empty", field),
+				 errhint("Give a non-blank %s, or NULL where the %s is optional.", field, field)));
+}
+
+static inline bool
+is_ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool
+is_ident_char(char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* code: dot-separated identifiers, e.g. platform.accounts.buyers.transfer */
+void
+task_check_code(text *t)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+	bool		at_start = true;
+	bool		ok = len > 0;
+
+	check_length("code", len, MAX_CODE_BYTES);
+	for (i = 0; ok && i < len; i++)
+	{
+		if (at_start)
+		{
+			ok = is_ident_start(s[i]);
+			at_start = false;
+		}
+		else if (s[i] == '.')
+			at_start = true;
+		else
+			ok = is_ident_char(s[i]);
+	}
+	if (!ok || at_start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task code: \"%s\"", text_to_cstring(t)),
+				 errdetail("A task code is one or more identifiers (a letter or underscore, then letters, digits or underscores) separated by dots."),
+				 errhint("Use a code such as \"platform.accounts.buyers.transfer\".")));
+}
+
+/*
+ * Queue names and service namespaces: one or more segments of letters,
+ * digits, "_", "-" or "." separated by single slashes, with no slash at
+ * either end. One message per kind, naming its limit.
+ */
+void
+task_check_path(TaskPathKind kind, const char *s, int len)
+{
+	int			max = kind == TASK_PATH_QUEUE ? MAX_QUEUE_BYTES : MAX_NAMESPACE_BYTES;
+	int			i;
+	int			seglen = 0;
+	bool		ok = s != NULL && len > 0 && len <= max;
+
+	for (i = 0; ok && i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c == '/')
+		{
+			ok = seglen > 0;
+			seglen = 0;
+		}
+		else if (is_ident_char(c) || c == '-' || c == '.')
+			seglen++;
+		else
+			ok = false;
+	}
+	if (ok && seglen > 0)
+		return;
+	if (kind == TASK_PATH_QUEUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task queue name: \"%s\"", quoted(s, len)),
+				 errdetail("A queue name is one or more segments of letters, digits, \"_\", \"-\" or \".\" separated by single slashes, with no slash at either end, at most %d bytes.", max),
+				 errhint("Use a name such as \"marketplace/platform/internal/buyers/commands\".")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid service namespace: \"%s\"", quoted(s, len)),
+			 errdetail("A namespace is one or more segments of letters, digits, \"_\", \"-\" or \".\" separated by single slashes, at most %d bytes.", max),
+			 errhint("Use a namespace such as \"marketplace/platform\"; the service's queues are named <namespace>/...")));
+}
+
+
+void
+task_check_text_value(const char *field, Datum d, int max, bool multiline)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	check_length(field, VARSIZE_ANY_EXHDR(t), max);
+	check_plain_text(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), multiline);
+}
+
+void
+task_check_uri(Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+
+	check_length("result URI", len, MAX_URI_BYTES);
+	for (i = 0; i < len; i++)
+		if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f)
+			break;
+	if (len < 2 || s[0] != '/' || s[1] == '/' || i < len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task result must be a relative URI"),
+				 errdetail("A resource result is a path starting with a single \"/\", without spaces or control characters."),
+				 errhint("Use a URI such as \"/public/v1/accounts/buyers/BUY-1190-0394\", or pass a JSON result instead.")));
+}
+
+void
+task_check_json(const char *field, Datum d, int max, bool object_only)
+{
+	Size		size = toast_raw_datum_size(d) - VARHDRSZ;
+
+	if (size > (Size) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("task %s is too large", field),
+				 errdetail("It is %zu bytes; the limit is %d bytes.", size, max),
+				 errhint("Store large data elsewhere and reference it by URI.")));
+	if (object_only)
+	{
+		Jsonb	   *jb = DatumGetJsonbP(d);
+
+		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("task %s must be a JSON object", field),
+					 errhint("Pass an object such as '{\"id\": \"BUY-1190-0394\"}'.")));
+	}
+}
+
+void
+task_check_progress(Datum d, bool started)
+{
+	float8		p = DatumGetFloat8(d);
+
+	if (!started)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task progress is undefined before the task starts"),
+				 errhint("Report progress once the task is processing (after task_dequeue).")));
+	if (isnan(p) || p < 0 || p > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("task progress must be between 0 and 100"),
+				 errdetail("Progress %g was given.", p),
+				 errhint("Progress is a percentage.")));
+}
+
+/* A task starts queued (the default) or blocked; anything else is refused. */
+void
+task_check_new_status(const char *status)
+{
+	if (status != NULL && (strcmp(status, "queued") == 0 || strcmp(status, "blocked") == 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("a new task must be queued or blocked, not %s", status ? status : "NULL"),
+			 errhint("Leave status out (queued) or pass status => 'blocked'.")));
+}
+
+/* ---------------------------------------------------------------------
+ * SQL wrappers
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * task._check_text(field, value, max_bytes, multiline): the trigger's text
+ * rules for SQL callers (log messages, cancel reasons, names of services),
+ * so every text the extension stores is checked the same way.
+ */
+Datum
+task_check_text(PG_FUNCTION_ARGS)
+{
+	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	task_check_text_value(field, PG_GETARG_DATUM(1), PG_GETARG_INT32(2), PG_GETARG_BOOL(3));
+	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+}
+
+/*
+ * task._check_path(kind, value): the queue-name ('queue') or namespace
+ * ('namespace') rule; returns the value.
+ */
+Datum
+task_check_path_sql(PG_FUNCTION_ARGS)
+{
+	char	   *kind = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TaskPathKind k;
+
+	if (strcmp(kind, "queue") == 0)
+		k = TASK_PATH_QUEUE;
+	else if (strcmp(kind, "namespace") == 0)
+		k = TASK_PATH_NAMESPACE;
+	else
+		elog(ERROR, "unknown path kind \"%s\"", kind);	/* internal callers only */
+	if (PG_ARGISNULL(1))
+		task_check_path(k, NULL, 0);
+	else
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		task_check_path(k, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+}
+
+/* task._check_new_status(status): the rule for the status of a new task. */
+Datum
+task_check_new_status_sql(PG_FUNCTION_ARGS)
+{
+	task_check_new_status(PG_ARGISNULL(0) ? NULL
+						  : DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(0))));
+	PG_RETURN_VOID();
+}
