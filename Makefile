@@ -51,10 +51,12 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
 	   printf '%s\n' '\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit'; \
 	   for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
-sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) task.control
+sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS) sql/update/expand.awk task.control
 	@{ echo '-- generated from sql/update/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit'; \
-	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; \
+	     sed '/^\\echo Use /d' $$f | awk -v src=$$f -v fragments="$(SQL_FRAGMENTS)" -f sql/update/expand.awk || exit 1; done; } > $@.tmp
+	@mv $@.tmp $@
 
 # One version number: task.control. META.json and CHANGELOG.md must agree.
 checkver:

@@ -7,5 +7,16 @@
 -- catalog fingerprints (test/harness/fingerprint.sql) after updating a
 -- database full of data, then runs the suite on it.
 --
+-- To replace a function or view with exactly what a fresh install creates,
+-- write a directive line instead of copying its text (make expands it from
+-- the install fragments, sql/update/expand.awk):
+--
+--   -- @replace function task.task_create
+--   -- @replace view api.tasks
+--
+-- A function whose signature or return type changes needs DROP FUNCTION
+-- first (and its grants again); new objects are created as in the install
+-- fragments; internal "_" functions need REVOKE ALL ... FROM PUBLIC.
+--
 -- The re-cut of sql/ into one file per object kind (0.2.0) moved code
 -- between files and changed no object: it needs no statement here.

@@ -1,0 +1,40 @@
+# Expands the directives of an update fragment (sql/update/NN_*.sql) with the
+# text of the install fragments, so an update replaces an object with exactly
+# what a fresh install creates and nothing is written twice:
+#
+#   -- @replace function task.task_create    CREATE OR REPLACE FUNCTION ... and its COMMENT
+#   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";")
+#
+# Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
+function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
+	n = split(fragments, files, " ")
+	found = 0
+	for (i = 1; i <= n; i++) {
+		f = files[i]
+		on = 0; done = 0; incomment = 0
+		while ((getline line < f) > 0) {
+			if (done) continue
+			if (!on && kind == "function" && index(line, "CREATE FUNCTION " name "(") == 1) {
+				on = 1; found++
+				sub(/^CREATE FUNCTION/, "CREATE OR REPLACE FUNCTION", line)
+			} else if (!on && kind == "view" && index(line, "CREATE VIEW " name " ") == 1) {
+				on = 1; found++
+				sub(/^CREATE VIEW/, "CREATE OR REPLACE VIEW", line)
+			}
+			if (!on) continue
+			print line
+			if (kind == "view" && line ~ /;$/) { on = 0; done = 1; continue }
+			if (line ~ /^COMMENT ON FUNCTION/) incomment = 1
+			if (incomment && line ~ /(';|\$\$;)$/) { on = 0; incomment = 0 }
+		}
+		close(f)
+	}
+	if (found == 0) {
+		printf("expand.awk: %s: no %s %s in the install fragments\n", src, kind, name) > "/dev/stderr"
+		failed = 1
+		exit 1
+	}
+}
+/^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
+{ print }
+END { if (failed) exit 1 }
