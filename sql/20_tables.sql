@@ -22,6 +22,10 @@ CREATE TABLE task.service (
 ALTER SEQUENCE task.service_id_seq OWNED BY task.service.id;
 COMMENT ON TABLE task.service IS 'Services own queues and tasks. Text id SVC-XXXX (XXXX = id).';
 COMMENT ON COLUMN task.service.namespace IS 'Queue namespace: the service''s queues are named <namespace>/...';
+COMMENT ON COLUMN task.service.id IS 'Service number 1..9999; its text id is SVC-XXXX and the XXXX of its task ids.';
+COMMENT ON COLUMN task.service.name IS 'Unique name of the service.';
+COMMENT ON COLUMN task.service.revision IS 'Version of the service record, shown in the owner and audit objects of its tasks.';
+COMMENT ON COLUMN task.service.created_at IS 'When the service was created.';
 
 -- ---------------------------------------------------------------- accounts
 CREATE SEQUENCE task.account_id_seq MINVALUE 1 MAXVALUE 99999999 NO CYCLE;
@@ -37,6 +41,12 @@ CREATE TABLE task.account (
 );
 ALTER SEQUENCE task.account_id_seq OWNED BY task.account.id;
 COMMENT ON TABLE task.account IS 'Accounts that may see tasks. Text id ACC-XXXX-YYYY (the 8 digits of id).';
+COMMENT ON COLUMN task.account.id IS 'Account number 0..99999999; its text id is ACC-XXXX-YYYY.';
+COMMENT ON COLUMN task.account.name IS 'Display name of the account.';
+COMMENT ON COLUMN task.account.type IS 'Operations (sees every task), Vendor or Client (see the tasks whose access list holds them).';
+COMMENT ON COLUMN task.account.status IS 'Active, or Disabled: a disabled account acts as nobody.';
+COMMENT ON COLUMN task.account.revision IS 'Version of the account record, shown in the access and audit objects of tasks.';
+COMMENT ON COLUMN task.account.created_at IS 'When the account was created.';
 
 -- ---------------------------------------------------------------- logins
 -- A database role acts as exactly one service or one account. The role is
@@ -49,6 +59,9 @@ CREATE TABLE task.login (
     CHECK (pg_catalog.num_nonnulls(service, account) = 1)
 );
 COMMENT ON TABLE task.login IS 'Maps a database role to the service or account it acts as. Managed with task_login_grant / task_login_revoke.';
+COMMENT ON COLUMN task.login.role IS 'The database role (a login, or a role reached with SET ROLE).';
+COMMENT ON COLUMN task.login.service IS 'The service the role acts as (NULL when it acts as an account).';
+COMMENT ON COLUMN task.login.account IS 'The account the role acts as (NULL when it acts as a service).';
 
 -- ---------------------------------------------------------------- queues
 CREATE TABLE task.queue (
@@ -68,6 +81,12 @@ COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its
 COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
 COMMENT ON COLUMN task.queue.max_attempts IS 'Attempts before task_fail marks a task failed for good.';
 COMMENT ON COLUMN task.queue.retention IS 'How long finished tasks are kept; 0 keeps them forever.';
+COMMENT ON COLUMN task.queue.name IS 'Queue name under the owner''s namespace: slash-separated segments of letters, digits, "_", "-", ".".';
+COMMENT ON COLUMN task.queue.owner IS 'The service that owns the queue (SVC-XXXX number): only it creates and works tasks in it.';
+COMMENT ON COLUMN task.queue.paused IS 'A paused queue still accepts tasks; task_dequeue returns nothing from it.';
+COMMENT ON COLUMN task.queue.backoff_base IS 'Delay before the first retry of a failed attempt; doubles with each attempt (with jitter).';
+COMMENT ON COLUMN task.queue.backoff_max IS 'Hard cap of the retry delay, applied after the jitter.';
+COMMENT ON COLUMN task.queue.created_at IS 'When the queue was created.';
 
 -- ---------------------------------------------------------------- tasks
 -- CACHE 100: 17% faster bulk enqueue (measured). FIFO ties only occur within
@@ -146,6 +165,35 @@ COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => 
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
+COMMENT ON COLUMN task.task.status IS 'blocked, queued, processing, completed, failed, rescheduled or cancelled; changes are checked by the trigger task_transition.';
+COMMENT ON COLUMN task.task.code IS 'The workflow: dot-separated identifiers, e.g. accounts.buyers.transfer.';
+COMMENT ON COLUMN task.task.name IS 'One-line title of the task.';
+COMMENT ON COLUMN task.task.queue IS 'The queue the task runs in (a queue of its owning service).';
+COMMENT ON COLUMN task.task.object IS 'JSON object referencing the business object the task works on, e.g. {"id": "BUY-1190-0394"}.';
+COMMENT ON COLUMN task.task.description IS 'Free text, newlines allowed.';
+COMMENT ON COLUMN task.task.parent IS 'The parent task (a task of the same service); NULL once the parent is purged.';
+COMMENT ON COLUMN task.task.eta IS 'Estimated completion time, set by the creator or the worker.';
+COMMENT ON COLUMN task.task.parameters IS 'JSON object of the task''s inputs; task_progress may replace it.';
+COMMENT ON COLUMN task.task.error IS 'The last failure (task_fail) or the reason of the cancellation (task_cancel).';
+COMMENT ON COLUMN task.task.attempts IS 'Claims so far: every task_dequeue of the task counts one.';
+COMMENT ON COLUMN task.task.max_attempts IS 'Attempts allowed; NULL takes the queue''s max_attempts.';
+COMMENT ON COLUMN task.task.lease_until IS 'While processing: when the claim expires unless a heartbeat extends it.';
+COMMENT ON COLUMN task.task.ordering_key IS 'Tasks of a queue with the same key run one at a time, in creation order.';
+COMMENT ON COLUMN task.task.idempotency_key IS 'Per service: task_create with a key already used returns that task instead of a new one.';
+COMMENT ON COLUMN task.task.created_at IS 'Audit: when the task was created.';
+COMMENT ON COLUMN task.task.created_by IS 'Audit: who created it (SVC-XXXX, ACC-XXXX-YYYY, or the name of an unmapped role).';
+COMMENT ON COLUMN task.task.updated_at IS 'Audit: when the task last changed.';
+COMMENT ON COLUMN task.task.updated_by IS 'Audit: who changed it last.';
+COMMENT ON COLUMN task.task.started_at IS 'Audit: when it last became processing.';
+COMMENT ON COLUMN task.task.started_by IS 'Audit: who claimed it last.';
+COMMENT ON COLUMN task.task.completed_at IS 'Audit: when it completed.';
+COMMENT ON COLUMN task.task.completed_by IS 'Audit: who completed it.';
+COMMENT ON COLUMN task.task.failed_at IS 'Audit: when it last became failed.';
+COMMENT ON COLUMN task.task.failed_by IS 'Audit: who failed it last.';
+COMMENT ON COLUMN task.task.rescheduled_at IS 'Audit: when it last became rescheduled.';
+COMMENT ON COLUMN task.task.rescheduled_by IS 'Audit: who rescheduled it last.';
+COMMENT ON COLUMN task.task.cancelled_at IS 'Audit: when it was cancelled.';
+COMMENT ON COLUMN task.task.cancelled_by IS 'Audit: who cancelled it.';
 
 -- ---------------------------------------------------------------- task indexes of the worker path (65_worker.sql)
 -- Leases to rescue, per queue (only processing rows are in it).
@@ -176,6 +224,9 @@ CREATE TABLE task.task_access (
 
 CREATE INDEX task_access_account_idx ON task.task_access (account, owner, task_id);
 COMMENT ON TABLE task.task_access IS 'The access list of each task: accounts that may see it and its result.';
+COMMENT ON COLUMN task.task_access.owner IS 'The owning service of the task (SVC-XXXX number).';
+COMMENT ON COLUMN task.task_access.task_id IS 'The task.';
+COMMENT ON COLUMN task.task_access.account IS 'An account (ACC-XXXX-YYYY number) that may see the task and its result.';
 
 -- ---------------------------------------------------------------- dependencies
 -- task_id waits (blocked) until every depends_on task has completed. Both
@@ -190,6 +241,9 @@ CREATE TABLE task.task_dependency (
 
 CREATE INDEX task_dependency_on_idx ON task.task_dependency (owner, depends_on);
 COMMENT ON TABLE task.task_dependency IS 'Dependencies: a blocked task is queued when all the tasks it depends on have completed, and cancelled when one fails for good or is cancelled.';
+COMMENT ON COLUMN task.task_dependency.owner IS 'The owning service of both tasks (SVC-XXXX number).';
+COMMENT ON COLUMN task.task_dependency.task_id IS 'The task that waits (blocked until every task it depends on has completed).';
+COMMENT ON COLUMN task.task_dependency.depends_on IS 'A task it waits for.';
 
 -- ---------------------------------------------------------------- logs
 CREATE SEQUENCE task.task_log_seq;
@@ -212,6 +266,17 @@ CREATE TABLE task.task_log (
 ALTER SEQUENCE task.task_log_seq OWNED BY task.task_log.seq;
 COMMENT ON TABLE task.task_log IS 'Task log entries: messages from workers (with optional counters) and one entry per status transition.';
 COMMENT ON COLUMN task.task_log.from_status IS 'For transition entries: the status left (NULL for messages).';
+COMMENT ON COLUMN task.task_log.owner IS 'The owning service of the task (SVC-XXXX number).';
+COMMENT ON COLUMN task.task_log.task_id IS 'The task the entry is about.';
+COMMENT ON COLUMN task.task_log.seq IS 'Entry number from task.task_log_seq; task_logs orders entries by at, then seq.';
+COMMENT ON COLUMN task.task_log.at IS 'When the entry was written (clock time, not transaction start).';
+COMMENT ON COLUMN task.task_log.message IS 'The message; for transition entries "from -> to".';
+COMMENT ON COLUMN task.task_log.to_status IS 'For transition entries: the status entered (NULL for messages).';
+COMMENT ON COLUMN task.task_log.errors IS 'Optional counter: items that failed.';
+COMMENT ON COLUMN task.task_log.skips IS 'Optional counter: items skipped.';
+COMMENT ON COLUMN task.task_log.success IS 'Optional counter: items done.';
+COMMENT ON COLUMN task.task_log.total IS 'Optional counter: items in all.';
+COMMENT ON COLUMN task.task_log.by IS 'Who wrote the entry (SVC-XXXX, ACC-XXXX-YYYY, or the name of an unmapped role).';
 
 -- ---------------------------------------------------------------- schedules (85_schedules.sql)
 CREATE TABLE task.schedule (
@@ -239,6 +304,12 @@ COMMENT ON COLUMN task.schedule.template IS 'The task_create arguments as JSON: 
 COMMENT ON COLUMN task.schedule.last_run_at IS 'The last tick, successful or not.';
 COMMENT ON COLUMN task.schedule.last_task IS 'The task the last successful tick created.';
 COMMENT ON COLUMN task.schedule.last_error IS 'SQLSTATE and message of the last tick that failed to create its task (kept after later successes; compare last_error_at with last_run_at).';
+COMMENT ON COLUMN task.schedule.queue IS 'The queue of the template, checked to belong to the owner at each tick.';
+COMMENT ON COLUMN task.schedule.created_at IS 'When the schedule was created.';
+COMMENT ON COLUMN task.schedule.created_by IS 'Who created it (SVC-XXXX, ACC-XXXX-YYYY, or the name of an unmapped role).';
+COMMENT ON COLUMN task.schedule.runs IS 'Ticks that created their task.';
+COMMENT ON COLUMN task.schedule.failures IS 'Ticks that failed to create their task.';
+COMMENT ON COLUMN task.schedule.last_error_at IS 'When the last failing tick happened.';
 
 -- ---------------------------------------------------------------- pg_dump
 SELECT pg_catalog.pg_extension_config_dump('task.service', '');

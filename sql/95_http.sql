@@ -1,8 +1,8 @@
 \echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
 -- The HTTP layer: schema `api`, exposed by PostgREST (db-schemas = "api",
--- db-extra-search-path = "task" for the task_id operators). The README's
--- "HTTP (PostgREST)" section and docs/postgrest.conf tell how to run it.
+-- db-extra-search-path = "task" for the task_id operators). docs/HTTP.md
+-- and docs/postgrest.conf tell how to run it.
 --
 --   GET  /tasks                  the view api.tasks (filters, order, limit/offset;
 --                                Accept: application/vnd.pgrst.object+json for one)

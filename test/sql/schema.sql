@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(182);
+SELECT plan(183);
 
 -- ------------------------------------------------------------ extension, schema
 SELECT has_extension('task', 'extension task is installed');
@@ -280,26 +280,47 @@ SELECT is_empty(
     'no SECURITY DEFINER function of schema task runs without a pinned search_path');
 
 -- ------------------------------------------------------------ comments
+-- Every function, table, view, type and column that belongs to the
+-- extension (schemas task and api) has a comment: they are the
+-- documentation and, under PostgREST, the OpenAPI descriptions. A failure
+-- lists the objects to comment (in sql/ and sql/update/).
+CREATE TEMP VIEW regress_task_members AS
+    SELECT d.classid, d.objid FROM pg_depend d
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'task');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
-       WHERE p.pronamespace = 'task'::regnamespace
+       WHERE (p.oid IN (SELECT objid FROM regress_task_members WHERE classid = 'pg_proc'::regclass)
+              OR p.pronamespace = 'task'::regnamespace)
          AND obj_description(p.oid, 'pg_proc') IS NULL
        ORDER BY 1$$,
-    'every function of schema task has a comment');
+    'every function of the extension has a comment');
 SELECT is_empty(
     $$SELECT c.oid::regclass::text FROM pg_class c
-       WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       WHERE (c.oid IN (SELECT objid FROM regress_task_members WHERE classid = 'pg_class'::regclass)
+              OR c.relnamespace = 'task'::regnamespace)
+         AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
          AND obj_description(c.oid, 'pg_class') IS NULL
        ORDER BY 1$$,
-    'every table and view of schema task has a comment');
+    'every table and view of the extension has a comment');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class c
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       WHERE c.oid IN (SELECT objid FROM regress_task_members WHERE classid = 'pg_class'::regclass)
+         AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+         AND col_description(c.oid, a.attnum) IS NULL
+       ORDER BY 1$$,
+    'every column of a table or view of the extension has a comment');
 SELECT is_empty(
     $$SELECT t.oid::regtype::text FROM pg_type t
-       WHERE t.typnamespace = 'task'::regnamespace
-         AND t.typtype IN ('b', 'e', 'd', 'r')
-         AND t.typelem = 0 AND t.typrelid = 0
+       WHERE (t.oid IN (SELECT objid FROM regress_task_members WHERE classid = 'pg_type'::regclass)
+              OR t.typnamespace = 'task'::regnamespace)
+         AND t.typtype IN ('b', 'e', 'd', 'r', 'c')
+         AND t.typelem = 0 AND (t.typrelid = 0 OR t.typtype = 'c' AND
+              (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
          AND obj_description(t.oid, 'pg_type') IS NULL
        ORDER BY 1$$,
-    'every type of schema task (base, enum, domain, range) has a comment');
+    'every type of the extension (base, enum, domain, range, composite) has a comment');
 
 -- ------------------------------------------------------------ privileges
 CREATE ROLE regress_schema_nobody;
