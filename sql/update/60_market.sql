@@ -2160,7 +2160,7 @@ END
 $$;
 
 CREATE POLICY market_agent_directory ON task.market_agent FOR SELECT TO task_service, task_vendor, task_client
-    USING ((SELECT task.current_kind()) IN ('service', 'account'));
+    USING ((SELECT task.current_service()) IS NOT NULL OR (SELECT task.current_account()) IS NOT NULL);
 
 CREATE POLICY ledger_account_own_wallet ON task.ledger_account FOR SELECT TO task_vendor, task_client
     USING (kind = 'wallet' AND account = (SELECT task.current_account()));
