@@ -2198,7 +2198,8 @@ REVOKE ALL ON SEQUENCE task.ledger_account_id_seq, task.ledger_txn_id_seq FROM P
 -- The marketplace over HTTP (PostgREST, schema api; 95_http.sql has the
 -- core and the conventions): SECURITY DEFINER wrappers of 87_market.sql
 -- that translate its errors into HTTP statuses (P0002 404, 55000 and 40001
--- 409, 42501 403, an insufficient balance, 23514, 402 Payment Required).
+-- 409, 42501 403, an insufficient balance (23514) 402 Payment Required,
+-- too many or too large artifacts (54000) 413 Content Too Large).
 --
 --   POST /rpc/task_hire             201 + Location (seed 004 POST /tasks)
 --   GET  /rpc/task_list?status=&agent_id=          (GET /tasks?status=&agent_id=)
@@ -2234,9 +2235,9 @@ BEGIN
     r := task.task_hire(task_hire.capability, task_hire.input, task_hire.max_price, task_hire.execution_mode, task_hire.agent, task_hire.name, task_hire.description);
     PERFORM task._http_respond(201, '/tasks?id=eq.' || (r ->> 'id'));
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2256,9 +2257,9 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN QUERY SELECT j FROM task.task_list(status => lower(task_list.status)::task.status, agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset) j;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION api.task_list(text, text, integer, integer) IS
@@ -2276,9 +2277,9 @@ DECLARE
 BEGIN
     r := task.task_accept(task_accept.id::task.task_id);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2299,9 +2300,9 @@ DECLARE
 BEGIN
     r := task.task_reassign(task_reassign.id::task.task_id, task_reassign.new_agent_id, task_reassign.reason);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2322,9 +2323,9 @@ BEGIN
     r := task.task_dispute(task_dispute.id::task.task_id, task_dispute.reason);
     PERFORM task._http_respond(201, NULL);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2346,9 +2347,9 @@ DECLARE
 BEGIN
     r := task.task_dispute_resolve(task_dispute_resolve.id::task.task_id, task_dispute_resolve.decision, task_dispute_resolve.agent_amount, task_dispute_resolve.note);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2369,9 +2370,9 @@ BEGIN
     r := task.task_message(task_message.id::task.task_id, task_message.content);
     PERFORM task._http_respond(201, NULL);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2390,9 +2391,9 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN QUERY SELECT j FROM task.task_messages(task_messages.id::task.task_id, task_messages.msg_limit, task_messages.msg_offset) j;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION api.task_messages(text, integer, integer) IS
@@ -2410,9 +2411,9 @@ DECLARE
 BEGIN
     RETURN QUERY SELECT j FROM task.task_artifacts_add(task_artifacts_add.id::task.task_id, task_artifacts_add.artifacts) j;
     PERFORM task._http_respond(201, NULL);
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION api.task_artifacts_add(text, jsonb) IS
@@ -2428,9 +2429,9 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN QUERY SELECT j FROM task.task_artifacts(task_artifacts.id::task.task_id) j;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION api.task_artifacts(text) IS
@@ -2452,9 +2453,9 @@ BEGIN
     r := task.task_payment(task_payment.id::task.task_id, task_payment.amount, task_payment.kind, task_payment.memo);
     PERFORM task._http_respond(201, NULL);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2473,9 +2474,9 @@ DECLARE
 BEGIN
     r := task.task_payments(task_payments.id::task.task_id);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2492,9 +2493,9 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN QUERY SELECT j FROM task.task_agents(task_agents.capability) j;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION api.task_agents(text) IS
@@ -2511,9 +2512,9 @@ DECLARE
 BEGIN
     r := task.task_agent_heartbeat();
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2532,9 +2533,9 @@ DECLARE
 BEGIN
     r := task.task_market_balance(task_market_balance.account);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -2554,9 +2555,9 @@ DECLARE
 BEGIN
     r := task.task_wait(task_wait.id::task.task_id, task_wait.timeout);
     RETURN r;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' ELSE s END, m, d, h);
+    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
     RETURN NULL;
 END
 $$;
