@@ -12,7 +12,8 @@ SET search_path = task, public;
 SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT last_value AS acc_last, is_called AS acc_called FROM task.account_id_seq \gset
 SELECT setval('task.service_id_seq', 6000) AS _, setval('task.account_id_seq', 60000000) AS _,
-       setval('task.task_serial_seq', 600000) AS _ \gset
+       setval('task.task_serial_seq', 600000) AS _,
+       setval(pg_get_serial_sequence('task.ledger_txn', 'id'), 600000) AS _ \gset
 SELECT task_service_create('http-market', 'httpmk') AS svc \gset
 SELECT task_account_create('Market Ops', 'Operations') AS ops, task_account_create('Hiring Client', 'Client') AS client,
        task_account_create('Other Client', 'Client') AS stranger, task_account_create('Agent Smith', 'Vendor') AS agent,

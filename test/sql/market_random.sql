@@ -4,14 +4,14 @@
 -- going quiet; good and bad input, by the right and the wrong parties.
 -- After every operation (each its own transaction) task_market_check()
 -- must find nothing, and every error must be one the API documents.
---   1. one session, seed 0.42: the outcome counts are deterministic;
---   2. three sessions at once (dblink, asynchronous), each its own seed,
+--   1. one session, seed 0.42, 1400 operations: the outcome counts are deterministic;
+--   2. three sessions at once (250 operations each) (dblink, asynchronous), each its own seed,
 --      each checking the invariants after each of its operations; at the
 --      end the money adds up and the invariants hold.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
-CREATE EXTENSION IF NOT EXISTS dblink;
+CREATE EXTENSION dblink SCHEMA public;
 
 SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT last_value AS acc_last, is_called AS acc_called FROM task.account_id_seq \gset
@@ -159,7 +159,7 @@ END
 $proc$;
 
 -- 1. one session, deterministic
-CALL public.mkr_run(0, 0.42, 1500);
+CALL public.mkr_run(0, 0.42, 1400);
 SELECT op, string_agg(outcome || ' ' || n, ', ' ORDER BY outcome) AS outcomes
   FROM public.mkr_outcome WHERE session = 0 GROUP BY op ORDER BY op;
 SELECT escrow, count(*) FROM task.market_task WHERE owner = service_number('SVC-7001') GROUP BY escrow ORDER BY escrow;
@@ -169,9 +169,9 @@ SELECT count(*) AS violations FROM task.task_market_check();
 SELECT format('host=%s port=%s dbname=%s user=%s', split_part(current_setting('unix_socket_directories'), ',', 1),
               current_setting('port'), current_database(), current_user) AS conn \gset
 SELECT dblink_connect('mkr1', :'conn'), dblink_connect('mkr2', :'conn'), dblink_connect('mkr3', :'conn');
-SELECT dblink_send_query('mkr1', 'CALL public.mkr_run(1, 0.11, 300)'),
-       dblink_send_query('mkr2', 'CALL public.mkr_run(2, 0.22, 300)'),
-       dblink_send_query('mkr3', 'CALL public.mkr_run(3, 0.33, 300)');
+SELECT dblink_send_query('mkr1', 'CALL public.mkr_run(1, 0.11, 250)'),
+       dblink_send_query('mkr2', 'CALL public.mkr_run(2, 0.22, 250)'),
+       dblink_send_query('mkr3', 'CALL public.mkr_run(3, 0.33, 250)');
 -- each session's end: no error (an unexpected error or a violation would be one)
 SELECT s, (SELECT x.status FROM dblink_get_result(s, false) AS x(status text)) AS status,
        dblink_error_message(s) AS error
@@ -187,4 +187,5 @@ SELECT (SELECT sum(amount) FROM task.ledger_entry e JOIN task.ledger_txn t ON t.
 -- clean up
 DROP PROCEDURE public.mkr_run(integer, double precision, integer);
 DROP TABLE public.mkr_outcome;
+DROP EXTENSION dblink;
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _, setval('task.account_id_seq', :acc_last, :'acc_called') AS _ \gset
