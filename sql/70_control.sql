@@ -43,6 +43,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
+    PERFORM task._market_no_retry(task_retry.id);
     UPDATE task.task x
        SET status = 'queued', run_at = now(), attempts = 0
      WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id

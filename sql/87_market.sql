@@ -594,28 +594,26 @@ $$;
 COMMENT ON FUNCTION task._market_settle(task.market_task, text, bigint, text) IS
     'Internal: settles a held escrow exactly once: released (the agent''s price to the agent, the rest back to the client), refunded (all to the client) or settled (a dispute''s split); one ledger transaction.';
 
--- The AFTER UPDATE trigger on task.task: a hired task reaching a final
--- status moves its escrow in the same transaction. Completed: review (or
--- released at once when the review window is 0); failed or cancelled:
--- refunded. A disputed escrow stays held: the dispute decides.
-CREATE FUNCTION task._market_on_final() RETURNS trigger
+-- A hired task reaching a final status moves its escrow in the same
+-- transaction: completed, to review (or released at once when the review
+-- window is 0); failed or cancelled, refunded. A disputed escrow stays
+-- held: the dispute decides. Called by the AFTER UPDATE trigger that
+-- settles dependencies (task._settle_dependents, 75_dependencies.sql) for
+-- tasks with code market.*, whoever changed the status: one trigger on the
+-- hot path instead of two (a second AFTER trigger cost about 10% of a
+-- task_complete's CPU, bench/market_overhead.sql).
+CREATE FUNCTION task._market_on_final(t task.task) RETURNS void
     LANGUAGE plpgsql
 AS $$
 DECLARE
     m task.market_task;
     mk task.market;
 BEGIN
-    SELECT * INTO m FROM task.market_task x WHERE x.owner = NEW.owner AND x.task_id = NEW.id FOR UPDATE;
-    IF FOUND AND OLD.status IN ('completed', 'failed', 'cancelled') THEN
-        RAISE EXCEPTION 'a hired task cannot leave status %', OLD.status
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('Task %s was hired; its escrow is %s.', NEW.id, m.escrow),
-                  HINT = 'Hire again (task_hire) instead of retrying a hired task.';
-    END IF;
+    SELECT * INTO m FROM task.market_task x WHERE x.owner = t.owner AND x.task_id = t.id FOR UPDATE;
     IF NOT FOUND OR m.escrow <> 'held' THEN
-        RETURN NULL;
+        RETURN;
     END IF;
-    IF NEW.status = 'completed' THEN
+    IF t.status = 'completed' THEN
         SELECT * INTO mk FROM task.market WHERE id;
         IF mk.review_window = '0' THEN
             PERFORM task._market_settle(m, 'released', m.price, 'released on completion');
@@ -624,21 +622,31 @@ BEGIN
              WHERE x.owner = m.owner AND x.task_id = m.task_id;
         END IF;
     ELSE
-        PERFORM task._market_settle(m, 'refunded', 0, 'refunded: task ' || NEW.status::text);
+        PERFORM task._market_settle(m, 'refunded', 0, 'refunded: task ' || t.status::text);
     END IF;
-    RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION task._market_on_final() IS
-    'Trigger: when a hired task completes, its escrow goes to review (or is released when the review window is 0); when it fails or is cancelled, the escrow is refunded; a disputed escrow is left to the dispute. A hired task cannot leave a final status (no retry).';
+COMMENT ON FUNCTION task._market_on_final(task.task) IS
+    'Internal (the dependency trigger, for hired tasks): when a hired task completes, its escrow goes to review (or is released when the review window is 0); when it fails or is cancelled, the escrow is refunded; a disputed escrow is left to the dispute.';
 
--- the code filter keeps the trigger off every other task's path
-CREATE TRIGGER market_escrow
-    AFTER UPDATE OF status ON task.task
-    FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.code LIKE 'market.%'
-          AND (NEW.status IN ('completed', 'failed', 'cancelled') OR OLD.status IN ('completed', 'failed', 'cancelled')))
-    EXECUTE FUNCTION task._market_on_final();
+-- A hired task's escrow is settled with its final status: it is not retried
+-- (task_retry calls this).
+CREATE FUNCTION task._market_no_retry(id task.task_id) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    m task.market_task;
+BEGIN
+    SELECT * INTO m FROM task.market_task x WHERE x.owner = task.task_id_owner(_market_no_retry.id) AND x.task_id = _market_no_retry.id;
+    IF FOUND AND task._market_role(m) IS NOT NULL THEN
+        RAISE EXCEPTION 'a hired task cannot be retried'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Task %s was hired; its escrow is %s.', _market_no_retry.id, m.escrow),
+                  HINT = 'Hire again (task_hire) instead of retrying a hired task.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._market_no_retry(task.task_id) IS 'Internal (task_retry): 55000 for a hired task, whose escrow was settled when it failed.';
 
 -- ---------------------------------------------------------------- hire
 CREATE FUNCTION task.task_hire(
