@@ -422,6 +422,17 @@ SELECT escrow FROM task.market_task WHERE task_id = :'t7';
 -- is in docs/MARKETPLACE.md; a function call records the mode
 SET ROLE mk_alice;
 SELECT task_hire('translation.de_en', '{}', 500, 'sync') -> 'marketplace' ->> 'execution_mode' AS mode;
+-- the procedure commits the hire, then waits (here: no time) with task_wait
+DO $$
+DECLARE
+    j jsonb;
+BEGIN
+    CALL task.task_hire_sync('translation.fr_en', '{}', 500, '0 seconds', NULL, j);
+    RAISE NOTICE 'task_hire_sync: %, mode %, escrow %', j ->> 'status', j -> 'marketplace' ->> 'execution_mode',
+                 j -> 'marketplace' -> 'escrow' ->> 'state';
+END
+$$;
+SELECT try($$CALL task_hire_sync('translation.de_en', '{}', 500, '0 seconds')$$);
 RESET ROLE;
 
 -- ------------------------------------------------------------ money, overall
