@@ -135,7 +135,7 @@ CREATE FUNCTION task.task_complete(
     SET plan_cache_mode = force_generic_plan
     -- an account completing a hired task is its agent: the marketplace's rules
     RETURN CASE WHEN task.current_account() IS NOT NULL AND task._market_hired(id)
-                THEN task._market_finish(id, 'completed', result, NULL)
+                THEN task._market_finish(id, 'completed', result, NULL, resource)
                 ELSE task._complete(id, token, result, resource) END;
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';

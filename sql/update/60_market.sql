@@ -305,7 +305,8 @@ COMMENT ON FUNCTION task._market_hired(task.task_id) IS 'Internal: whether a tas
 -- task_complete and task_fail by the agent, task_cancel by the client (the
 -- core functions route accounts here for hired tasks). The escrow moves in
 -- the AFTER UPDATE trigger, in this transaction.
-CREATE FUNCTION task._market_finish(id task.task_id, status task.status, result jsonb, reason text)
+CREATE FUNCTION task._market_finish(id task.task_id, status task.status, result jsonb, reason text,
+                                     resource text DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plpgsql
 AS $$
@@ -314,6 +315,11 @@ DECLARE
     t task.task;
     op text := CASE status WHEN 'completed' THEN 'complete' WHEN 'failed' THEN 'fail' ELSE 'cancel' END;
 BEGIN
+    IF result IS NOT NULL AND resource IS NOT NULL THEN
+        RAISE EXCEPTION 'a task result is either a JSON value or a resource URI, not both'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
+    END IF;
     IF status = 'cancelled' AND task._market_role(m) <> 'client' THEN
         PERFORM task._market_denied(m, op, 'the hiring client, the owning service or Operations');
     ELSIF status <> 'cancelled' AND task._market_role(m) <> 'agent' THEN
@@ -336,6 +342,7 @@ BEGIN
     UPDATE task.task x
        SET status = _market_finish.status,
            result_value = CASE WHEN _market_finish.status = 'completed' THEN _market_finish.result ELSE x.result_value END,
+           result = CASE WHEN _market_finish.status = 'completed' THEN _market_finish.resource ELSE x.result END,
            error = coalesce(_market_finish.reason, x.error)
      WHERE x.owner = m.owner AND x.id = m.task_id
     RETURNING * INTO t;
@@ -346,7 +353,7 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task._market_finish(task.task_id, task.status, jsonb, text) IS
+COMMENT ON FUNCTION task._market_finish(task.task_id, task.status, jsonb, text, text) IS
     'Internal: task_complete / task_fail by the assigned agent (a queued task is started first) and task_cancel by the hiring client, for hired tasks; the escrow trigger releases or refunds in the same transaction.';
 
 
@@ -478,7 +485,7 @@ CREATE OR REPLACE FUNCTION task.task_complete(
     SET plan_cache_mode = force_generic_plan
     -- an account completing a hired task is its agent: the marketplace's rules
     RETURN CASE WHEN task.current_account() IS NOT NULL AND task._market_hired(id)
-                THEN task._market_finish(id, 'completed', result, NULL)
+                THEN task._market_finish(id, 'completed', result, NULL, resource)
                 ELSE task._complete(id, token, result, resource) END;
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';

@@ -230,6 +230,7 @@ SELECT try(format($$SELECT task_complete(%L, '{}')$$, :'t1'));
 SELECT try(format($$SELECT task_accept(%L)$$, :'t1'));
 RESET ROLE;
 SET ROLE mk_a1;
+SELECT try(format($$SELECT task_complete(%L, '{}', resource => '/x')$$, :'t1'));
 SELECT status, result_value FROM task_complete(:'t1', '{"text": "Good day"}');
 SELECT try(format($$SELECT task_complete(%L, '{}')$$, :'t1'));
 SELECT try(format($$SELECT task_fail(%L, 'x')$$, :'t1'));
@@ -410,7 +411,7 @@ RESET ROLE;
 SELECT task.account_text(agent) AS t7_agent_id FROM task.market_task WHERE task_id = :'t7' \gset
 SELECT CASE :'t7_agent_id' WHEN :'a1' THEN 'mk_a1' WHEN :'a2' THEN 'mk_a2' ELSE 'mk_a4' END AS t7_role \gset
 SET ROLE :t7_role;
-SELECT status FROM task_complete(:'t7', '{"text": "Yes"}');
+SELECT status, result FROM task_complete(:'t7', resource => '/files/t7.txt');
 RESET ROLE;
 SELECT task_maintain() IS NOT NULL AS maintained, escrow FROM task.market_task WHERE task_id = :'t7';
 UPDATE task.market_task SET review_until = now() - interval '1 second' WHERE task_id = :'t7';
