@@ -88,7 +88,8 @@ AS $$
             'completed', task._stamp(t.completed_at, t.completed_by),
             'failed', task._stamp(t.failed_at, t.failed_by),
             'rescheduled', task._stamp(t.rescheduled_at, t.rescheduled_by),
-            'cancelled', task._stamp(t.cancelled_at, t.cancelled_by)))
+            'cancelled', task._stamp(t.cancelled_at, t.cancelled_by))),
+        'marketplace', task._market_json(t.owner, t.id)
     ))
 $$;
 COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001.';
@@ -120,7 +121,8 @@ CREATE FUNCTION task.task_list(
     parent      task.task_id DEFAULT NULL,
     since       timestamptz DEFAULT NULL,
     list_limit  integer DEFAULT 50,
-    list_offset integer DEFAULT 0)
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL)
     RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -129,6 +131,7 @@ AS $$
 DECLARE
     svc integer := task.current_service();
     acc bigint := task.current_account();
+    agent_acc bigint := task.account_number(task_list.agent);
 BEGIN
     IF list_limit IS NULL OR list_limit NOT BETWEEN 1 AND 1000 OR list_offset IS NULL OR list_offset < 0 THEN
         RAISE EXCEPTION 'list_limit must be between 1 and 1000 and list_offset at least 0'
@@ -149,6 +152,7 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF svc IS NOT NULL THEN
@@ -161,6 +165,7 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF acc IS NOT NULL THEN
@@ -173,13 +178,14 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
-    'Lists the tasks the caller may see as JSON Task objects, most recent status change first. Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after); list_limit (1..1000, default 50), list_offset.';
+COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text) IS
+    'Lists the tasks the caller may see as JSON Task objects, most recent status change first. Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after), agent (ACC-XXXX-YYYY: hired tasks assigned to that agent); list_limit (1..1000, default 50), list_offset.';
 
 CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)

@@ -133,7 +133,10 @@ CREATE FUNCTION task.task_complete(
     LANGUAGE sql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    RETURN task._complete(id, token, result, resource);
+    -- an account completing a hired task is its agent: the marketplace's rules
+    RETURN CASE WHEN task.current_account() IS NOT NULL AND task._market_hired(id)
+                THEN task._market_finish(id, 'completed', result, NULL, resource)
+                ELSE task._complete(id, token, result, resource) END;
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
 
@@ -420,6 +423,10 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Say what went wrong: error => ''...''.';
     END IF;
     PERFORM task._check_text('error', task_fail.error, 8192, true);
+    -- an account failing a hired task is its agent: the marketplace's rules
+    IF task.current_account() IS NOT NULL AND task._market_hired(task_fail.id) THEN
+        RETURN task._market_finish(task_fail.id, 'failed', NULL, task_fail.error);
+    END IF;
     SELECT x.* INTO q FROM task.queue x
      WHERE x.name = (SELECT y.queue FROM task.task y
                       WHERE y.owner = task.task_id_owner(task_fail.id) AND y.id = task_fail.id);

@@ -12,6 +12,10 @@ DECLARE
     t task.task;
 BEGIN
     PERFORM task._check_text('cancel reason', task_cancel.reason, 8192, true);
+    -- an account (not Operations) cancelling a hired task is its client: the marketplace's rules
+    IF task.current_account() IS NOT NULL AND NOT task.current_is_operations() AND task._market_hired(task_cancel.id) THEN
+        RETURN task._market_finish(task_cancel.id, 'cancelled', NULL, task_cancel.reason);
+    END IF;
     UPDATE task.task x
        SET status = 'cancelled', error = coalesce(task_cancel.reason, x.error)
      WHERE x.owner = task.task_id_owner(task_cancel.id) AND x.id = task_cancel.id
@@ -39,6 +43,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
+    PERFORM task._market_no_retry(task_retry.id);
     UPDATE task.task x
        SET status = 'queued', run_at = now(), attempts = 0
      WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id

@@ -48,6 +48,10 @@ AS $$
 DECLARE
     r record;
 BEGIN
+    -- a hired task's escrow moves with its status (87_market.sql)
+    IF NEW.code LIKE 'market.%' THEN
+        PERFORM task._market_on_final(NEW);
+    END IF;
     PERFORM FROM task.task t
      WHERE t.owner = NEW.owner AND t.status = 'blocked'
        AND t.id IN (SELECT d.task_id FROM task.task_dependency d
@@ -90,7 +94,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._settle_dependents() IS
-    'Trigger: releases (queued) or cancels the blocked tasks that depend on a task that just completed, failed for good or was cancelled.';
+    'Trigger: releases (queued) or cancels the blocked tasks that depend on a task that just completed, failed for good or was cancelled; moves the escrow of a hired task (task._market_on_final).';
 
 CREATE TRIGGER task_settle_dependents
     AFTER UPDATE OF status ON task.task

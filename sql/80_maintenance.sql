@@ -106,6 +106,9 @@ BEGIN
         logs_purged := logs_purged + n_logs;
     END LOOP;
 
+    -- 4. the marketplace: escrows past their review window, dispute deadlines
+    PERFORM task._market_maintain(task_maintain.max_rows);
+
     RETURN jsonb_build_object(
         'leases_rescued', rescued,
         'released', released,

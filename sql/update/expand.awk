@@ -4,6 +4,7 @@
 #
 #   -- @replace function task.task_create    CREATE OR REPLACE FUNCTION ... and its COMMENT
 #   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";")
+#   -- @include sql/87_market.sql            a whole install fragment, new in this version
 #
 # Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
 function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
@@ -36,5 +37,12 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 	}
 }
 /^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
+/^-- @include [^ ]+$/ {
+	f = $3; n = 0
+	while ((getline line < f) > 0) { n++; if (line !~ /^\\echo Use /) print line }
+	close(f)
+	if (n == 0) { printf("expand.awk: %s: cannot read %s\n", src, f) > "/dev/stderr"; failed = 1; exit 1 }
+	next
+}
 { print }
 END { if (failed) exit 1 }

@@ -161,8 +161,8 @@ SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]',
 SELECT has_function('task', 'task_unblock', ARRAY['task.task_id']::name[], 'task_unblock(id)');
 SELECT has_function('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get(id)');
 SELECT has_function('task', 'task_list',
-    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer']::name[],
-    'task_list(status, queue, code, object_id, parent, since, list_limit, list_offset)');
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text']::name[],
+    'task_list(status, queue, code, object_id, parent, since, list_limit, list_offset, agent)');
 SELECT has_function('task', 'task_progress',
     ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
     'task_progress(id, progress, eta, parameters, token)');
@@ -217,7 +217,7 @@ SELECT is_definer('task', 'task_create',
     'task_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get is SECURITY DEFINER');
 SELECT is_definer('task', 'task_list',
-    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer']::name[],
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text']::name[],
     'task_list is SECURITY DEFINER');
 SELECT is_definer('task', 'task_progress',
     ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
@@ -255,11 +255,13 @@ SELECT is_definer('task', 'task_whoami', ARRAY[]::name[], 'task_whoami is SECURI
 -- Every public API function (task_*, but not the task_id_* type support
 -- functions nor the trigger function) is SECURITY DEFINER and pins its
 -- search_path, with pg_temp last so no temporary object can shadow one.
+-- Procedures are not: one that commits (task_hire_sync) may have neither;
+-- it only calls SECURITY DEFINER functions, by qualified names.
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
        WHERE p.pronamespace = 'task'::regnamespace
          AND p.proname ~ '^task_' AND p.proname !~ '^task_id_'
-         AND p.prorettype <> 'trigger'::regtype
+         AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
          AND NOT p.prosecdef
        ORDER BY 1$$,
     'every public task_* function is SECURITY DEFINER');
@@ -267,7 +269,7 @@ SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
        WHERE p.pronamespace = 'task'::regnamespace
          AND p.proname ~ '^task_' AND p.proname !~ '^task_id_'
-         AND p.prorettype <> 'trigger'::regtype
+         AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
          AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
                           WHERE c LIKE 'search\_path=%' AND c LIKE '%pg\_temp')
        ORDER BY 1$$,
@@ -388,8 +390,11 @@ SELECT is(ARRAY(SELECT c.relname || ' ' || CASE WHEN c.relrowsecurity THEN 'rls'
                   FROM pg_class c
                  WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
                  ORDER BY c.relname)::text[],
-          ARRAY['account rls forced', 'login rls forced', 'queue rls forced', 'schedule rls forced', 'service rls forced',
-                'task rls forced', 'task_access rls forced', 'task_dependency rls forced',
+          ARRAY['account rls forced', 'ledger_account rls forced', 'ledger_entry rls forced', 'ledger_txn rls forced',
+                'login rls forced', 'market rls forced', 'market_agent rls forced', 'market_artifact rls forced',
+                'market_assignment rls forced', 'market_dispute rls forced', 'market_dispute_event rls forced',
+                'market_message rls forced', 'market_task rls forced', 'queue rls forced', 'schedule rls forced',
+                'service rls forced', 'task rls forced', 'task_access rls forced', 'task_dependency rls forced',
                 'task_log rls forced'],
           'every table of schema task has row-level security enabled and forced');
 SELECT is_empty(
@@ -473,7 +478,32 @@ SELECT is(ARRAY(SELECT p.tablename || '.' || p.policyname || ' ' || p.permissive
                  ORDER BY 1)::text[],
           ARRAY['account.account_operations PERMISSIVE SELECT TO task_operations',
                 'account.account_self PERMISSIVE SELECT TO task_client,task_vendor',
+                'ledger_account.ledger_account_operations PERMISSIVE SELECT TO task_operations',
+                'ledger_account.ledger_account_own_wallet PERMISSIVE SELECT TO task_client,task_vendor',
+                'ledger_entry.ledger_entry_operations PERMISSIVE SELECT TO task_operations',
+                'ledger_txn.ledger_txn_operations PERMISSIVE SELECT TO task_operations',
                 'login.login_operations PERMISSIVE SELECT TO task_operations',
+                'market.market_operations PERMISSIVE SELECT TO task_operations',
+                'market_agent.market_agent_directory PERMISSIVE SELECT TO task_client,task_service,task_vendor',
+                'market_agent.market_agent_operations PERMISSIVE SELECT TO task_operations',
+                'market_artifact.market_artifact_operations PERMISSIVE SELECT TO task_operations',
+                'market_artifact.market_artifact_owner PERMISSIVE SELECT TO task_service',
+                'market_artifact.market_artifact_party PERMISSIVE SELECT TO task_client,task_vendor',
+                'market_assignment.market_assignment_operations PERMISSIVE SELECT TO task_operations',
+                'market_assignment.market_assignment_owner PERMISSIVE SELECT TO task_service',
+                'market_assignment.market_assignment_party PERMISSIVE SELECT TO task_client,task_vendor',
+                'market_dispute.market_dispute_operations PERMISSIVE SELECT TO task_operations',
+                'market_dispute.market_dispute_owner PERMISSIVE SELECT TO task_service',
+                'market_dispute.market_dispute_party PERMISSIVE SELECT TO task_client,task_vendor',
+                'market_dispute_event.market_dispute_event_operations PERMISSIVE SELECT TO task_operations',
+                'market_dispute_event.market_dispute_event_owner PERMISSIVE SELECT TO task_service',
+                'market_dispute_event.market_dispute_event_party PERMISSIVE SELECT TO task_client,task_vendor',
+                'market_message.market_message_operations PERMISSIVE SELECT TO task_operations',
+                'market_message.market_message_owner PERMISSIVE SELECT TO task_service',
+                'market_message.market_message_party PERMISSIVE SELECT TO task_client,task_vendor',
+                'market_task.market_task_operations PERMISSIVE SELECT TO task_operations',
+                'market_task.market_task_owner PERMISSIVE SELECT TO task_service',
+                'market_task.market_task_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'queue.queue_operations PERMISSIVE SELECT TO task_operations',
                 'queue.queue_owner PERMISSIVE SELECT TO task_service',
                 'schedule.schedule_operations PERMISSIVE SELECT TO task_operations',
@@ -523,13 +553,24 @@ SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                    AND g.rolname ~ '^task_(operations|service|vendor|client)$'
                    AND has_table_privilege(g.oid, c.oid, 'SELECT')
                  ORDER BY g.rolname, c.relname)::text[],
-          ARRAY['task_client account', 'task_client task', 'task_client task_access',
-                'task_operations account', 'task_operations login', 'task_operations queue', 'task_operations schedule',
+          ARRAY['task_client account', 'task_client ledger_account', 'task_client market_agent', 'task_client market_artifact',
+                'task_client market_assignment', 'task_client market_dispute', 'task_client market_dispute_event',
+                'task_client market_message', 'task_client market_task', 'task_client task', 'task_client task_access',
+                'task_operations account', 'task_operations ledger_account', 'task_operations ledger_entry',
+                'task_operations ledger_txn', 'task_operations login', 'task_operations market', 'task_operations market_agent',
+                'task_operations market_artifact', 'task_operations market_assignment', 'task_operations market_dispute',
+                'task_operations market_dispute_event', 'task_operations market_message', 'task_operations market_task',
+                'task_operations queue', 'task_operations schedule',
                 'task_operations service', 'task_operations task', 'task_operations task_access',
                 'task_operations task_dependency', 'task_operations task_log',
+                'task_service market_agent', 'task_service market_artifact', 'task_service market_assignment',
+                'task_service market_dispute', 'task_service market_dispute_event', 'task_service market_message',
+                'task_service market_task',
                 'task_service queue', 'task_service schedule', 'task_service service', 'task_service task', 'task_service task_access',
                 'task_service task_dependency', 'task_service task_log',
-                'task_vendor account', 'task_vendor task', 'task_vendor task_access'],
+                'task_vendor account', 'task_vendor ledger_account', 'task_vendor market_agent', 'task_vendor market_artifact',
+                'task_vendor market_assignment', 'task_vendor market_dispute', 'task_vendor market_dispute_event',
+                'task_vendor market_message', 'task_vendor market_task', 'task_vendor task', 'task_vendor task_access'],
           'each group role reads these tables (its policies choose the rows)');
 
 -- ------------------------------------------------------------ pg_dump
