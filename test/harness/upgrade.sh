@@ -14,12 +14,13 @@ port=${TASK_CHECK_UPGRADE_PORT:-58435}
 dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-upgrade
 out=$dir/out
 fail() { echo "upgrade: $*"; echo "test upgrade                      ... FAILED"; cluster_stop "$dir/cluster"; exit 1; }
-cluster_start "$dir/cluster" "$port" >/dev/null
+# pg_cron's jobs run in database "updated" (cron.database_name): test/upgrade/data.sql schedules one
+cluster_start "$dir/cluster" "$port" updated >/dev/null
 mkdir -p "$out"
 q() { cluster_psql "$dir/cluster" "$port" -v ON_ERROR_STOP=1 -q "$@"; }
-q -d postgres -c 'CREATE DATABASE fresh' -c 'CREATE DATABASE updated'
+q -d postgres -c 'CREATE DATABASE fresh'
 q -d fresh -c 'CREATE EXTENSION task CASCADE'
-q -d updated -c "CREATE EXTENSION task VERSION '0.1.0' CASCADE" >"$out/install.log" 2>&1 || fail "0.1.0 did not install: $(tail -5 "$out/install.log")"
+q -d updated -c 'CREATE EXTENSION pg_cron' -c "CREATE EXTENSION task VERSION '0.1.0' CASCADE" >"$out/install.log" 2>&1 || fail "0.1.0 did not install: $(tail -5 "$out/install.log")"
 if [ -f test/upgrade/data.sql ]; then
 	q -d updated -f test/upgrade/data.sql >"$out/data.log" 2>&1 || fail "loading test/upgrade/data.sql into 0.1.0 failed: $(tail -5 "$out/data.log")"
 fi
