@@ -10,3 +10,21 @@ DROP FUNCTION task._worker_queue(text);
 -- @replace function task._worker_queue
 REVOKE ALL ON FUNCTION task._worker_queue(text, boolean) FROM PUBLIC;
 -- @replace function task.task_dequeue
+
+-- monitoring (82_monitoring.sql): the role, the reader, its views and the
+-- Prometheus text, granted to task_monitor only (as 90_access.sql does)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'task_monitor') THEN
+        CREATE ROLE task_monitor NOLOGIN;
+    END IF;
+END
+$$;
+-- @replace function task._monitor
+-- @replace view task.monitor_queues
+-- @replace view task.monitor_services
+-- @replace function task.task_monitor_prometheus
+REVOKE ALL ON FUNCTION task._monitor(), task.task_monitor_prometheus() FROM PUBLIC;
+REVOKE ALL ON task.monitor_queues, task.monitor_services FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._monitor(), task.task_monitor_prometheus() TO task_monitor;
+GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;

@@ -3,7 +3,8 @@
 # what a fresh install creates and nothing is written twice:
 #
 #   -- @replace function task.task_create    CREATE OR REPLACE FUNCTION ... and its COMMENT
-#   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";")
+#   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";") and the
+#                                            COMMENT ON VIEW / COLUMN statements right after it
 #
 # Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
 function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
@@ -21,9 +22,16 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 				on = 1; found++
 				sub(/^CREATE VIEW/, "CREATE OR REPLACE VIEW", line)
 			}
+			if (on == 2) {	# after a view: its COMMENT ON VIEW / COLUMN statements
+				if (!incomment && index(line, "COMMENT ON VIEW " name " ") != 1 &&
+				    index(line, "COMMENT ON COLUMN " name ".") != 1) { on = 0; done = 1; continue }
+				print line
+				incomment = (line !~ /';$/)
+				continue
+			}
 			if (!on) continue
 			print line
-			if (kind == "view" && line ~ /;$/) { on = 0; done = 1; continue }
+			if (kind == "view" && line ~ /;$/) { on = 2; continue }
 			if (line ~ /^COMMENT ON FUNCTION/) incomment = 1
 			if (incomment && line ~ /(';|\$\$;)$/) { on = 0; incomment = 0 }
 		}
