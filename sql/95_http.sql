@@ -36,10 +36,12 @@ CREATE FUNCTION task._http_raise(state text, message text, detail text, hint tex
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    code text := CASE state
-        WHEN 'P0002' THEN 'PT404'   -- no_data_found: missing, or outside the caller's scope
-        WHEN '55000' THEN 'PT409'   -- object_not_in_prerequisite_state: wrong status, lease lost
-        WHEN '40001' THEN 'PT409'   -- serialization_failure: a concurrent change won (revision conflict)
+    code text := CASE
+        WHEN state = 'P0002' THEN 'PT404'   -- no_data_found: missing, or outside the caller's scope
+        WHEN state = '55000' THEN 'PT409'   -- object_not_in_prerequisite_state: wrong status, lease lost
+        WHEN state = '40001' THEN 'PT409'   -- serialization_failure: a concurrent change won (revision conflict)
+        WHEN state = '54000' THEN 'PT413'   -- program_limit_exceeded: input over a size limit (PostgREST: 500)
+        WHEN state LIKE '54%' THEN 'PT400'  -- other program limits: the request asked too much
         ELSE state END;
 BEGIN
     detail := nullif(detail, '');
@@ -149,7 +151,7 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task.task_get(task_get.id::task.task_id);
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -169,7 +171,7 @@ BEGIN
     RETURN QUERY
     SELECT task._iso(l.at), l.message, l.errors, l.skips, l.success, l.total, l.by
       FROM task.task_logs(task_logs.id::task.task_id, task_logs.log_limit, task_logs.log_offset) l;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
 END
@@ -195,7 +197,7 @@ BEGIN
         PERFORM task._http_respond(303, resource);
     END IF;
     RETURN value;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -239,7 +241,7 @@ BEGIN
                           depends_on => task_create.depends_on::task.task_id[]);
     PERFORM task._http_respond(201, '/tasks?id=eq.' || t.id::text);
     RETURN task._task_json(t);
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -259,7 +261,7 @@ DECLARE
 BEGIN
     RETURN task._task_json(task.task_progress(task_progress.id::task.task_id, task_progress.progress,
                                               task_progress.eta, task_progress.parameters, task_progress.token));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -280,7 +282,7 @@ BEGIN
     PERFORM task.task_log(task_log.id::task.task_id, task_log.message, task_log.errors, task_log.skips,
                           task_log.success, task_log.total);
     PERFORM task._http_respond(204, NULL);
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
 END
@@ -299,7 +301,7 @@ DECLARE
 BEGIN
     RETURN task._task_json(task.task_heartbeat(task_heartbeat.id::task.task_id, task_heartbeat.token,
                                                task_heartbeat.lease, task_heartbeat.progress));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -319,7 +321,7 @@ DECLARE
 BEGIN
     RETURN task._task_json(task.task_complete(task_complete.id::task.task_id, task_complete.result,
                                               task_complete.resource, task_complete.token));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -338,7 +340,7 @@ DECLARE
 BEGIN
     RETURN task._task_json(task.task_fail(task_fail.id::task.task_id, task_fail.error, task_fail.token,
                                           task_fail.retry));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -357,7 +359,7 @@ DECLARE
 BEGIN
     RETURN task._task_json(task.task_reschedule(task_reschedule.id::task.task_id, task_reschedule.at,
                                                 task_reschedule.token));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -375,7 +377,7 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task._task_json(task.task_cancel(task_cancel.id::task.task_id, task_cancel.reason));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -393,7 +395,7 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task._task_json(task.task_retry(task_retry.id::task.task_id));
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
@@ -416,7 +418,7 @@ BEGIN
     SELECT task._task_json(t) || pg_catalog.jsonb_build_object('token', t.lease_token,
                                                                'lease_until', task._iso(t.lease_until))
       FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n, task_dequeue.lease, task_dequeue.wait) t;
-EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
 END

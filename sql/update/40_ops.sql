@@ -28,3 +28,20 @@ REVOKE ALL ON FUNCTION task._monitor(), task.task_monitor_prometheus() FROM PUBL
 REVOKE ALL ON task.monitor_queues, task.monitor_services FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION task._monitor(), task.task_monitor_prometheus() TO task_monitor;
 GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;
+
+-- HTTP: oversized input (54000) answers 413, other program limits 400
+-- @replace function task._http_raise
+-- the API functions hand program limits (54xxx) to _http_raise too
+-- @replace function api.task_get
+-- @replace function api.task_logs
+-- @replace function api.task_result
+-- @replace function api.task_create
+-- @replace function api.task_progress
+-- @replace function api.task_log
+-- @replace function api.task_heartbeat
+-- @replace function api.task_complete
+-- @replace function api.task_fail
+-- @replace function api.task_reschedule
+-- @replace function api.task_cancel
+-- @replace function api.task_retry
+-- @replace function api.task_dequeue
