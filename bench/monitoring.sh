@@ -17,7 +17,7 @@ PORT=${MON_PORT:-${TASK_BENCH_MONITORING_PORT:-58446}}
 . "$ROOT/test/harness/cluster.sh"
 DIR=$(h_tmp "$ROOT")/monitoring
 cluster_start "$DIR" "$PORT" bench >/dev/null
-trap 'cluster_stop "$DIR"' EXIT
+[ -n "${MON_KEEP:-}" ] || trap 'cluster_stop "$DIR"' EXIT   # MON_KEEP=1 leaves the cluster running
 q() { cluster_psql "$DIR" "$PORT" -d bench -v ON_ERROR_STOP=1 -q "$@"; }
 q -c 'CREATE EXTENSION task'
 q -v tasks="$TASKS" -v queues="$QUEUES" <<'SQL'
@@ -58,7 +58,6 @@ times() { # LABEL SQL: RUNS timed calls, min / median / max ms
 echo "monitoring scrape on $TASKS tasks, $QUEUES queues:"
 times "SELECT task.task_monitor_prometheus()" "SELECT task.task_monitor_prometheus()" 
 times "SELECT * FROM task.monitor_queues" "SELECT * FROM task.monitor_queues"
-q -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM task._monitor()" >/dev/null
-q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_analyze = on" \
-  -c "SET auto_explain.log_buffers = on" -c "SET auto_explain.log_nested_statements = on" -c "SELECT count(*) FROM task._monitor()" >/dev/null
-sed -n '/Query Text:.*WITH ready/,/Execution Time/p' "$DIR/server.log" | sed 's/^.*LOG:  //' | head -120
+# the plan of the reader's query (its text from the function body)
+body=$(q -At -c "SELECT prosrc FROM pg_proc WHERE oid = 'task._monitor'::regproc")
+q -c "SET search_path = task, pg_catalog" -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $body"

@@ -11,6 +11,14 @@ DROP FUNCTION task._worker_queue(text);
 REVOKE ALL ON FUNCTION task._worker_queue(text, boolean) FROM PUBLIC;
 -- @replace function task.task_dequeue
 
+-- monitoring reads the last hour's finished tasks from task_finished_idx
+-- alone: it includes their status and times (rebuilt here: on a large
+-- table this takes a while, and blocks writes to task.task meanwhile)
+DROP INDEX task.task_finished_idx;
+CREATE INDEX task_finished_idx ON task.task (queue, status_at)
+    INCLUDE (status, started_at, completed_at, failed_at)
+    WHERE status IN ('completed', 'failed', 'cancelled');
+
 -- monitoring (82_monitoring.sql): the role, the reader, its views and the
 -- Prometheus text, granted to task_monitor only (as 90_access.sql does)
 DO $$
