@@ -53,3 +53,8 @@ GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;
 -- @replace function api.task_cancel
 -- @replace function api.task_retry
 -- @replace function api.task_dequeue
+
+-- pg_cron: task_cron_enable warns when its job cannot connect or last failed
+-- @replace function task._cron_connect_problem
+REVOKE ALL ON FUNCTION task._cron_connect_problem(text, text, text, text) FROM PUBLIC;
+-- @replace function task.task_cron_enable

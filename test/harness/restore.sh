@@ -6,8 +6,8 @@
 # the data of schema task (pg_dump --data-only --schema=task) into a fresh CREATE EXTENSION task.
 # Every table of schema task (md5 of its ordered rows), every sequence position and the pg_cron jobs
 # must match, and a worker (dequeue, complete) and a client read must work on the restored database.
-# The restored clusters listen on a unix socket only (listen_addresses = ''), like many servers
-# next to PostgREST, and run task_cron_enable() there: its first run must reach cron.job_run_details.
+# The clusters listen on a unix socket only (listen_addresses = ''), and the source's maintenance
+# job (task_cron_enable) must have run successfully by the end (cron.job_run_details).
 # Prints "restore ... ok|FAILED" (check.sh counts it); exit 1 on failure.
 # Ports: TASK_CHECK_RESTORE_PORT (default 58436) for the source, +1 for the restored clusters.
 set -euo pipefail
@@ -31,7 +31,8 @@ fail() {
 rm -rf "$dir"
 mkdir -p "$out"
 h_own "$dir"
-cluster_start "$dir/source" "$port" app >/dev/null
+# both clusters listen on their unix socket only (listen_addresses = '')
+cluster_start "$dir/source" "$port" app "listen_addresses=" >/dev/null
 src() { cluster_psql "$dir/source" "$port" -v ON_ERROR_STOP=1 -q -d app "$@"; }
 dst() { cluster_psql "$dir/target" "$tport" -v ON_ERROR_STOP=1 -q -d app "$@"; }
 sock=$(h_sockdir "$(realpath -m "$dir/source")")
@@ -72,13 +73,19 @@ src -At -c "SELECT string_agg(DISTINCT status::text, ',' ORDER BY status::text) 
 "$bindir/pg_dump" -h "$sock" -p "$port" -U postgres -Fp -f "$out/app.sql" app 2>"$out/dump-p.log" || fail "pg_dump -Fp failed: $(cat "$out/dump-p.log")"
 "$bindir/pg_dump" -h "$sock" -p "$port" -U postgres -Fc --data-only --schema=task -f "$out/task-data.dump" app 2>"$out/dump-d.log" ||
 	fail "pg_dump --data-only --schema=task failed: $(cat "$out/dump-d.log")"
+# pg_dump's one warning: the self-referencing parent key of task.task ("circular foreign-key
+# constraints on this table: task"). Harmless: one table's rows are restored by one COPY, and
+# foreign keys are checked at the end of the statement (docs/OPERATIONS.md). Anything else fails.
 for log in "$out"/dump-*.log; do
-	[ ! -s "$log" ] || echo "pg_dump warned ($log): $(cat "$log")"
+	if grep -v -e 'circular foreign-key constraints on this table:' -e '^pg_dump: detail: task$' \
+		-e 'You might not be able to restore the dump without using --disable-triggers' \
+		-e 'Consider using a full dump instead of a --data-only dump' "$log" | grep -q .; then
+		fail "pg_dump warned ($log): $(cat "$log")"
+	fi
 done
-cluster_stop "$dir/source"
 
 # ---- restore into a new cluster (unix socket only), compare, work on it
-round() { # NAME: restore with the commands on stdin... no: the caller restores, this checks
+round() { # NAME: compare the restored database with the source, then work on it
 	local name=$1
 	state dst >"$out/$name.txt"
 	diff -u "$out/source.txt" "$out/$name.txt" >"$out/$name.diff" || { head -n 60 "$out/$name.diff"; fail "$name: the restored database differs (- source, + restored)"; }
@@ -113,17 +120,6 @@ target
 "$bindir/pg_restore" -h "$(h_sockdir "$(realpath -m "$dir/target")")" -p "$tport" -U postgres -d app "$out/app.dump" >"$out/restore-c.log" 2>&1 ||
 	fail "pg_restore of the custom dump failed: $(head -20 "$out/restore-c.log")"
 round custom
-# pg_cron on a unix socket only: the maintenance job restored with the dump runs in a background
-# worker; its first run (within a minute) records task_maintain's counts
-dst -At -c "SELECT task.task_cron_enable()" >/dev/null
-for _ in $(seq 1 75); do
-	n=$(dst -At -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' AND d.status IN ('succeeded', 'failed')")
-	[ "$n" = 0 ] || break
-	sleep 1
-done
-dst -At -c "SELECT status || ' ' || return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' ORDER BY runid LIMIT 1" >"$out/cron.txt"
-echo "restore: first task-maintain run over the unix socket: $(cat "$out/cron.txt")"
-grep -q '^succeeded' "$out/cron.txt" || fail "the task-maintain job did not succeed on a unix-socket-only server: $(cat "$out/cron.txt")"
 cluster_stop "$dir/target"
 
 target
@@ -141,4 +137,16 @@ grep -v '^cron job' "$out/source.txt" >"$out/source-task.txt"
 state dst | grep -v '^cron job' >"$out/data-only.txt"
 diff -u "$out/source-task.txt" "$out/data-only.txt" >"$out/data-only.diff" || { head -n 60 "$out/data-only.diff"; fail "data-only: the restored schema task differs"; }
 cluster_stop "$dir/target"
+
+# pg_cron on a unix socket only: the source's task-maintain job (task_cron_enable above, a while
+# ago) runs in a background worker; its first run (within a minute) must have succeeded
+src() { cluster_psql "$dir/source" "$port" -v ON_ERROR_STOP=1 -q -d app "$@"; }
+for _ in $(seq 1 75); do
+	n=$(src -At -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' AND d.status IN ('succeeded', 'failed')")
+	[ "$n" = 0 ] || break
+	sleep 1
+done
+src -At -c "SELECT status || ' ' || return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' ORDER BY runid LIMIT 1" >"$out/cron.txt"
+grep -q '^succeeded' "$out/cron.txt" || fail "the task-maintain job did not succeed on a unix-socket-only server: $(cat "$out/cron.txt")"
+cluster_stop "$dir/source"
 echo "test restore                      ... ok"
