@@ -2,6 +2,7 @@
 #
 #   make demo    install what is missing, build, install, run the scenario
 #   make test    install what is missing, build, install, run every test
+#   make installcheck  the regression tests and specs against a running server
 #   make bench   the benchmark against the raw-SQL baseline and the peers
 #   make valgrind  the regression SQL under valgrind memcheck
 #
@@ -74,6 +75,16 @@ test: checkver deps
 	$(MAKE) install
 	test/harness/check.sh $(TESTS)
 
+# The regression tests and isolation specs against a running server, as PGXS
+# users expect: PGHOST, PGPORT and PGUSER (a superuser) name it; it creates
+# the database contrib_regression there. The server needs the settings of
+# test/harness/task.conf: shared_preload_libraries = 'task,pg_cron',
+# cron.database_name = 'contrib_regression', cron.use_background_workers = on
+# (docs/OPERATIONS.md). Run it against a throwaway server: the tests create
+# roles, which are cluster-wide.
+installcheck:
+	PG_CONFIG=$(PG_CONFIG) TASK_CHECK_EXISTING=server test/harness/check.sh $(TESTS)
+
 bench: deps
 	$(MAKE) install
 	bench/run.sh $(BENCH)
@@ -88,4 +99,4 @@ valgrind: deps
 	$(MAKE) install
 	test/harness/valgrind.sh $(TESTS)
 
-.PHONY: checkver deps demo test bench fuzz valgrind
+.PHONY: checkver deps demo test installcheck bench fuzz valgrind

@@ -31,6 +31,17 @@ mapfile -t all_nopreload < <(names_in test/nopreload sql)
 sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
 # whole-install checks with a harness script of their own (test/harness/NAME.sh)
 all_harness=(upgrade restore)
+# TASK_CHECK_EXISTING: run against a running server (libpq's PGHOST, PGPORT, PGUSER) instead of
+# throwaway instances -- "server": pg_regress creates the test databases there (make installcheck);
+# "database": they exist already and are used as they are (pg_regress --use-existing; the upgrade
+# check runs the suite so on a database created at 0.1.0 and updated). Only the regression tests
+# and isolation specs: the nopreload tests and the harness checks need servers of their own.
+existing=${TASK_CHECK_EXISTING:-}
+case $existing in '' | server | database) ;; *) h_die "TASK_CHECK_EXISTING is server, database or unset, not '$existing'" ;; esac
+if [ -n "$existing" ]; then
+	all_harness=()
+	all_nopreload=()
+fi
 if [ $# -eq 0 ]; then
 	harness_tests=("${all_harness[@]}")
 	sql_tests=("${all_sql[@]}")
@@ -80,22 +91,26 @@ run_suite() {
 	echo "== $kind: $# test(s)"
 	mkdir -p "$work/out-$kind"
 	h_own "$work/out-$kind"
+	local instance=(--temp-instance="$work/instance-$kind" --temp-config="$work/stage/$conf" --port="$port")
+	case $existing in
+	server) instance=() ;;
+	database) instance=(--use-existing) ;;
+	esac
 	set +e
-	(cd "$work" && h_as_pg timeout --foreground -k 30 "$suite_timeout" "$runner" \
-		--temp-instance="$work/instance-$kind" \
-		--temp-config="$work/stage/$conf" \
+	(cd "$work" && h_as_pg env ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} ${PGUSER:+PGUSER="$PGUSER"} \
+		timeout --foreground -k 30 "$suite_timeout" "$runner" \
+		"${instance[@]}" \
 		--inputdir="$work/stage" \
 		--outputdir="$work/out-$kind" \
 		--bindir="$bindir" \
 		--dbname=contrib_regression \
 		--no-locale --encoding=UTF8 \
-		--port="$port" \
 		"${loads[@]}" "$@") 2>&1 | tee "$work/$kind.log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	[ "$rc" != 124 ] || echo "check: $kind suite killed after ${suite_timeout}s (TASK_CHECK_TIMEOUT)" | tee -a "$work/$kind.log"
 	echo "$rc" >"$work/$kind.rc"
-	h_stop_stale "$work/instance-$kind/data"
+	[ -n "$existing" ] || h_stop_stale "$work/instance-$kind/data"
 }
 
 if [ ${#sql_tests[@]} -gt 0 ]; then
