@@ -5,7 +5,7 @@
 # ten days (completed, 2% failed, 1% cancelled), of which 1% in the last hour. The rows are
 # loaded by the tables' owner with their audit columns (the restore path of the trigger).
 # Then VACUUM ANALYZE and MON_RUNS (default 10) timed calls of each of
-#   SELECT task.task_monitor_prometheus();  SELECT * FROM task.monitor_queues;
+#   SELECT task.monitor_prometheus();  SELECT * FROM task.monitor_queues;
 # Prints the times (ms: min, median, max) and EXPLAIN (ANALYZE, BUFFERS) of _monitor().
 #   bench/monitoring.sh   (MON_TASKS, MON_QUEUES, MON_RUNS, MON_PORT default 58446)
 set -euo pipefail
@@ -56,7 +56,7 @@ times() { # LABEL SQL: RUNS timed calls, min / median / max ms
 	done | sort -n | awk -v l="$label" '{ a[NR] = $1 } END { printf "%-45s min %8.1f ms  median %8.1f ms  max %8.1f ms  (%d runs)\n", l, a[1], a[int((NR + 1) / 2)], a[NR], NR }'
 }
 echo "monitoring scrape on $TASKS tasks, $QUEUES queues:"
-times "SELECT task.task_monitor_prometheus()" "SELECT task.task_monitor_prometheus()" 
+times "SELECT task.monitor_prometheus()" "SELECT task.monitor_prometheus()" 
 times "SELECT * FROM task.monitor_queues" "SELECT * FROM task.monitor_queues"
 # the plan of the reader's query (its text from the function body)
 body=$(q -At -c "SELECT prosrc FROM pg_proc WHERE oid = 'task._monitor'::regproc")

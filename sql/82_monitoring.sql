@@ -91,7 +91,7 @@ AS $$
      ORDER BY l.owner, l.queue NULLS FIRST
 $$;
 COMMENT ON FUNCTION task._monitor() IS
-    'Internal: the monitoring figures per queue and, with queue NULL, per service (backs task.monitor_queues, task.monitor_services and task_monitor_prometheus).';
+    'Internal: the monitoring figures per queue and, with queue NULL, per service (backs task.monitor_queues, task.monitor_services and monitor_prometheus).';
 
 CREATE VIEW task.monitor_queues AS
     SELECT m.service, m.namespace, m.queue, m.runnable, m.scheduled, m.processing, m.expired_leases,
@@ -117,7 +117,7 @@ COMMENT ON VIEW task.monitor_services IS
     'task.monitor_queues rolled up per service (the percentile over all its queues'' completions). For task_monitor.';
 COMMENT ON COLUMN task.monitor_services.service IS 'The service, SVC-XXXX.';
 
-CREATE FUNCTION task.task_monitor_prometheus() RETURNS text
+CREATE FUNCTION task.monitor_prometheus() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = task, pg_catalog, pg_temp
 AS $$
@@ -163,5 +163,5 @@ AS $$
                                   FROM sample s WHERE s.lvl = l.lvl AND s.ord = x.ord), '') AS block
               FROM level l CROSS JOIN metric x) b
 $$;
-COMMENT ON FUNCTION task.task_monitor_prometheus() IS
-    'The figures of task.monitor_queues (task_queue_*) and task.monitor_services (task_service_*) in the Prometheus text exposition format (durations in seconds, NaN for a run time with no completion in the last hour). For task_monitor: e.g. a postgres_exporter custom query or a scraper that serves SELECT task.task_monitor_prometheus().';
+COMMENT ON FUNCTION task.monitor_prometheus() IS
+    'The figures of task.monitor_queues (task_queue_*) and task.monitor_services (task_service_*) in the Prometheus text exposition format (durations in seconds, NaN for a run time with no completion in the last hour). For task_monitor: e.g. a postgres_exporter custom query or a scraper that serves SELECT task.monitor_prometheus().';

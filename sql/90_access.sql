@@ -187,6 +187,6 @@ GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
 
 -- Monitoring (82_monitoring.sql): task_monitor reads the aggregates and
 -- nothing else; nobody else runs the Prometheus function by default.
-REVOKE ALL ON FUNCTION task.task_monitor_prometheus() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION task._monitor(), task.task_monitor_prometheus() TO task_monitor;
+REVOKE ALL ON FUNCTION task.monitor_prometheus() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._monitor(), task.monitor_prometheus() TO task_monitor;
 GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;

@@ -31,10 +31,10 @@ $$;
 -- @replace function task._monitor
 -- @replace view task.monitor_queues
 -- @replace view task.monitor_services
--- @replace function task.task_monitor_prometheus
-REVOKE ALL ON FUNCTION task._monitor(), task.task_monitor_prometheus() FROM PUBLIC;
+-- @replace function task.monitor_prometheus
+REVOKE ALL ON FUNCTION task._monitor(), task.monitor_prometheus() FROM PUBLIC;
 REVOKE ALL ON task.monitor_queues, task.monitor_services FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION task._monitor(), task.task_monitor_prometheus() TO task_monitor;
+GRANT EXECUTE ON FUNCTION task._monitor(), task.monitor_prometheus() TO task_monitor;
 GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;
 
 -- HTTP: oversized input (54000) answers 413, other program limits 400

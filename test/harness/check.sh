@@ -103,7 +103,7 @@ run_suite() {
 		--inputdir="$work/stage" \
 		--outputdir="$work/out-$kind" \
 		--bindir="$bindir" \
-		--dbname=contrib_regression \
+		--dbname="${isolation_db:-contrib_regression}" \
 		--no-locale --encoding=UTF8 \
 		"${loads[@]}" "$@") 2>&1 | tee "$work/$kind.log"
 	rc=${PIPESTATUS[0]}
@@ -118,7 +118,12 @@ if [ ${#sql_tests[@]} -gt 0 ]; then
 fi
 if [ ${#spec_tests[@]} -gt 0 ]; then
 	[ -x "$isolation_bin" ] || h_die "no pg_isolation_regress at $isolation_bin"
-	run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+	if [ "$existing" = server ]; then
+		# its own database: pg_cron's launcher stays connected to contrib_regression (no pg_cron here)
+		isolation_db=isolation_regression run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" task -- "${spec_tests[@]}"
+	else
+		run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+	fi
 fi
 if [ ${#nopreload_tests[@]} -gt 0 ]; then
 	run_suite nopreload "$regress_bin" "${TASK_CHECK_NOPRELOAD_PORT:-58434}" pg_cron task -- "${nopreload_tests[@]}"

@@ -41,7 +41,7 @@ SELECT service, namespace, runnable, scheduled, processing, expired_leases, bloc
        completed_last_hour, failed_last_hour, waiting_workers
   FROM task.monitor_services WHERE service = :'svc';
 -- the Prometheus text: HELP and TYPE once per metric, a sample per queue and service
-SELECT line FROM regexp_split_to_table(task_monitor_prometheus(), E'\n') line
+SELECT line FROM regexp_split_to_table(monitor_prometheus(), E'\n') line
  WHERE line LIKE '%service="' || :'svc' || '"%'
    AND (line LIKE 'task_queue_runnable%' OR line LIKE 'task_queue_expired_leases%' OR line LIKE 'task_service_%blocked%'
         OR line LIKE 'task_queue_completed_last_hour%')
@@ -49,7 +49,7 @@ SELECT line FROM regexp_split_to_table(task_monitor_prometheus(), E'\n') line
 SELECT count(*) FILTER (WHERE line LIKE '# HELP %') AS helps, count(*) FILTER (WHERE line LIKE '# TYPE % gauge') AS types,
        count(*) FILTER (WHERE line ~ '^task_(queue|service)_[a-z0-9_]+\{service="SVC-[0-9]{4}",namespace="[^"]*"(,queue="[^"]*")?\} (-?[0-9.]+|NaN)$')
          = count(*) FILTER (WHERE line <> '' AND line NOT LIKE '#%') AS every_sample_well_formed
-  FROM regexp_split_to_table(task_monitor_prometheus(), E'\n') line;
+  FROM regexp_split_to_table(monitor_prometheus(), E'\n') line;
 
 -- ------------------------------------------------------------ and nothing else
 \set ON_ERROR_STOP 0
@@ -69,7 +69,7 @@ RESET ROLE;
 SET ROLE mon_svc;
 \set ON_ERROR_STOP 0
 SELECT count(*) FROM task.monitor_queues;
-SELECT task_monitor_prometheus();
+SELECT monitor_prometheus();
 \set ON_ERROR_STOP 1
 RESET ROLE;
 SELECT status FROM task.task WHERE id = :'later';
