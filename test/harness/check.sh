@@ -34,7 +34,8 @@ all_harness=(upgrade restore)
 # TASK_CHECK_EXISTING: run against a running server (libpq's PGHOST, PGPORT, PGUSER) instead of
 # throwaway instances -- "server": pg_regress creates the test databases there (make installcheck);
 # "database": they exist already and are used as they are (pg_regress --use-existing; the upgrade
-# check runs the suite so on a database created at 0.1.0 and updated). Only the regression tests
+# check runs the suite so on databases created at 0.1.0 and updated): contrib_regression for the
+# regression tests, isolation_regression for the specs. Only the regression tests
 # and isolation specs: the nopreload tests and the harness checks need servers of their own.
 existing=${TASK_CHECK_EXISTING:-}
 case $existing in '' | server | database) ;; *) h_die "TASK_CHECK_EXISTING is server, database or unset, not '$existing'" ;; esac
@@ -118,8 +119,9 @@ if [ ${#sql_tests[@]} -gt 0 ]; then
 fi
 if [ ${#spec_tests[@]} -gt 0 ]; then
 	[ -x "$isolation_bin" ] || h_die "no pg_isolation_regress at $isolation_bin"
-	if [ "$existing" = server ]; then
-		# its own database: pg_cron's launcher stays connected to contrib_regression (no pg_cron here)
+	if [ -n "$existing" ]; then
+		# its own database, isolation_regression (as PGXS does): not the one the regression tests
+		# filled, and not pg_cron's, to which pg_cron's launcher stays connected (no pg_cron here)
 		isolation_db=isolation_regression run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" task -- "${spec_tests[@]}"
 	else
 		run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"

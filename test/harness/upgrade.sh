@@ -3,7 +3,7 @@
 # (test/upgrade/data.sql), ALTER EXTENSION task UPDATE, check the data came through
 # (test/upgrade/check.sql) and that the updated schema is the fresh install's, object for object
 # (test/harness/fingerprint.sql); then run the regression tests and isolation specs on that updated
-# database (check.sh with TASK_CHECK_EXISTING=database: pg_regress --use-existing), data and all.
+# database, its tables emptied (check.sh with TASK_CHECK_EXISTING=database: pg_regress --use-existing).
 # Prints "upgrade ... ok|FAILED" (check.sh counts it); exit 1 on failure.
 # TASK_UPGRADE_SUITE=0 skips the suite run.
 # Port: TASK_CHECK_UPGRADE_PORT (default 58435); directory: $TASK_CHECK_DIR/upgrade or tmp/check-upgrade.
@@ -41,7 +41,19 @@ if ! diff -u "$out/fresh.txt" "$out/updated.txt" >"$out/fingerprint.diff"; then
 	fail "fingerprints differ"
 fi
 if [ "${TASK_UPGRADE_SUITE:-1}" != 0 ]; then
-	# the whole suite on the updated database; its own lines go to a log (check.sh counts this one)
+	# the whole suite on the updated database; its own lines go to a log (check.sh counts this one).
+	# The suite's expected output pins ids drawn from fresh sequences: empty the tables and restart
+	# the sequences first (the schema stays the updated one).
+	q -d "$updated" >"$out/clear.log" 2>&1 <<'SQL' || fail "clearing the updated database failed: $(tail -5 "$out/clear.log")"
+DELETE FROM cron.job WHERE jobname = 'task-maintain' OR jobname LIKE 'task-schedule:%';
+TRUNCATE task.service, task.account, task.login, task.queue, task.task, task.task_access,
+         task.task_dependency, task.task_log, task.schedule RESTART IDENTITY CASCADE;
+ALTER SEQUENCE task.task_serial_seq RESTART;
+SQL
+	# the specs' database, created at 0.1.0 and updated too
+	q -d postgres -c 'CREATE DATABASE isolation_regression'
+	q -d isolation_regression -c "CREATE EXTENSION task VERSION '0.1.0'" -c 'ALTER EXTENSION task UPDATE' >>"$out/clear.log" 2>&1 ||
+		fail "0.1.0 and its update failed in isolation_regression: $(tail -5 "$out/clear.log")"
 	if ! PGHOST=$(h_sockdir "$(realpath -m "$dir/cluster")") PGPORT=$port PGUSER=postgres TASK_CHECK_DIR=$dir/suite \
 		TASK_CHECK_EXISTING=database test/harness/check.sh >"$out/suite.log" 2>&1; then
 		grep -E '^(failed:|[0-9]+ passed)' "$out/suite.log" | sed 's/^/upgrade: suite on the updated database: /'
