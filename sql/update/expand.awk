@@ -14,6 +14,9 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 		f = files[i]
 		on = 0; done = 0; incomment = 0
 		while ((getline line < f) > 0) {
+			# task_http's source (sql/http/) names its schema @extschema@: databases updated
+			# from 0.1.0 have it as schema api
+			gsub(/@extschema@/, "api", line)
 			if (done) continue
 			if (!on && kind == "function" && index(line, "CREATE FUNCTION " name "(") == 1) {
 				on = 1; found++

@@ -46,6 +46,9 @@ if [ "${TASK_UPGRADE_SUITE:-1}" != 0 ]; then
 	# the sequences first (the schema stays the updated one).
 	q -d "$updated" >"$out/clear.log" 2>&1 <<'SQL' || fail "clearing the updated database failed: $(tail -5 "$out/clear.log")"
 DELETE FROM cron.job WHERE jobname = 'task-maintain' OR jobname LIKE 'task-schedule:%';
+-- the HTTP schema left by the update becomes the extension task_http, as docs/OPERATIONS.md says
+-- (test/sql/http.sql creates it again: CREATE SCHEMA api; CREATE EXTENSION task_http SCHEMA api)
+DROP SCHEMA api CASCADE;
 TRUNCATE task.service, task.account, task.login, task.queue, task.task, task.task_access,
          task.task_dependency, task.task_log, task.schedule RESTART IDENTITY CASCADE;
 ALTER SEQUENCE task.task_serial_seq RESTART;

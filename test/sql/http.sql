@@ -10,6 +10,9 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
+-- the HTTP layer is the extension task_http, in the schema PostgREST serves
+CREATE SCHEMA api;
+CREATE EXTENSION task_http SCHEMA api;
 
 -- ids: pinned in a range of their own, the sequences put back at the end
 SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset

@@ -67,3 +67,19 @@ BEGIN
 END
 $$;
 RESET ROLE;
+
+-- the HTTP schema of a 0.1.0 database is left in place, out of the
+-- extension, and keeps answering (PostgREST keeps working)
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+                  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'task')
+                  AND d.classid = 'pg_namespace'::regclass AND d.objid = 'api'::regnamespace) THEN
+        RAISE EXCEPTION 'schema api is still a member of extension task';
+    END IF;
+    IF lower(api.task_get((SELECT id::text FROM task.task WHERE name = 'done'))->>'status') <> 'completed'
+       OR (SELECT count(*) FROM api.tasks) <> (SELECT count(*) FROM task.task) THEN
+        RAISE EXCEPTION 'api no longer answers after the update';
+    END IF;
+END
+$$;
