@@ -2,7 +2,10 @@
 --
 -- Operators (issue 11): workers that start before their queue exists,
 -- the task_monitor role and its views, the HTTP error mapping of
--- oversized input, pg_cron jobs that report task_maintain's counts.
+-- oversized input, task_cron_enable's warnings, and the HTTP layer as an
+-- extension of its own (task_http). Keep this fragment's release of schema
+-- api (at its end) after every fragment that replaces an api.* object:
+-- once released, they are no longer the extension's to replace.
 
 -- task_dequeue on a queue not created yet in the caller's namespace waits
 -- instead of failing: _worker_queue takes missing_ok
