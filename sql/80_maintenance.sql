@@ -203,20 +203,68 @@ $$;
 COMMENT ON FUNCTION task._cron_unschedule(text) IS
     'Internal: removes the named pg_cron job of the extension owner; false when there is none (or no pg_cron).';
 
+-- Whether pg_cron's jobs can reach this server, from its settings: NULL
+-- when they can, else what is wrong (the detail of task_cron_enable's
+-- WARNING). In background-worker mode a job needs no connection; over
+-- libpq (cron.use_background_workers = off, pg_cron's default) it connects
+-- to cron.host (default localhost) over TCP unless cron.host names a
+-- socket directory, so a server with listen_addresses = '' fails every run
+-- with "connection failed". A job's host is stored when it is scheduled.
+CREATE FUNCTION task._cron_connect_problem(background_workers text, host text, listen_addresses text,
+                                           socket_directories text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    RETURN CASE
+        WHEN background_workers = 'on' THEN NULL
+        WHEN left(coalesce(host, 'localhost'), 1) = '/' THEN NULL
+        WHEN coalesce(listen_addresses, '') <> '' THEN NULL
+        ELSE format('pg_cron connects to "%s" over TCP, but the server listens on no TCP address (listen_addresses = ''''): every run fails with "connection failed". '
+                    'Set cron.use_background_workers = on (with max_worker_processes above cron.max_running_jobs plus your other workers), '
+                    'or cron.host = ''%s'' (a unix socket directory), restart, and run task_cron_enable() again.',
+                    coalesce(host, 'localhost'),
+                    coalesce(nullif(trim(split_part(socket_directories, ',', 1)), ''), '/var/run/postgresql'))
+    END;
+COMMENT ON FUNCTION task._cron_connect_problem(text, text, text, text) IS
+    'Internal: why pg_cron''s jobs cannot connect to this server with these settings (cron.use_background_workers, cron.host, listen_addresses, unix_socket_directories), or NULL.';
+
 CREATE FUNCTION task.task_cron_enable(schedule text DEFAULT '* * * * *') RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
+DECLARE
+    job bigint;
+    problem text;
+    last_status text;
+    last_message text;
 BEGIN
     PERFORM task._require_operations('schedule maintenance');
     PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,
                                     'SELECT task.task_maintain()', current_database()));
-    RETURN task._cron_schedule('task-maintain', task_cron_enable.schedule, 'SELECT task.task_maintain()');
+    job := task._cron_schedule('task-maintain', task_cron_enable.schedule, 'SELECT task.task_maintain()');
+    -- a job that cannot run is not scheduled silently
+    problem := task._cron_connect_problem(current_setting('cron.use_background_workers', true),
+                                          current_setting('cron.host', true),
+                                          current_setting('listen_addresses'),
+                                          current_setting('unix_socket_directories'));
+    IF problem IS NOT NULL THEN
+        RAISE WARNING 'the pg_cron job "task-maintain" cannot connect to this server'
+            USING DETAIL = problem,
+                  HINT = 'Check with: SELECT status, return_message FROM cron.job_run_details ORDER BY runid DESC LIMIT 5;';
+    END IF;
+    -- the last run of the job, if it ran before (rescheduling keeps its id)
+    SELECT r.status, r.return_message INTO last_status, last_message
+      FROM cron.job_run_details r WHERE r.jobid = job ORDER BY r.runid DESC LIMIT 1;
+    IF last_status = 'failed' THEN
+        RAISE WARNING 'the last run of the pg_cron job "task-maintain" failed: %', last_message
+            USING HINT = CASE WHEN last_message LIKE '%connection failed%'
+                              THEN 'Set cron.use_background_workers = on, or cron.host to a unix socket directory, restart, and run task_cron_enable() again.'
+                              ELSE 'See cron.job_run_details and the server log.' END;
+    END IF;
+    RETURN job;
 END
 $$;
 COMMENT ON FUNCTION task.task_cron_enable(text) IS
-    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute); returns the pg_cron job id. Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. System or Operations only.';
+    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute); returns the pg_cron job id. Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
 
 CREATE FUNCTION task.task_cron_disable() RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER

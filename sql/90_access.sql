@@ -44,6 +44,12 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+    -- monitoring (82_monitoring.sql): not a kind of caller -- no
+    -- task.login identity, no web role, no JWT claim -- so not in
+    -- task._roles(); a group that reads aggregates and nothing else
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'task_monitor') THEN
+        CREATE ROLE task_monitor NOLOGIN;
+    END IF;
 END
 $$;
 
@@ -178,3 +184,9 @@ $$;
 -- The one list of role names is no secret, and http_pre_request reads it
 -- as the web role PostgREST switched to.
 GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
+
+-- Monitoring (82_monitoring.sql): task_monitor reads the aggregates and
+-- nothing else; nobody else runs the Prometheus function by default.
+REVOKE ALL ON FUNCTION task.monitor_prometheus() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._monitor(), task.monitor_prometheus() TO task_monitor;
+GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;

@@ -18,6 +18,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -139,6 +140,7 @@ load_cache(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
+	bool		v010;
 
 	if (cache.relid == RelationGetRelid(rel))
 		return;
@@ -151,16 +153,26 @@ load_cache(Relation rel)
 			cache.log_plan[i] = NULL;
 		}
 
+	/*
+	 * A 0.1.0 schema (before ALTER EXTENSION task UPDATE) names the result
+	 * columns result (the URI) and result_value (the JSON): the installed
+	 * library must keep serving it until the update, which renames them in
+	 * place (same attribute numbers, so this cache stays right).
+	 */
+	v010 = SPI_fnumber(desc, "resource") <= 0 && SPI_fnumber(desc, "result_value") > 0;
+
 	for (i = 0; i < NUM_TASK_COLUMNS; i++)
 	{
-		int			attno = SPI_fnumber(desc, column_names[i]);
+		const char *name = !v010 ? column_names[i] :
+			i == COL_RESOURCE ? "result" : i == COL_RESULT ? "result_value" : column_names[i];
+		int			attno = SPI_fnumber(desc, name);
 
 		if (attno <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
 					 errmsg("task_transition() must be a trigger on task.task"),
 					 errdetail("Relation \"%s\" has no column \"%s\".",
-							   RelationGetRelationName(rel), column_names[i])));
+							   RelationGetRelationName(rel), name)));
 		cache.attnum[i] = attno;
 	}
 
@@ -424,6 +436,20 @@ task_transition(PG_FUNCTION_ARGS)
 		newtuple = trigdata->tg_trigtuple;
 		heap_deform_tuple(newtuple, desc, values, nulls);
 
+		/*
+		 * A restore (pg_restore, psql < dump: COPY or INSERT of rows that
+		 * already lived) is taken as it is: any status, its audit columns,
+		 * revision and lease. It is recognised by created_by, which no API
+		 * call ever supplies (the trigger stamps it: a stored task always
+		 * has one), and by who asks: INSERT on task.task is granted to
+		 * nobody, so only the tables' owner or a superuser can get here
+		 * directly -- and the session's role itself must be one, so that no
+		 * SECURITY DEFINER API call made by an application role qualifies.
+		 */
+		if (!nulls[ATT(COL_CREATED_BY)] &&
+			has_privs_of_role(GetOuterUserId(), rel->rd_rel->relowner))
+			goto restored;
+
 		status = status_of(values[ATT(COL_STATUS)]);
 		task_check_new_status(status_names[status]);
 
@@ -518,6 +544,8 @@ task_transition(PG_FUNCTION_ARGS)
 							   nowd, from, to, actor, false);
 		}
 	}
+
+restored:
 
 	/*
 	 * Wake on commit (wait.c): remember the queue when the task becomes

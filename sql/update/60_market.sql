@@ -2,7 +2,8 @@
 --
 -- The marketplace (issue 13): its tables, the hooks the core calls, the core
 -- functions that call them, the marketplace functions, access rules and
--- HTTP layer, created exactly as the install fragments create them.
+-- HTTP layer, created exactly as the install fragments create them. Its HTTP
+-- routes are in extension task_http (sql/http/market.sql).
 
 -- @include sql/22_market_tables.sql
 -- @include sql/54_market_hooks.sql
@@ -37,4 +38,3 @@ END
 $$;
 
 -- @include sql/92_market_access.sql
--- @include sql/97_market_http.sql

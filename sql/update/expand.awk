@@ -3,7 +3,8 @@
 # what a fresh install creates and nothing is written twice:
 #
 #   -- @replace function task.task_create    CREATE OR REPLACE FUNCTION ... and its COMMENT
-#   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";")
+#   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";") and the
+#                                            COMMENT ON VIEW / COLUMN statements right after it
 #   -- @include sql/87_market.sql            a whole install fragment, new in this version
 #
 # Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
@@ -14,6 +15,9 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 		f = files[i]
 		on = 0; done = 0; incomment = 0
 		while ((getline line < f) > 0) {
+			# task_http's source (sql/http/) names its schema @extschema@: databases updated
+			# from 0.1.0 have it as schema api
+			gsub(/@extschema@/, "api", line)
 			if (done) continue
 			if (!on && kind == "function" && index(line, "CREATE FUNCTION " name "(") == 1) {
 				on = 1; found++
@@ -22,9 +26,16 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 				on = 1; found++
 				sub(/^CREATE VIEW/, "CREATE OR REPLACE VIEW", line)
 			}
+			if (on == 2) {	# after a view: its COMMENT ON VIEW / COLUMN statements
+				if (!incomment && index(line, "COMMENT ON VIEW " name " ") != 1 &&
+				    index(line, "COMMENT ON COLUMN " name ".") != 1) { on = 0; done = 1; continue }
+				print line
+				incomment = (line !~ /';$/)
+				continue
+			}
 			if (!on) continue
 			print line
-			if (kind == "view" && line ~ /;$/) { on = 0; done = 1; continue }
+			if (kind == "view" && line ~ /;$/) { on = 2; continue }
 			if (line ~ /^COMMENT ON FUNCTION/) incomment = 1
 			if (incomment && line ~ /(';|\$\$;)$/) { on = 0; incomment = 0 }
 		}

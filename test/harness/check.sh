@@ -30,7 +30,19 @@ mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
 sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
 # whole-install checks with a harness script of their own (test/harness/NAME.sh)
-all_harness=(upgrade docs)
+all_harness=(upgrade restore docs)
+# TASK_CHECK_EXISTING: run against a running server (libpq's PGHOST, PGPORT, PGUSER) instead of
+# throwaway instances -- "server": pg_regress creates the test databases there (make installcheck);
+# "database": they exist already and are used as they are (pg_regress --use-existing; the upgrade
+# check runs the suite so on databases created at 0.1.0 and updated): contrib_regression for the
+# regression tests, isolation_regression for the specs. Only the regression tests
+# and isolation specs: the nopreload tests and the harness checks need servers of their own.
+existing=${TASK_CHECK_EXISTING:-}
+case $existing in '' | server | database) ;; *) h_die "TASK_CHECK_EXISTING is server, database or unset, not '$existing'" ;; esac
+if [ -n "$existing" ]; then
+	all_harness=()
+	all_nopreload=()
+fi
 if [ $# -eq 0 ]; then
 	harness_tests=("${all_harness[@]}")
 	sql_tests=("${all_sql[@]}")
@@ -80,22 +92,26 @@ run_suite() {
 	echo "== $kind: $# test(s)"
 	mkdir -p "$work/out-$kind"
 	h_own "$work/out-$kind"
+	local instance=(--temp-instance="$work/instance-$kind" --temp-config="$work/stage/$conf" --port="$port")
+	case $existing in
+	server) instance=() ;;
+	database) instance=(--use-existing) ;;
+	esac
 	set +e
-	(cd "$work" && h_as_pg timeout --foreground -k 30 "$suite_timeout" "$runner" \
-		--temp-instance="$work/instance-$kind" \
-		--temp-config="$work/stage/$conf" \
+	(cd "$work" && h_as_pg env ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} ${PGUSER:+PGUSER="$PGUSER"} \
+		timeout --foreground -k 30 "$suite_timeout" "$runner" \
+		"${instance[@]}" \
 		--inputdir="$work/stage" \
 		--outputdir="$work/out-$kind" \
 		--bindir="$bindir" \
-		--dbname=contrib_regression \
+		--dbname="${isolation_db:-contrib_regression}" \
 		--no-locale --encoding=UTF8 \
-		--port="$port" \
 		"${loads[@]}" "$@") 2>&1 | tee "$work/$kind.log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	[ "$rc" != 124 ] || echo "check: $kind suite killed after ${suite_timeout}s (TASK_CHECK_TIMEOUT)" | tee -a "$work/$kind.log"
 	echo "$rc" >"$work/$kind.rc"
-	h_stop_stale "$work/instance-$kind/data"
+	[ -n "$existing" ] || h_stop_stale "$work/instance-$kind/data"
 }
 
 if [ ${#sql_tests[@]} -gt 0 ]; then
@@ -103,7 +119,13 @@ if [ ${#sql_tests[@]} -gt 0 ]; then
 fi
 if [ ${#spec_tests[@]} -gt 0 ]; then
 	[ -x "$isolation_bin" ] || h_die "no pg_isolation_regress at $isolation_bin"
-	run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+	if [ -n "$existing" ]; then
+		# its own database, isolation_regression (as PGXS does): not the one the regression tests
+		# filled, and not pg_cron's, to which pg_cron's launcher stays connected (no pg_cron here)
+		isolation_db=isolation_regression run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" task -- "${spec_tests[@]}"
+	else
+		run_suite isolation "$isolation_bin" "${TASK_CHECK_ISOLATION_PORT:-58433}" pg_cron task -- "${spec_tests[@]}"
+	fi
 fi
 if [ ${#nopreload_tests[@]} -gt 0 ]; then
 	run_suite nopreload "$regress_bin" "${TASK_CHECK_NOPRELOAD_PORT:-58434}" pg_cron task -- "${nopreload_tests[@]}"

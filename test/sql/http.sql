@@ -10,6 +10,9 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
+-- the HTTP layer is the extension task_http, in the schema PostgREST serves
+CREATE SCHEMA api;
+CREATE EXTENSION task_http SCHEMA api;
 
 -- ids: pinned in a range of their own, the sequences put back at the end
 SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
@@ -420,6 +423,15 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "name", "object", "parameters", "access" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "name" text, "object" jsonb, "parameters" jsonb, "access" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "name" := pgrst_body."name", "object" := pgrst_body."object", "parameters" := pgrst_body."parameters", "access" := pgrst_body."access") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
+-- POST /rpc/task_create as svc with parameters over the 1 MB limit: 413 (54000), not 500
+SELECT format('{"code":"accounts.buyers.transfer","queue":"http/platform/internal/buyers/commands","parameters":{"blob":"%s"}}', repeat('x', 1100000)) AS big_payload \gset
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+\set ECHO none
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'big_payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "name", "object", "parameters", "access" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "name" text, "object" jsonb, "parameters" jsonb, "access" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "name" := pgrst_body."name", "object" := pgrst_body."object", "parameters" := pgrst_body."parameters", "access" := pgrst_body."access") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\set ECHO all
+\ir http_reply.inc
+\unset big_payload
 -- POST /rpc/task_create as anon
 \set role task_web_anon \set claims :anon_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
 \ir http_begin.inc

@@ -102,7 +102,7 @@ SELECT task_queue_configure('wk/pause', backoff_base => '2 hours');
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_dequeue('wk/pause', 0);
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_dequeue('wk/nope');
+SELECT task_dequeue('xx/nope');   -- not its namespace (its own: see "starts first")
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 
@@ -166,4 +166,22 @@ SET ROLE wk_svc;
 -- no attempts left: failed, not claimed
 SELECT count(*) AS claimed FROM task_dequeue('wk/lease');
 SELECT status, error FROM task.task_list(queue => 'wk/lease') j, LATERAL (SELECT j->>'status' AS status, j->>'error' AS error) x;
+RESET ROLE;
+
+-- ------------------------------------------------------------ a worker that starts first
+-- a queue not created yet in the service's own namespace is empty, not missing
+SET ROLE wk_svc;
+SELECT count(*) AS nothing_yet FROM task_dequeue('wk/later');
+SELECT count(*) AS waited_nothing FROM task_dequeue('wk/later', wait => '20 milliseconds');
+RESET ROLE;
+SELECT count(*) AS not_created FROM task.queue WHERE name = 'wk/later';
+SET ROLE wk_svc;
+SELECT code FROM task_create('wk.first', 'wk/later');
+SELECT code, status FROM task_dequeue('wk/later');
+\set ON_ERROR_STOP 0
+-- outside its namespace a queue it does not own is still not found
+SELECT task_dequeue('xx/elsewhere');
+-- and a bad name is a bad name
+SELECT task_dequeue('wk/Bad Name');
+\set ON_ERROR_STOP 1
 RESET ROLE;

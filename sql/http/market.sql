@@ -1,6 +1,5 @@
-\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit
 --
--- The marketplace over HTTP (PostgREST, schema api; 95_http.sql has the
+-- The marketplace over HTTP (PostgREST, extension task_http; api.sql has the
 -- core and the conventions): SECURITY DEFINER wrappers of 87_market.sql
 -- that translate its errors into HTTP statuses (P0002 404, 55000 and 40001
 -- 409, 42501 403, an insufficient balance (23514) 402 Payment Required,
@@ -14,14 +13,14 @@
 --   GET  /rpc/task_messages, task_artifacts, task_payments, task_agents, task_market_balance
 --   GET  /rpc/task_artifact?id=&artifact=   the content, with its media type
 --
--- The download returns the domain api."*/*" (bytea): PostgREST's "any"
+-- The download returns the domain @extschema@."*/*" (bytea): PostgREST's "any"
 -- media type handler, which sends the bytes as they are, under the
 -- Content-Type set in response.headers (PostgREST v12 media type handlers).
 
-CREATE DOMAIN api."*/*" AS bytea;
-COMMENT ON DOMAIN api."*/*" IS 'PostgREST''s any media type handler: a function returning it answers raw bytes with the Content-Type it sets in response.headers.';
+CREATE DOMAIN @extschema@."*/*" AS bytea;
+COMMENT ON DOMAIN @extschema@."*/*" IS 'PostgREST''s any media type handler: a function returning it answers raw bytes with the Content-Type it sets in response.headers.';
 
-CREATE FUNCTION api.task_hire(
+CREATE FUNCTION @extschema@.task_hire(
     capability text,
     input jsonb DEFAULT NULL,
     max_price numeric DEFAULT NULL,
@@ -46,10 +45,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_hire(text, jsonb, numeric, text, text, text, text) IS
+COMMENT ON FUNCTION @extschema@.task_hire(text, jsonb, numeric, text, text, text, text) IS
     'Client: hires an agent (seed 004 POST /tasks). Body: capability, input, max_price (whole minor units), execution_mode (async, sync: then POST /rpc/task_wait), optional agent, name, description. Holds max_price in escrow and auto-assigns an agent; answers 201 with the task and Location. 402 when max_price is above the balance, 400 for bad input, 409 when no agent is available.';
 
-CREATE FUNCTION api.task_list(
+CREATE FUNCTION @extschema@.task_list(
     status text DEFAULT NULL,
     agent_id text DEFAULT NULL,
     list_limit integer DEFAULT 50,
@@ -67,10 +66,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION api.task_list(text, text, integer, integer) IS
+COMMENT ON FUNCTION @extschema@.task_list(text, text, integer, integer) IS
     'Lists the tasks the caller may see (seed 004 GET /tasks?status=&agent_id=): status (queued, processing, completed, failed, cancelled, ...), agent_id (ACC-XXXX-YYYY: hired tasks assigned to that agent), list_limit, list_offset. Most recent status change first.';
 
-CREATE FUNCTION api.task_accept(
+CREATE FUNCTION @extschema@.task_accept(
     id text)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -88,10 +87,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_accept(text) IS
+COMMENT ON FUNCTION @extschema@.task_accept(text) IS
     'Client: accepts a completed task''s result during its review window; the escrow is released. Answers the task; 409 unless the escrow is in review.';
 
-CREATE FUNCTION api.task_reassign(
+CREATE FUNCTION @extschema@.task_reassign(
     id text,
     new_agent_id text DEFAULT NULL,
     reason text DEFAULT NULL)
@@ -111,10 +110,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_reassign(text, text, text) IS
+COMMENT ON FUNCTION @extschema@.task_reassign(text, text, text) IS
     'Client or Operations: reassigns an unfinished task to new_agent_id (or the next available agent). Answers the task; 400 when the agent lacks the capability or charges above max_price, 409 when the escrow is not held or the agent is full.';
 
-CREATE FUNCTION api.task_dispute(
+CREATE FUNCTION @extschema@.task_dispute(
     id text,
     reason text)
     RETURNS jsonb
@@ -134,10 +133,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_dispute(text, text) IS
+COMMENT ON FUNCTION @extschema@.task_dispute(text, text) IS
     'Client or agent: opens a dispute (tier 1); the escrow stays held until it closes. Answers 201 with the dispute; 409 when the escrow is already released, refunded or disputed.';
 
-CREATE FUNCTION api.task_dispute_resolve(
+CREATE FUNCTION @extschema@.task_dispute_resolve(
     id text,
     decision text,
     agent_amount numeric DEFAULT NULL,
@@ -158,10 +157,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_dispute_resolve(text, text, numeric, text) IS
+COMMENT ON FUNCTION @extschema@.task_dispute_resolve(text, text, numeric, text) IS
     'Moves a dispute on: decision propose (agent_amount), accept, escalate, decide (tier 3, Operations). Answers the dispute with its audit trail.';
 
-CREATE FUNCTION api.task_message(
+CREATE FUNCTION @extschema@.task_message(
     id text,
     content text)
     RETURNS jsonb
@@ -181,10 +180,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_message(text, text) IS
+COMMENT ON FUNCTION @extschema@.task_message(text, text) IS
     'Client, agent or Operations: adds a message to the task''s conversation. Answers 201 with the message.';
 
-CREATE FUNCTION api.task_messages(
+CREATE FUNCTION @extschema@.task_messages(
     id text,
     msg_limit integer DEFAULT 50,
     msg_offset integer DEFAULT 0)
@@ -201,10 +200,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION api.task_messages(text, integer, integer) IS
+COMMENT ON FUNCTION @extschema@.task_messages(text, integer, integer) IS
     'The task''s conversation, oldest first (msg_limit, msg_offset). 404 out of scope.';
 
-CREATE FUNCTION api.task_artifacts_add(
+CREATE FUNCTION @extschema@.task_artifacts_add(
     id text,
     artifacts jsonb)
     RETURNS SETOF jsonb
@@ -221,10 +220,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION api.task_artifacts_add(text, jsonb) IS
+COMMENT ON FUNCTION @extschema@.task_artifacts_add(text, jsonb) IS
     'Agent or client: adds up to 50 artifacts ({artifact_type, name, content, media_type}; 9 types) in one all-or-nothing request. Answers 201 with their metadata and download URLs; 400 for an unknown type, oversized content, more than 50.';
 
-CREATE FUNCTION api.task_artifacts(
+CREATE FUNCTION @extschema@.task_artifacts(
     id text)
     RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -239,10 +238,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION api.task_artifacts(text) IS
+COMMENT ON FUNCTION @extschema@.task_artifacts(text) IS
     'The artifacts of a task: metadata and download URLs. 404 out of scope.';
 
-CREATE FUNCTION api.task_payment(
+CREATE FUNCTION @extschema@.task_payment(
     id text,
     amount numeric,
     kind text DEFAULT 'tip',
@@ -264,10 +263,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_payment(text, numeric, text, text) IS
+COMMENT ON FUNCTION @extschema@.task_payment(text, numeric, text, text) IS
     'Client: pays the agent a tip or bonus beyond the price (seed 004 POST /tasks/:id/payments). Answers 201 with the payment history; 402 when the balance is short, 409 for a refunded task.';
 
-CREATE FUNCTION api.task_payments(
+CREATE FUNCTION @extschema@.task_payments(
     id text)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -285,10 +284,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_payments(text) IS
+COMMENT ON FUNCTION @extschema@.task_payments(text) IS
     'Payment status and history of a task: escrow state, amounts, every ledger transaction. 404 out of scope.';
 
-CREATE FUNCTION api.task_agents(
+CREATE FUNCTION @extschema@.task_agents(
     capability text DEFAULT NULL)
     RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -303,10 +302,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION api.task_agents(text) IS
+COMMENT ON FUNCTION @extschema@.task_agents(text) IS
     'The agent directory: active agents (optionally those with a capability), cheapest first, with price, capacity, load and responsiveness.';
 
-CREATE FUNCTION api.task_agent_heartbeat()
+CREATE FUNCTION @extschema@.task_agent_heartbeat()
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -323,10 +322,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_agent_heartbeat() IS
+COMMENT ON FUNCTION @extschema@.task_agent_heartbeat() IS
     'Agent: says it is alive (auto-assignment skips unresponsive agents). Answers the agent profile.';
 
-CREATE FUNCTION api.task_market_balance(
+CREATE FUNCTION @extschema@.task_market_balance(
     account text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -344,10 +343,10 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_market_balance(text) IS
+COMMENT ON FUNCTION @extschema@.task_market_balance(text) IS
     'The caller''s wallet balance and what it holds in escrow (Operations: any account''s).';
 
-CREATE FUNCTION api.task_wait(
+CREATE FUNCTION @extschema@.task_wait(
     id text,
     timeout interval DEFAULT '30 seconds')
     RETURNS jsonb
@@ -366,12 +365,12 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_wait(text, interval) IS
+COMMENT ON FUNCTION @extschema@.task_wait(text, interval) IS
     'Waits until the task is final or the timeout passes (0..1 hour, default 30 s) and answers it: the sync execution mode after POST /rpc/task_hire. POST, since it waits.';
 
 -- The download: the artifact's bytes under its media type.
-CREATE FUNCTION api.task_artifact(id text, artifact integer)
-    RETURNS api."*/*"
+CREATE FUNCTION @extschema@.task_artifact(id text, artifact integer)
+    RETURNS @extschema@."*/*"
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
@@ -394,21 +393,21 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION api.task_artifact(text, integer) IS
+COMMENT ON FUNCTION @extschema@.task_artifact(text, integer) IS
     'Downloads one artifact (the download_url of task_artifacts): its content as raw bytes with Content-Type: its media type and Content-Disposition: inline with its name. 404 when it does not exist or the task is out of scope.';
 
 -- As for the core routes (95_http.sql): nothing for PUBLIC, everything for
 -- the web roles with an identity (task._roles()); what each kind may do is
 -- checked by the SQL API, so granting all web roles keeps one error path.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 
 DO $$
 DECLARE
     r name;
 BEGIN
     FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
-        EXECUTE pg_catalog.format('GRANT USAGE ON DOMAIN api."*/*" TO %I', r);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO %I', r);
+        EXECUTE pg_catalog.format('GRANT USAGE ON DOMAIN @extschema@."*/*" TO %I', r);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ TO %I', r);
     END LOOP;
 END
 $$;

@@ -1,0 +1,392 @@
+\echo Use "CREATE SCHEMA api; CREATE EXTENSION task_http SCHEMA api" to load this file. \quit
+--
+-- task_http: the HTTP layer of task, exposed by PostgREST, in the schema
+-- the operator chooses (CREATE EXTENSION task_http SCHEMA <name>; the
+-- schema must exist; set PostgREST's db-schemas to it). Requires task.
+-- Built by make into sql/task_http--<version>.sql, @extschema@ standing for
+-- that schema.
+--
+-- The HTTP layer: the HTTP schema (here: `api`), exposed by PostgREST (db-schemas = "api",
+-- db-extra-search-path = "task" for the task_id operators). The README's
+-- "HTTP (PostgREST)" section and docs/postgrest.conf tell how to run it.
+--
+--   GET  /tasks                  the view tasks (filters, order, limit/offset;
+--                                Accept: application/vnd.pgrst.object+json for one)
+--   GET  /rpc/task_get?id=       one task; 404 when missing or out of scope
+--   GET  /rpc/task_logs?id=      its log (Operations and the owning service)
+--   GET  /rpc/task_result?id=    200 with a JSON result, 303 + Location for a resource
+--   POST /rpc/task_create        201 + Location (services)
+--   POST /rpc/task_progress, task_log, task_heartbeat, task_complete, task_fail,
+--        task_reschedule, task_cancel, task_retry, task_dequeue
+--
+-- Who the caller is comes from the web role PostgREST switches to and the
+-- JWT claim "task_identity" (src/identity.c): nothing here decides identity.
+-- The view is security_invoker, so row-level security on task.task picks
+-- the rows; names of services and accounts come from task_get (SECURITY
+-- DEFINER, by id, re-checking visibility), so nothing outside the caller's
+-- scope can be read through it. The functions are SECURITY DEFINER wrappers
+-- of the SQL API that translate its errors into HTTP statuses.
+--
+COMMENT ON SCHEMA @extschema@ IS
+    'Task API over HTTP (PostgREST): tasks, their logs and results, and the worker operations of seed 000.';
+
+-- The Task object (seed 001) as columns. Scalar fields come from the row
+-- (so filters on id, status, code, queue use them directly); the fields
+-- that carry names of services and accounts (parent, owner, access,
+-- audit) and the formatted eta and result come from task_get, one call per
+-- row returned. Default order: most recent status change first. The rows
+-- are sorted before task_get runs, so a page (limit) costs one call per
+-- task on it; filters on the row's columns are pushed below the sort.
+-- An explicit order=... sorts after task_get, i.e. calls it for every
+-- matching row: fine for a caller's own tasks, costly for an operator
+-- listing everything unfiltered.
+CREATE VIEW @extschema@.tasks WITH (security_invoker = true) AS
+SELECT t.id,
+       t.name,
+       t.revision,
+       pg_catalog.initcap(t.status::text) AS status,
+       t.code,
+       t.queue,
+       t.object,
+       t.description,
+       j.doc -> 'parent' AS parent,
+       t.progress,
+       j.doc ->> 'eta' AS eta,
+       t.parameters,
+       j.doc ->> 'result' AS result,
+       t.error,
+       j.doc -> 'owner' AS owner,
+       j.doc -> 'access' AS access,
+       j.doc -> 'audit' AS audit
+  FROM (SELECT * FROM task.task x ORDER BY x.status_at DESC, x.id DESC) t
+ CROSS JOIN LATERAL (SELECT task.task_get(t.id) AS doc OFFSET 0) j;
+COMMENT ON VIEW @extschema@.tasks IS
+$$Tasks the caller may see (seed 001 Task objects), most recent status change first. Filter with id, status (capitalised: Queued, Completed, ...), code, queue, object->>id, parent->>id; page with limit and offset. One task: GET /tasks?id=eq.TSK-... with Accept: application/vnd.pgrst.object+json (406 when none), or GET /rpc/task_get?id=... (404).$$;
+COMMENT ON COLUMN @extschema@.tasks.id IS 'TSK-XXXX-YYYY-YYYY-YYYY; XXXX is the owning service.';
+COMMENT ON COLUMN @extschema@.tasks.name IS 'The name of the operation.';
+COMMENT ON COLUMN @extschema@.tasks.revision IS 'Bumped on every change.';
+COMMENT ON COLUMN @extschema@.tasks.status IS 'Blocked, Queued, Processing, Completed, Failed, Rescheduled or Cancelled.';
+COMMENT ON COLUMN @extschema@.tasks.code IS 'The workflow, prefixed with the service namespace (e.g. accounts.buyers.transfer).';
+COMMENT ON COLUMN @extschema@.tasks.queue IS 'The FIFO queue, under the owning service''s namespace.';
+COMMENT ON COLUMN @extschema@.tasks.object IS 'The business object the task is about, e.g. {"id": "BUY-1190-0394"}.';
+COMMENT ON COLUMN @extschema@.tasks.description IS 'A description of the task.';
+COMMENT ON COLUMN @extschema@.tasks.parent IS 'The parent task {id, name}, if any.';
+COMMENT ON COLUMN @extschema@.tasks.progress IS 'Percent 0..100, once started.';
+COMMENT ON COLUMN @extschema@.tasks.eta IS 'Estimated completion (ISO 8601, UTC).';
+COMMENT ON COLUMN @extschema@.tasks.parameters IS 'Task-specific parameters.';
+COMMENT ON COLUMN @extschema@.tasks.result IS 'Relative URI of the result: a resource, or the task''s JSON result (GET /rpc/task_result).';
+COMMENT ON COLUMN @extschema@.tasks.error IS 'Why the last attempt failed, or why the task was cancelled.';
+COMMENT ON COLUMN @extschema@.tasks.owner IS 'The owning service {id, name, revision}.';
+COMMENT ON COLUMN @extschema@.tasks.access IS 'Accounts with access to the task and its result [{id, name, revision, type, status}].';
+COMMENT ON COLUMN @extschema@.tasks.audit IS 'created, updated, started, completed, failed, rescheduled, cancelled: {at, by}.';
+
+CREATE FUNCTION @extschema@.task_get(id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task.task_get(task_get.id::task.task_id);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_get(text) IS
+    'Gets a task by id (seed 001 Task object; absent fields are left out). 404 when it does not exist or is outside the caller''s scope, 400 for a malformed id.';
+
+CREATE FUNCTION @extschema@.task_logs(id text, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
+    RETURNS TABLE (at text, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN QUERY
+    SELECT task._iso(l.at), l.message, l.errors, l.skips, l.success, l.total, l.by
+      FROM task.task_logs(task_logs.id::task.task_id, task_logs.log_limit, task_logs.log_offset) l;
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_logs(text, integer, integer) IS
+    'Gets the log records of a task, newest first: at, message, counters errors/skips/success/total, by. Page with log_limit (1..1000, default 10) and log_offset. Operations and the owning service only (403 for an account on the access list, 404 out of scope).';
+
+CREATE FUNCTION @extschema@.task_result(id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid task.task_id;
+    value jsonb;
+    resource text;
+    s text; m text; d text; h text;
+BEGIN
+    tid := task_result.id::task.task_id;
+    value := task.task_result(tid);     -- checks visibility and status
+    SELECT t.resource INTO resource FROM task.task t
+     WHERE t.owner = task.task_id_owner(tid) AND t.id = tid;
+    IF resource IS NOT NULL THEN
+        PERFORM task._http_respond(303, resource);
+    END IF;
+    RETURN value;
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_result(text) IS
+    'Gets the result of a completed task: a JSON result answers 200 with the value; a resource result answers 303 See Other with Location: the resource URI. 404 when missing or out of scope, 409 while the task is not completed.';
+
+CREATE FUNCTION @extschema@.task_create(
+    code            text,
+    queue           text,
+    name            text DEFAULT NULL,
+    description     text DEFAULT NULL,
+    object          jsonb DEFAULT NULL,
+    parent          text DEFAULT NULL,
+    parameters      jsonb DEFAULT NULL,
+    eta             timestamptz DEFAULT NULL,
+    access          text[] DEFAULT NULL,
+    status          text DEFAULT 'queued',
+    run_at          timestamptz DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    ordering_key    text DEFAULT NULL,
+    max_attempts    integer DEFAULT NULL,
+    depends_on      text[] DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+    s text; m text; d text; h text;
+BEGIN
+    t := task.task_create(task_create.code, task_create.queue,
+                          name => task_create.name, description => task_create.description,
+                          object => task_create.object, parent => task_create.parent::task.task_id,
+                          parameters => task_create.parameters, eta => task_create.eta,
+                          access => task_create.access,
+                          status => lower(coalesce(task_create.status, 'queued'))::task.status,
+                          run_at => task_create.run_at, idempotency_key => task_create.idempotency_key,
+                          ordering_key => task_create.ordering_key, max_attempts => task_create.max_attempts,
+                          depends_on => task_create.depends_on::task.task_id[]);
+    PERFORM task._http_respond(201, '/tasks?id=eq.' || t.id::text);
+    RETURN task._task_json(t);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[]) IS
+    'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on. Services only (403 for accounts).';
+
+CREATE FUNCTION @extschema@.task_progress(id text, progress double precision DEFAULT NULL, eta timestamptz DEFAULT NULL,
+                                  parameters jsonb DEFAULT NULL, token bigint DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_progress(task_progress.id::task.task_id, task_progress.progress,
+                                              task_progress.eta, task_progress.parameters, task_progress.token));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_progress(text, double precision, timestamptz, jsonb, bigint) IS
+    'Owning service: sets progress (0..100), eta and parameters of an unfinished task; answers the Task object. With token, only while that claim holds (409 otherwise).';
+
+CREATE FUNCTION @extschema@.task_log(id text, message text, errors bigint DEFAULT NULL, skips bigint DEFAULT NULL,
+                             success bigint DEFAULT NULL, total bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    PERFORM task.task_log(task_log.id::task.task_id, task_log.message, task_log.errors, task_log.skips,
+                          task_log.success, task_log.total);
+    PERFORM task._http_respond(204, NULL);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_log(text, text, bigint, bigint, bigint, bigint) IS
+    'Owning service: appends a log record (message, optional counters errors, skips, success, total); answers 204.';
+
+CREATE FUNCTION @extschema@.task_heartbeat(id text, token bigint, lease interval DEFAULT NULL,
+                                   progress double precision DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_heartbeat(task_heartbeat.id::task.task_id, task_heartbeat.token,
+                                               task_heartbeat.lease, task_heartbeat.progress));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_heartbeat(text, bigint, interval, double precision) IS
+    'Worker: extends the lease of a claimed task (lease, e.g. "5 minutes", or the queue''s), optionally with progress. 409 when the lease is lost.';
+
+CREATE FUNCTION @extschema@.task_complete(id text, result jsonb DEFAULT NULL, resource text DEFAULT NULL,
+                                  token bigint DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_complete(task_complete.id::task.task_id, task_complete.result,
+                                              task_complete.resource, task_complete.token));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_complete(text, jsonb, text, bigint) IS
+    'Worker: completes a processing task with a JSON result or a resource URI (relative); answers the Task object. 409 when it is not processing or the lease is lost.';
+
+CREATE FUNCTION @extschema@.task_fail(id text, error text, token bigint DEFAULT NULL, retry boolean DEFAULT true)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_fail(task_fail.id::task.task_id, task_fail.error, task_fail.token,
+                                          task_fail.retry));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_fail(text, text, bigint, boolean) IS
+    'Worker: reports a failed attempt; the task is rescheduled with backoff while attempts remain (and retry is true), else failed. Answers the Task object.';
+
+CREATE FUNCTION @extschema@.task_reschedule(id text, at timestamptz, token bigint DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_reschedule(task_reschedule.id::task.task_id, task_reschedule.at,
+                                                task_reschedule.token));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_reschedule(text, timestamptz, bigint) IS
+    'Worker: gives a claimed task back to run again at a given time (status Rescheduled). Answers the Task object.';
+
+CREATE FUNCTION @extschema@.task_cancel(id text, reason text DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_cancel(task_cancel.id::task.task_id, task_cancel.reason));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_cancel(text, text) IS
+    'Cancels an unfinished task (owning service or Operations), with an optional reason. Answers the Task object; 409 when it is already finished.';
+
+CREATE FUNCTION @extschema@.task_retry(id text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_retry(task_retry.id::task.task_id));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_retry(text) IS
+    'Re-queues a failed task with a fresh attempt budget (owning service or Operations). Answers the Task object; 409 unless it is failed.';
+
+-- The claim: each task comes with the fencing token the calls that follow need.
+CREATE FUNCTION @extschema@.task_dequeue(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL,
+                                 wait interval DEFAULT '0')
+    RETURNS SETOF jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN QUERY
+    SELECT task._task_json(t) || pg_catalog.jsonb_build_object('token', t.lease_token,
+                                                               'lease_until', task._iso(t.lease_until))
+      FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n, task_dequeue.lease, task_dequeue.wait) t;
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_dequeue(text, integer, interval, interval) IS
+    'Worker (owning service): claims up to n runnable tasks of the queue in FIFO order and answers them as Task objects with the claim''s token and lease_until. 404 for a queue outside the caller''s scope.';
+
+-- The web roles only: PUBLIC, logins and task_web_anon get nothing here.
+-- Every web role with an identity (task._roles()) gets the schema, the view
+-- and every function: reads are filtered by row-level security and the
+-- visibility rule; what each kind may write is checked by the SQL API
+-- (accounts get 403 from it), so granting all web roles keeps one error path.
+-- Only this extension's own objects: the schema may hold others.
+DO $$
+DECLARE
+    r name;
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+              WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+                AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+                AND d.refobjid = (SELECT x.oid FROM pg_catalog.pg_extension x WHERE x.extname = 'task_http') LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', f, r);
+        END LOOP;
+    END LOOP;
+    REVOKE ALL ON @extschema@.tasks FROM PUBLIC;
+    FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', r);
+        EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.tasks TO %I', r);
+    END LOOP;
+END
+$$;

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Backup and restore round trip, as a DBA does it: a database holding tasks in every status, logs,
+# access lists, dependencies, a parent and its child, a schedule and advanced sequences
+# (test/upgrade/data.sql) is dumped with pg_dump -Fc and -Fp and restored into new clusters with
+# plain pg_restore / psql (roles first, with pg_dumpall --roles-only); a third round restores only
+# the data of schema task (pg_dump --data-only --schema=task) into a fresh CREATE EXTENSION task.
+# Every table of schema task (md5 of its ordered rows), every sequence position and the pg_cron jobs
+# must match, and a worker (dequeue, complete) and a client read must work on the restored database.
+# The clusters listen on a unix socket only (listen_addresses = ''), and the source's maintenance
+# job (task_cron_enable) must have run successfully by the end (cron.job_run_details).
+# Prints "restore ... ok|FAILED" (check.sh counts it); exit 1 on failure.
+# Ports: TASK_CHECK_RESTORE_PORT (default 58436) for the source, +1 for the restored clusters.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=cluster.sh
+. "$here/cluster.sh"
+cd "$root"
+port=${TASK_CHECK_RESTORE_PORT:-58436}
+tport=${TASK_CHECK_RESTORE_TARGET_PORT:-$((port + 1))}
+dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-restore
+out=$dir/out
+bindir=$(h_bindir)
+fail() {
+	echo "restore: $*"
+	echo "test restore                      ... FAILED"
+	cluster_stop "$dir/source"
+	cluster_stop "$dir/target"
+	exit 1
+}
+rm -rf "$dir"
+mkdir -p "$out"
+h_own "$dir"
+# both clusters listen on their unix socket only (listen_addresses = '')
+cluster_start "$dir/source" "$port" app "listen_addresses=" >/dev/null
+src() { cluster_psql "$dir/source" "$port" -v ON_ERROR_STOP=1 -q -d app "$@"; }
+dst() { cluster_psql "$dir/target" "$tport" -v ON_ERROR_STOP=1 -q -d app "$@"; }
+sock=$(h_sockdir "$(realpath -m "$dir/source")")
+
+# ---- the source: data of every kind
+src -c 'CREATE EXTENSION pg_cron' -c 'CREATE EXTENSION task' >"$out/install.log" 2>&1 ||
+	fail "install failed: $(tail -5 "$out/install.log")"
+src -f test/upgrade/data.sql >"$out/data.log" 2>&1 || fail "test/upgrade/data.sql failed: $(tail -5 "$out/data.log")"
+# a task_log sequence moved past its rows, and a sequence nobody used yet
+src -c "SELECT setval('task.task_log_seq', 5000)" -c "SELECT task.task_cron_enable()" >/dev/null
+
+# The state to compare: every table of schema task (rows sorted as text), every sequence position,
+# the pg_cron jobs of the task schedules and maintenance.
+state() { # psql-function
+	"$1" -At <<'SQL'
+SELECT format('table %s: %s rows, md5 %s', c.oid::regclass,
+              (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c.oid::regclass), false, true, '')))[1],
+              (xpath('/row/m/text()', query_to_xml(format('SELECT md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) AS m FROM %s t',
+                                                          c.oid::regclass), false, true, '')))[1])
+  FROM pg_class c WHERE c.relnamespace = 'task'::regnamespace AND c.relkind = 'r'
+UNION ALL
+SELECT format('sequence %s: %s', c.oid::regclass,
+              (xpath('/row/v/text()', query_to_xml(format('SELECT last_value || '' '' || is_called AS v FROM %s', c.oid::regclass), false, true, '')))[1])
+  FROM pg_class c WHERE c.relnamespace = 'task'::regnamespace AND c.relkind = 'S'
+UNION ALL
+SELECT format('cron job %s: %s | %s | %s', jobname, schedule, command, database) FROM cron.job
+ORDER BY 1;
+SQL
+}
+state src >"$out/source.txt"
+grep -q "table task.task: 1[0-9] rows" "$out/source.txt" || fail "the source holds too few tasks: $(grep 'task.task:' "$out/source.txt")"
+src -At -c "SELECT string_agg(DISTINCT status::text, ',' ORDER BY status::text) FROM task.task" >"$out/statuses.txt"
+[ "$(cat "$out/statuses.txt")" = "blocked,cancelled,completed,failed,processing,queued,rescheduled" ] ||
+	fail "the source lacks a status: $(cat "$out/statuses.txt")"
+
+"$bindir/pg_dumpall" -h "$sock" -p "$port" -U postgres --roles-only -f "$out/roles.sql"
+"$bindir/pg_dump" -h "$sock" -p "$port" -U postgres -Fc -f "$out/app.dump" app 2>"$out/dump-c.log" || fail "pg_dump -Fc failed: $(cat "$out/dump-c.log")"
+"$bindir/pg_dump" -h "$sock" -p "$port" -U postgres -Fp -f "$out/app.sql" app 2>"$out/dump-p.log" || fail "pg_dump -Fp failed: $(cat "$out/dump-p.log")"
+"$bindir/pg_dump" -h "$sock" -p "$port" -U postgres -Fc --data-only --schema=task -f "$out/task-data.dump" app 2>"$out/dump-d.log" ||
+	fail "pg_dump --data-only --schema=task failed: $(cat "$out/dump-d.log")"
+# pg_dump's one warning: the self-referencing parent key of task.task ("circular foreign-key
+# constraints on this table: task"). Harmless: one table's rows are restored by one COPY, and
+# foreign keys are checked at the end of the statement (docs/OPERATIONS.md). Anything else fails.
+for log in "$out"/dump-*.log; do
+	if grep -v -e 'circular foreign-key constraints on this table:' -e '^pg_dump: detail: task$' \
+		-e 'You might not be able to restore the dump without using --disable-triggers' \
+		-e 'Consider using a full dump instead of a --data-only dump' "$log" | grep -q .; then
+		fail "pg_dump warned ($log): $(cat "$log")"
+	fi
+done
+
+# ---- restore into a new cluster (unix socket only), compare, work on it
+round() { # NAME: compare the restored database with the source, then work on it
+	local name=$1
+	state dst >"$out/$name.txt"
+	diff -u "$out/source.txt" "$out/$name.txt" >"$out/$name.diff" || { head -n 60 "$out/$name.diff"; fail "$name: the restored database differs (- source, + restored)"; }
+	# a worker and a client on the restored database
+	dst -At >"$out/$name-work.txt" 2>&1 <<'SQL' || fail "$name: the worker or the client failed: $(tail -5 "$out/$name-work.txt")"
+SET search_path = task, public;
+SET ROLE up_svc;
+SELECT 'dequeued ' || code FROM task_dequeue('up/main');
+SELECT 'completed ' || status FROM task_complete((SELECT id FROM task.task WHERE status = 'processing' AND queue = 'up/main'), result => '{"ok": true}');
+SELECT 'created ' || status FROM task_create('up.job', 'up/main');
+RESET ROLE;
+SET ROLE up_client;
+SELECT 'client sees ' || count(*) FROM task_list();
+SELECT 'client result ' || (task_result(t.id))::text FROM task.task t WHERE t.name = 'done';
+RESET ROLE;
+SQL
+	cat >"$out/$name-work.expected" <<'EOF2'
+dequeued up.job
+completed completed
+created queued
+client sees 2
+client result {"answer": 42}
+EOF2
+	diff -u "$out/$name-work.expected" "$out/$name-work.txt" || fail "$name: unexpected worker or client answers"
+}
+target() { # start a fresh restored cluster listening on its unix socket only
+	cluster_start "$dir/target" "$tport" app "listen_addresses=" >/dev/null
+	cluster_psql "$dir/target" "$tport" -q -d postgres -f "$out/roles.sql" >"$out/roles.log" 2>&1
+}
+
+target
+"$bindir/pg_restore" -h "$(h_sockdir "$(realpath -m "$dir/target")")" -p "$tport" -U postgres -d app "$out/app.dump" >"$out/restore-c.log" 2>&1 ||
+	fail "pg_restore of the custom dump failed: $(head -20 "$out/restore-c.log")"
+round custom
+cluster_stop "$dir/target"
+
+target
+dst -f "$out/app.sql" >"$out/restore-p.log" 2>&1 || fail "psql < plain dump failed: $(head -20 "$out/restore-p.log")"
+round plain
+cluster_stop "$dir/target"
+
+target
+dst -c 'CREATE EXTENSION pg_cron' -c 'CREATE EXTENSION task' >/dev/null
+"$bindir/pg_restore" -h "$(h_sockdir "$(realpath -m "$dir/target")")" -p "$tport" -U postgres -d app "$out/task-data.dump" >"$out/restore-d.log" 2>&1 ||
+	fail "pg_restore --data-only --schema=task failed: $(head -20 "$out/restore-d.log")"
+# the pg_cron jobs are not in schema task: re-create them as the docs say
+dst -At -c "SELECT task.task_cron_enable()" >/dev/null
+grep -v '^cron job' "$out/source.txt" >"$out/source-task.txt"
+state dst | grep -v '^cron job' >"$out/data-only.txt"
+diff -u "$out/source-task.txt" "$out/data-only.txt" >"$out/data-only.diff" || { head -n 60 "$out/data-only.diff"; fail "data-only: the restored schema task differs"; }
+cluster_stop "$dir/target"
+
+# pg_cron on a unix socket only: the source's task-maintain job (task_cron_enable above, a while
+# ago) runs in a background worker; its first run (within a minute) must have succeeded
+src() { cluster_psql "$dir/source" "$port" -v ON_ERROR_STOP=1 -q -d app "$@"; }
+for _ in $(seq 1 75); do
+	n=$(src -At -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' AND d.status IN ('succeeded', 'failed')")
+	[ "$n" = 0 ] || break
+	sleep 1
+done
+src -At -c "SELECT status || ' ' || return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' ORDER BY runid LIMIT 1" >"$out/cron.txt"
+grep -q '^succeeded' "$out/cron.txt" || fail "the task-maintain job did not succeed on a unix-socket-only server: $(cat "$out/cron.txt")"
+cluster_stop "$dir/source"
+echo "test restore                      ... ok"
