@@ -8,7 +8,8 @@
 # The two set-up targets work on a machine that has no PostgreSQL headers
 # yet: PGXS is only included once it exists, and they call make again.
 
-EXTENSION  = task
+# task, and task_router: its API routed over several nodes (docs/SCALE-OUT.md)
+EXTENSION  = task task_router
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" task.control)
 
 MODULE_big = task
@@ -26,8 +27,11 @@ OBJS = \
 SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))
 UPDATE_FROM = 0.1.0
 UPDATE_FRAGMENTS = $(sort $(wildcard sql/update/[0-9]*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql
-DATA = sql/$(EXTENSION)--0.1.0.sql
+# task_router: the types and (always empty) tables of task, so that its
+# row types are the shard's, then its own fragments in sql/router/
+ROUTER_FRAGMENTS = sql/10_types.sql sql/20_tables.sql $(sort $(wildcard sql/router/[0-9]*.sql))
+DATA_built = sql/task--$(EXTVERSION).sql sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql sql/task_router--$(EXTVERSION).sql
+DATA = sql/task--0.1.0.sql
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip -Wextra's unused-parameter
@@ -45,18 +49,24 @@ all:
 	@exit 1
 endif
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
+sql/task--$(EXTVERSION).sql: $(SQL_FRAGMENTS) task.control
 	@{ echo '-- generated from sql/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION task CASCADE" to load this file. \quit'; \
 	   for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
-sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) task.control
+sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) task.control
 	@{ echo '-- generated from sql/update/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit'; \
 	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
-# One version number: task.control. META.json and CHANGELOG.md must agree.
+sql/task_router--$(EXTVERSION).sql: $(ROUTER_FRAGMENTS) task_router.control
+	@{ echo '-- generated from sql/10_types.sql, sql/20_tables.sql and sql/router/[0-9]*.sql by make: edit those, not this file'; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION task_router CASCADE" to load this file. \quit'; \
+	   for f in $(ROUTER_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+
+# One version number: task.control (task_router.control carries the same). META.json and CHANGELOG.md must agree.
 checkver:
+	@grep -q "^default_version = '$(EXTVERSION)'" task_router.control || { echo "task_router.control does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 	@grep -q '"version": "$(EXTVERSION)"' META.json || { echo "META.json does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 	@grep -q '^## $(EXTVERSION)' CHANGELOG.md || { echo "CHANGELOG.md has no '## $(EXTVERSION)' section" >&2; exit 1; }
 

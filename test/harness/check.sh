@@ -30,7 +30,7 @@ mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
 sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
 # whole-install checks with a harness script of their own (test/harness/NAME.sh)
-all_harness=(upgrade)
+all_harness=(upgrade multinode)
 if [ $# -eq 0 ]; then
 	harness_tests=("${all_harness[@]}")
 	sql_tests=("${all_sql[@]}")
