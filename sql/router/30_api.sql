@@ -1,11 +1,12 @@
 \echo Use "CREATE EXTENSION task_router CASCADE" to load this file. \quit
 --
--- The public API of task, routed. Same names, arguments and defaults as
--- the single-node functions; each is a PL/Proxy function (or a thin SQL or
--- PL/pgSQL one over PL/Proxy functions) that runs the node's own function
--- as the CALLER: PL/Proxy connects with user=current_user, so identity,
--- row-level security, errors (SQLSTATE, message, detail, hint) and audit
--- are the node's. None of these is SECURITY DEFINER.
+-- The public API of task, routed: task_router.task_* here, with the same
+-- names, arguments and defaults as the single-node functions, and the
+-- callers' task.task_* made from them in sql/router/40_errors.sql. Each is
+-- a PL/Proxy function (or a thin SQL or PL/pgSQL one over PL/Proxy
+-- functions) that runs the node's own function as the CALLER: PL/Proxy
+-- connects with user=current_user, so identity, row-level security and
+-- audit are the node's. None of these is SECURITY DEFINER.
 --
 --   by task id (its node):  task_get, task_logs, task_result, task_wait,
 --                           task_complete, task_heartbeat, task_progress,
@@ -23,16 +24,16 @@
 -- task_cron_disable.
 
 -- ---------------------------------------------------------------- by task id
-CREATE FUNCTION task.task_get(id task.task_id) RETURNS jsonb
+CREATE FUNCTION task_router.task_get(id task.task_id) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_get;
 $$;
-COMMENT ON FUNCTION task.task_get(task.task_id) IS 'Routed to the task''s node: see task_get of the task extension.';
+COMMENT ON FUNCTION task_router.task_get(task.task_id) IS 'Routed to the task''s node: see task_get of the task extension.';
 
-CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
+CREATE FUNCTION task_router.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
     LANGUAGE plproxy
 AS $$
@@ -40,27 +41,27 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_logs;
 $$;
-COMMENT ON FUNCTION task.task_logs(task.task_id, integer, integer) IS 'Routed to the task''s node: see task_logs of the task extension.';
+COMMENT ON FUNCTION task_router.task_logs(task.task_id, integer, integer) IS 'Routed to the task''s node: see task_logs of the task extension.';
 
-CREATE FUNCTION task.task_result(id task.task_id) RETURNS jsonb
+CREATE FUNCTION task_router.task_result(id task.task_id) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_result;
 $$;
-COMMENT ON FUNCTION task.task_result(task.task_id) IS 'Routed to the task''s node: see task_result of the task extension.';
+COMMENT ON FUNCTION task_router.task_result(task.task_id) IS 'Routed to the task''s node: see task_result of the task extension.';
 
-CREATE FUNCTION task.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
+CREATE FUNCTION task_router.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_wait;
 $$;
-COMMENT ON FUNCTION task.task_wait(task.task_id, interval) IS 'Routed to the task''s node, where it sleeps until the task settles: see task_wait of the task extension.';
+COMMENT ON FUNCTION task_router.task_wait(task.task_id, interval) IS 'Routed to the task''s node, where it sleeps until the task settles: see task_wait of the task extension.';
 
-CREATE FUNCTION task.task_complete(
+CREATE FUNCTION task_router.task_complete(
     id       task.task_id,
     result   jsonb DEFAULT NULL,
     resource text DEFAULT NULL,
@@ -72,9 +73,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_complete;
 $$;
-COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS 'Routed to the task''s node: see task_complete of the task extension.';
+COMMENT ON FUNCTION task_router.task_complete(task.task_id, jsonb, text, bigint) IS 'Routed to the task''s node: see task_complete of the task extension.';
 
-CREATE FUNCTION task.task_heartbeat(
+CREATE FUNCTION task_router.task_heartbeat(
     id       task.task_id,
     token    bigint,
     lease    interval DEFAULT NULL,
@@ -86,9 +87,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_heartbeat;
 $$;
-COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision) IS 'Routed to the task''s node: see task_heartbeat of the task extension.';
+COMMENT ON FUNCTION task_router.task_heartbeat(task.task_id, bigint, interval, double precision) IS 'Routed to the task''s node: see task_heartbeat of the task extension.';
 
-CREATE FUNCTION task.task_progress(
+CREATE FUNCTION task_router.task_progress(
     id         task.task_id,
     progress   double precision DEFAULT NULL,
     eta        timestamptz DEFAULT NULL,
@@ -101,9 +102,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_progress;
 $$;
-COMMENT ON FUNCTION task.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS 'Routed to the task''s node: see task_progress of the task extension.';
+COMMENT ON FUNCTION task_router.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS 'Routed to the task''s node: see task_progress of the task extension.';
 
-CREATE FUNCTION task.task_log(
+CREATE FUNCTION task_router.task_log(
     id      task.task_id,
     message text,
     errors  bigint DEFAULT NULL,
@@ -117,9 +118,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_log;
 $$;
-COMMENT ON FUNCTION task.task_log(task.task_id, text, bigint, bigint, bigint, bigint) IS 'Routed to the task''s node: see task_log of the task extension.';
+COMMENT ON FUNCTION task_router.task_log(task.task_id, text, bigint, bigint, bigint, bigint) IS 'Routed to the task''s node: see task_log of the task extension.';
 
-CREATE FUNCTION task.task_fail(
+CREATE FUNCTION task_router.task_fail(
     id    task.task_id,
     error text,
     token bigint DEFAULT NULL,
@@ -131,9 +132,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_fail;
 $$;
-COMMENT ON FUNCTION task.task_fail(task.task_id, text, bigint, boolean) IS 'Routed to the task''s node: see task_fail of the task extension.';
+COMMENT ON FUNCTION task_router.task_fail(task.task_id, text, bigint, boolean) IS 'Routed to the task''s node: see task_fail of the task extension.';
 
-CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
+CREATE FUNCTION task_router.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -141,37 +142,37 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_reschedule;
 $$;
-COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint) IS 'Routed to the task''s node: see task_reschedule of the task extension.';
+COMMENT ON FUNCTION task_router.task_reschedule(task.task_id, timestamptz, bigint) IS 'Routed to the task''s node: see task_reschedule of the task extension.';
 
-CREATE FUNCTION task.task_cancel(id task.task_id, reason text DEFAULT NULL) RETURNS task.task
+CREATE FUNCTION task_router.task_cancel(id task.task_id, reason text DEFAULT NULL) RETURNS task.task
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_cancel;
 $$;
-COMMENT ON FUNCTION task.task_cancel(task.task_id, text) IS 'Routed to the task''s node: see task_cancel of the task extension.';
+COMMENT ON FUNCTION task_router.task_cancel(task.task_id, text) IS 'Routed to the task''s node: see task_cancel of the task extension.';
 
-CREATE FUNCTION task.task_retry(id task.task_id) RETURNS task.task
+CREATE FUNCTION task_router.task_retry(id task.task_id) RETURNS task.task
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_retry;
 $$;
-COMMENT ON FUNCTION task.task_retry(task.task_id) IS 'Routed to the task''s node: see task_retry of the task extension.';
+COMMENT ON FUNCTION task_router.task_retry(task.task_id) IS 'Routed to the task''s node: see task_retry of the task extension.';
 
-CREATE FUNCTION task.task_unblock(id task.task_id) RETURNS task.task
+CREATE FUNCTION task_router.task_unblock(id task.task_id) RETURNS task.task
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_unblock;
 $$;
-COMMENT ON FUNCTION task.task_unblock(task.task_id) IS 'Routed to the task''s node: see task_unblock of the task extension.';
+COMMENT ON FUNCTION task_router.task_unblock(task.task_id) IS 'Routed to the task''s node: see task_unblock of the task extension.';
 
 -- ---------------------------------------------------------------- by queue
-CREATE FUNCTION task.task_create(
+CREATE FUNCTION task_router.task_create(
     code            text,
     queue           text,
     name            text DEFAULT NULL,
@@ -195,10 +196,10 @@ AS $$
     RUN ON task_router.node_for_create(queue, parent, depends_on);
     TARGET task.task_create;
 $$;
-COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
+COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
     'Routed to the queue''s node: see task_create of the task extension. A parent or dependency on another node is refused (0A000).';
 
-CREATE FUNCTION task.task_create_many(
+CREATE FUNCTION task_router.task_create_many(
     code          text,
     queue         text,
     parameters    jsonb[],
@@ -211,9 +212,9 @@ AS $$
     RUN ON task_router.node_of_queue(queue);
     TARGET task.task_create_many;
 $$;
-COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[]) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
+COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[]) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
 
-CREATE FUNCTION task.task_dequeue(
+CREATE FUNCTION task_router.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
     lease          interval DEFAULT NULL,
@@ -231,17 +232,17 @@ AS $$
     RUN ON task_router.node_for_dequeue(queue, complete, complete_batch);
     TARGET task.task_dequeue;
 $$;
-COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+COMMENT ON FUNCTION task_router.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
     'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node.';
 
-CREATE FUNCTION task.task_schedule(name text, cron text, template jsonb) RETURNS task.schedule
+CREATE FUNCTION task_router.task_schedule(name text, cron text, template jsonb) RETURNS task.schedule
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_queue(template->>'queue');
     TARGET task.task_schedule;
 $$;
-COMMENT ON FUNCTION task.task_schedule(text, text, jsonb) IS 'Routed to the node of the template''s queue, whose pg_cron runs it: see task_schedule of the task extension.';
+COMMENT ON FUNCTION task_router.task_schedule(text, text, jsonb) IS 'Routed to the node of the template''s queue, whose pg_cron runs it: see task_schedule of the task extension.';
 
 -- ---------------------------------------------------------------- every node
 CREATE FUNCTION task_router._list(
@@ -263,7 +264,7 @@ $$;
 COMMENT ON FUNCTION task_router._list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
     'Internal: every node''s first list_limit + list_offset tasks of the caller (task.node_list), in parallel.';
 
-CREATE FUNCTION task.task_list(
+CREATE FUNCTION task_router.task_list(
     status      task.status DEFAULT NULL,
     queue       text DEFAULT NULL,
     code        text DEFAULT NULL,
@@ -282,17 +283,17 @@ AS $$
      LIMIT CASE WHEN list_limit BETWEEN 1 AND 1000 THEN list_limit END
      OFFSET greatest(list_offset, 0)
 $$;
-COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+COMMENT ON FUNCTION task_router.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
     'Every node''s tasks merged in task_list''s order (newest status change first, then id), paged by list_limit and list_offset: see task_list of the task extension. Needs every node up.';
 
-CREATE FUNCTION task.task_schedules() RETURNS SETOF task.schedule
+CREATE FUNCTION task_router.task_schedules() RETURNS SETOF task.schedule
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON ALL;
     TARGET task.task_schedules;
 $$;
-COMMENT ON FUNCTION task.task_schedules() IS 'Every node''s schedules the caller may see: see task_schedules of the task extension.';
+COMMENT ON FUNCTION task_router.task_schedules() IS 'Every node''s schedules the caller may see: see task_schedules of the task extension.';
 
 CREATE FUNCTION task_router._unschedule(name text, owner text) RETURNS SETOF boolean
     LANGUAGE plproxy
@@ -303,22 +304,22 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._unschedule(text, text) IS 'Internal: task_unschedule on every node.';
 
-CREATE FUNCTION task.task_unschedule(name text, owner text DEFAULT NULL) RETURNS boolean
+CREATE FUNCTION task_router.task_unschedule(name text, owner text DEFAULT NULL) RETURNS boolean
     LANGUAGE sql
 AS $$
     SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u
 $$;
-COMMENT ON FUNCTION task.task_unschedule(text, text) IS 'Removes the schedule on whichever node holds it: see task_unschedule of the task extension.';
+COMMENT ON FUNCTION task_router.task_unschedule(text, text) IS 'Removes the schedule on whichever node holds it: see task_unschedule of the task extension.';
 
 -- ---------------------------------------------------------------- node 0
-CREATE FUNCTION task.task_whoami() RETURNS jsonb
+CREATE FUNCTION task_router.task_whoami() RETURNS jsonb
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON 0;
     TARGET task.task_whoami;
 $$;
-COMMENT ON FUNCTION task.task_whoami() IS 'Answered by node 0: see task_whoami of the task extension.';
+COMMENT ON FUNCTION task_router.task_whoami() IS 'Answered by node 0: see task_whoami of the task extension.';
 
 -- ---------------------------------------------------------------- the directory: node 0, then every node
 -- The caller's call runs on node 0 (its checks and errors are the node's);
@@ -332,7 +333,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._service_create(text, text) IS 'Internal: task_service_create on node 0.';
 
-CREATE FUNCTION task.task_service_create(name text, namespace text) RETURNS text
+CREATE FUNCTION task_router.task_service_create(name text, namespace text) RETURNS text
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -342,7 +343,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task.task_service_create(text, text) IS 'Created on node 0 and copied to every node: see task_service_create of the task extension.';
+COMMENT ON FUNCTION task_router.task_service_create(text, text) IS 'Created on node 0 and copied to every node: see task_service_create of the task extension.';
 
 CREATE FUNCTION task_router._account_create(name text, type task.account_type, status task.account_status) RETURNS text
     LANGUAGE plproxy
@@ -353,7 +354,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._account_create(text, task.account_type, task.account_status) IS 'Internal: task_account_create on node 0.';
 
-CREATE FUNCTION task.task_account_create(name text, type task.account_type,
+CREATE FUNCTION task_router.task_account_create(name text, type task.account_type,
                                          status task.account_status DEFAULT 'Active')
     RETURNS text
     LANGUAGE plpgsql
@@ -365,7 +366,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task.task_account_create(text, task.account_type, task.account_status) IS 'Created on node 0 and copied to every node: see task_account_create of the task extension.';
+COMMENT ON FUNCTION task_router.task_account_create(text, task.account_type, task.account_status) IS 'Created on node 0 and copied to every node: see task_account_create of the task extension.';
 
 CREATE FUNCTION task_router._login_grant(role text, identity text) RETURNS void
     LANGUAGE plproxy
@@ -376,7 +377,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._login_grant(text, text) IS 'Internal: task_login_grant on node 0 (the role travels by name).';
 
-CREATE FUNCTION task.task_login_grant(role regrole, identity text) RETURNS void
+CREATE FUNCTION task_router.task_login_grant(role regrole, identity text) RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -384,7 +385,7 @@ BEGIN
     PERFORM task_router.directory_sync();
 END
 $$;
-COMMENT ON FUNCTION task.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node (the role must exist on each): see task_login_grant of the task extension.';
+COMMENT ON FUNCTION task_router.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node (the role must exist on each): see task_login_grant of the task extension.';
 
 CREATE FUNCTION task_router._login_revoke(role text) RETURNS boolean
     LANGUAGE plproxy
@@ -395,7 +396,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._login_revoke(text) IS 'Internal: task_login_revoke on node 0 (the role travels by name).';
 
-CREATE FUNCTION task.task_login_revoke(role regrole) RETURNS boolean
+CREATE FUNCTION task_router.task_login_revoke(role regrole) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -405,7 +406,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task.task_login_revoke(regrole) IS 'Unmapped on node 0 and on every node: see task_login_revoke of the task extension.';
+COMMENT ON FUNCTION task_router.task_login_revoke(regrole) IS 'Unmapped on node 0 and on every node: see task_login_revoke of the task extension.';
 
 CREATE FUNCTION task_router._queue_create(
     queue text, owner text, lease interval, max_attempts integer, backoff_base interval,
@@ -419,7 +420,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS 'Internal: task_queue_create on node 0.';
 
-CREATE FUNCTION task.task_queue_create(
+CREATE FUNCTION task_router.task_queue_create(
     queue        text,
     owner        text DEFAULT NULL,
     lease        interval DEFAULT NULL,
@@ -439,7 +440,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS
+COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS
     'Created on node 0, placed on a node (beside its service''s other queues, else on the node with the fewest) and copied to every node: see task_queue_create of the task extension.';
 
 CREATE FUNCTION task_router._queue_configure(
@@ -454,7 +455,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean) IS 'Internal: task_queue_configure on node 0.';
 
-CREATE FUNCTION task.task_queue_configure(
+CREATE FUNCTION task_router.task_queue_configure(
     queue        text,
     lease        interval DEFAULT NULL,
     max_attempts integer DEFAULT NULL,
@@ -472,7 +473,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
+COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
     'Configured on node 0 and copied to every node (the queue''s node included): see task_queue_configure of the task extension.';
 
 GRANT USAGE ON SCHEMA task TO PUBLIC;

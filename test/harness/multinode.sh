@@ -53,6 +53,30 @@ step setup setup
 step api mn_psql router -f "$suite/api.sql"
 step access mn_psql router -f "$suite/access.sql"
 
+# ---- errors read as on one node: the same call on the router and on the node that holds it,
+# as the same role, gives the same ERROR, DETAIL and HINT lines
+errors_exact() {
+	local node call role r d bad=0
+	while IFS='|' read -r role node call; do
+		r=$(mn_psql router -v VERBOSITY=default -c "SET ROLE $role" -c "$call" 2>&1 >/dev/null | grep -E '^(ERROR|DETAIL|HINT):' || true)
+		d=$(mn_psql "$node" -v VERBOSITY=default -c "SET ROLE $role" -c "$call" 2>&1 >/dev/null | grep -E '^(ERROR|DETAIL|HINT):' || true)
+		if [ -z "$r" ] || [ "$r" != "$d" ]; then
+			echo "$role: $call"; echo "  router: $r"; echo "  node $node: $d"; bad=1
+		fi
+	done <<-'CALLS'
+	mn_svc_b|1|SELECT task.task_get('TSK-0001-0100-0000-0001')
+	mn_svc_b|0|SELECT task.task_cancel('TSK-0001-0000-0999-9999')
+	mn_svc_b|0|SELECT task.task_create('x', 'a/one')
+	mn_svc_b|1|SELECT task.task_list(list_limit => 0)
+	mn_vendor|0|SELECT task.task_cancel('TSK-0001-0000-0000-0001')
+	mn_svc_a|1|SELECT task.task_complete('TSK-0001-0100-0000-0001', token => 1)
+	mn_svc_a|1|SELECT task.task_dequeue('a/two', n => 0)
+	mn_nobody|0|SELECT task.task_queue_create('a/three')
+	CALLS
+	return "$bad"
+}
+step errors_exact errors_exact
+
 # ---- the merged list is the single-node order: every node's (status_at, id), sorted
 list_order() {
 	local want got

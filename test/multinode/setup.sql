@@ -29,13 +29,13 @@ BEGIN
 END
 $$;
 -- an API call's outcome: 'ok', or its SQLSTATE and the node's message
--- (PL/Proxy prefixes "function(n): [db] REMOTE ERROR: ")
+-- (exactly as the node raised it: sql/router/40_errors.sql)
 CREATE FUNCTION mn_try(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE q;
     RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ' ' || regexp_replace(SQLERRM, '^.*REMOTE ERROR: ', '');
+    RETURN SQLSTATE || ' ' || SQLERRM;
 END
 $$;
 
