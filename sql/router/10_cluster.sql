@@ -41,6 +41,12 @@ COMMENT ON TABLE task_router.queue_node IS 'Where each queue lives: its tasks ar
 COMMENT ON COLUMN task_router.queue_node.owner IS 'The owning service number (SVC-XXXX), for placing its next queue beside it.';
 COMMENT ON COLUMN task_router.queue_node.draining_from IS 'While a queue moves: the node it left, still dequeued first while it holds runnable tasks of the queue (task_router.queue_move_finish clears it).';
 
+SELECT pg_catalog.pg_extension_config_dump('task_router.node', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task_router.queue_node', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task_router.config_version', '');
+
 -- readable by every caller: the routing functions run as the caller
 GRANT USAGE ON SCHEMA task_router TO PUBLIC;
 GRANT SELECT ON task_router.node, task_router.queue_node TO PUBLIC;
