@@ -6,6 +6,7 @@ SET ROLE mn_svc_a;
 SELECT (task.task_create('down', 'a/one')).id AS n0 \gset
 SELECT mn_ok(task.task_get(:'n0')->>'status' = 'Queued', 'node 0 answers while node 1 is down');
 SELECT mn_ok(count(*) = 1, 'dequeue on node 0 while node 1 is down') FROM task.task_dequeue('a/one') d WHERE d.id = :'n0';
+SELECT mn_try($$SELECT task.task_create('down', 'a/two')$$) AS "the error, for the log";
 SELECT mn_ok(mn_try($$SELECT task.task_create('down', 'a/two')$$) ~ '^08\d\d\d .*(connect|connection)', 'a create for node 1 fails with a connection error');
 SELECT mn_ok(mn_try($$SELECT task.task_get('TSK-0001-0100-0000-0001')$$) ~ '^08\d\d\d ', 'a read of a node-1 task fails with a connection error');
 SELECT mn_ok(mn_try($$SELECT task.task_list()$$) ~ '^08\d\d\d ', 'listing needs every node');
