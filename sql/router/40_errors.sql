@@ -6,24 +6,34 @@
 -- with its SQLSTATE, detail and hint, but prefixes the message with
 -- "function(nargs): [database] REMOTE ERROR: " and the detail and hint with
 -- "Remote detail: " and "Remote hint: "; these wrappers take the prefixes
--- off, so an error through the router reads exactly as on one node. An
--- error of the connection itself (a node down: SQLSTATE class 08) keeps
--- PL/Proxy's text, which names the node's socket or host, and gets a hint.
+-- off, so an error through the router reads exactly as on one node. A
+-- failed connection to a node (a node down; PL/Proxy raises it as XX000)
+-- becomes 08006 "node N cannot be reached: <libpq's message>", with a hint.
 -- The wrappers are made by the DO block below from the catalog, so they
 -- cannot drift from the functions they wrap.
 
 CREATE FUNCTION task_router._reraise(state text, message text, detail text, hint text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    remote boolean := message ~ '^\S+\(\d+\): \[[^]]*\] REMOTE ERROR: ';
+    which text;
 BEGIN
-    IF remote THEN
+    IF message ~ '^\S+\(\d+\): \[[^]]*\] REMOTE ERROR: ' THEN
+        -- a node's own error
         message := regexp_replace(message, '^\S+\(\d+\): \[[^]]*\] REMOTE ERROR: ', '');
         detail := nullif(regexp_replace(detail, '^Remote detail: ', ''), '');
         hint := nullif(regexp_replace(hint, '^Remote hint: ', ''), '');
-    ELSIF state LIKE '08%' THEN
-        hint := 'A node of the cluster cannot be reached: calls for its tasks and queues, and listings, fail until it is back; calls for other nodes keep working.';
+    ELSIF state LIKE '08%' OR (state = 'XX000' AND message ~ '^PL/Proxy function \S+\(\d+\): \[[^]]*\] ') THEN
+        -- the connection to a node failed (PL/Proxy reports it as XX000
+        -- with libpq's text, which names the node's host or socket and port)
+        SELECT string_agg(n.number::text, ', ' ORDER BY n.number) INTO which
+          FROM task_router.node n
+         WHERE strpos(message, substring(n.connstr FROM 'port=(\d+)')) > 0
+           AND strpos(message, substring(n.connstr FROM 'host=(\S+)')) > 0;
+        state := '08006';
+        message := format('node %s cannot be reached: %s', coalesce(which, '?'),
+                          regexp_replace(message, '^PL/Proxy function \S+\(\d+\): \[[^]]*\] (PQ\w+: )?', ''));
+        hint := 'Calls for its tasks and queues, and listings, fail until it is back; calls for other nodes keep working.';
     END IF;
     IF detail IS NULL AND hint IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message;
@@ -36,7 +46,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task_router._reraise(text, text, text, text) IS
-    'Internal: raises an error as a node raised it, without PL/Proxy''s prefixes (a hint added for an unreachable node).';
+    'Internal: raises an error as a node raised it, without PL/Proxy''s prefixes; a failed connection to a node as 08006 "node N cannot be reached: ..." with a hint.';
 
 DO $do$
 DECLARE

@@ -62,9 +62,9 @@ SELECT mn_ok(mn_try(format('SELECT task.task_create(%L, %L, parent => %L)', 'chi
              LIKE '0A000 parent % is on node 0, queue a/two on node 1', 'a parent on another node is refused');
 -- one call, one transaction on one node: a ROLLBACK on the router does not undo it
 BEGIN;
-SELECT (task.task_create('rolled back', 'a/one')).id AS rb \gset
+SELECT (task.task_create('rolled_back', 'a/one')).id AS rb \gset
 ROLLBACK;
-SELECT mn_ok(task.task_get(:'rb')->>'code' = 'rolled back', 'a call through the router has committed on its node when it returns');
+SELECT mn_ok(task.task_get(:'rb')->>'code' = 'rolled_back', 'a call through the router has committed on its node when it returns');
 -- a queue never created (the node accepts it in the service's namespace) lives on node 0
 SELECT mn_ok(task_router.node_of_task((task.task_create('x', 'a/implicit')).id) = 0, 'an implicit queue lives on node 0');
 RESET ROLE;
