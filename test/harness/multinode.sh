@@ -90,21 +90,34 @@ list_order() {
 step list_order list_order
 
 # ---- a wait through the router wakes at the commit of a create on the queue's node
-wait_wakes() {
-	local out=$dir/wait.out pid created
-	# b/wait lives on node 1 beside b/one, empty; the dequeue sleeps there
-	mn_psql router -At -c "SET ROLE mn_svc_b" \
-		-c "SELECT id, clock_timestamp() - statement_timestamp() < '60 s' FROM task.task_dequeue('b/wait', wait => '120 s')" >"$out" 2>&1 &
-	pid=$!
-	mn_psql 1 -c "DO \$\$ BEGIN
+# sleep_seen NODE ROLE FUNCTION: wait (up to 30 s) until ROLE runs FUNCTION on NODE
+sleep_seen() {
+	mn_psql "$1" -c "DO \$\$ BEGIN
 		FOR i IN 1..600 LOOP
-			EXIT WHEN EXISTS (SELECT FROM pg_stat_activity WHERE usename = 'mn_svc_b' AND query LIKE '%task_dequeue%' AND state = 'active');
+			EXIT WHEN EXISTS (SELECT FROM pg_stat_activity WHERE usename = '$2' AND query LIKE '%$3%' AND state = 'active');
 			PERFORM pg_sleep(0.05);
 			PERFORM pg_stat_clear_snapshot();
-		END LOOP; END \$\$" || { kill "$pid"; return 1; }
-	created=$(mn_psql router -At -c "SET ROLE mn_svc_b" -c "SELECT id FROM task.task_create('wake', 'b/wait')")  || { kill "$pid"; return 1; }
+		END LOOP; END \$\$"
+}
+wait_wakes() {
+	local out=$dir/wait.out pid created token
+	# b/wait lives on node 1 beside b/one, empty; the dequeue sleeps there
+	mn_psql router -At -c "SET ROLE mn_svc_b" \
+		-c "SELECT id, lease_token, clock_timestamp() - statement_timestamp() < '60 s' FROM task.task_dequeue('b/wait', wait => '120 s')" >"$out" 2>&1 &
+	pid=$!
+	sleep_seen 1 mn_svc_b task_dequeue || { kill "$pid"; return 1; }
+	created=$(mn_psql router -At -c "SET ROLE mn_svc_b" -c "SELECT id FROM task.task_create('wake', 'b/wait')") || { kill "$pid"; return 1; }
 	wait "$pid"
-	grep -qx "$created|t" "$out" || { echo "the waiting dequeue returned: $(cat "$out") (want $created, woken well before its 120 s)"; return 1; }
+	grep -qx "$created|[0-9]*|t" "$out" || { echo "the waiting dequeue returned: $(cat "$out") (want $created, woken well before its 120 s)"; return 1; }
+	token=$(cut -d'|' -f2 "$out")
+	# task_wait through the router sleeps on node 1 until the task settles
+	mn_psql router -At -c "SET ROLE mn_ops" \
+		-c "SELECT w->>'status', clock_timestamp() - statement_timestamp() < '60 s' FROM task.task_wait('$created', '120 s') w" >"$out" 2>&1 &
+	pid=$!
+	sleep_seen 1 mn_ops task_wait || { kill "$pid"; return 1; }
+	mn_psql router -c "SET ROLE mn_svc_b" -c "SELECT task.task_complete('$created', token => $token)" >/dev/null || { kill "$pid"; return 1; }
+	wait "$pid"
+	grep -qx "Completed|t" "$out" || { echo "the waiting task_wait returned: $(cat "$out") (want Completed, woken well before its 120 s)"; return 1; }
 }
 step wait_wakes wait_wakes
 
