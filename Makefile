@@ -9,9 +9,10 @@
 # The two set-up targets work on a machine that has no PostgreSQL headers
 # yet: PGXS is only included once it exists, and they call make again.
 
-# task, and task_http: its HTTP layer for PostgREST, in the schema the
-# operator names at CREATE EXTENSION task_http SCHEMA ... (sql/http/)
-EXTENSION  = task task_http
+# task; task_http: its HTTP layer for PostgREST, in the schema the operator
+# names at CREATE EXTENSION task_http SCHEMA ... (sql/http/); task_router:
+# its API routed over several nodes (docs/SCALE-OUT.md, sql/router/)
+EXTENSION  = task task_http task_router
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" task.control)
 
 MODULE_big = task
@@ -31,7 +32,10 @@ SQL_FRAGMENTS = $(sort $(wildcard sql/[0-9]*.sql))
 UPDATE_FROM = 0.1.0
 UPDATE_FRAGMENTS = $(sort $(wildcard sql/update/[0-9]*.sql))
 HTTP_FRAGMENTS = $(sort $(wildcard sql/http/*.sql))
-DATA_built = sql/task--$(EXTVERSION).sql sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql sql/task_http--$(EXTVERSION).sql
+# task_router: the types and (always empty) tables of task, so that its
+# row types are the shard's, then its own fragments in sql/router/
+ROUTER_FRAGMENTS = sql/10_types.sql sql/20_tables.sql $(sort $(wildcard sql/router/[0-9]*.sql))
+DATA_built = sql/task--$(EXTVERSION).sql sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql sql/task_http--$(EXTVERSION).sql sql/task_router--$(EXTVERSION).sql
 DATA = sql/task--0.1.0.sql
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -67,8 +71,14 @@ sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS
 	     sed '/^\\echo Use /d' $$f | awk -v src=$$f -v fragments="$(SQL_FRAGMENTS) $(HTTP_FRAGMENTS)" -f sql/update/expand.awk || exit 1; done; } > $@.tmp
 	@mv $@.tmp $@
 
-# One version number: task.control. META.json and CHANGELOG.md must agree.
+sql/task_router--$(EXTVERSION).sql: $(ROUTER_FRAGMENTS) task_router.control
+	@{ echo '-- generated from sql/10_types.sql, sql/20_tables.sql and sql/router/[0-9]*.sql by make: edit those, not this file'; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION task_router CASCADE" to load this file. \quit'; \
+	   for f in $(ROUTER_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
+
+# One version number: task.control (task_router.control carries the same). META.json and CHANGELOG.md must agree.
 checkver:
+	@grep -q "^default_version = '$(EXTVERSION)'" task_router.control || { echo "task_router.control does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 	@grep -q '"version": "$(EXTVERSION)"' META.json || { echo "META.json does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }
 	@grep -q '^## $(EXTVERSION)' CHANGELOG.md || { echo "CHANGELOG.md has no '## $(EXTVERSION)' section" >&2; exit 1; }
 	@grep -q "^default_version = '$(EXTVERSION)'" task_http.control || { echo "task_http.control does not carry version $(EXTVERSION) of task.control" >&2; exit 1; }

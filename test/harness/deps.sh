@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Install whatever is missing of PostgreSQL 15 (server, headers), pg_cron, pgTAP, make and gcc on Debian
+# Install whatever is missing of PostgreSQL 15 (server, headers), pg_cron, pgTAP, PL/Proxy, make and gcc on Debian
 # bookworm, with apt-get as root or through sudo; prints only "deps: all present" when nothing is missing.
 # A 15/main cluster the postgresql package may start on port 5432 is left alone: the harness never uses it.
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and --no-install-recommends would leave out the C headers.
-pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap make gcc libc6-dev)
+pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plproxy make gcc libc6-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

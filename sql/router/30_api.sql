@@ -1,0 +1,479 @@
+\echo Use "CREATE EXTENSION task_router CASCADE" to load this file. \quit
+--
+-- The public API of task, routed: task_router.task_* here, with the same
+-- names, arguments and defaults as the single-node functions, and the
+-- callers' task.task_* made from them in sql/router/40_errors.sql. Each is
+-- a PL/Proxy function (or a thin SQL or PL/pgSQL one over PL/Proxy
+-- functions) that runs the node's own function as the CALLER: PL/Proxy
+-- connects with user=current_user, so identity, row-level security and
+-- audit are the node's. None of these is SECURITY DEFINER.
+--
+--   by task id (its node):  task_get, task_logs, task_result, task_wait,
+--                           task_complete, task_heartbeat, task_progress,
+--                           task_log, task_fail, task_reschedule,
+--                           task_cancel, task_retry, task_unblock
+--   by queue (its node):    task_create, task_create_many, task_dequeue,
+--                           task_schedule
+--   every node:             task_list (merged), task_schedules,
+--                           task_unschedule
+--   node 0, then copied:    task_service_create, task_account_create,
+--                           task_login_grant, task_login_revoke,
+--                           task_queue_create, task_queue_configure
+--   node 0:                 task_whoami
+-- Not routed (run them on each node): task_maintain, task_cron_enable,
+-- task_cron_disable.
+
+-- ---------------------------------------------------------------- by task id
+CREATE FUNCTION task_router.task_get(id task.task_id) RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_get;
+$$;
+COMMENT ON FUNCTION task_router.task_get(task.task_id) IS 'Routed to the task''s node: see task_get of the task extension.';
+
+CREATE FUNCTION task_router.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
+    RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_logs;
+$$;
+COMMENT ON FUNCTION task_router.task_logs(task.task_id, integer, integer) IS 'Routed to the task''s node: see task_logs of the task extension.';
+
+CREATE FUNCTION task_router.task_result(id task.task_id) RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_result;
+$$;
+COMMENT ON FUNCTION task_router.task_result(task.task_id) IS 'Routed to the task''s node: see task_result of the task extension.';
+
+CREATE FUNCTION task_router.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_wait;
+$$;
+COMMENT ON FUNCTION task_router.task_wait(task.task_id, interval) IS 'Routed to the task''s node, where it sleeps until the task settles: see task_wait of the task extension.';
+
+CREATE FUNCTION task_router.task_complete(
+    id       task.task_id,
+    result   jsonb DEFAULT NULL,
+    resource text DEFAULT NULL,
+    token    bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_complete;
+$$;
+COMMENT ON FUNCTION task_router.task_complete(task.task_id, jsonb, text, bigint) IS 'Routed to the task''s node: see task_complete of the task extension.';
+
+CREATE FUNCTION task_router.task_heartbeat(
+    id       task.task_id,
+    token    bigint,
+    lease    interval DEFAULT NULL,
+    progress double precision DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_heartbeat;
+$$;
+COMMENT ON FUNCTION task_router.task_heartbeat(task.task_id, bigint, interval, double precision) IS 'Routed to the task''s node: see task_heartbeat of the task extension.';
+
+CREATE FUNCTION task_router.task_progress(
+    id         task.task_id,
+    progress   double precision DEFAULT NULL,
+    eta        timestamptz DEFAULT NULL,
+    parameters jsonb DEFAULT NULL,
+    token      bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_progress;
+$$;
+COMMENT ON FUNCTION task_router.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS 'Routed to the task''s node: see task_progress of the task extension.';
+
+CREATE FUNCTION task_router.task_log(
+    id      task.task_id,
+    message text,
+    errors  bigint DEFAULT NULL,
+    skips   bigint DEFAULT NULL,
+    success bigint DEFAULT NULL,
+    total   bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_log;
+$$;
+COMMENT ON FUNCTION task_router.task_log(task.task_id, text, bigint, bigint, bigint, bigint) IS 'Routed to the task''s node: see task_log of the task extension.';
+
+CREATE FUNCTION task_router.task_fail(
+    id    task.task_id,
+    error text,
+    token bigint DEFAULT NULL,
+    retry boolean DEFAULT true)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_fail;
+$$;
+COMMENT ON FUNCTION task_router.task_fail(task.task_id, text, bigint, boolean) IS 'Routed to the task''s node: see task_fail of the task extension.';
+
+CREATE FUNCTION task_router.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_reschedule;
+$$;
+COMMENT ON FUNCTION task_router.task_reschedule(task.task_id, timestamptz, bigint) IS 'Routed to the task''s node: see task_reschedule of the task extension.';
+
+CREATE FUNCTION task_router.task_cancel(id task.task_id, reason text DEFAULT NULL) RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_cancel;
+$$;
+COMMENT ON FUNCTION task_router.task_cancel(task.task_id, text) IS 'Routed to the task''s node: see task_cancel of the task extension.';
+
+CREATE FUNCTION task_router.task_retry(id task.task_id) RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_retry;
+$$;
+COMMENT ON FUNCTION task_router.task_retry(task.task_id) IS 'Routed to the task''s node: see task_retry of the task extension.';
+
+CREATE FUNCTION task_router.task_unblock(id task.task_id) RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_unblock;
+$$;
+COMMENT ON FUNCTION task_router.task_unblock(task.task_id) IS 'Routed to the task''s node: see task_unblock of the task extension.';
+
+-- ---------------------------------------------------------------- by queue
+CREATE FUNCTION task_router.task_create(
+    code            text,
+    queue           text,
+    name            text DEFAULT NULL,
+    description     text DEFAULT NULL,
+    object          jsonb DEFAULT NULL,
+    parent          task.task_id DEFAULT NULL,
+    parameters      jsonb DEFAULT NULL,
+    eta             timestamptz DEFAULT NULL,
+    access          text[] DEFAULT NULL,
+    status          task.status DEFAULT 'queued',
+    run_at          timestamptz DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    ordering_key    text DEFAULT NULL,
+    max_attempts    integer DEFAULT NULL,
+    depends_on      task.task_id[] DEFAULT NULL,
+    blocks_parent   boolean DEFAULT false)
+    RETURNS task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_for_create(queue, parent, depends_on);
+    TARGET task.task_create;
+$$;
+COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
+    'Routed to the queue''s node: see task_create of the task extension. A parent or dependency on another node is refused (0A000).';
+
+CREATE FUNCTION task_router.task_create_many(
+    code          text,
+    queue         text,
+    parameters    jsonb[],
+    run_at        timestamptz DEFAULT NULL,
+    ordering_keys text[] DEFAULT NULL)
+    RETURNS SETOF task.task_id
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_queue(queue);
+    TARGET task.task_create_many;
+$$;
+COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[]) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
+
+CREATE FUNCTION task_router.task_dequeue(
+    queue          text,
+    n              integer DEFAULT 1,
+    lease          interval DEFAULT NULL,
+    wait           interval DEFAULT '0',
+    complete       task.task_id DEFAULT NULL,
+    complete_token bigint DEFAULT NULL,
+    result         jsonb DEFAULT NULL,
+    resource       text DEFAULT NULL,
+    complete_batch  task.task_id[] DEFAULT NULL,
+    complete_tokens bigint[] DEFAULT NULL)
+    RETURNS SETOF task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_for_dequeue(queue, complete, complete_batch);
+    TARGET task.task_dequeue;
+$$;
+COMMENT ON FUNCTION task_router.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node.';
+
+CREATE FUNCTION task_router.task_schedule(name text, cron text, template jsonb) RETURNS task.schedule
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_queue(template->>'queue');
+    TARGET task.task_schedule;
+$$;
+COMMENT ON FUNCTION task_router.task_schedule(text, text, jsonb) IS 'Routed to the node of the template''s queue, whose pg_cron runs it: see task_schedule of the task extension.';
+
+-- ---------------------------------------------------------------- every node
+CREATE FUNCTION task_router._list(
+    status      task.status,
+    queue       text,
+    code        text,
+    object_id   text,
+    parent      task.task_id,
+    since       timestamptz,
+    list_limit  integer,
+    list_offset integer)
+    RETURNS TABLE (status_at timestamptz, id task.task_id, task jsonb)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    TARGET task.node_list;
+$$;
+COMMENT ON FUNCTION task_router._list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+    'Internal: every node''s first list_limit + list_offset tasks of the caller (task.node_list), in parallel.';
+
+CREATE FUNCTION task_router.task_list(
+    status      task.status DEFAULT NULL,
+    queue       text DEFAULT NULL,
+    code        text DEFAULT NULL,
+    object_id   text DEFAULT NULL,
+    parent      task.task_id DEFAULT NULL,
+    since       timestamptz DEFAULT NULL,
+    list_limit  integer DEFAULT 50,
+    list_offset integer DEFAULT 0)
+    RETURNS SETOF jsonb
+    LANGUAGE sql STABLE
+AS $$
+    SELECT l.task
+      FROM task_router._list(status, queue, code, object_id, parent, since, list_limit, list_offset) l
+     ORDER BY l.status_at DESC, l.id DESC
+     -- out-of-range paging must still reach the nodes, which raise task_list's error
+     LIMIT CASE WHEN list_limit BETWEEN 1 AND 1000 THEN list_limit END
+     OFFSET greatest(list_offset, 0)
+$$;
+COMMENT ON FUNCTION task_router.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+    'Every node''s tasks merged in task_list''s order (newest status change first, then id), paged by list_limit and list_offset: see task_list of the task extension. Needs every node up.';
+
+CREATE FUNCTION task_router.task_schedules() RETURNS SETOF task.schedule
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    TARGET task.task_schedules;
+$$;
+COMMENT ON FUNCTION task_router.task_schedules() IS 'Every node''s schedules the caller may see: see task_schedules of the task extension.';
+
+CREATE FUNCTION task_router._unschedule(name text, owner text) RETURNS SETOF boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    TARGET task.task_unschedule;
+$$;
+COMMENT ON FUNCTION task_router._unschedule(text, text) IS 'Internal: task_unschedule on every node.';
+
+CREATE FUNCTION task_router.task_unschedule(name text, owner text DEFAULT NULL) RETURNS boolean
+    LANGUAGE sql
+AS $$
+    SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u
+$$;
+COMMENT ON FUNCTION task_router.task_unschedule(text, text) IS 'Removes the schedule on whichever node holds it: see task_unschedule of the task extension.';
+
+-- ---------------------------------------------------------------- node 0
+CREATE FUNCTION task_router.task_whoami() RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_whoami;
+$$;
+COMMENT ON FUNCTION task_router.task_whoami() IS 'Answered by node 0: see task_whoami of the task extension.';
+
+-- ---------------------------------------------------------------- the directory: node 0, then every node
+-- The caller's call runs on node 0 (its checks and errors are the node's);
+-- then task_router.directory_sync copies the directory to the other nodes.
+CREATE FUNCTION task_router._service_create(name text, namespace text) RETURNS text
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_service_create;
+$$;
+COMMENT ON FUNCTION task_router._service_create(text, text) IS 'Internal: task_service_create on node 0.';
+
+CREATE FUNCTION task_router.task_service_create(name text, namespace text) RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r text := task_router._service_create(name, namespace);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_service_create(text, text) IS 'Created on node 0 and copied to every node: see task_service_create of the task extension.';
+
+CREATE FUNCTION task_router._account_create(name text, type task.account_type, status task.account_status) RETURNS text
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_account_create;
+$$;
+COMMENT ON FUNCTION task_router._account_create(text, task.account_type, task.account_status) IS 'Internal: task_account_create on node 0.';
+
+CREATE FUNCTION task_router.task_account_create(name text, type task.account_type,
+                                         status task.account_status DEFAULT 'Active')
+    RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r text := task_router._account_create(name, type, status);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_account_create(text, task.account_type, task.account_status) IS 'Created on node 0 and copied to every node: see task_account_create of the task extension.';
+
+CREATE FUNCTION task_router._login_grant(role text, identity text) RETURNS void
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    SELECT task.task_login_grant(role::regrole, identity);
+$$;
+COMMENT ON FUNCTION task_router._login_grant(text, text) IS 'Internal: task_login_grant on node 0 (the role travels by name).';
+
+CREATE FUNCTION task_router.task_login_grant(role regrole, identity text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM task_router._login_grant(role::text, identity);
+    PERFORM task_router.directory_sync();
+END
+$$;
+COMMENT ON FUNCTION task_router.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node (the role must exist on each): see task_login_grant of the task extension.';
+
+CREATE FUNCTION task_router._login_revoke(role text) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    SELECT task.task_login_revoke(role::regrole);
+$$;
+COMMENT ON FUNCTION task_router._login_revoke(text) IS 'Internal: task_login_revoke on node 0 (the role travels by name).';
+
+CREATE FUNCTION task_router.task_login_revoke(role regrole) RETURNS boolean
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r boolean := task_router._login_revoke(role::text);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_login_revoke(regrole) IS 'Unmapped on node 0 and on every node: see task_login_revoke of the task extension.';
+
+CREATE FUNCTION task_router._queue_create(
+    queue text, owner text, lease interval, max_attempts integer, backoff_base interval,
+    backoff_max interval, retention interval, paused boolean)
+    RETURNS task.queue
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_queue_create;
+$$;
+COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS 'Internal: task_queue_create on node 0.';
+
+CREATE FUNCTION task_router.task_queue_create(
+    queue        text,
+    owner        text DEFAULT NULL,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_max  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL,
+    paused       boolean DEFAULT false)
+    RETURNS task.queue
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r task.queue := task_router._queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused);
+BEGIN
+    PERFORM task_router._place(r.name);
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS
+    'Created on node 0, placed on a node (beside its service''s other queues, else on the node with the fewest) and copied to every node: see task_queue_create of the task extension.';
+
+CREATE FUNCTION task_router._queue_configure(
+    queue text, lease interval, max_attempts integer, backoff_base interval,
+    backoff_max interval, retention interval, paused boolean)
+    RETURNS task.queue
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_queue_configure;
+$$;
+COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean) IS 'Internal: task_queue_configure on node 0.';
+
+CREATE FUNCTION task_router.task_queue_configure(
+    queue        text,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_max  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL,
+    paused       boolean DEFAULT NULL)
+    RETURNS task.queue
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r task.queue := task_router._queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
+    'Configured on node 0 and copied to every node (the queue''s node included): see task_queue_configure of the task extension.';
+
+GRANT USAGE ON SCHEMA task TO PUBLIC;

@@ -1,0 +1,43 @@
+-- The directory, created through the router as the system (postgres):
+-- two services, three accounts, logins for every kind of caller, queues.
+-- Service A's queues are spread over both nodes (a/one on node 0, a/two
+-- moved to node 1 before it has tasks); service B's first queue goes to
+-- the node with the fewest queues (node 1).
+SELECT task.task_service_create('Service A', 'a');
+SELECT task.task_service_create('Service B', 'b');
+SELECT task.task_account_create('Ops', 'Operations');
+SELECT task.task_account_create('Vendor', 'Vendor');
+SELECT task.task_account_create('Client', 'Client');
+SELECT task.task_login_grant('mn_svc_a', 'SVC-0001');
+SELECT task.task_login_grant('mn_svc_b', 'SVC-0002');
+SELECT task.task_login_grant('mn_ops', 'ACC-0000-0001');
+SELECT task.task_login_grant('mn_vendor', 'ACC-0000-0002');
+SELECT task.task_login_grant('mn_client', 'ACC-0000-0003');
+SELECT task.task_queue_create('a/one', 'SVC-0001');
+SELECT task.task_queue_create('a/two', 'SVC-0001');
+SELECT task.task_queue_create('b/one', 'SVC-0002');
+SELECT task.task_queue_create('b/wait', 'SVC-0002');
+SELECT task_router.queue_move('a/two', 1);
+SELECT task_router.queue_move_finish('a/two');
+
+-- test helpers (router database, public schema)
+CREATE FUNCTION mn_ok(ok boolean, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF ok IS NOT TRUE THEN
+        RAISE EXCEPTION 'not ok: %', what;
+    END IF;
+END
+$$;
+-- an API call's outcome: 'ok', or its SQLSTATE and the node's message
+-- (exactly as the node raised it: sql/router/40_errors.sql)
+CREATE FUNCTION mn_try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ' ' || SQLERRM;
+END
+$$;
+
+SELECT mn_ok(array_agg(queue || '@' || node ORDER BY queue) = '{a/one@0,a/two@1,b/one@1,b/wait@1}', 'queue placement')
+  FROM task_router.queue_node;
