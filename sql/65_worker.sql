@@ -138,7 +138,8 @@ COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
 
 -- ---------------------------------------------------------------- the claim
--- The claim: up to n runnable tasks of q in FIFO order, locked with SKIP
+-- The claim: up to n runnable tasks of q, higher priority first and FIFO
+-- within a priority, locked with SKIP
 -- LOCKED and set processing. Every task of a queue belongs to the queue's
 -- owner, so the update is a primary-key probe (owner, id = ANY(...)): a
 -- plan that stays good as a generic plan, which the worker functions
@@ -152,7 +153,7 @@ DECLARE
     -- and a lease claimed late would start in the past
     at timestamptz := clock_timestamp();
 BEGIN
-    -- returned in FIFO order too (UPDATE ... RETURNING follows the scan)
+    -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
     UPDATE task.task t
@@ -175,11 +176,11 @@ BEGIN
                          WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
                            AND k.status IN ('queued', 'rescheduled', 'processing')
                            AND (k.status = 'processing' OR k.id < x.id)))
-             ORDER BY x.run_at, x.id
+             ORDER BY x.priority DESC, x.run_at, x.id
              LIMIT _claim.n
              FOR UPDATE SKIP LOCKED))
     RETURNING t.*)
-    SELECT * FROM claimed c ORDER BY c.run_at, c.id;
+    SELECT * FROM claimed c ORDER BY c.priority DESC, c.run_at, c.id;
 END
 $$;
 COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED).';
