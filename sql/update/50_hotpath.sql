@@ -31,3 +31,37 @@ DROP FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[]);
 -- @replace function task.task_create_many
 
 -- @replace function task._claim
+
+-- ---------------------------------------------------------------- fencing by default
+-- A claimed task is completed, failed or rescheduled only with its token
+-- (force => true overrides); the errors of a stale worker never print the
+-- live token; a stale complete_batch fails with "lease lost".
+DROP FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[]);
+-- @replace function task._write_failed
+
+-- task_complete's SQL body depends on _complete: dropped first
+DROP FUNCTION task.task_complete(task.task_id, jsonb, text, bigint);
+DROP FUNCTION task._complete(task.task_id, bigint, jsonb, text);
+-- @replace function task._complete
+
+-- @replace function task.task_complete
+
+-- @replace function task._complete_many
+
+DROP FUNCTION task.task_fail(task.task_id, text, bigint, boolean);
+-- @replace function task.task_fail
+
+DROP FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint);
+-- @replace function task.task_reschedule
+
+REVOKE ALL ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean),
+                       task._complete(task.task_id, bigint, jsonb, text, boolean) FROM PUBLIC;
+
+-- Tasks processing without a token (moved there directly in 0.1.0) get one,
+-- as the trigger now gives them (their revision), and a lease, so that
+-- rescue applies to them.
+UPDATE task.task t
+   SET lease_token = t.revision,
+       lease_until = coalesce(t.lease_until, pg_catalog.clock_timestamp() + q.lease)
+  FROM task.queue q
+ WHERE q.name = t.queue AND t.status = 'processing' AND t.lease_token IS NULL;
