@@ -55,10 +55,10 @@
  * No snapshot while sleeping: a waiter releases its xmin for the sleep
  * (backend_xmin is NULL in pg_stat_activity) when nothing can read a table
  * with the snapshots it holds afterwards: the sleep is called by our own
- * function (task_dequeue, task_wait) directly from a top-level SELECT
- * whose range table holds no relation, and every statement after the
- * sleep takes a new snapshot (READ COMMITTED, volatile functions). See
- * docs/QUEUE.md.
+ * function (task_dequeue, task_wait) called directly by a top-level
+ * SELECT whose range table holds no relation, and every statement after
+ * the sleep takes a new snapshot (READ COMMITTED, volatile functions).
+ * See docs/QUEUE.md.
  *
  * A waiter whose client has gone away does not claim: the client socket is
  * checked (pq_check_connection) after every wakeup and at least once a
@@ -475,19 +475,21 @@ wait_cleanup(int code, Datum arg)
 /*
  * Whether this sleep may release the backend's xmin: nothing reads a table
  * with the snapshots held now once the sleep is over. True when the sleep
- * is called from a function evaluated directly by a top-level statement
- * (ExecutorRun depth 1: our plpgsql calls _wait_sleep as a simple
- * expression, without an executor of its own) and that statement is one
- * SELECT whose range table, subqueries included, holds no relation: it
- * reads only what the function returns. The function itself (task_dequeue,
- * task_wait) takes a new snapshot for each statement after the sleep.
+ * is called by our function (task_dequeue, task_wait: one statement, its
+ * PERFORM, so ExecutorRun depth 2) evaluated directly by a top-level
+ * statement (depth 1), and that statement is one SELECT whose range table,
+ * subqueries included, holds no relation: it reads only what the function
+ * returns. The function itself takes a new snapshot for each statement
+ * after the sleep (READ COMMITTED, VOLATILE). Called from deeper (inside
+ * another function's query), the xmin is kept: that query may read tables
+ * with its snapshot afterwards.
  */
 static bool
 may_release_xmin(void)
 {
 	ListCell   *lc;
 
-	if (executor_depth != 1 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
+	if (executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
 		IsolationUsesXactSnapshot())
 		return false;
 	foreach(lc, ActivePortal->stmts)
@@ -569,6 +571,7 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	WaitSlot   *slot;
 	uint64		seq;
 	volatile bool woken = false;
+	volatile bool by_signal = false;
 	bool		is_task;
 	TimestampTz deadline;
 
@@ -614,34 +617,42 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 		ConditionVariablePrepareToSleep(&slot->cv);
 		pg_atomic_fetch_add_u64(&slot->sleeps, 1);
 		release_xmin();
-		for (;;)
+
+		/*
+		 * A commit between the caller's look and PrepareToSleep moved the
+		 * generation already: no sleep. After that, only a signal (or a
+		 * broadcast) ends the sleep: a waiter that the commit did not
+		 * signal sleeps on, even though the generation moved (the periodic
+		 * wakeups to check the client do not look at it).
+		 */
+		if (pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+			woken = true;
+		while (!woken)
 		{
 			long		left;
+			bool		signalled;
 
 			CHECK_FOR_INTERRUPTS();
-			/* a full barrier: pairs with wake_slot's increment */
-			if (pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
-			{
-				woken = true;
-				break;
-			}
 			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
 			if (left <= 0)
 				break;
 			check_client();
-			(void) ConditionVariableTimedSleep(&slot->cv, Min(left, WAIT_CHECK_CLIENT_MS),
-											   PG_WAIT_EXTENSION);
+			signalled = !ConditionVariableTimedSleep(&slot->cv, Min(left, WAIT_CHECK_CLIENT_MS),
+													 PG_WAIT_EXTENSION);
+			/* a full barrier: pairs with wake_slot's increment */
+			if (signalled && pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+				woken = by_signal = true;
 		}
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(wait_cleanup, PointerGetDatum(slot));
 	wait_cleanup(0, PointerGetDatum(slot));
 
 	/*
-	 * A queue waiter holds its wake until it has looked for work: passed on
-	 * if it sleeps again or its transaction aborts (the client check below
-	 * included), used up when it commits.
+	 * A queue waiter holds the signal it got until it has looked for work:
+	 * passed on if it sleeps again or its transaction aborts (the client
+	 * check below included), used up when it commits.
 	 */
-	if (woken && !is_task)
+	if (by_signal && !is_task)
 		holding_slot = (int) (slot - wait_shared->slots);
 	check_client();
 

@@ -65,3 +65,6 @@ UPDATE task.task t
        lease_until = coalesce(t.lease_until, pg_catalog.clock_timestamp() + q.lease)
   FROM task.queue q
  WHERE q.name = t.queue AND t.status = 'processing' AND t.lease_token IS NULL;
+
+-- api.tasks expands task.task's columns in a subquery: it picks up priority
+-- @replace view api.tasks
