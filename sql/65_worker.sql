@@ -252,7 +252,7 @@ BEGIN
     END IF;
 
     -- a waiting call reads the queue's wake generation before it looks
-    -- (see 055_wait.sql): a commit after this point wakes its sleep
+    -- (see 60_wait.sql): a commit after this point wakes its sleep
     IF task_dequeue.wait > '0' THEN
         key := task._wait_key(q.name);
         seq := task._wait_seq(key);
@@ -290,7 +290,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task; complete_batch (with complete_tokens) does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

@@ -68,3 +68,13 @@ UPDATE task.task t
 
 -- api.tasks expands task.task's columns in a subquery: it picks up priority
 -- @replace view api.tasks
+
+-- ---------------------------------------------------------------- waits
+-- src/wait.c: one waiter per runnable task, no snapshot while asleep, keys
+-- per database, a waiter whose client has gone ends before it claims.
+COMMENT ON FUNCTION task._wait_sleep(bigint, bigint, double precision, text, boolean) IS
+    'Internal: sleeps until a commit that moved the key''s wake generation past seq signals this waiter (true) or timeout_ms pass (false), without a snapshot when nothing reads with it afterwards; ends the backend if its client has gone; one 50 ms poll when task is not preloaded.';
+COMMENT ON COLUMN task.wait_stats.name IS 'The queue name or task id of the last waiter (first 63 bytes); other keys may share the slot. NULL when the last waiter was in another database.';
+COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them: one waiter per runnable task for a queue, every waiter for a task.';
+
+-- @replace function task.task_dequeue
