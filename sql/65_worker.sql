@@ -35,7 +35,8 @@ BEGIN
                              THEN 'queued'::task.status ELSE 'failed' END,
                error = 'lease expired: the worker stopped sending heartbeats'
           FROM (SELECT x.owner, x.id FROM task.task x
-                 WHERE x.queue = q.name AND x.status = 'processing' AND x.lease_until < clock_timestamp()
+                 WHERE x.owner = q.owner AND x.queue = q.name
+                   AND x.status = 'processing' AND x.lease_until < clock_timestamp()
                  ORDER BY x.lease_until
                  LIMIT max_rows
                  FOR UPDATE SKIP LOCKED) e
@@ -175,7 +176,7 @@ BEGIN
      WHERE t.owner = q.owner
        AND t.id = ANY (ARRAY(
             SELECT x.id FROM task.task x
-             WHERE x.queue = q.name
+             WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
                -- ordering keys: tasks of a key run one at a time, in the
@@ -184,7 +185,7 @@ BEGIN
                -- key is processing or an older one waits, even for a retry
                AND (x.ordering_key IS NULL OR NOT EXISTS (
                         SELECT FROM task.task k
-                         WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
+                         WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
                            AND k.status IN ('queued', 'rescheduled', 'processing')
                            AND (k.status = 'processing' OR k.id < x.id)))
              ORDER BY x.priority DESC, x.run_at, x.id
@@ -279,7 +280,8 @@ BEGIN
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
             SELECT min(x.run_at) INTO next_due FROM task.task x
-             WHERE x.queue = q.name AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+             WHERE x.owner = q.owner AND x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
             PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
             seq := task._wait_seq(key);
             RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);

@@ -32,6 +32,9 @@ DROP FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[]);
 
 -- @replace function task._claim
 
+-- every statement of the worker path names the owner (the distribution key)
+-- @replace function task._rescue_leases
+
 -- ---------------------------------------------------------------- fencing by default
 -- A claimed task is completed, failed or rescheduled only with its token
 -- (force => true overrides); the errors of a stale worker never print the
