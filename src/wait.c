@@ -573,6 +573,7 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	volatile bool woken = false;
 	volatile bool by_signal = false;
 	bool		is_task;
+	text	   *label;
 	TimestampTz deadline;
 
 	if (timeout_arg <= 0)
@@ -594,10 +595,11 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	/* a wake this backend holds and did not use (it claimed nothing) goes on */
 	pass_wake();
 
+	/* detoast before the spinlock: nothing may allocate or fail under it */
+	label = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
 	SpinLockAcquire(&slot->mutex);
-	if (!PG_ARGISNULL(3))
+	if (label != NULL)
 	{
-		text	   *label = PG_GETARG_TEXT_PP(3);
 		int			len = Min(VARSIZE_ANY_EXHDR(label), WAIT_LABEL_BYTES - 1);
 
 		slot->kind = is_task ? WAIT_KIND_TASK : WAIT_KIND_QUEUE;
