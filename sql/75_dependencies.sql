@@ -92,10 +92,18 @@ $$;
 COMMENT ON FUNCTION task._settle_dependents() IS
     'Trigger: releases (queued) or cancels the blocked tasks that depend on a task that just completed, failed for good or was cancelled.';
 
+-- Only for a task something depends on (task._has_dependents, C, one index
+-- probe): most tasks settle without a PL/pgSQL trigger call.
+CREATE FUNCTION task._has_dependents(owner integer, id task.task_id) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_has_dependents' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._has_dependents(integer, task.task_id) IS
+    'Internal: whether a dependency names the task (latest snapshot); gates the task_settle_dependents trigger.';
+
 CREATE TRIGGER task_settle_dependents
     AFTER UPDATE OF status ON task.task
     FOR EACH ROW
-    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
+    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status
+          AND task._has_dependents(NEW.owner, NEW.id))
     EXECUTE FUNCTION task._settle_dependents();
 
 CREATE FUNCTION task.task_unblock(id task.task_id) RETURNS task.task

@@ -178,3 +178,6 @@ $$;
 -- The one list of role names is no secret, and http_pre_request reads it
 -- as the web role PostgREST switched to.
 GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
+-- The WHEN clause of the dependency trigger runs as whoever updates a task;
+-- it answers only the extension, a superuser and the task's owner (src/transition.c).
+GRANT EXECUTE ON FUNCTION task._has_dependents(integer, task.task_id) TO PUBLIC;

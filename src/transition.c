@@ -22,12 +22,14 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "rules.h"
 #include "task.h"
 
 PG_FUNCTION_INFO_V1(task_transition);
+PG_FUNCTION_INFO_V1(task_has_dependents);
 
 /* Columns of task.task the trigger reads or writes. */
 typedef enum TaskColumn
@@ -606,4 +608,82 @@ task_transition(PG_FUNCTION_ARGS)
 #undef ATT
 #undef SET
 #undef SETNULL
+}
+
+/*
+ * task._has_dependents(owner integer, id task.task_id) -> boolean: whether
+ * a task_dependency row names the task as a dependency. The WHEN clause of
+ * the task_settle_dependents trigger calls it, so that a task nobody
+ * depends on (nearly every task) settles without a PL/pgSQL trigger call
+ * (measured: about a third of the CPU of a claim-and-complete).
+ *
+ * It reads with the latest snapshot, as the trigger's own query did with a
+ * new one: the UPDATE that settles the task holds its row lock, and every
+ * transaction that added a dependency on it share-locked the row first
+ * (task_create), so each of them has committed (or aborted) by now and the
+ * latest snapshot sees its rows, in any isolation level.
+ */
+Datum
+task_has_dependents(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		args[2];
+	bool		found;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+
+	/*
+	 * Anyone may execute it (the trigger's WHEN runs as whoever updates the
+	 * task), so it answers only where the answer is no secret: inside the
+	 * extension's functions (run as the tables' owner), to a superuser, and
+	 * to the owning service (the one role that may UPDATE its tasks
+	 * directly). Anyone else learns nothing about other tenants' tasks.
+	 */
+	if (GetUserId() != task_tables_owner() && !superuser())
+	{
+		const TaskIdentity *ident = task_current_identity();
+
+		if (ident->kind != TASK_IDENT_SERVICE || ident->service != PG_GETARG_INT32(0))
+			PG_RETURN_BOOL(false);
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(task_tables_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * A saved plan: the plan cache parses it again when task_dependency is
+	 * dropped and created again (the extension recreated).
+	 */
+	if (plan == NULL)
+	{
+		Oid			argtypes[2];
+		SPIPlanPtr	p;
+
+		argtypes[0] = INT4OID;
+		argtypes[1] = get_fn_expr_argtype(fcinfo->flinfo, 1);
+		p = SPI_prepare("SELECT FROM task.task_dependency d "
+						"WHERE d.owner OPERATOR(pg_catalog.=) $1 AND d.depends_on OPERATOR(task.=) $2 LIMIT 1",
+						2, argtypes);
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
+
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "dependency lookup failed");
+	found = SPI_processed > 0;
+
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	PG_RETURN_BOOL(found);
 }

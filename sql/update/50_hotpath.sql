@@ -81,3 +81,19 @@ COMMENT ON COLUMN task.wait_stats.name IS 'The queue name or task id of the last
 COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them: one waiter per runnable task for a queue, every waiter for a task.';
 
 -- @replace function task.task_dequeue
+
+-- ---------------------------------------------------------------- settling dependents
+-- The dependency trigger fires only for a task something depends on.
+CREATE FUNCTION task._has_dependents(owner integer, id task.task_id) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_has_dependents' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._has_dependents(integer, task.task_id) IS
+    'Internal: whether a dependency names the task (latest snapshot); gates the task_settle_dependents trigger.';
+REVOKE ALL ON FUNCTION task._has_dependents(integer, task.task_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._has_dependents(integer, task.task_id) TO PUBLIC;
+DROP TRIGGER task_settle_dependents ON task.task;
+CREATE TRIGGER task_settle_dependents
+    AFTER UPDATE OF status ON task.task
+    FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status
+          AND task._has_dependents(NEW.owner, NEW.id))
+    EXECUTE FUNCTION task._settle_dependents();

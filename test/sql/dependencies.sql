@@ -119,3 +119,18 @@ SELECT task_dequeue('dp/empty', wait => '1 second');
 ROLLBACK;
 \set ON_ERROR_STOP 1
 RESET ROLE;
+-- ------------------------------------------------------------ the trigger's gate
+-- task._has_dependents (the WHEN clause of the dependency trigger) is
+-- executable by anyone, and answers only the task's owner
+SET ROLE dp_svc;
+SELECT id AS gate_on FROM task_create('dp.gate', 'dp/gate') \gset
+SELECT count(*) AS created FROM task_create('dp.gated', 'dp/gate', depends_on => ARRAY[:'gate_on']::task_id[]);
+SELECT task._has_dependents(task_id_owner(:'gate_on'), :'gate_on') AS as_owner;
+RESET ROLE;
+SELECT task._has_dependents(task_id_owner(:'gate_on'), :'gate_on') AS as_superuser;
+RESET ROLE;
+CREATE ROLE dp_stranger;
+SELECT task_login_grant('dp_stranger', task_service_create('deps-stranger', 'dpx')) IS NOT NULL AS mapped;
+SET ROLE dp_stranger;
+SELECT task._has_dependents(task_id_owner(:'gate_on'), :'gate_on') AS as_other_service;
+RESET ROLE;
