@@ -614,8 +614,9 @@ task_transition(PG_FUNCTION_ARGS)
  * task._has_dependents(owner integer, id task.task_id) -> boolean: whether
  * a task_dependency row names the task as a dependency. The WHEN clause of
  * the task_settle_dependents trigger calls it, so that a task nobody
- * depends on (nearly every task) settles without a PL/pgSQL trigger call
- * (measured: about a third of the CPU of a claim-and-complete).
+ * depends on (nearly every task) settles without queueing an AFTER trigger
+ * event and calling a PL/pgSQL SECURITY DEFINER function (measured: about
+ * 7% of the backend CPU of a claim-and-complete, within a 10% noise).
  *
  * It reads with the latest snapshot, as the trigger's own query did with a
  * new one: the UPDATE that settles the task holds its row lock, and every
