@@ -57,7 +57,8 @@
  * with the snapshots it holds afterwards: the sleep is called by our own
  * function (task_dequeue, task_wait) called directly by a top-level
  * SELECT whose range table holds no relation, and every statement after
- * the sleep takes a new snapshot (READ COMMITTED, volatile functions).
+ * the sleep takes a new snapshot (READ COMMITTED, volatile functions),
+ * and the library was preloaded (the depth is counted from the start).
  * See docs/QUEUE.md.
  *
  * A waiter whose client has gone away does not claim: the client socket is
@@ -186,6 +187,7 @@ static int	holding_slot = -1;
 
 /* ExecutorRun nesting depth: 1 inside a top-level statement */
 static int	executor_depth = 0;
+static bool executor_depth_exact = false;	/* counted since before any statement */
 static ExecutorRun_hook_type prev_executor_run = NULL;
 
 static bool fallback_noticed = false;
@@ -356,8 +358,19 @@ task_wait_init(void)
 		shmem_startup_hook = wait_shmem_startup;
 	}
 	RegisterXactCallback(wait_xact_callback, NULL);
-	prev_executor_run = ExecutorRun_hook;
-	ExecutorRun_hook = wait_executor_run;
+
+	/*
+	 * The ExecutorRun depth is exact only when the hook was there before
+	 * any statement ran: loaded later (in the middle of a statement) it
+	 * would not count the levels already running, so a backend that loads
+	 * the library on first use never releases its xmin.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_executor_run = ExecutorRun_hook;
+		ExecutorRun_hook = wait_executor_run;
+		executor_depth_exact = true;
+	}
 }
 
 /* keys of one database: the database oid is part of the seed */
@@ -489,7 +502,7 @@ may_release_xmin(void)
 {
 	ListCell   *lc;
 
-	if (executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
+	if (!executor_depth_exact || executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
 		IsolationUsesXactSnapshot())
 		return false;
 	foreach(lc, ActivePortal->stmts)
