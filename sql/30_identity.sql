@@ -166,7 +166,8 @@ COMMENT ON FUNCTION task._not_found(task.task_id) IS 'Internal: the not-found er
 
 -- A guarded write matched no row: say why, most specific reason first.
 CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed boolean,
-                                   token bigint DEFAULT NULL, expected task.status[] DEFAULT NULL)
+                                   token bigint DEFAULT NULL, expected task.status[] DEFAULT NULL,
+                                   fenced boolean DEFAULT false)
     RETURNS void
     LANGUAGE plpgsql
 AS $$
@@ -187,13 +188,20 @@ BEGIN
                               THEN 'Only the owning service or an Operations account can do this.'
                               ELSE 'Only the owning service can do this.' END;
     END IF;
+    -- the live token is never printed: it would let a stale worker take over
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
         RAISE EXCEPTION 'lease lost: task % is no longer claimed with token %', _write_failed.id, token
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The task is %s%s.', t.status,
-                                  CASE WHEN t.status = 'processing'
-                                       THEN format(' under token %s', t.lease_token) ELSE '' END),
+                                  CASE WHEN t.status = 'processing' THEN ' under another claim' ELSE '' END),
                   HINT = 'Another worker owns the task now: drop this result and dequeue again.';
+    END IF;
+    -- fencing by default: a claimed task is finished with its claim's token
+    IF fenced AND token IS NULL AND t.status = 'processing' AND t.lease_token IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % task % without its lease token', operation, _write_failed.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The task is processing under a claim; only the worker that holds the claim finishes it.',
+                  HINT = 'Pass token => the lease_token returned by task_dequeue, or force => true to override the claim.';
     END IF;
     IF expected IS NOT NULL AND t.status <> ALL (expected) THEN
         RAISE EXCEPTION 'cannot % task %: it is %', operation, _write_failed.id, t.status
@@ -208,5 +216,5 @@ BEGIN
               HINT = 'Retry the call.';
 END
 $$;
-COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[]) IS
-    'Internal: raises the precise error for a write that matched no row (not found, 42501, lease lost, wrong status).';
+COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean) IS
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, lease lost, token missing when fenced, wrong status).';

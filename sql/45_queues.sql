@@ -12,7 +12,8 @@ CREATE FUNCTION task.task_queue_create(
     backoff_base interval DEFAULT NULL,
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
-    paused       boolean DEFAULT false)
+    paused       boolean DEFAULT false,
+    priority     integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -58,13 +59,14 @@ BEGIN
                   HINT = format('Use a name such as "%s/commands".', ns);
     END IF;
 
-    INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention)
+    INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority)
     VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
             coalesce(task_queue_create.lease, '5 minutes'),
             coalesce(task_queue_create.max_attempts, 5),
             coalesce(task_queue_create.backoff_base, '10 seconds'),
             coalesce(task_queue_create.backoff_max, '1 hour'),
-            coalesce(task_queue_create.retention, '10 days'))
+            coalesce(task_queue_create.retention, '10 days'),
+            coalesce(task_queue_create.priority, 0))
     ON CONFLICT (name) DO NOTHING
     RETURNING * INTO q;
     IF NOT FOUND THEN
@@ -75,8 +77,8 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean) IS
-    'Creates a FIFO queue under the owning service''s namespace, with its worker policy. Services create their own; the operator names the owner.';
+COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS
+    'Creates a FIFO queue under the owning service''s namespace, with its worker policy and the default priority of its tasks (0). Services create their own; the operator names the owner.';
 
 CREATE FUNCTION task.task_queue_configure(
     queue        text,
@@ -85,7 +87,8 @@ CREATE FUNCTION task.task_queue_configure(
     backoff_base interval DEFAULT NULL,
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
-    paused       boolean DEFAULT NULL)
+    paused       boolean DEFAULT NULL,
+    priority     integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -100,7 +103,8 @@ BEGIN
            backoff_base = coalesce(task_queue_configure.backoff_base, x.backoff_base),
            backoff_max = coalesce(task_queue_configure.backoff_max, x.backoff_max),
            retention = coalesce(task_queue_configure.retention, x.retention),
-           paused = coalesce(task_queue_configure.paused, x.paused)
+           paused = coalesce(task_queue_configure.paused, x.paused),
+           priority = coalesce(task_queue_configure.priority, x.priority)
      WHERE x.name = q.name
     RETURNING * INTO q;
     RETURN q;
@@ -111,8 +115,8 @@ EXCEPTION WHEN check_violation THEN
               HINT = 'Pass only the settings to change.';
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean) IS
-    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused. Owning service only.';
+COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
+    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, and the priority of new tasks that name none (existing tasks keep theirs). Owning service only.';
 
 -- The queue a task is created in: existing, or made on first use by a
 -- service under its namespace.
@@ -186,8 +190,15 @@ BEGIN
         SELECT s.namespace INTO ns FROM task.service s WHERE s.id = task.current_service();
         IF left(_worker_queue.queue, length(ns) + 1) = ns || '/' THEN
             PERFORM task._check_path('queue', _worker_queue.queue);
-            q := ROW(_worker_queue.queue, task.current_service(), false, '5 minutes', 5,
-                     '10 seconds', '1 hour', '10 days', NULL)::task.queue;
+            q.name := _worker_queue.queue;
+            q.owner := task.current_service();
+            q.paused := false;
+            q.lease := '5 minutes';
+            q.max_attempts := 5;
+            q.backoff_base := '10 seconds';
+            q.backoff_max := '1 hour';
+            q.retention := '10 days';
+            q.priority := 0;
             RETURN q;
         END IF;
     END IF;

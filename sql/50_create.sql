@@ -18,7 +18,8 @@ CREATE FUNCTION task.task_create(
     ordering_key    text DEFAULT NULL,
     max_attempts    integer DEFAULT NULL,
     depends_on      task.task_id[] DEFAULT NULL,
-    blocks_parent   boolean DEFAULT false)
+    blocks_parent   boolean DEFAULT false,
+    priority        integer DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -93,21 +94,23 @@ BEGIN
 
     IF task_create.idempotency_key IS NULL THEN
         INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
-                                    parameters, eta, run_at, ordering_key, max_attempts)
+                                    parameters, eta, run_at, ordering_key, max_attempts, priority)
         VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
                 initial, task_create.code, task_create.name, task_create.queue,
                 task_create.object, task_create.description, task_create.parent,
                 task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
-                task_create.ordering_key, task_create.max_attempts)
+                task_create.ordering_key, task_create.max_attempts,
+                coalesce(task_create.priority, q.priority))
         RETURNING * INTO t;
     ELSE
         INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
-                                    parameters, eta, run_at, ordering_key, max_attempts, idempotency_key)
+                                    parameters, eta, run_at, ordering_key, max_attempts, idempotency_key, priority)
         VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
                 initial, task_create.code, task_create.name, task_create.queue,
                 task_create.object, task_create.description, task_create.parent,
                 task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
-                task_create.ordering_key, task_create.max_attempts, task_create.idempotency_key)
+                task_create.ordering_key, task_create.max_attempts, task_create.idempotency_key,
+                coalesce(task_create.priority, q.priority))
         ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING * INTO t;
         IF NOT FOUND THEN
@@ -139,15 +142,16 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
-    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task).';
+COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer) IS
+    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s).';
 
 CREATE FUNCTION task.task_create_many(
     code          text,
     queue         text,
     parameters    jsonb[],
     run_at        timestamptz DEFAULT NULL,
-    ordering_keys text[] DEFAULT NULL)
+    ordering_keys text[] DEFAULT NULL,
+    priority      integer DEFAULT NULL)
     RETURNS SETOF task.task_id
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -171,12 +175,13 @@ BEGIN
     END IF;
     -- one statement; unnest keeps the order, so ids follow the array
     RETURN QUERY
-    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key)
+    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority)
     SELECT q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')), 'queued',
-           task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k
+           task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k,
+           coalesce(task_create_many.priority, q.priority)
       FROM unnest(task_create_many.parameters, task_create_many.ordering_keys) AS p(v, k)
     RETURNING x.id;
 END
 $$;
-COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[]) IS
-    'Bulk enqueue: creates one queued task per parameters object (up to 10000) in one statement, and returns their ids in order. Optional common run_at and one ordering key per task.';
+COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS
+    'Bulk enqueue: creates one queued task per parameters object (up to 10000) in one statement, and returns their ids in order. Optional common run_at, one ordering key per task, and a common priority (default: the queue''s).';

@@ -8,7 +8,13 @@
 -- it looks for work with a new snapshot, and sleeps (task._wait_sleep)
 -- only while that generation has not moved: a commit that made work for
 -- the key moves it after becoming visible, so no commit is missed between
--- the look and the sleep. Without shared_preload_libraries, _wait_seq is
+-- the look and the sleep. A commit signals one sleeper per runnable task
+-- it made (a task's final status wakes all its waiters); a signalled
+-- waiter that claims nothing passes the signal on when it sleeps again or
+-- its transaction aborts. A sleeping waiter holds no snapshot (backend_xmin
+-- NULL) when called directly by a top-level SELECT that reads no table,
+-- and one whose client has gone ends before it claims (docs/QUEUE.md).
+-- Keys are per database. Without shared_preload_libraries, _wait_seq is
 -- NULL and _wait_sleep sleeps one 50 ms poll interval (NOTICE once).
 
 CREATE FUNCTION task._wait_key(queue text) RETURNS bigint
@@ -29,7 +35,7 @@ CREATE FUNCTION task._wait_sleep(key bigint, seq bigint, timeout_ms double preci
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'task_wait_sleep' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._wait_sleep(bigint, bigint, double precision, text, boolean) IS
-    'Internal: sleeps until a commit moves the key''s wake generation past seq (true) or timeout_ms pass (false); one 50 ms poll when task is not preloaded.';
+    'Internal: sleeps until a commit that moved the key''s wake generation past seq signals this waiter (true) or timeout_ms pass (false), without a snapshot when nothing reads with it afterwards; ends the backend if its client has gone; one 50 ms poll when task is not preloaded.';
 
 CREATE FUNCTION task._wait_attached() RETURNS boolean
     AS 'MODULE_PATHNAME', 'task_wait_attached' LANGUAGE C VOLATILE;
@@ -67,11 +73,11 @@ COMMENT ON VIEW task.wait_stats IS
     'Wake-on-commit wait slots that were ever used since the server started (empty when task is not in shared_preload_libraries).';
 COMMENT ON COLUMN task.wait_stats.slot IS 'Slot number, 0 .. task.wait_slots - 1 (hash of the queue name or task id).';
 COMMENT ON COLUMN task.wait_stats.kind IS 'queue (task_dequeue) or task (task_wait): what the last waiter of the slot waited for.';
-COMMENT ON COLUMN task.wait_stats.name IS 'The queue name or task id of the last waiter (first 63 bytes); other keys may share the slot.';
+COMMENT ON COLUMN task.wait_stats.name IS 'The queue name or task id of the last waiter (first 63 bytes); other keys may share the slot. NULL when the last waiter was in another database.';
 COMMENT ON COLUMN task.wait_stats.waiters IS 'Backends sleeping on the slot now.';
 COMMENT ON COLUMN task.wait_stats.sleeps IS 'Waits that went to sleep on the slot.';
 COMMENT ON COLUMN task.wait_stats.wakeups IS 'Commits that made work for a key of the slot (runnable task in a queue, final task status).';
-COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them.';
+COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them: one waiter per runnable task for a queue, every waiter for a task.';
 
 CREATE FUNCTION task.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER

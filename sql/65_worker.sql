@@ -8,6 +8,10 @@
 -- A claim stamps lease_token with the task's new revision: it is unique
 -- per claim and never reused, so a worker whose lease expired and whose
 -- task was claimed again cannot complete, fail or reschedule it.
+-- Fencing is the default: a task processing under a claim is completed,
+-- failed or rescheduled only with its token (force => true overrides, for
+-- the owner's operators); a direct move into processing starts a lease and
+-- a token too (the trigger, src/transition.c), so rescue applies to it.
 --
 -- The hot path runs generic plans (SET plan_cache_mode on each function):
 -- every statement in these functions is a key lookup or the claim, whose
@@ -31,7 +35,8 @@ BEGIN
                              THEN 'queued'::task.status ELSE 'failed' END,
                error = 'lease expired: the worker stopped sending heartbeats'
           FROM (SELECT x.owner, x.id FROM task.task x
-                 WHERE x.queue = q.name AND x.status = 'processing' AND x.lease_until < clock_timestamp()
+                 WHERE x.owner = q.owner AND x.queue = q.name
+                   AND x.status = 'processing' AND x.lease_until < clock_timestamp()
                  ORDER BY x.lease_until
                  LIMIT max_rows
                  FOR UPDATE SKIP LOCKED) e
@@ -54,7 +59,8 @@ COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
 -- ---------------------------------------------------------------- completion
 -- Complete one claimed task: the shared body of task_complete and the
 -- complete-and-claim form of task_dequeue.
-CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text) RETURNS task.task
+CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text,
+                               force boolean DEFAULT false) RETURNS task.task
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -70,30 +76,34 @@ BEGIN
      WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
        AND task._may_write(x.owner, false)
        AND x.status = 'processing'
-       AND (_complete.token IS NULL OR x.lease_token = _complete.token)
+       AND (_complete.force OR x.lease_token IS NOT DISTINCT FROM _complete.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN
-        PERFORM task._write_failed(_complete.id, 'complete', false, _complete.token, '{processing}');
+        PERFORM task._write_failed(_complete.id, 'complete', false, _complete.token, '{processing}',
+                                   NOT _complete.force);
     END IF;
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text) IS 'Internal: completes a processing task (fenced by token when given).';
+COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text, boolean) IS 'Internal: completes a processing task, fenced by its claim''s token unless forced.';
 
 -- Complete a batch of claimed tasks in one statement (the batch form of
 -- complete-and-claim). All or nothing: if one of them cannot be completed,
--- the precise error for the first such task is raised and none is.
+-- the precise error for the first such task is raised and none is. The
+-- tasks this statement completed are the ones it returned: a task of the
+-- batch that another worker claimed again and completed meanwhile is not
+-- one of them, and fails with "lease lost".
 CREATE FUNCTION task._complete_many(ids task.task_id[], tokens bigint[]) RETURNS integer
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    n integer;
+    done task.task_id[];
     missing task.task_id;
 BEGIN
     IF tokens IS NOT NULL AND cardinality(tokens) <> cardinality(ids) THEN
         RAISE EXCEPTION 'complete_tokens must have one token per task of complete_batch'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass the lease_token of each task, in the same order, or no tokens.';
+                  HINT = 'Pass the lease_token of each task, in the same order.';
     END IF;
     IF cardinality(ids) <> (SELECT count(DISTINCT u) FROM unnest(ids) u) THEN
         RAISE EXCEPTION 'complete_batch lists a task more than once'
@@ -101,34 +111,36 @@ BEGIN
                   HINT = 'List each claimed task once.';
     END IF;
     -- id = ANY(...) probes the (id, owner) primary key, whatever the plan
-    UPDATE task.task x SET status = 'completed'
-     WHERE x.id = ANY (ids)
-       AND task._may_write(x.owner, false)
-       AND x.status = 'processing'
-       AND (tokens IS NULL OR x.lease_token = tokens[array_position(ids, x.id)]);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n < cardinality(ids) THEN
+    -- (an id carries its owner, the distribution key: task_id_owner)
+    WITH c AS (
+        UPDATE task.task x SET status = 'completed'
+         WHERE x.id = ANY (ids)
+           AND task._may_write(x.owner, false)
+           AND x.status = 'processing'
+           AND x.lease_token IS NOT DISTINCT FROM tokens[array_position(ids, x.id)]
+        RETURNING x.id)
+    SELECT array_agg(c.id) INTO done FROM c;
+    IF coalesce(cardinality(done), 0) < cardinality(ids) THEN
         -- the first task of the batch this statement did not complete
         SELECT u.id INTO missing
           FROM unnest(ids) WITH ORDINALITY AS u(id, i)
-         WHERE NOT EXISTS (SELECT FROM task.task x
-                            WHERE x.id = u.id AND x.status = 'completed'
-                              AND x.completed_at >= statement_timestamp())
+         WHERE u.id <> ALL (coalesce(done, '{}'))
          ORDER BY u.i LIMIT 1;
         PERFORM task._write_failed(missing, 'complete', false,
-                                   tokens[array_position(ids, missing)], '{processing}');
+                                   tokens[array_position(ids, missing)], '{processing}', true);
     END IF;
-    RETURN n;
+    RETURN cardinality(done);
 END
 $$;
 COMMENT ON FUNCTION task._complete_many(task.task_id[], bigint[]) IS
-    'Internal: completes a batch of processing tasks in one statement, all or nothing (fenced by tokens when given).';
+    'Internal: completes a batch of processing tasks in one statement, all or nothing, each fenced by its claim''s token.';
 
 CREATE FUNCTION task.task_complete(
     id       task.task_id,
     result   jsonb DEFAULT NULL,
     resource text DEFAULT NULL,
-    token    bigint DEFAULT NULL)
+    token    bigint DEFAULT NULL,
+    force    boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE sql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -136,12 +148,13 @@ CREATE FUNCTION task.task_complete(
     -- an account completing a hired task is its agent: the marketplace's rules
     RETURN CASE WHEN task.current_account() IS NOT NULL AND task._market_hired(id)
                 THEN task._market_finish(id, 'completed', result, NULL, resource)
-                ELSE task._complete(id, token, result, resource) END;
-COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint) IS
-    'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. With token, only while that claim holds (fencing).';
+                ELSE task._complete(id, token, result, resource, coalesce(force, false)) END;
+COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint, boolean) IS
+    'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. Fenced: only with the token of the claim it is processing under (lease_token), unless force => true overrides the claim. The assigned agent of a hired task (marketplace) completes it without a token.';
 
 -- ---------------------------------------------------------------- the claim
--- The claim: up to n runnable tasks of q in FIFO order, locked with SKIP
+-- The claim: up to n runnable tasks of q, higher priority first and FIFO
+-- within a priority, locked with SKIP
 -- LOCKED and set processing. Every task of a queue belongs to the queue's
 -- owner, so the update is a primary-key probe (owner, id = ANY(...)): a
 -- plan that stays good as a generic plan, which the worker functions
@@ -155,7 +168,7 @@ DECLARE
     -- and a lease claimed late would start in the past
     at timestamptz := clock_timestamp();
 BEGIN
-    -- returned in FIFO order too (UPDATE ... RETURNING follows the scan)
+    -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
     UPDATE task.task t
@@ -166,7 +179,7 @@ BEGIN
      WHERE t.owner = q.owner
        AND t.id = ANY (ARRAY(
             SELECT x.id FROM task.task x
-             WHERE x.queue = q.name
+             WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
                -- ordering keys: tasks of a key run one at a time, in the
@@ -175,14 +188,14 @@ BEGIN
                -- key is processing or an older one waits, even for a retry
                AND (x.ordering_key IS NULL OR NOT EXISTS (
                         SELECT FROM task.task k
-                         WHERE k.queue = q.name AND k.ordering_key = x.ordering_key
+                         WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
                            AND k.status IN ('queued', 'rescheduled', 'processing')
                            AND (k.status = 'processing' OR k.id < x.id)))
-             ORDER BY x.run_at, x.id
+             ORDER BY x.priority DESC, x.run_at, x.id
              LIMIT _claim.n
              FOR UPDATE SKIP LOCKED))
     RETURNING t.*)
-    SELECT * FROM claimed c ORDER BY c.run_at, c.id;
+    SELECT * FROM claimed c ORDER BY c.priority DESC, c.run_at, c.id;
 END
 $$;
 COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED).';
@@ -243,7 +256,7 @@ BEGIN
     END IF;
 
     -- a waiting call reads the queue's wake generation before it looks
-    -- (see 055_wait.sql): a commit after this point wakes its sleep
+    -- (see 60_wait.sql): a commit after this point wakes its sleep
     IF task_dequeue.wait > '0' THEN
         key := task._wait_key(q.name);
         seq := task._wait_seq(key);
@@ -270,7 +283,8 @@ BEGIN
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
             SELECT min(x.run_at) INTO next_due FROM task.task x
-             WHERE x.queue = q.name AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+             WHERE x.owner = q.owner AND x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
             PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
             seq := task._wait_seq(key);
             IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
@@ -284,7 +298,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue in FIFO order (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id (and complete_token, result or resource) it first completes the previous task: one round trip per task; complete_batch (with complete_tokens) does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (wake on commit; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only).';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(
@@ -410,7 +424,8 @@ CREATE FUNCTION task.task_fail(
     id    task.task_id,
     error text,
     token bigint DEFAULT NULL,
-    retry boolean DEFAULT true)
+    retry boolean DEFAULT true,
+    force boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -442,10 +457,11 @@ BEGIN
      WHERE x.owner = task.task_id_owner(task_fail.id) AND x.id = task_fail.id
        AND task._may_write(x.owner, false)
        AND x.status = 'processing'
-       AND (task_fail.token IS NULL OR x.lease_token = task_fail.token)
+       AND (task_fail.force OR x.lease_token IS NOT DISTINCT FROM task_fail.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN
-        PERFORM task._write_failed(task_fail.id, 'fail', false, task_fail.token, '{processing}');
+        PERFORM task._write_failed(task_fail.id, 'fail', false, task_fail.token, '{processing}',
+                                   NOT coalesce(task_fail.force, false));
     END IF;
     INSERT INTO task.task_log (owner, task_id, message, by)
     VALUES (t.owner, t.id,
@@ -454,10 +470,11 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_fail(task.task_id, text, bigint, boolean) IS
-    'Worker: reports a failed attempt. The task is rescheduled with exponential backoff and jitter while attempts remain (and retry is true), else failed for good; the error is kept on the task and in its log.';
+COMMENT ON FUNCTION task.task_fail(task.task_id, text, bigint, boolean, boolean) IS
+    'Worker: reports a failed attempt. The task is rescheduled with exponential backoff and jitter while attempts remain (and retry is true), else failed for good; the error is kept on the task and in its log. Fenced: only with the token of the claim (lease_token), unless force => true.';
 
-CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
+CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL,
+                                     force boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -475,13 +492,14 @@ BEGIN
      WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id
        AND task._may_write(x.owner, false)
        AND x.status = 'processing'
-       AND (task_reschedule.token IS NULL OR x.lease_token = task_reschedule.token)
+       AND (task_reschedule.force OR x.lease_token IS NOT DISTINCT FROM task_reschedule.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN
-        PERFORM task._write_failed(task_reschedule.id, 'reschedule', false, task_reschedule.token, '{processing}');
+        PERFORM task._write_failed(task_reschedule.id, 'reschedule', false, task_reschedule.token, '{processing}',
+                                   NOT coalesce(task_reschedule.force, false));
     END IF;
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint) IS
-    'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due.';
+COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint, boolean) IS
+    'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due. Fenced: only with the token of the claim (lease_token), unless force => true.';

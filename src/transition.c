@@ -23,6 +23,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "rules.h"
@@ -50,6 +51,8 @@ typedef enum TaskColumn
 	COL_LEASE_UNTIL,
 	COL_ORDERING_KEY,
 	COL_IDEMPOTENCY_KEY,
+	COL_ATTEMPTS,
+	COL_LEASE_TOKEN,
 	COL_STATUS_AT,
 	COL_CREATED_AT,
 	COL_CREATED_BY,
@@ -71,7 +74,8 @@ typedef enum TaskColumn
 static const char *const column_names[NUM_TASK_COLUMNS] = {
 	"owner", "id", "revision", "status", "code", "name", "queue", "object",
 	"description", "progress", "parameters", "resource", "result", "error",
-	"lease_until", "ordering_key", "idempotency_key", "status_at",
+	"lease_until", "ordering_key", "idempotency_key", "attempts",
+	"lease_token", "status_at",
 	"created_at", "created_by", "updated_at", "updated_by",
 	"started_at", "started_by", "completed_at", "completed_by",
 	"failed_at", "failed_by", "rescheduled_at", "rescheduled_by",
@@ -375,6 +379,43 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
+/*
+ * The lease a direct move into processing starts: the queue's lease length
+ * from now (a claim sets its own lease and token; an UPDATE by the owner
+ * that sets status = 'processing' gets one here, so that lease rescue and
+ * fencing apply to it as to a claim).
+ */
+static Datum
+queue_lease_until(Datum queue, TimestampTz now)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Datum		lease = (Datum) 0;
+	Datum		result;
+	bool		isnull = true;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(task_tables_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = queue;
+	if (SPI_execute_with_args("SELECT q.lease FROM task.queue q WHERE q.name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "queue lease lookup failed");
+	if (SPI_processed == 1)
+		lease = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		result = TimestampTzGetDatum(now);
+	else
+		result = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), lease);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
 static inline void
 note_queue(Datum queue)
 {
@@ -515,6 +556,20 @@ task_transition(PG_FUNCTION_ARGS)
 			}
 			if (from == ST_PROCESSING)
 				SETNULL(COL_LEASE_UNTIL);
+
+			/*
+			 * A move into processing that is not a claim (the claim sets
+			 * the token to the new revision, counts the attempt and starts
+			 * the lease itself) gets all three here, as a claim would.
+			 */
+			if (to == ST_PROCESSING && !changed[COL_LEASE_TOKEN])
+			{
+				SET(COL_LEASE_TOKEN, Int64GetDatum((int64) DatumGetInt32(values[ATT(COL_REVISION)])));
+				if (!changed[COL_ATTEMPTS])
+					SET(COL_ATTEMPTS, Int32GetDatum(DatumGetInt32(oldvalues[ATT(COL_ATTEMPTS)]) + 1));
+				if (!changed[COL_LEASE_UNTIL] || nulls[ATT(COL_LEASE_UNTIL)])
+					SET(COL_LEASE_UNTIL, queue_lease_until(values[ATT(COL_QUEUE)], now));
+			}
 			if (to == ST_COMPLETED)
 			{
 				SET(COL_PROGRESS, Float8GetDatum(100.0));

@@ -29,12 +29,42 @@
  * bumped the generation after the waiter read seq.
  *
  * What a transaction made work for is noted by the task_transition trigger
- * (task_wait_note_queue / task_wait_note_task) in a small backend-local
- * list, without locks or shared memory; the commit callback wakes those
- * slots, and commit or abort clears the list. Entries of a rolled-back
+ * (task_wait_note_queue / task_wait_note_task) in a backend-local list
+ * (with a count per key), without locks or shared memory; the commit
+ * callback wakes those slots, and commit or abort clears the list. Entries of a rolled-back
  * subtransaction stay in the list and cost a spurious wakeup at most.
  * PREPARE TRANSACTION wakes nobody: waiters see prepared work at their
  * next wakeup or timeout.
+ *
+ * One waiter per runnable task: a commit that made c runnable tasks for a
+ * queue key signals at most c sleepers of its slot (ConditionVariableSignal),
+ * not all of them; a final task status (task_wait) still broadcasts, and so
+ * does a slot whose sleepers wait for different keys (a hash collision: a
+ * signal could land on a waiter of the other key). A signalled waiter holds
+ * the wake until it has looked for work: when it sleeps again without
+ * having claimed (it calls _wait_sleep again), or its transaction aborts
+ * (an error, a cancel, a client gone: FATAL), it passes the wake on to the
+ * next sleeper, so a wake is never lost with the waiter it went to.
+ *
+ * Keys are scoped by database (the database oid seeds the hash), so waiters
+ * of two databases never share a key, and a transaction's list of keys
+ * grows as needed (no "wake every slot" fallback that would wake other
+ * databases' and tenants' waiters). task.wait_stats names only keys of the
+ * caller's database.
+ *
+ * No snapshot while sleeping: a waiter releases its xmin for the sleep
+ * (backend_xmin is NULL in pg_stat_activity) when nothing can read a table
+ * with the snapshots it holds afterwards: the sleep is called by our own
+ * function (task_dequeue, task_wait) called directly by a top-level
+ * SELECT whose range table holds no relation, and every statement after
+ * the sleep takes a new snapshot (READ COMMITTED, volatile functions),
+ * and the library was preloaded (the depth is counted from the start).
+ * See docs/QUEUE.md.
+ *
+ * A waiter whose client has gone away does not claim: the client socket is
+ * checked (pq_check_connection) after every wakeup and at least once a
+ * second while asleep, and a closed one ends the backend (FATAL) before it
+ * looks for work.
  *
  * Without shared_preload_libraries there is no table: task._wait_sleep
  * sleeps 50 ms (or less, up to its timeout) and the callers poll, after a
@@ -47,9 +77,13 @@
 
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "storage/proc.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
@@ -57,13 +91,24 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
 #include "task.h"
+
+/*
+ * libpq/libpq.h's declaration: that header pulls in libpq-be.h and with it
+ * the GSSAPI headers, which the server headers do not require.
+ */
+extern bool pq_check_connection(void);
 
 PG_FUNCTION_INFO_V1(task_wait_queue_key);
 PG_FUNCTION_INFO_V1(task_wait_task_key);
@@ -82,8 +127,11 @@ PG_FUNCTION_INFO_V1(task_wait_stats);
 /* label of the last waiter of a slot, shown by task.wait_stats */
 #define WAIT_LABEL_BYTES	64
 
-/* distinct keys a transaction remembers before it wakes every slot */
-#define WAIT_PENDING_MAX	64
+/* keys a transaction remembers before its list grows (no upper bound) */
+#define WAIT_PENDING_INITIAL	64
+
+/* the longest sleep between two checks of the client socket, in ms */
+#define WAIT_CHECK_CLIENT_MS	1000
 
 typedef enum WaitKind
 {
@@ -99,9 +147,13 @@ typedef struct WaitSlot
 	pg_atomic_uint64 broadcasts;	/* of those, the ones that found waiters */
 	pg_atomic_uint64 sleeps;		/* waits that went to sleep here */
 	pg_atomic_uint32 waiters;		/* backends waiting here now */
-	slock_t		mutex;				/* protects kind and label */
+	slock_t		mutex;				/* protects what follows */
 	WaitKind	kind;
+	Oid			database;			/* of the last waiter: label's database */
 	char		label[WAIT_LABEL_BYTES];
+	uint64		sleeper_key;		/* key of the sleepers, while unmixed */
+	bool		mixed;				/* sleepers wait for different keys now */
+	int			sleepers;			/* sleepers counted under the mutex */
 } WaitSlot;
 
 typedef struct WaitShared
@@ -118,10 +170,25 @@ static WaitShared *wait_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* what the current transaction made work for (backend-local, no allocation) */
-static uint64 pending[WAIT_PENDING_MAX];
+/* what the current transaction made work for (backend-local) */
+typedef struct PendingKey
+{
+	uint64		key;
+	uint32		count;			/* runnable tasks made for a queue key */
+	bool		broadcast;		/* a task key: wake every waiter */
+} PendingKey;
+
+static PendingKey *pending = NULL;
 static int	npending = 0;
-static bool pending_all = false;
+static int	maxpending = 0;
+
+/* a signalled waiter's wake, until it has looked for work (-1: none) */
+static int	holding_slot = -1;
+
+/* ExecutorRun nesting depth: 1 inside a top-level statement */
+static int	executor_depth = 0;
+static bool executor_depth_exact = false;	/* counted since before any statement */
+static ExecutorRun_hook_type prev_executor_run = NULL;
 
 static bool fallback_noticed = false;
 
@@ -171,50 +238,104 @@ wait_shmem_startup(void)
 			pg_atomic_init_u32(&slot->waiters, 0);
 			SpinLockInit(&slot->mutex);
 			slot->kind = WAIT_KIND_NONE;
+			slot->database = InvalidOid;
 			slot->label[0] = '\0';
+			slot->sleeper_key = 0;
+			slot->mixed = false;
+			slot->sleepers = 0;
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Wake the waiters of one slot: a commit made work for one of its keys. */
+/*
+ * Wake the waiters of one slot: a commit made work for one of its keys.
+ * A queue key with count runnable tasks signals at most count sleepers;
+ * a task key, or a slot whose sleepers wait for different keys, wakes all.
+ */
 static void
-wake_slot(WaitSlot *slot)
+wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 {
+	uint32		waiters;
+
 	pg_atomic_fetch_add_u64(&slot->generation, 1);
-	if (pg_atomic_read_u32(&slot->waiters) > 0)
+	waiters = pg_atomic_read_u32(&slot->waiters);
+	if (waiters == 0)
+		return;
+	pg_atomic_fetch_add_u64(&slot->broadcasts, 1);
+	if (!broadcast)
 	{
-		pg_atomic_fetch_add_u64(&slot->broadcasts, 1);
-		ConditionVariableBroadcast(&slot->cv);
+		SpinLockAcquire(&slot->mutex);
+		broadcast = slot->mixed;
+		SpinLockRelease(&slot->mutex);
 	}
+	if (broadcast || count >= waiters)
+		ConditionVariableBroadcast(&slot->cv);
+	else
+		while (count-- > 0)
+			ConditionVariableSignal(&slot->cv);
+}
+
+/* Pass a wake this backend holds on to the next sleeper of its slot. */
+static void
+pass_wake(void)
+{
+	if (holding_slot >= 0 && wait_shared != NULL)
+		ConditionVariableSignal(&wait_shared->slots[holding_slot].cv);
+	holding_slot = -1;
 }
 
 static void
 wait_xact_callback(XactEvent event, void *arg)
 {
-	if (npending == 0 && !pending_all)
+	bool		ends = (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+						event == XACT_EVENT_PREPARE ||
+						event == XACT_EVENT_PARALLEL_COMMIT ||
+						event == XACT_EVENT_PARALLEL_ABORT);
+
+	if (!ends)
 		return;
+
+	/*
+	 * A waiter that was signalled and did not get to look for work (an
+	 * error, a cancel, a client gone) passes its wake on; one that looked
+	 * and committed has used it.
+	 */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		pass_wake();
+	holding_slot = -1;
 
 	if (event == XACT_EVENT_COMMIT && wait_shared != NULL)
 	{
 		int			i;
 
-		if (pending_all)
-			for (i = 0; i < wait_shared->nslots; i++)
-				wake_slot(&wait_shared->slots[i]);
-		else
-			for (i = 0; i < npending; i++)
-				wake_slot(&wait_shared->slots[pending[i] % (uint64) wait_shared->nslots]);
+		for (i = 0; i < npending; i++)
+			wake_slot(&wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots],
+					  pending[i].count, pending[i].broadcast);
 	}
 
 	/* every end of a transaction forgets it; an abort wakes nobody */
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PREPARE ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	npending = 0;
+}
+
+/* Count ExecutorRun nesting: a sleep knows whether it is in a top-level statement. */
+static void
+wait_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				  bool execute_once)
+{
+	executor_depth++;
+	PG_TRY();
 	{
-		npending = 0;
-		pending_all = false;
+		if (prev_executor_run)
+			prev_executor_run(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
+	PG_FINALLY();
+	{
+		executor_depth--;
+	}
+	PG_END_TRY();
 }
 
 void
@@ -237,48 +358,78 @@ task_wait_init(void)
 		shmem_startup_hook = wait_shmem_startup;
 	}
 	RegisterXactCallback(wait_xact_callback, NULL);
+
+	/*
+	 * The ExecutorRun depth is exact only when the hook was there before
+	 * any statement ran: loaded later (in the middle of a statement) it
+	 * would not count the levels already running, so a backend that loads
+	 * the library on first use never releases its xmin.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_executor_run = ExecutorRun_hook;
+		ExecutorRun_hook = wait_executor_run;
+		executor_depth_exact = true;
+	}
 }
 
+/* keys of one database: the database oid is part of the seed */
 static inline uint64
 queue_key(const char *name, int len)
 {
-	return hash_bytes_extended((const unsigned char *) name, len, WAIT_SEED_QUEUE);
+	return hash_bytes_extended((const unsigned char *) name, len,
+							   WAIT_SEED_QUEUE ^ ((uint64) MyDatabaseId << 32));
 }
 
 static inline uint64
 task_key(int64 id)
 {
-	return hash_bytes_extended((const unsigned char *) &id, sizeof(id), WAIT_SEED_TASK);
+	return hash_bytes_extended((const unsigned char *) &id, sizeof(id),
+							   WAIT_SEED_TASK ^ ((uint64) MyDatabaseId << 32));
 }
 
+/*
+ * Remember a key until the end of the transaction. The last few entries
+ * are searched for a repeat (a bulk enqueue notes one queue many times);
+ * a repeat further back only costs one more wake of its slot.
+ */
 static void
-note_key(uint64 key)
+note_key(uint64 key, bool broadcast)
 {
 	int			i;
 
-	if (pending_all)
-		return;
-	for (i = 0; i < npending; i++)
-		if (pending[i] == key)
+	for (i = npending - 1; i >= 0 && i >= npending - 8; i--)
+		if (pending[i].key == key && pending[i].broadcast == broadcast)
+		{
+			if (pending[i].count < PG_UINT32_MAX)
+				pending[i].count++;
 			return;
-	if (npending == WAIT_PENDING_MAX)
+		}
+	if (npending == maxpending)
 	{
-		pending_all = true;
-		return;
+		int			newmax = maxpending == 0 ? WAIT_PENDING_INITIAL : maxpending * 2;
+
+		pending = pending == NULL
+			? MemoryContextAlloc(TopMemoryContext, newmax * sizeof(PendingKey))
+			: repalloc(pending, newmax * sizeof(PendingKey));
+		maxpending = newmax;
 	}
-	pending[npending++] = key;
+	pending[npending].key = key;
+	pending[npending].count = 1;
+	pending[npending].broadcast = broadcast;
+	npending++;
 }
 
 void
 task_wait_note_queue(const char *name, int len)
 {
-	note_key(queue_key(name, len));
+	note_key(queue_key(name, len), false);
 }
 
 void
 task_wait_note_task(int64 id)
 {
-	note_key(task_key(id));
+	note_key(task_key(id), true);
 }
 
 /* ---------------------------------------------------------------------
@@ -317,14 +468,81 @@ task_wait_seq(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) pg_atomic_read_u64(&slot_of(PG_GETARG_INT64(0))->generation));
 }
 
-/* Undo "waiters++" when the sleep ends by an error or a FATAL exit. */
+/* Undo "waiters++" when the sleep ends (also by an error or a FATAL exit). */
 static void
 wait_cleanup(int code, Datum arg)
 {
 	WaitSlot   *slot = (WaitSlot *) DatumGetPointer(arg);
 
 	ConditionVariableCancelSleep();
+	SpinLockAcquire(&slot->mutex);
+	if (--slot->sleepers <= 0)
+	{
+		slot->sleepers = 0;
+		slot->mixed = false;
+	}
+	SpinLockRelease(&slot->mutex);
 	pg_atomic_fetch_sub_u32(&slot->waiters, 1);
+}
+
+/*
+ * Whether this sleep may release the backend's xmin: nothing reads a table
+ * with the snapshots held now once the sleep is over. True when the sleep
+ * is called by our function (task_dequeue, task_wait: one statement, its
+ * PERFORM, so ExecutorRun depth 2) evaluated directly by a top-level
+ * statement (depth 1), and that statement is one SELECT whose range table,
+ * subqueries included, holds no relation: it reads only what the function
+ * returns. The function itself takes a new snapshot for each statement
+ * after the sleep (READ COMMITTED, VOLATILE). Called from deeper (inside
+ * another function's query), the xmin is kept: that query may read tables
+ * with its snapshot afterwards.
+ */
+static bool
+may_release_xmin(void)
+{
+	ListCell   *lc;
+
+	if (!executor_depth_exact || executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
+		IsolationUsesXactSnapshot())
+		return false;
+	foreach(lc, ActivePortal->stmts)
+	{
+		PlannedStmt *stmt = (PlannedStmt *) lfirst(lc);
+		ListCell   *rc;
+
+		if (!IsA(stmt, PlannedStmt) || stmt->commandType != CMD_SELECT ||
+			stmt->rowMarks != NIL)
+			return false;
+		foreach(rc, stmt->rtable)
+			if (((RangeTblEntry *) lfirst(rc))->rtekind == RTE_RELATION)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Release the backend's xmin for a sleep (backend_xmin NULL): vacuum and
+ * pruning need not keep rows for this backend while it sleeps. The next
+ * snapshot (the look after the sleep) sets a new xmin.
+ */
+static void
+release_xmin(void)
+{
+	if (!may_release_xmin())
+		return;
+	InvalidateCatalogSnapshot();
+	MyProc->xmin = InvalidTransactionId;
+}
+
+/* End the backend, before it claims anything, when its client has gone. */
+static void
+check_client(void)
+{
+	if (whereToSendOutput == DestRemote && !pq_check_connection())
+		ereport(FATAL,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("connection to client lost while waiting"),
+				 errhint("A waiting worker whose client has gone claims nothing; the task stays queued for the next worker.")));
 }
 
 /*
@@ -342,10 +560,12 @@ poll_sleep(long timeout_ms)
 				 errdetail("The task library is not loaded by shared_preload_libraries, so there is no shared memory to sleep on."),
 				 errhint("Add task to shared_preload_libraries for wake-on-commit, and restart the server.")));
 	}
+	release_xmin();
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					 Min(timeout_ms, WAIT_POLL_MS), PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
+	check_client();
 }
 
 /*
@@ -364,6 +584,9 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	WaitSlot   *slot;
 	uint64		seq;
 	volatile bool woken = false;
+	volatile bool by_signal = false;
+	bool		is_task;
+	text	   *label;
 	TimestampTz deadline;
 
 	if (timeout_arg <= 0)
@@ -372,50 +595,81 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 
 	if (wait_shared == NULL || PG_ARGISNULL(1))
 	{
+		CHECK_FOR_INTERRUPTS();
 		poll_sleep(timeout_ms);
 		PG_RETURN_BOOL(false);
 	}
 
 	seq = (uint64) PG_GETARG_INT64(1);
 	slot = slot_of(key);
+	is_task = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
-	if (!PG_ARGISNULL(3))
+	/* a wake this backend holds and did not use (it claimed nothing) goes on */
+	pass_wake();
+
+	/* detoast before the spinlock: nothing may allocate or fail under it */
+	label = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	SpinLockAcquire(&slot->mutex);
+	if (label != NULL)
 	{
-		text	   *label = PG_GETARG_TEXT_PP(3);
 		int			len = Min(VARSIZE_ANY_EXHDR(label), WAIT_LABEL_BYTES - 1);
 
-		SpinLockAcquire(&slot->mutex);
-		slot->kind = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4) ? WAIT_KIND_TASK : WAIT_KIND_QUEUE;
+		slot->kind = is_task ? WAIT_KIND_TASK : WAIT_KIND_QUEUE;
+		slot->database = MyDatabaseId;
 		memcpy(slot->label, VARDATA_ANY(label), len);
 		slot->label[len] = '\0';
-		SpinLockRelease(&slot->mutex);
 	}
+	if (slot->sleepers++ == 0)
+		slot->sleeper_key = (uint64) key;
+	else if (slot->sleeper_key != (uint64) key)
+		slot->mixed = true;
+	SpinLockRelease(&slot->mutex);
 
 	pg_atomic_fetch_add_u32(&slot->waiters, 1);
 	PG_ENSURE_ERROR_CLEANUP(wait_cleanup, PointerGetDatum(slot));
 	{
 		ConditionVariablePrepareToSleep(&slot->cv);
 		pg_atomic_fetch_add_u64(&slot->sleeps, 1);
-		for (;;)
+		release_xmin();
+
+		/*
+		 * A commit between the caller's look and PrepareToSleep moved the
+		 * generation already: no sleep. After that, only a signal (or a
+		 * broadcast) ends the sleep: a waiter that the commit did not
+		 * signal sleeps on, even though the generation moved (the periodic
+		 * wakeups to check the client do not look at it).
+		 */
+		if (pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+			woken = true;
+		while (!woken)
 		{
 			long		left;
+			bool		signalled;
 
 			CHECK_FOR_INTERRUPTS();
-			/* a full barrier: pairs with wake_slot's increment */
-			if (pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
-			{
-				woken = true;
-				break;
-			}
 			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
 			if (left <= 0)
 				break;
-			(void) ConditionVariableTimedSleep(&slot->cv, left, PG_WAIT_EXTENSION);
+			check_client();
+			signalled = !ConditionVariableTimedSleep(&slot->cv, Min(left, WAIT_CHECK_CLIENT_MS),
+													 PG_WAIT_EXTENSION);
+			/* a full barrier: pairs with wake_slot's increment */
+			if (signalled && pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+				woken = by_signal = true;
 		}
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(wait_cleanup, PointerGetDatum(slot));
 	wait_cleanup(0, PointerGetDatum(slot));
+
+	/*
+	 * A queue waiter holds the signal it got until it has looked for work:
+	 * passed on if it sleeps again or its transaction aborts (the client
+	 * check below included), used up when it commits.
+	 */
+	if (by_signal && !is_task)
+		holding_slot = (int) (slot - wait_shared->slots);
+	check_client();
 
 	PG_RETURN_BOOL(woken);
 }
@@ -452,6 +706,7 @@ task_wait_stats(PG_FUNCTION_ARGS)
 		uint64		sleeps = pg_atomic_read_u64(&slot->sleeps);
 		uint32		waiters = pg_atomic_read_u32(&slot->waiters);
 		WaitKind	kind;
+		Oid			database;
 		char		label[WAIT_LABEL_BYTES];
 
 		if (generation == 0 && sleeps == 0 && waiters == 0)
@@ -459,8 +714,13 @@ task_wait_stats(PG_FUNCTION_ARGS)
 
 		SpinLockAcquire(&slot->mutex);
 		kind = slot->kind;
+		database = slot->database;
 		memcpy(label, slot->label, WAIT_LABEL_BYTES);
 		SpinLockRelease(&slot->mutex);
+
+		/* another database's queue names and task ids are not shown */
+		if (database != MyDatabaseId)
+			kind = WAIT_KIND_NONE;
 
 		values[0] = Int32GetDatum(i);
 		if (kind == WAIT_KIND_NONE)

@@ -5,8 +5,8 @@
 -- HTTP layer, created exactly as the install fragments create them. Its HTTP
 -- routes are in extension task_http (sql/http/market.sql).
 
--- @include sql/22_market_tables.sql
--- @include sql/54_market_hooks.sql
+-- (its tables and hooks: 45_market_hooks.sql, before the worker path's
+-- fragment replaces the functions that call the hooks)
 
 -- the core's changed functions (task_list gained agent =>)
 -- @replace function task._task_json

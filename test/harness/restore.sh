@@ -94,7 +94,8 @@ round() { # NAME: compare the restored database with the source, then work on it
 SET search_path = task, public;
 SET ROLE up_svc;
 SELECT 'dequeued ' || code FROM task_dequeue('up/main');
-SELECT 'completed ' || status FROM task_complete((SELECT id FROM task.task WHERE status = 'processing' AND queue = 'up/main'), result => '{"ok": true}');
+SELECT 'completed ' || c.status FROM task.task t, task_complete(t.id, result => '{"ok": true}', token => t.lease_token) c
+ WHERE t.status = 'processing' AND t.queue = 'up/main';
 SELECT 'created ' || status FROM task_create('up.job', 'up/main');
 RESET ROLE;
 SET ROLE up_client;

@@ -52,9 +52,9 @@ SELECT mn_ok(task.task_get(:'c1')->>'status' = 'Blocked', 'a dependent task wait
 SELECT (task.task_create('child', 'a/one', parent => :'p1')).id AS k1 \gset
 SELECT mn_ok(task.task_get(:'k1')->'parent'->>'id' = :'p1', 'a parent on the same node');
 SELECT task.task_cancel(:'k1');
-SELECT mn_ok((task.task_complete(d.id)).status = 'completed', 'the dependency completes')
+SELECT mn_ok((task.task_complete(d.id, token => d.lease_token)).status = 'completed', 'the dependency completes')
   FROM task.task_dequeue('a/one', n => 10) d WHERE d.id::text = :'p1';
-SELECT task.task_complete(d.id) FROM task.task_dequeue('a/one', n => 10) d;
+SELECT task.task_complete(d.id, token => d.lease_token) FROM task.task_dequeue('a/one', n => 10) d;
 SELECT mn_ok(task.task_get(:'c1')->>'status' IN ('Queued', 'Processing', 'Completed'), 'the dependent task is released on its node');
 SELECT mn_ok(mn_try(format('SELECT task.task_create(%L, %L, depends_on => ARRAY[%L]::task.task_id[])', 'dep', 'a/two', :'p1'))
              LIKE '0A000 dependency % is on node 0, queue a/two on node 1', 'a dependency on another node is refused');

@@ -267,7 +267,7 @@ SELECT pg_catalog.count(*) AS other_tenant_visible FROM task.task_list() j
  WHERE (j OPERATOR(pg_catalog.->) 'owner' OPERATOR(pg_catalog.->>) 'id') OPERATOR(pg_catalog.<>) 'SVC-0120';
 SELECT status, attempts FROM task.task_dequeue('regattack/a/hijack');
 SELECT status, progress FROM task.task_progress(:'a3', progress => 40);
-SELECT status FROM task.task_complete(:'a3', result => '{"r": 1}');
+SELECT status FROM task.task_complete(:'a3', result => '{"r": 1}', token => (SELECT lease_token FROM task.task WHERE id = :'a3'));
 SELECT task.task_result(:'a3') AS result;
 SELECT pg_catalog.count(*) AS log_entries FROM task.task_logs(:'a3');
 SELECT task.task_whoami() OPERATOR(pg_catalog.->>) 'id' AS whoami,

@@ -87,12 +87,14 @@ SET SESSION AUTHORIZATION regress_access_svc;
 INSERT INTO fx SELECT 'done', (task.task_create('matrix.done', 'regaccess/main/q',
     access => ARRAY[:'vendor', :'client', :'disabled'])).id;
 SELECT count(*) AS _ FROM task.task_dequeue('regaccess/main/q') \gset
-SELECT task.task_complete(id, result => '{"answer": 42}') AS _ FROM fx WHERE name = 'done' \gset
+SELECT task.task_complete(id, result => '{"answer": 42}',
+                          token => (SELECT t.lease_token FROM task.task t WHERE t.id = fx.id)) AS _ FROM fx WHERE name = 'done' \gset
 INSERT INTO fx SELECT n, (task.task_create('matrix.' || replace(n, ':', '_'), 'regaccess/main/q',
     access => ARRAY[:'vendor', :'client', :'disabled'])).id
   FROM unnest(ARRAY['progress', 'complete', 'retry', 'retry:ops']) WITH ORDINALITY u(n, i) ORDER BY i;
 SELECT count(*) AS _ FROM task.task_dequeue('regaccess/main/q', 4) \gset
-SELECT count(task.task_fail(id, 'matrix failure', retry => false)) AS _ FROM fx WHERE name LIKE 'retry%' \gset
+SELECT count(task.task_fail(id, 'matrix failure', retry => false,
+                            token => (SELECT t.lease_token FROM task.task t WHERE t.id = fx.id))) AS _ FROM fx WHERE name LIKE 'retry%' \gset
 INSERT INTO fx SELECT n, (task.task_create('matrix.' || replace(n, ':', '_'), 'regaccess/main/q',
     access => ARRAY[:'vendor', :'client', :'disabled'])).id
   FROM unnest(ARRAY['cancel', 'cancel:ops']) WITH ORDINALITY u(n, i) ORDER BY i;
@@ -153,7 +155,7 @@ INSERT INTO matrix VALUES
      $$SELECT task.task_progress({progress}, progress => 50)$$,
                                        '42501',  'ok',     'P0002',  '42501',  '42501',  'P0002',  'P0002',  'P0002',  'P0002'),
     (8, 'api', 'task_complete',
-     $$SELECT task.task_complete({complete}, result => '{"done": true}')$$,
+     $$SELECT task.task_complete({complete}, result => '{"done": true}', force => true)$$,
                                        '42501',  'ok',     'P0002',  '42501',  '42501',  'P0002',  'P0002',  'P0002',  'P0002'),
     (9, 'api', 'task_cancel',
      $$SELECT task.task_cancel({cancel}, reason => 'matrix')$$,

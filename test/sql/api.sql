@@ -157,11 +157,11 @@ SELECT task_log(:'t1', 'x', errors => -1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_log(:'t1', E'nul\x01');
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_complete(:'t1', result => '{"a":1}', resource => '/x');
+SELECT task_complete(:'t1', result => '{"a":1}', resource => '/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_complete(:'t1', resource => 'http://evil.example/x');
+SELECT task_complete(:'t1', resource => 'http://evil.example/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_complete(:'t2', result => '{}');
+SELECT task_complete(:'t2', result => '{}', token => (SELECT lease_token FROM task.task WHERE id = :'t2'));
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 RESET ROLE;
@@ -173,7 +173,7 @@ SET ROLE api_vendor;
 \set ON_ERROR_STOP 0
 SELECT task_progress(:'t1', 50);
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_complete(:'t1');
+SELECT task_complete(:'t1', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_log(:'t1', 'hello');
 \echo :LAST_ERROR_SQLSTATE
@@ -184,7 +184,7 @@ SELECT task_progress(:'t1', 50);
 RESET ROLE;
 
 SET ROLE api_svc;
-SELECT status, progress, resource IS NULL AS no_uri, result FROM task_complete(:'t1', result => '{"rows": 1000000}');
+SELECT status, progress, resource IS NULL AS no_uri, result FROM task_complete(:'t1', result => '{"rows": 1000000}', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 SELECT task_get(:'t1')->>'result' = '/public/v1/system/tasks/' || :'t1' || '/result' AS result_uri;
 SELECT task_result(:'t1') AS result;
 SELECT message, errors, skips, success, total, by = :'svc' AS by_svc FROM task_logs(:'t1');

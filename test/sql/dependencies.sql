@@ -16,9 +16,9 @@ SELECT id AS b FROM task_create('dp.b', 'dp/q') \gset
 SELECT id AS c, status FROM task_create('dp.c', 'dp/q', depends_on => ARRAY[:'a', :'b']::task_id[]) \gset
 SELECT :'status' AS c_created;
 SELECT code FROM task_dequeue('dp/q', 10) ORDER BY code;
-SELECT status FROM task_complete(:'a');
+SELECT status FROM task_complete(:'a', token => (SELECT lease_token FROM task.task WHERE id = :'a'));
 SELECT status AS c_after_a FROM task.task_list(code => 'dp.c') j, LATERAL (SELECT j->>'status' AS status) x;
-SELECT status FROM task_complete(:'b');
+SELECT status FROM task_complete(:'b', token => (SELECT lease_token FROM task.task WHERE id = :'b'));
 SELECT j->>'status' AS c_after_b FROM task_list(code => 'dp.c') j;
 SELECT message FROM task_logs(:'c') WHERE message LIKE 'released%' OR message LIKE '%->%';
 -- released tasks are runnable
@@ -52,9 +52,9 @@ SELECT id AS p FROM task_create('dp.parent', 'dp/q4', status => 'blocked') \gset
 SELECT id AS k1 FROM task_create('dp.child', 'dp/q4', parent => :'p', blocks_parent => true) \gset
 SELECT id AS k2 FROM task_create('dp.child', 'dp/q4', parent => :'p', blocks_parent => true) \gset
 SELECT count(*) AS children_claimed FROM task_dequeue('dp/q4', 10);
-SELECT status FROM task_complete(:'k1');
+SELECT status FROM task_complete(:'k1', token => (SELECT lease_token FROM task.task WHERE id = :'k1'));
 SELECT j->>'status' AS parent_after_one FROM task_list(code => 'dp.parent') j;
-SELECT status FROM task_complete(:'k2');
+SELECT status FROM task_complete(:'k2', token => (SELECT lease_token FROM task.task WHERE id = :'k2'));
 SELECT j->>'status' AS parent_after_both FROM task_list(code => 'dp.parent') j;
 \set ON_ERROR_STOP 0
 SELECT task_create('dp.child', 'dp/q4', parent => :'p', blocks_parent => true);
@@ -98,11 +98,11 @@ SELECT id AS rb FROM task_create('dp.rb', 'dp/q6', depends_on => ARRAY[:'ra']::t
 SELECT count(*) AS claimed FROM task_dequeue('dp/q6');
 \set ON_ERROR_STOP 0
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT task_complete(:'ra');
+SELECT task_complete(:'ra', token => (SELECT lease_token FROM task.task WHERE id = :'ra'));
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 \set ON_ERROR_STOP 1
-SELECT status FROM task_complete(:'ra');
+SELECT status FROM task_complete(:'ra', token => (SELECT lease_token FROM task.task WHERE id = :'ra'));
 SELECT j->>'status' AS rb_released FROM task_list(code => 'dp.rb') j;
 
 -- ------------------------------------------------------------ wait

@@ -534,11 +534,14 @@ WITH pgrst_source AS (SELECT pgrst_call.* FROM (SELECT :'payload'::json AS json_
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
 \ir http_reply.inc
--- POST /rpc/task_fail {id: T5, error, retry: false} as svc: Failed
-\set payload '{"id":"' :t5 '","error":"buyer BUY-2 is locked","retry":false}'
+-- POST /rpc/task_fail {id: T5, error, retry: false, token} as svc: Failed
+RESET SESSION AUTHORIZATION;
+SELECT lease_token AS tok5 FROM task.task WHERE id = :'t5' \gset
+SET SESSION AUTHORIZATION http_authenticator;
+\set payload '{"id":"' :t5 '","error":"buyer BUY-2 is locked","retry":false,"token":' :tok5 '}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_fail \set hdr :post_hdr \set mode :post \set accept rpc \set show full
 \ir http_begin.inc
-WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "error", "retry" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "error" text, "retry" boolean) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_fail"("id" := pgrst_body."id", "error" := pgrst_body."error", "retry" := pgrst_body."retry") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "error", "retry", "token" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "error" text, "retry" boolean, "token" bigint) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_fail"("id" := pgrst_body."id", "error" := pgrst_body."error", "retry" := pgrst_body."retry", "token" := pgrst_body."token") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
 -- POST /rpc/task_retry {id: T5} as ops: Queued again
 \set payload '{"id":"' :t5 '"}'

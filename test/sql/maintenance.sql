@@ -68,8 +68,8 @@ BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_settle_dependents;
 SET LOCAL ROLE mt_svc;
 SELECT count(*) AS claimed FROM task_dequeue('mt/deps', 2);
-SELECT status FROM task_complete(:'a');
-SELECT status FROM task_complete(:'b');
+SELECT status FROM task_complete(:'a', token => (SELECT lease_token FROM task.task WHERE id = :'a'));
+SELECT status FROM task_complete(:'b', token => (SELECT lease_token FROM task.task WHERE id = :'b'));
 RESET ROLE;
 ALTER TABLE task.task ENABLE TRIGGER task_settle_dependents;
 COMMIT;
@@ -96,7 +96,7 @@ SELECT id AS child FROM task_create('mt.child', 'mt/keep', parent => :'k1', run_
 SELECT id AS kept FROM task_create('mt.kept', 'mt/forever') \gset
 SELECT task_log(:'k1', 'a message to purge') IS NOT NULL AS logged;
 SELECT id = :'x' AS x_claimed FROM task_dequeue('mt/keep');
-SELECT status FROM task_complete(:'x');
+SELECT status FROM task_complete(:'x', token => (SELECT lease_token FROM task.task WHERE id = :'x'));
 SELECT count(*) FROM (SELECT task_cancel(id) FROM unnest(ARRAY[:'k1', :'k2', :'k3', :'young', :'kept']::task_id[]) id) c;
 RESET ROLE;
 -- age them: status_at is stamped by the transition trigger, so turn it off

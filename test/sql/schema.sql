@@ -95,8 +95,8 @@ SELECT enum_has_labels('task', 'account_type', ARRAY['Operations', 'Vendor', 'Cl
     'task.account_type has Operations, Vendor, Client');
 
 -- ------------------------------------------------------------ indexes
-SELECT has_index('task', 'task', 'task_runnable_idx', ARRAY['queue', 'run_at', 'id']::name[],
-                 'task_runnable_idx is on (queue, run_at, id)');
+SELECT has_index('task', 'task', 'task_runnable_idx', ARRAY['queue', 'priority', 'run_at', 'id']::name[],
+                 'task_runnable_idx is on (queue, priority DESC, run_at, id)');
 SELECT has_index('task', 'task', 'task_owner_status_at_idx', ARRAY['owner', 'status_at']::name[],
                  'task_owner_status_at_idx is on (owner, status_at)');
 SELECT has_index('task', 'task', 'task_lease_idx', ARRAY['queue', 'lease_until']::name[],
@@ -154,10 +154,10 @@ SELECT is(
 SELECT has_function('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean']::name[],
-    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent)');
-SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]']::name[],
-    'task_create_many(code, queue, parameters, run_at, ordering_keys)');
+          'task.task_id[]', 'boolean', 'integer']::name[],
+    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority)');
+SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]', 'integer']::name[],
+    'task_create_many(code, queue, parameters, run_at, ordering_keys, priority)');
 SELECT has_function('task', 'task_unblock', ARRAY['task.task_id']::name[], 'task_unblock(id)');
 SELECT has_function('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get(id)');
 SELECT has_function('task', 'task_list',
@@ -170,8 +170,8 @@ SELECT has_function('task', 'task_log', ARRAY['task.task_id', 'text', 'bigint', 
     'task_log(id, message, errors, skips, success, total)');
 SELECT has_function('task', 'task_logs', ARRAY['task.task_id', 'integer', 'integer']::name[],
     'task_logs(id, log_limit, log_offset)');
-SELECT has_function('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint']::name[],
-    'task_complete(id, result, resource, token)');
+SELECT has_function('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint', 'boolean']::name[],
+    'task_complete(id, result, resource, token, force)');
 SELECT has_function('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result(id)');
 SELECT has_function('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel(id, reason)');
 SELECT has_function('task', 'task_dequeue',
@@ -179,17 +179,17 @@ SELECT has_function('task', 'task_dequeue',
     'task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource, complete_batch, complete_tokens)');
 SELECT has_function('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
     'task_heartbeat(id, token, lease, progress)');
-SELECT has_function('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean']::name[],
-    'task_fail(id, error, token, retry)');
-SELECT has_function('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint']::name[],
-    'task_reschedule(id, at, token)');
+SELECT has_function('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean', 'boolean']::name[],
+    'task_fail(id, error, token, retry, force)');
+SELECT has_function('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint', 'boolean']::name[],
+    'task_reschedule(id, at, token, force)');
 SELECT has_function('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry(id)');
 SELECT has_function('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
-    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused)');
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
+    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority)');
 SELECT has_function('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
-    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused)');
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
+    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority)');
 SELECT has_function('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create(name, namespace)');
 SELECT has_function('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
     'task_account_create(name, type, status)');
@@ -202,7 +202,7 @@ SELECT is((SELECT pg_get_function_identity_arguments('task.task_dequeue'::regpro
     'queue text, n integer, lease interval, wait interval, complete task.task_id, complete_token bigint, result jsonb, resource text, complete_batch task.task_id[], complete_tokens bigint[]',
     'task_dequeue argument names');
 SELECT is((SELECT pg_get_function_identity_arguments('task.task_complete'::regproc)),
-    'id task.task_id, result jsonb, resource text, token bigint', 'task_complete argument names');
+    'id task.task_id, result jsonb, resource text, token bigint, force boolean', 'task_complete argument names');
 SELECT is((SELECT pg_get_function_identity_arguments('task.task_progress'::regproc)),
     'id task.task_id, progress double precision, eta timestamp with time zone, parameters jsonb, token bigint',
     'task_progress argument names');
@@ -213,7 +213,7 @@ SELECT is((SELECT pg_get_function_identity_arguments('task.task_logs'::regproc))
 SELECT is_definer('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean']::name[],
+          'task.task_id[]', 'boolean', 'integer']::name[],
     'task_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get is SECURITY DEFINER');
 SELECT is_definer('task', 'task_list',
@@ -225,7 +225,7 @@ SELECT is_definer('task', 'task_progress',
 SELECT is_definer('task', 'task_log', ARRAY['task.task_id', 'text', 'bigint', 'bigint', 'bigint', 'bigint']::name[],
     'task_log is SECURITY DEFINER');
 SELECT is_definer('task', 'task_logs', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_logs is SECURITY DEFINER');
-SELECT is_definer('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint']::name[],
+SELECT is_definer('task', 'task_complete', ARRAY['task.task_id', 'jsonb', 'text', 'bigint', 'boolean']::name[],
     'task_complete is SECURITY DEFINER');
 SELECT is_definer('task', 'task_result', ARRAY['task.task_id']::name[], 'task_result is SECURITY DEFINER');
 SELECT is_definer('task', 'task_cancel', ARRAY['task.task_id', 'text']::name[], 'task_cancel is SECURITY DEFINER');
@@ -234,16 +234,16 @@ SELECT is_definer('task', 'task_dequeue',
     'task_dequeue is SECURITY DEFINER');
 SELECT is_definer('task', 'task_heartbeat', ARRAY['task.task_id', 'bigint', 'interval', 'double precision']::name[],
     'task_heartbeat is SECURITY DEFINER');
-SELECT is_definer('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean']::name[],
+SELECT is_definer('task', 'task_fail', ARRAY['task.task_id', 'text', 'bigint', 'boolean', 'boolean']::name[],
     'task_fail is SECURITY DEFINER');
-SELECT is_definer('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint']::name[],
+SELECT is_definer('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp with time zone', 'bigint', 'boolean']::name[],
     'task_reschedule is SECURITY DEFINER');
 SELECT is_definer('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
     'task_queue_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean']::name[],
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
     'task_queue_configure is SECURITY DEFINER');
 SELECT is_definer('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],

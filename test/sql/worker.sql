@@ -81,9 +81,9 @@ SELECT task_heartbeat(:'r', :tok + 1000);
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_heartbeat(:'r', :tok, lease => '-1 second');
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_reschedule(:'r', 'infinity');
+SELECT task_reschedule(:'r', 'infinity', token => (SELECT lease_token FROM task.task WHERE id = :'r'));
 \echo :LAST_ERROR_SQLSTATE
-SELECT task_fail(:'r', NULL);
+SELECT task_fail(:'r', NULL, token => (SELECT lease_token FROM task.task WHERE id = :'r'));
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 SELECT status FROM task_complete(:'r', token => :tok);
@@ -114,14 +114,14 @@ SELECT id AS o3 FROM task_create('wk.three', 'wk/ord', ordering_key => 'acct-2')
 SELECT id AS o4 FROM task_create('wk.four', 'wk/ord') \gset
 -- one task of each key at a time, plus the unkeyed one
 SELECT code FROM task_dequeue('wk/ord', 10) ORDER BY code;
-SELECT status FROM task_fail(:'o1', 'try later');
+SELECT status FROM task_fail(:'o1', 'try later', token => (SELECT lease_token FROM task.task WHERE id = :'o1'));
 -- o1 waits for its retry: o2 must not overtake it
 SELECT count(*) AS o2_held_back FROM task_dequeue('wk/ord', 10);
 RESET ROLE;
 UPDATE task.task SET run_at = now() - interval '1 second' WHERE id = :'o1';
 SET ROLE wk_svc;
 SELECT code FROM task_dequeue('wk/ord', 10);
-SELECT status FROM task_complete(:'o1');
+SELECT status FROM task_complete(:'o1', token => (SELECT lease_token FROM task.task WHERE id = :'o1'));
 SELECT code FROM task_dequeue('wk/ord', 10);
 
 -- ------------------------------------------------------------ batch complete-and-claim
@@ -146,9 +146,49 @@ SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) || ar
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 SELECT j->>'status' AS status, count(*) FROM task_list(queue => 'wk/batch') j GROUP BY 1 ORDER BY 1;
--- without tokens, then an empty batch
+-- without tokens: refused (fencing by default), then with them, then an empty batch
+\set ON_ERROR_STOP 0
 SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => (SELECT array_agg(id) FROM batch2));
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => (SELECT array_agg(id) FROM batch2),
+                                             complete_tokens => (SELECT array_agg(lease_token) FROM batch2));
 SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => ARRAY[]::task_id[]);
+
+-- ------------------------------------------------------------ fencing by default
+SELECT task_queue_create('wk/fence', lease => '10 minutes') IS NOT NULL AS made;
+SELECT id AS f1 FROM task_create('wk.job', 'wk/fence') \gset
+SELECT lease_token AS ftok FROM task_dequeue('wk/fence') \gset
+-- a claimed task is completed, failed or rescheduled only with its token
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'f1');
+SELECT task_fail(:'f1', 'no token');
+SELECT task_reschedule(:'f1', now() + interval '1 hour');
+-- a wrong token: lease lost, and the live token is not printed
+SELECT task_complete(:'f1', token => :ftok + 1000);
+\set ON_ERROR_STOP 1
+-- the owner may override the claim explicitly
+SELECT status FROM task_complete(:'f1', result => '{"forced": true}', force => true);
+-- a direct move into processing by the owner starts a lease and a token as a claim does
+SELECT id AS f2 FROM task_create('wk.job', 'wk/fence') \gset
+UPDATE task.task SET status = 'processing' WHERE id = :'f2';
+SELECT status, attempts, lease_token = revision AS token_is_revision,
+       lease_until BETWEEN clock_timestamp() + interval '9 minutes' AND clock_timestamp() + interval '10 minutes' AS leased
+  FROM task.task WHERE id = :'f2';
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'f2');
+\set ON_ERROR_STOP 1
+SELECT status FROM task_complete(:'f2', token => (SELECT lease_token FROM task.task WHERE id = :'f2'));
+-- priorities: the queue's default, per task, and in bulk
+SELECT name, priority FROM task_queue_create('wk/prio', priority => 2);
+SELECT priority FROM task_create('wk.job', 'wk/prio');
+SELECT priority FROM task_create('wk.job', 'wk/prio', priority => -1);
+SELECT count(*) AS created FROM task_create_many('wk.job', 'wk/prio', ARRAY['{}'::jsonb, '{}'], priority => 7);
+SELECT priority, count(*) FROM task.task WHERE queue = 'wk/prio' GROUP BY 1 ORDER BY 1;
+SELECT priority FROM task_queue_configure('wk/prio', priority => 4);
+SELECT priority FROM task_create('wk.job', 'wk/prio');
+SELECT string_agg(d.priority::text, ',' ORDER BY d.ordinality) AS claim_order
+  FROM task_dequeue('wk/prio', 10) WITH ORDINALITY AS d;
 
 -- ------------------------------------------------------------ lease rescue
 SELECT task_queue_create('wk/lease', max_attempts => 2) IS NOT NULL AS made;

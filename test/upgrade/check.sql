@@ -56,7 +56,8 @@ BEGIN
 END
 $$;
 -- the worker path still runs: claim the queued task and complete it
-SELECT status FROM task.task_complete((SELECT id FROM task.task_dequeue('up/main')), result => '{"after": "update"}');
+SELECT c.status FROM task.task_dequeue('up/main') d,
+       task.task_complete(d.id, result => '{"after": "update"}', token => d.lease_token) c;
 RESET ROLE;
 SET ROLE up_client;
 DO $$
