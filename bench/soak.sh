@@ -8,14 +8,15 @@
 #   capacity  a short W3 drain (4 workers, bench/sql/<sys>_drain1.sql) gives the
 #             system's drain rate; the offered load is BENCH_SOAK_FRACTION (0.5) of it,
 #             unless BENCH_SOAK_RATE fixes it (the same for every system).
-#   W6 clean  the offered load (pgbench -R, BENCH_SOAK_PRODUCERS clients, one task per
+#   W6 clean  (only when W7 is not run: W7 is W6's clean run) the offered load (pgbench -R, BENCH_SOAK_PRODUCERS clients, one task per
 #             transaction; what they achieved is reported: a loaded machine may fall short) with BENCH_SOAK_WORKERS workers (bench/sql/<sys>_work.sql:
 #             task_dequeue(wait => ...) / DELETE ... SKIP LOCKED with a poll sleep), for
 #             BENCH_W6_CLEAN_SECONDS, in a fresh database.
 #   W6 held   the same for BENCH_W6_SECONDS in a fresh database, with another session
 #             holding a REPEATABLE READ transaction open all the time (it has run a
 #             SELECT, so its snapshot is taken; backend_xmin is checked and reported).
-#   W7        the same without the held snapshot for BENCH_W7_SECONDS, default autovacuum.
+#   W7        the same without the held snapshot for BENCH_W7_SECONDS, default autovacuum;
+#             run first, and W6's clean reference (its first BENCH_W6_SECONDS).
 # Sizes of the queue tables (raw: bench_raw; task: every table of schema task, heap +
 # indexes) are sampled every BENCH_SOAK_SAMPLE (10) s; claims per 10 s interval and
 # pickup latency (claim - created_at) come from bench_pickup, written by the workers.
@@ -144,10 +145,12 @@ phase() {
 	echo "t0=$t0" >>"$st"
 	# sampler: sizes every SAMPLE s (t = seconds since t0)
 	(
+		k=0
 		while :; do
 			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')" 2>/dev/null) || r=
 			[[ -n $r ]] && printf '%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" >>"$sizes"
-			sleep "$SAMPLE"
+			k=$(( k + 1 ))   # the next sample at t0 + k * SAMPLE, not SAMPLE after this one
+			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", d > 0 ? d : 0 }')"
 		done
 	) & BG+=($!)
 	local wargs=(-D "poll_ms=$POLL_MS")
@@ -204,11 +207,20 @@ for sys in "${SYSTEMS[@]}"; do
 	CAP[$sys]=$(capacity "$sys")
 	RATE[$sys]=${FIXED_RATE:-$(awk -v c="${CAP[$sys]}" -v f="$FRACTION" 'BEGIN { r = int(c * f); print (r < 1 ? 1 : r) }')}
 	log "$sys: W3 drain $WORKERS workers ${CAP[$sys]}/s -> offered load ${RATE[$sys]}/s"
-	if [[ " $PARTS " == *" W6 "* ]]; then
+	# W7 first: it is also W6's clean run (the same load without the held snapshot),
+	# compared over the same elapsed time as the held run
+	if [[ " $PARTS " == *" W7 "* ]]; then
+		phase W7 "$sys" "$W7_SECONDS" "${RATE[$sys]}" 0 || true
+	elif [[ " $PARTS " == *" W6 "* ]]; then
 		phase W6clean "$sys" "$W6_CLEAN" "${RATE[$sys]}" 0 || true
-		phase W6held "$sys" "$W6_SECONDS" "${RATE[$sys]}" 1 || true
 	fi
-	[[ " $PARTS " == *" W7 "* ]] && { phase W7 "$sys" "$W7_SECONDS" "${RATE[$sys]}" 0 || true; }
+	[[ " $PARTS " == *" W6 "* ]] && { phase W6held "$sys" "$W6_SECONDS" "${RATE[$sys]}" 1 || true; }
+done
+CLEAN=W6clean; [[ " $PARTS " == *" W7 "* ]] && CLEAN=W7
+# the clean run's intervals over the held run's duration
+for sys in "${SYSTEMS[@]}"; do
+	awk -F'\t' -v m="$W6_SECONDS" '$1 <= m' "$DATA_OUT/$CLEAN-$sys.tput" >"$DATA_OUT/clean-$sys.tput" 2>/dev/null || true
+	cp "$DATA_OUT/$CLEAN-$sys.stat" "$DATA_OUT/clean-$sys.stat" 2>/dev/null || true
 done
 took=$(( $(date +%s) - started )); load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -217,7 +229,7 @@ svg() { local out=$1 data=$2; shift 2; awk -F'\t' "$@" -f "$HERE/svg.awk" "$data
 plots=()
 if [[ " $PARTS " == *" W6 "* ]]; then
 	for sys in "${SYSTEMS[@]}"; do
-		for ph in W6clean W6held; do
+		for ph in clean W6held; do
 			awk -F'\t' -v s="$sys ${ph#W6}" '{ print s "\t" $1 "\t" $2 }' "$DATA_OUT/$ph-$sys.tput" 2>/dev/null
 		done
 	done >"$DATA_OUT/w6-tput.tsv"
@@ -249,26 +261,30 @@ flat() { # file -> "at_mark_MB end_MB max_MB growth flat?"
 		END {
 			if (!have || !after || at == 0) { print "? ? ? ? not enough samples"; exit }
 			g = (mx - at) / at
-			printf "%.1f %.1f %.1f %+.0f%% %s\n", at / 1048576, last / 1048576, mx / 1048576, 100 * g, (g <= tol ? "yes" : "no")
+			printf "%.2f %.2f %.2f %+.0f%% %s\n", at / 1048576, last / 1048576, mx / 1048576, 100 * g, (g <= tol ? "yes" : "no")
 		}' "$1" 2>/dev/null || echo "? ? ? ? no data"
 }
 out=$PREFIX-soak.md
+load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_SECONDS} s over a ${CAP_BACKLOG} backlog)"
+[[ -n $FIXED_RATE ]] && load_text="fixed, $FIXED_RATE/s"
 {
 	echo "# W6 held snapshot and W7 bloat soak, $DATE ($MODE)"
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = 512MB, synchronous_commit = on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = ${FIXED_RATE:+fixed $FIXED_RATE/s}${FIXED_RATE:-$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_SECONDS} s over a ${CAP_BACKLOG} backlog)}; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = 512MB, synchronous_commit = on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
+		clean_text="${W6_CLEAN} s without the held snapshot"
+		[[ $CLEAN == W7 ]] && clean_text="the W7 run below (same load, no held snapshot): its first ${W6_SECONDS} s for throughput, the whole run for latency"
 		echo "## W6: held snapshot"
 		echo
-		echo "Clean: ${W6_CLEAN} s without the held snapshot, then held: ${W6_SECONDS} s, in a fresh database, with a REPEATABLE READ transaction (SELECT run, then pg_sleep) open in another session of the same database the whole time. Throughput = tasks claimed per ${SAMPLE} s interval (mean over the intervals; min; last). Pickup latency = clock_timestamp() in the claiming transaction − created_at of the task (the producer's statement start, so it includes the producer's commit, synchronous_commit = on). Sizes at the end of the held run (raw: bench_raw; task: all tables of schema task), with their dead tuples (pg_stat_user_tables.n_dead_tup)."
+		echo "Clean: $clean_text; then held: ${W6_SECONDS} s, in a fresh database, with a REPEATABLE READ transaction (SELECT run, then pg_sleep) open in another session of the same database the whole time. Throughput = tasks claimed per ${SAMPLE} s interval (mean over the intervals; min; last). Pickup latency = clock_timestamp() in the claiming transaction − created_at of the task (the producer's statement start, so it includes the producer's commit, synchronous_commit = on). Sizes at the end of the held run (raw: bench_raw; task: all tables of schema task), with their dead tuples (pg_stat_user_tables.n_dead_tup)."
 		echo
 		echo "| system | offered /s | created /s clean / held | clean /s (mean) | held /s (mean) | held min | held last interval | held / clean (mean) | last / clean | pickup p50 ms clean / held | p99 ms clean / held | p99 ms, last 10 % of held | max ms held | left in queue at end | table MB | index MB | dead tuples | held xmin start → end |"
 		echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
 		for sys in "${SYSTEMS[@]}"; do
-			c=W6clean-$sys h=W6held-$sys
+			c=clean-$sys h=W6held-$sys
 			mc=$(mean_tput "$c") mh=$(mean_tput "$h") lh=$(last_tput "$h")
 			echo "| $sys | ${RATE[$sys]} | $(created_rate "$c") / $(created_rate "$h") | $mc | $mh | $(min_tput "$h") | $lh | $(ratio "$mh" "$mc") | $(ratio "$lh" "$mc") | $(sv "$c" p50) / $(sv "$h" p50) | $(sv "$c" p99) / $(sv "$h" p99) | $(sv "$h" p99_end) | $(sv "$h" max) | $(sv "$h" left) | $(mb "$(sv "$h" table_end)") | $(mb "$(sv "$h" index_end)") | $(sv "$h" dead_end) | $(sv "$h" held_xmin_start) → $(sv "$h" held_xmin_end) |"
 		done
@@ -278,7 +294,7 @@ out=$PREFIX-soak.md
 		echo "Throughput per ${SAMPLE} s interval (tasks/s; t = end of the interval, seconds):"
 		echo
 		for sys in "${SYSTEMS[@]}"; do
-			for ph in W6clean W6held; do
+			for ph in clean W6held; do
 				printf '%s' "- $sys ${ph#W6}: "
 				awk -F'\t' '{ printf "%s%s", (NR > 1 ? ", " : ""), $2 } END { print "" }' "$DATA_OUT/$ph-$sys.tput" 2>/dev/null || echo "no data"
 			done

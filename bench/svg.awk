@@ -68,6 +68,7 @@ END {
     if (logy) { ymin = int(ylo); if (ymin > ylo) ymin--; if (ymax - ymin < 1) ymax = ymin + 1; ymax += 0.08 * (ymax - ymin) }
     else { ymin = 0; ymax *= 1.1 }
   } else {
+    if (!logx && xmin > 0) xmin = 0
     if (!logy) { if (ymin > 0) ymin = 0; ymax = ymax + 0.08 * (ymax - ymin); if (ymax == ymin) ymax = ymin + 1 }
     else { ymin = int(ymin) - (ymin < int(ymin) ? 1 : 0); if (ymax - ymin < 1) ymax = ymin + 1 }
   }
