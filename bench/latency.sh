@@ -136,7 +136,7 @@ run_gw() { # workers
 	local WORKERS=$1
 	local env=(env PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres PGDATABASE=lat_gw PGOPTIONS="-c synchronous_commit=$PRODUCER_SYNC")
 	[ -x "$NODE" ] && [ -d "$HERE/node_modules/graphile-worker" ] || { gw_note="not run: bench/node_modules missing (npm ci in bench/)"; return 1; }
-	q -c "DROP DATABASE IF EXISTS lat_gw" -c "CREATE DATABASE lat_gw" >/dev/null
+	q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS lat_gw" -c "CREATE DATABASE lat_gw" >/dev/null
 	"${env[@]}" "$NODE" "$HERE/node/graphile-worker-latency.mjs" setup >"$DIR/gw-setup.log" 2>&1 || { gw_note="setup failed: $(tail -1 "$DIR/gw-setup.log")"; return 1; }
 	q -d lat_gw -c "CREATE TABLE bench_gw_added (id bigint)" >/dev/null
 	log "graphile-worker pickup latency: runner with concurrency $WORKERS, $RATE jobs/s for $SECONDS_RUN s"
@@ -173,7 +173,7 @@ for workers in $WORKER_SETS; do
 		ok=$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a != "" && b != "" && a <= 0.3 && b <= 2) ? "yes" : "no" }')
 		[[ $ok == yes ]] && met_runs[$workers]=$(( ${met_runs[$workers]} + 1 ))
 		rows+=("$(row "task, $workers workers, run $run" "$ok; producer $(prod "$DIR/produce-$workers-$run.log"); slot (sleeps, wakeups, broadcasts) $stats" "$lat")")
-		for k in p50 p95 p99 max; do pct+=("$workers w, run $run	$k	${!k}"); done
+		for k in p50 p95 p99 max; do pct+=("${workers}w r$run	$k	${!k}"); done
 	done
 	if [ "$GW" = 1 ]; then
 		gw_lat= gw_hlat= gw_note=
@@ -181,7 +181,7 @@ for workers in $WORKER_SETS; do
 			gwrows+=("$(row "graphile-worker (claim, locked_at), $workers workers" "LISTEN/NOTIFY; runner synchronous_commit = ${gw_sync:-?}; jobs left in the table: ${gw_left:-?}; $gw_neg claimed before commit; producer $(prod "$DIR/produce-gw.log")" "$gw_lat")")
 			gwrows+=("$(row "graphile-worker (handler entered), $workers workers" "same jobs, Node clock (server − Node: ${gw_clock:-?})" "$gw_hlat")")
 			IFS='|' read -r n once p50 p95 p99 max <<<"${gw_lat// /}"
-			for k in p50 p95 p99 max; do pct+=("gw $workers w	$k	${!k}"); done
+			for k in p50 p95 p99 max; do pct+=("gw ${workers}w	$k	${!k}"); done
 		else
 			log "graphile-worker: $gw_note"
 			gwrows+=("| graphile-worker, $workers workers | | | | | | | $gw_note |")
@@ -204,10 +204,13 @@ for i in $(seq "$W1_RUNS"); do
 	no+=("$(w1)")
 	idle=()
 	for _ in $(seq "$IDLE"); do
-		q -c "SELECT count(*) FROM task.task_dequeue('lat/idle', wait => '$((W1_SECONDS + 5)) seconds')" >/dev/null & idle+=($!)
+		q -c "SELECT count(*) FROM task.task_dequeue('lat/idle', wait => '$((W1_SECONDS + 15)) seconds')" >/dev/null & idle+=($!)
 	done
-	sleep 0.5
-	waiting=$(q -c "SELECT coalesce(sum(waiters), 0) FROM task.wait_stats")
+	for _ in $(seq 100); do   # until all are asleep (at most 10 s)
+		waiting=$(q -c "SELECT coalesce(sum(waiters), 0) FROM task.wait_stats")
+		[ "$waiting" -ge "$IDLE" ] && break
+		sleep 0.1
+	done
 	with+=("$(w1)")
 	for p in "${idle[@]}"; do wait "$p"; done
 	log "W1 run $i: ${no[-1]} tps without waiters, ${with[-1]} tps with $waiting idle waiters"

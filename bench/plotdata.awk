@@ -21,7 +21,7 @@ END {
       s = sys[j]; if (!n[w, s]) continue
       m = median(w, s)
       if (mode == "scaling" && w ~ /^S[0-9]+$/) print s "\t" substr(w, 2) "\t" m
-      if (mode == "ratio" && n[w, "raw"] && w !~ /^S[0-9]+$/) printf "%s\t%s\t%.3f\t%.0f\n", w, s, m / median(w, "raw"), m
+      if (mode == "ratio" && n[w, "raw"] && w !~ /^S[0-9]+$/) printf "%s\t%s\t%.3f\t%s\n", w, s, m / median(w, "raw"), (m >= 10000 ? sprintf("%.0fk", m / 1000) : sprintf("%.0f", m))
     }
   }
 }

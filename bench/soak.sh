@@ -86,7 +86,7 @@ rm -rf "$DATA_OUT"; mkdir -p "$DATA_OUT"
 h_own "$DIR"
 cluster_start "$DIR/cluster" "$PORT" postgres shared_buffers=512MB synchronous_commit=on max_connections=100 >/dev/null
 SOCK=$(h_sockdir "$(realpath -m "$DIR/cluster")")
-log "cluster on port $PORT; mode $MODE: W6 ${W6_CLEAN}s clean + ${W6_SECONDS}s held, W7 ${W7_SECONDS}s; $WORKERS workers, $PRODUCERS producers; systems ${SYSTEMS[*]}"
+log "cluster on port $PORT; mode $MODE: parts $PARTS: W7 ${W7_SECONDS}s (W6's clean reference; without W7 a ${W6_CLEAN}s clean run), W6 held ${W6_SECONDS}s; $WORKERS workers, $PRODUCERS producers; systems ${SYSTEMS[*]}"
 
 fresh() { # db sys: a new database with the system's tables and bench_pickup
 	local db=$1 sys=$2
@@ -122,6 +122,7 @@ capacity() { # sys -> tasks/s
 #   $DATA_OUT/<name>-<sys>.tput   t_end_of_interval <TAB> claims/s
 #   $DATA_OUT/<name>-<sys>.sizes  t <TAB> table_bytes <TAB> index_bytes <TAB> dead
 #   $DATA_OUT/<name>-<sys>.stat   key=value lines
+#   $DATA_OUT/<name>-<sys>.tables relname <TAB> table_bytes <TAB> index_bytes <TAB> live <TAB> dead, at the end
 phase() {
 	local name=$1 sys=$2 secs=$3 rate=$4 held=$5 db="soak_${1,,}_$2" t0 tag="$1-$2"
 	fresh "$db" "$sys" || return 1
@@ -150,7 +151,7 @@ phase() {
 			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')" 2>/dev/null) || r=
 			[[ -n $r ]] && printf '%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" >>"$sizes"
 			k=$(( k + 1 ))   # the next sample at t0 + k * SAMPLE, not SAMPLE after this one
-			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", d > 0 ? d : 0 }')"
+			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", (d > 0 ? d : 0) }')"
 		done
 	) & BG+=($!)
 	local wargs=(-D "poll_ms=$POLL_MS")
@@ -161,8 +162,9 @@ phase() {
 	wait "$wpid" || log "$tag: workers failed, see $DATA_OUT/$tag-workers.pgbench"
 	local t1; t1=$(now)
 	[[ $held == 1 ]] && echo "held_xmin_end=$(q "$db" -c "SELECT backend_xmin FROM pg_stat_activity WHERE application_name = 'bench_held'")" >>"$st"
-	# final sizes before the snapshot goes away
+	# final sizes before the snapshot goes away, and table by table
 	printf '%s\t%s\n' "$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')")" >>"$sizes"
+	q "$db" -F $'\t' -c "SELECT * FROM bench_tables('$sys') ORDER BY table_bytes + index_bytes DESC" >"$DATA_OUT/$tag.tables"
 	[[ $held == 1 ]] && q "$db" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bench_held'" >/dev/null
 	stop_bg
 	# results
@@ -264,6 +266,9 @@ flat() { # file -> "at_mark_MB end_MB max_MB growth flat?"
 			printf "%.2f %.2f %.2f %+.0f%% %s\n", at / 1048576, last / 1048576, mx / 1048576, 100 * g, (g <= tol ? "yes" : "no")
 		}' "$1" 2>/dev/null || echo "? ? ? ? no data"
 }
+tables() { # tag -> markdown list of the tables at the end of that run
+	awk -F'\t' '{ printf "  - %s: table %.2f MB, indexes %.2f MB, %s live rows, %s dead\n", $1, $2 / 1048576, $3 / 1048576, $4, $5 }' "$DATA_OUT/$1.tables" 2>/dev/null
+}
 out=$PREFIX-soak.md
 load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_SECONDS} s over a ${CAP_BACKLOG} backlog)"
 [[ -n $FIXED_RATE ]] && load_text="fixed, $FIXED_RATE/s"
@@ -300,6 +305,10 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 			done
 		done
 		echo
+		echo "Tables at the end of the held run (n_live_tup, n_dead_tup from pg_stat_user_tables, as of the last statistics report):"
+		echo
+		for sys in "${SYSTEMS[@]}"; do echo "- $sys:"; tables "W6held-$sys"; done
+		echo
 		echo "![W6 throughput per interval]($(basename "$PREFIX")-w6-throughput.svg) ![W6 sizes]($(basename "$PREFIX")-w6-sizes.svg)"
 		echo
 	fi
@@ -321,6 +330,10 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 			printf '%s' "- $sys: "
 			awk -F'\t' '{ printf "%s%.1f", (NR > 1 ? ", " : ""), ($2 + $3) / 1048576 } END { print "" }' "$DATA_OUT/W7-$sys.sizes" 2>/dev/null || echo "no data"
 		done
+		echo
+		echo "Tables at the end of W7 (task keeps finished tasks, its record and log, until they are removed: tables holding them grow with the work done, which is not bloat; judge flatness table by table, queue state apart from history):"
+		echo
+		for sys in "${SYSTEMS[@]}"; do echo "- $sys:"; tables "W7-$sys"; done
 		echo
 		echo "![W7 sizes]($(basename "$PREFIX")-w7-sizes.svg)"
 		echo

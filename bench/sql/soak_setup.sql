@@ -6,16 +6,24 @@ CREATE UNLOGGED TABLE bench_pickup (
     ms         double precision        -- claimed_at - created_at of the task, milliseconds
 );
 
--- Sizes of the queue's tables: for raw its table, for task every table of schema task
--- (heap + TOAST + FSM/VM, and indexes), with their dead tuples.
-CREATE FUNCTION bench_sizes(sys text, OUT table_bytes bigint, OUT index_bytes bigint, OUT dead bigint)
+-- The queue's tables: for raw its table, for task every table of schema task;
+-- sizes (heap + TOAST + FSM/VM, and indexes) and live/dead tuples.
+CREATE FUNCTION bench_tables(sys text)
+RETURNS TABLE (relname name, table_bytes bigint, index_bytes bigint, live bigint, dead bigint)
 LANGUAGE sql AS $$
-    SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint,
-           coalesce(sum(pg_indexes_size(c.oid)), 0)::bigint,
-           coalesce(sum(s.n_dead_tup), 0)::bigint
+    SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid),
+           coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0)
       FROM pg_class c
       LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
      WHERE c.relkind IN ('r', 'm')
        AND CASE sys WHEN 'raw' THEN c.oid = to_regclass('bench_raw')
                     ELSE c.relnamespace = to_regnamespace('task') END
+$$;
+
+-- Their totals (sampled every 10 s).
+CREATE FUNCTION bench_sizes(sys text, OUT table_bytes bigint, OUT index_bytes bigint, OUT dead bigint)
+LANGUAGE sql AS $$
+    SELECT coalesce(sum(t.table_bytes), 0)::bigint, coalesce(sum(t.index_bytes), 0)::bigint,
+           coalesce(sum(t.dead), 0)::bigint
+      FROM bench_tables(sys) t
 $$;
