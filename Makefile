@@ -108,7 +108,8 @@ bench: deps
 	$(MAKE) install
 	bench/run.sh $(BENCH)
 	bench/listing.sh
-	bench/latency.sh
+	bench/latency.sh $(BENCH)
+	bench/soak.sh $(BENCH)
 
 fuzz:
 	$(MAKE) -C test/fuzz

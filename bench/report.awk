@@ -23,7 +23,10 @@ BEGIN {
 
 {
   w = $1; s = $2
-  if (!(w in seen)) { seen[w] = 1; order[++nw] = w }
+  if (!(w in seen)) {
+    seen[w] = 1; order[++nw] = w
+    if (w ~ /^S[0-9]+$/) { label[w] = "W3 drain, " substr(w, 2) " worker" (w == "S1" ? "" : "s"); scal[++nscal] = w }
+  }
   if (isnum($3)) { k = ++nv[w, s]; vals[w, s, k] = $3 + 0 }
   else if (!((w, s) in val)) val[w, s] = $3
   note[w, s] = $4
@@ -63,8 +66,9 @@ END {
       vp = ""; tg = ""; met = ""
       if (s == "task") {
         vp = ratio(v, best); if (vp != "") vp = vp " (" bestname ")"
-        tg = target[w]
+        tg = target[w]; if (w ~ /^S[0-9]+$/) tg = "no fall beyond the cores (table below)"
         if (w == "W5") met = "see below"
+        else if (!(w in tr)) met = (w ~ /^S/) ? "see below" : ""
         else if (isnum(v) && isnum(val[w, "raw"])) {
           ok = (v / val[w, "raw"] >= tr[w])
           if (w in tp) { if (isnum(best)) ok = ok && (v / best >= tp[w]); else ok = -1 }
@@ -92,6 +96,34 @@ END {
         met = (isnum(a) && isnum(b)) ? yesno(b / a >= 0.9) : "–"
       }
       printf "| %s | %s | %s | %s | %s | %s |\n", s, fmt(a), fmt(b), ratio(b, a), tg, met
+    }
+  }
+
+  # Scaling: the W3 drain with 1, 4, 16, 64 workers (S<n>).  Target (task): the
+  # throughput does not fall as workers are added beyond the number of cores; with
+  # noise from the machine, "falls" = below 0.9x the previous count's.
+  if (nscal > 0) {
+    print ""
+    print "Scaling (W3 drain, tasks/s by number of workers; " cores " cores):"
+    print ""
+    hdr = "| system |"; sep = "|---|"
+    for (i = 1; i <= nscal; i++) { hdr = hdr " " substr(scal[i], 2) " |"; sep = sep "--:|" }
+    print hdr " last / best | falls beyond " cores " cores? (< 0.9× the previous count) |"
+    print sep "--:|---|"
+    for (j = 1; j <= nsys; j++) {
+      s = sys[j]; line = "| " s " |"; best = 0; prev = ""; falls = ""; any = 0
+      for (i = 1; i <= nscal; i++) {
+        w = scal[i]; v = ((w, s) in val) ? val[w, s] : ""
+        line = line " " fmt(v) " |"
+        if (isnum(v)) {
+          any = 1; if (v + 0 > best) best = v + 0
+          if (substr(w, 2) + 0 > cores + 0 && isnum(prev) && v / prev < 0.9) falls = falls (falls == "" ? "" : ", ") "yes at " substr(w, 2) " (" sprintf("%.2f", v / prev) "×)"
+          prev = v
+        }
+        last = v
+      }
+      if (!any) continue
+      printf "%s %s | %s |\n", line, (isnum(last) && best > 0) ? sprintf("%.2f×", last / best) : "", (falls == "" ? "no" : falls) (s == "task" ? " (target: no)" : "")
     }
   }
 }

@@ -8,7 +8,8 @@
 # Settings (environment):  BENCH_DURATION (s, W1/W2), BENCH_BACKLOG (W3-W5),
 #   BENCH_HISTORY (W5), BENCH_DRAIN_MAX (s, drains stop there; 0 = until empty),
 #   BENCH_CLIENTS (4), BENCH_THREADS (pgbench -j, 2),
-#   BENCH_WORKLOADS ("W1 W2 W3 W4 W5"), BENCH_REPEAT (1: runs of each step,
+#   BENCH_WORKLOADS ("W1 W2 W3 W4 W5 S1 S4 S16 S64": S<n> is the W3 drain with
+#   n workers, the scaling series), BENCH_REPEAT (1: runs of each step,
 #   the table shows the median), BENCH_PORT (58440).
 # Output: the table on stdout and bench/results/<date>-<mode>.md.  See bench/README.md.
 set -euo pipefail
@@ -33,7 +34,7 @@ HISTORY=${BENCH_HISTORY:-$d_hist}
 DRAIN_MAX=${BENCH_DRAIN_MAX:-$d_max}   # a drain stops after this many seconds (0 = until empty)
 CLIENTS=${BENCH_CLIENTS:-4}
 THREADS=${BENCH_THREADS:-2}
-WORKLOADS=${BENCH_WORKLOADS:-W1 W2 W3 W4 W5}
+WORKLOADS=${BENCH_WORKLOADS:-W1 W2 W3 W4 W5 S1 S4 S16 S64}
 PORT=${BENCH_PORT:-58440}
 REPEAT=${BENCH_REPEAT:-1}
 
@@ -88,7 +89,7 @@ start_cluster() {
 port = $PORT
 listen_addresses = ''
 unix_socket_directories = '$SOCK'
-max_connections = 100
+max_connections = 200
 shared_buffers = 512MB
 synchronous_commit = on
 shared_preload_libraries = '$1'
@@ -125,7 +126,10 @@ warm_up() {
 
 # ---------------------------------------------------------------- results
 # results.tsv: workload <TAB> system <TAB> tasks/s (number, or text when not run) <TAB> note
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >>"$RES"; log "$1 $2: $3 ${4:-}"; }
+record() {  # REC_W: the name to record under (S<n> runs W3 with n workers)
+  local w=${REC_W:-$1}
+  printf '%s\t%s\t%s\t%s\n' "$w" "$2" "$3" "${4:-}" >>"$RES"; log "$w $2: $3 ${4:-}"
+}
 
 db_for() { echo "bench_${1//-/_}_${2,,}"; }
 
@@ -359,8 +363,12 @@ run_task() {
   esac
 }
 
-run_one() {  # workload system
+run_one() {  # workload system (runs in a subshell: the settings below stay local)
   local w=$1 sys=$2 db; db=$(db_for "$sys" "$w")
+  if [[ $w =~ ^S([0-9]+)$ ]]; then   # scaling: W3 with n workers, recorded as S<n>
+    CLIENTS=${BASH_REMATCH[1]}; (( THREADS > CLIENTS )) && THREADS=$CLIENTS
+    REC_W=$w; OUT=$OUT/$w; mkdir -p "$OUT"; w=W3
+  fi
   fresh_db "$db"
   case $sys in
     raw) run_raw "$w" "$db" ;;
@@ -388,6 +396,27 @@ machine_line() {
   v=$(psql_val postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'"); peers+=("task ${v:-not installed}")
   local IFS=,
   echo "CPU: $cpu; cores: $(nproc); RAM: $ram; kernel: $kernel; PostgreSQL $pgv; peers: ${peers[*]}" | sed 's/,/, /g'
+}
+
+# ---------------------------------------------------------------- plots
+# SVG charts next to the table (bench/svg.awk), from results.tsv: throughput per
+# workload as ratio to raw (absolute tasks/s on the bars), and the scaling series.
+plots() {
+  local md=$1 base; base=${1%.md}
+  local data=$STATE/plot-ratio.tsv sdata=$STATE/plot-scaling.tsv
+  awk -F'\t' -v systems="${SYSTEMS[*]}" -v mode=ratio -f "$HERE/plotdata.awk" "$RES" >"$data"
+  awk -F'\t' -v systems="${SYSTEMS[*]}" -v mode=scaling -f "$HERE/plotdata.awk" "$RES" >"$sdata"
+  echo
+  if [[ -s $data ]]; then
+    awk -F'\t' -v kind=bar -v title="Throughput per workload, ratio to raw (label: tasks/s)" -v ylabel="x raw" -v ref=1 \
+      -f "$HERE/svg.awk" "$data" >"$base-throughput.svg"
+    echo "![throughput per workload]($(basename "$base")-throughput.svg)"
+  fi
+  if [[ -s $sdata ]]; then
+    awk -F'\t' -v kind=line -v title="W3 drain: tasks/s by number of workers ($(nproc) cores)" -v xlabel="workers" -v ylabel="tasks/s" -v logx=1 \
+      -f "$HERE/svg.awk" "$sdata" >"$base-scaling.svg"
+    echo "![scaling]($(basename "$base")-scaling.svg)"
+  fi
 }
 
 # ---------------------------------------------------------------- main
@@ -441,7 +470,8 @@ main() {
     echo "Run: \`bench/run.sh $MODE ${SYSTEMS[*]}\`; W1/W2 ${DURATION} s each; backlog $BACKLOG (drains stop after ${DRAIN_MAX} s, 0 = none); W5 history $HISTORY; $CLIENTS clients (pgbench -j $THREADS, -M prepared); $REPEAT run(s) of each step, median shown; synchronous_commit = on, shared_buffers = 512MB, otherwise default settings; shared_preload_libraries = '${PRELOAD:-}'; took ${took} s; load average at start $load0, at end $load1 (other work on the machine shows here)."
     [[ -n $PRELOAD_NOTE ]] && { echo; echo "Note: $PRELOAD_NOTE."; }
     echo
-    awk -F'\t' -v systems="${SYSTEMS[*]}" -f "$HERE/report.awk" "$RES"
+    awk -F'\t' -v systems="${SYSTEMS[*]}" -v cores="$(nproc)" -f "$HERE/report.awk" "$RES"
+    plots "$file"
     echo
     echo "Workloads, exact calls and caveats: bench/README.md. Raw per-step output of this run: tmp/bench/out/."
   } >"$file"

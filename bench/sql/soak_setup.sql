@@ -1,0 +1,29 @@
+-- W6/W7 (bench/soak.sh): the side table the workers write one row to per claim,
+-- in the claiming transaction.  UNLOGGED and insert-only: no WAL, no dead rows,
+-- so it neither slows nor bloats anything measured.  Not counted in the sizes.
+CREATE UNLOGGED TABLE bench_pickup (
+    claimed_at timestamptz NOT NULL,   -- clock_timestamp() right after the claim returned
+    ms         double precision        -- claimed_at - created_at of the task, milliseconds
+);
+
+-- The queue's tables: for raw its table, for task every table of schema task;
+-- sizes (heap + TOAST + FSM/VM, and indexes) and live/dead tuples.
+CREATE FUNCTION bench_tables(sys text)
+RETURNS TABLE (relname name, table_bytes bigint, index_bytes bigint, live bigint, dead bigint)
+LANGUAGE sql AS $$
+    SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid),
+           coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0)
+      FROM pg_class c
+      LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+     WHERE c.relkind IN ('r', 'm')
+       AND CASE sys WHEN 'raw' THEN c.oid = to_regclass('bench_raw')
+                    ELSE c.relnamespace = to_regnamespace('task') END
+$$;
+
+-- Their totals (sampled every 10 s).
+CREATE FUNCTION bench_sizes(sys text, OUT table_bytes bigint, OUT index_bytes bigint, OUT dead bigint)
+LANGUAGE sql AS $$
+    SELECT coalesce(sum(t.table_bytes), 0)::bigint, coalesce(sum(t.index_bytes), 0)::bigint,
+           coalesce(sum(t.dead), 0)::bigint
+      FROM bench_tables(sys) t
+$$;
