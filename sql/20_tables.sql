@@ -99,6 +99,7 @@ CREATE TABLE task.task (
     lease_until     timestamptz,
     ordering_key    text,
     idempotency_key text,
+    unique_key      text,
     -- audit, stamped by the trigger task.task_transition()
     status_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -134,6 +135,11 @@ CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at DESC);
 CREATE UNIQUE INDEX task_idempotency_idx ON task.task (owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
+-- Unique while active (task_create(unique_key => ...)): a key is taken
+-- only by an unfinished task; once it is final the key is free again.
+CREATE UNIQUE INDEX task_unique_active_idx ON task.task (owner, unique_key)
+    WHERE unique_key IS NOT NULL AND status IN ('blocked', 'queued', 'processing', 'rescheduled');
+
 CREATE INDEX task_parent_idx ON task.task (owner, parent) WHERE parent IS NOT NULL;
 
 COMMENT ON TABLE task.task IS 'Tasks: the state of long-running operations (seed 001 Task object) plus worker state.';
@@ -145,6 +151,8 @@ COMMENT ON COLUMN task.task.resource IS 'Relative URI of a resource holding the 
 COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => ...)), served at the task''s result endpoint.';
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
+COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it exists.';
+COMMENT ON COLUMN task.task.unique_key IS 'Unique-while-active key (task_create(unique_key => ...)): no second unfinished task of the service has it.';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
 
 -- ---------------------------------------------------------------- task indexes of the worker path (65_worker.sql)
