@@ -99,7 +99,6 @@ CREATE TABLE task.task (
     lease_until     timestamptz,
     ordering_key    text,
     idempotency_key text,
-    unique_key      text,
     -- audit, stamped by the trigger task.task_transition()
     status_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -116,6 +115,8 @@ CREATE TABLE task.task (
     rescheduled_by  text,
     cancelled_at    timestamptz,
     cancelled_by    text,
+    -- added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts it on an update)
+    unique_key      text,
     -- (id, owner): an id already sorts by its owner (owner * 10^12 +
     -- serial), so this orders rows as (owner, id) would, answers lookups
     -- by id alone, and still holds the distribution column for Citus
