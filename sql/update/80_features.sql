@@ -65,3 +65,24 @@ REVOKE ALL ON FUNCTION task._check_log_page(integer, integer), task._log_entries
     task._may_read_logs(integer), task._account_numbers(text[]),
     task._check_same_request(task.task, text, text, text, text),
     task._access_change(task.task_id, text[], boolean) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- bulk operations
+-- @replace function task.task_bulk
+
+-- ---------------------------------------------------------------- notifications
+-- @replace function task.task_wait_many
+
+ALTER TABLE task.queue ADD COLUMN notify_channel text CHECK (notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$');
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); NULL: none.';
+
+-- @replace function task.task_queue_notify
+
+-- @replace function task._notify_final
+
+CREATE TRIGGER task_notify_final
+    AFTER UPDATE OF status ON task.task
+    FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION task._notify_final();
+
+REVOKE ALL ON FUNCTION task._notify_final() FROM PUBLIC;
