@@ -5,6 +5,7 @@
 \set SHOW_CONTEXT never
 SET search_path = task, public;
 SELECT setval('task.service_id_seq', 160) AS _, setval('task.task_serial_seq', 1600000) AS _ \gset
+SELECT setval('task.account_id_seq', 1600) AS _ \gset
 
 SELECT task_service_create('feat-bulk', 'fb') AS svc \gset
 SELECT task_service_create('feat-bulk-other', 'fbo') AS other \gset

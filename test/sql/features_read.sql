@@ -6,6 +6,7 @@
 SET search_path = task, public;
 -- this test's own id ranges, so ids in messages do not depend on other tests
 SELECT setval('task.service_id_seq', 140) AS _, setval('task.task_serial_seq', 1400000) AS _ \gset
+SELECT setval('task.account_id_seq', 1400) AS _ \gset
 
 SELECT task_service_create('feat-read', 'fr') AS svc \gset
 SELECT task_service_create('feat-read-other', 'fro') AS other \gset
