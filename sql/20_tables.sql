@@ -61,14 +61,14 @@ CREATE TABLE task.queue (
     backoff_max   interval NOT NULL DEFAULT '1 hour' CHECK (backoff_max >= backoff_base),
     retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    notify_channel text CHECK (notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$')
+    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$')
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
 COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its worker policy.';
 COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
 COMMENT ON COLUMN task.queue.max_attempts IS 'Attempts before task_fail marks a task failed for good.';
-COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); NULL: none.';
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); empty: none.';
 COMMENT ON COLUMN task.queue.retention IS 'How long finished tasks are kept; 0 keeps them forever.';
 
 -- ---------------------------------------------------------------- tasks

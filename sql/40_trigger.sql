@@ -21,12 +21,15 @@ CREATE TRIGGER task_transition
 -- docs/FEATURES.md.
 CREATE FUNCTION task._notify_final() RETURNS trigger
     LANGUAGE plpgsql
+    -- it runs as whoever updates the task (a service may UPDATE directly):
+    -- its operators must not resolve through the caller's search_path
+    SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     channel text;
 BEGIN
     SELECT q.notify_channel INTO channel FROM task.queue q WHERE q.name = NEW.queue;
-    IF channel IS NOT NULL THEN
+    IF channel <> '' THEN
         PERFORM pg_catalog.pg_notify(channel, pg_catalog.jsonb_build_object(
             'id', NEW.id::text, 'queue', NEW.queue, 'status', NEW.status)::text);
     END IF;

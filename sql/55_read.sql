@@ -54,7 +54,7 @@ COMMENT ON FUNCTION task._result_uri(task.task) IS
     'Internal: the result field of a task: the resource URI, or the URI of its JSON result endpoint.';
 
 -- What each status means, in words (seed 002's "description" of a status).
-CREATE FUNCTION task.task_status_description(status task.status) RETURNS text
+CREATE FUNCTION task.status_description(status task.status) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN CASE status
         WHEN 'blocked' THEN 'Task is blocked until the tasks it depends on complete or it is unblocked'
@@ -65,7 +65,7 @@ CREATE FUNCTION task.task_status_description(status task.status) RETURNS text
         WHEN 'rescheduled' THEN 'Task is waiting to run again at its scheduled time (run_at)'
         WHEN 'cancelled' THEN 'Task was cancelled'
     END;
-COMMENT ON FUNCTION task.task_status_description(task.status) IS
+COMMENT ON FUNCTION task.status_description(task.status) IS
     'A sentence describing a status, as in the status_description field of the JSON Task object.';
 
 -- The task as JSON, in the shape of seed 001's FULL EXAMPLE.
@@ -77,7 +77,7 @@ AS $$
         'name', t.name,
         'revision', t.revision,
         'status', initcap(t.status::text),
-        'status_description', task.task_status_description(t.status),
+        'status_description', task.status_description(t.status),
         'code', t.code,
         'queue', t.queue,
         'object', t.object,

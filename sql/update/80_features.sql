@@ -15,7 +15,7 @@ CREATE UNIQUE INDEX task_unique_active_idx ON task.task (owner, unique_key)
     WHERE unique_key IS NOT NULL AND status IN ('blocked', 'queued', 'processing', 'rescheduled');
 
 -- ---------------------------------------------------------------- the task JSON
--- @replace function task.task_status_description
+-- @replace function task.status_description
 
 -- @replace function task._task_json
 
@@ -72,8 +72,8 @@ REVOKE ALL ON FUNCTION task._check_log_page(integer, integer), task._log_entries
 -- ---------------------------------------------------------------- notifications
 -- @replace function task.task_wait_many
 
-ALTER TABLE task.queue ADD COLUMN notify_channel text CHECK (notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$');
-COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); NULL: none.';
+ALTER TABLE task.queue ADD COLUMN notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$');
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); empty: none.';
 
 -- @replace function task.task_queue_notify
 

@@ -17,7 +17,7 @@ SELECT task_login_grant('fr_svc', :'svc'), task_login_grant('fr_other', :'other'
        task_login_grant('fr_ops', :'ops'), task_login_grant('fr_vendor', :'vendor');
 
 -- ------------------------------------------------------------ status descriptions
-SELECT s AS status, task_status_description(s) FROM unnest(enum_range(NULL::task.status)) s;
+SELECT s AS status, status_description(s) FROM unnest(enum_range(NULL::task.status)) s;
 
 SET ROLE fr_svc;
 SELECT id AS t1 FROM task_create('fr.job', 'fr/q', access => ARRAY[:'vendor'],
