@@ -77,12 +77,21 @@ COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s f
 
 -- @replace function task.task_queue_notify
 
--- @replace function task._notify_final
+-- the NOTIFY is sent by the trigger on final transitions
+-- @replace function task._settle_dependents
 
-CREATE TRIGGER task_notify_final
-    AFTER UPDATE OF status ON task.task
-    FOR EACH ROW
-    WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION task._notify_final();
+-- ---------------------------------------------------------------- HTTP
+-- GET /rpc/task_get takes log_limit and log_offset
+DROP FUNCTION api.task_get(text);
+-- @replace function api.task_get
 
-REVOKE ALL ON FUNCTION task._notify_final() FROM PUBLIC;
+REVOKE ALL ON FUNCTION api.task_get(text, integer, integer) FROM PUBLIC;
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION api.task_get(text, integer, integer) TO %I', r);
+    END LOOP;
+END
+$$;

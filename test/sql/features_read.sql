@@ -51,6 +51,11 @@ RESET ROLE;
 SET ROLE fr_vendor;
 SELECT j->>'status' AS status, j ? 'logs' AS vendor_sees_logs FROM task_get(:'t1', log_limit => 10) j;
 RESET ROLE;
+-- over HTTP: GET /rpc/task_get?id=...&log_limit=2 (the operator calls it here;
+-- test/sql/http.sql replays PostgREST's statements for the web roles)
+SELECT jsonb_array_length(api.task_get(:'t1', log_limit => 2)->'logs') AS http_entries,
+       api.task_get(:'t1') ? 'logs' AS http_logs_unasked;
+SELECT api.task_get(:'t1', log_limit => 0);
 -- another service: not found, with or without logs asked for
 SET ROLE fr_other;
 SELECT task_get(:'t1', log_limit => 10);
