@@ -236,6 +236,11 @@ BEGIN
                   HINT = 'Pass a window such as interval ''30 days'', or NULL for every task.';
     END IF;
 
+    -- The window is on created_at; a status changes after the creation, so
+    -- status_at >= now() - window holds for every task in it, and says so
+    -- to the (owner, status_at) index: the scan stops at the window's edge
+    -- however much older history the service has.
+    --
     -- One static query per kind of caller, so each gets its own plan: a
     -- service walks its (owner, status_at) index, an account starts from
     -- its access list; operations sort all tasks (an operator's view: add
@@ -249,7 +254,8 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR t.created_at >= now() - task_list.submitted_within)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF svc IS NOT NULL THEN
@@ -262,7 +268,8 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR t.created_at >= now() - task_list.submitted_within)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF acc IS NOT NULL THEN
@@ -275,7 +282,8 @@ BEGIN
            AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
            AND (task_list.parent IS NULL OR t.parent = task_list.parent)
            AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR t.created_at >= now() - task_list.submitted_within)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     END IF;
