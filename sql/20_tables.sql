@@ -74,13 +74,15 @@ CREATE TABLE task.queue (
     backoff_max   interval NOT NULL DEFAULT '1 hour' CHECK (backoff_max >= backoff_base),
     retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    priority      integer NOT NULL DEFAULT 0
+    priority      integer NOT NULL DEFAULT 0,
+    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$')
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
 COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its worker policy.';
 COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
 COMMENT ON COLUMN task.queue.max_attempts IS 'Attempts before task_fail marks a task failed for good.';
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); empty: none.';
 COMMENT ON COLUMN task.queue.retention IS 'How long finished tasks are kept; 0 keeps them forever.';
 COMMENT ON COLUMN task.queue.name IS 'Queue name under the owner''s namespace: slash-separated segments of letters, digits, "_", "-", ".".';
 COMMENT ON COLUMN task.queue.owner IS 'The service that owns the queue (SVC-XXXX number): only it creates and works tasks in it.';
@@ -138,6 +140,7 @@ CREATE TABLE task.task (
     cancelled_by    text,
     -- worker state added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts it)
     priority        integer NOT NULL DEFAULT 0,
+    unique_key      text,
     -- (id, owner): an id already sorts by its owner (owner * 10^12 +
     -- serial), so this orders rows as (owner, id) would, answers lookups
     -- by id alone, and still holds the distribution column for Citus
@@ -158,6 +161,11 @@ CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at DESC);
 CREATE UNIQUE INDEX task_idempotency_idx ON task.task (owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
+-- Unique while active (task_create(unique_key => ...)): a key is taken
+-- only by an unfinished task; once it is final the key is free again.
+CREATE UNIQUE INDEX task_unique_active_idx ON task.task (owner, unique_key)
+    WHERE unique_key IS NOT NULL AND status IN ('blocked', 'queued', 'processing', 'rescheduled');
+
 CREATE INDEX task_parent_idx ON task.task (owner, parent) WHERE parent IS NOT NULL;
 
 COMMENT ON TABLE task.task IS 'Tasks: the state of long-running operations (seed 001 Task object) plus worker state.';
@@ -170,6 +178,8 @@ COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => 
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.priority IS 'Claimed before tasks of lower priority of its queue (FIFO within a priority); default: the queue''s priority.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
+COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it exists.';
+COMMENT ON COLUMN task.task.unique_key IS 'Unique-while-active key (task_create(unique_key => ...)): no second unfinished task of the service has it.';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
 COMMENT ON COLUMN task.task.status IS 'blocked, queued, processing, completed, failed, rescheduled or cancelled; changes are checked by the trigger task_transition.';
 COMMENT ON COLUMN task.task.code IS 'The workflow: dot-separated identifiers, e.g. accounts.buyers.transfer.';
@@ -185,7 +195,6 @@ COMMENT ON COLUMN task.task.attempts IS 'Claims so far: every task_dequeue of th
 COMMENT ON COLUMN task.task.max_attempts IS 'Attempts allowed; NULL takes the queue''s max_attempts.';
 COMMENT ON COLUMN task.task.lease_until IS 'While processing: when the claim expires unless a heartbeat extends it.';
 COMMENT ON COLUMN task.task.ordering_key IS 'Tasks of a queue with the same key run one at a time, in creation order.';
-COMMENT ON COLUMN task.task.idempotency_key IS 'Per service: task_create with a key already used returns that task instead of a new one.';
 COMMENT ON COLUMN task.task.created_at IS 'Audit: when the task was created.';
 COMMENT ON COLUMN task.task.created_by IS 'Audit: who created it (SVC-XXXX, ACC-XXXX-YYYY, or the name of an unmapped role).';
 COMMENT ON COLUMN task.task.updated_at IS 'Audit: when the task last changed.';

@@ -118,6 +118,29 @@ $$;
 COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
     'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, and the priority of new tasks that name none (existing tasks keep theirs). Owning service only.';
 
+CREATE FUNCTION task.task_queue_notify(queue text, channel text) RETURNS task.queue
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    q task.queue := task._worker_queue(task_queue_notify.queue);
+BEGIN
+    IF task_queue_notify.channel <> '' AND task_queue_notify.channel !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid notify channel: "%"', left(task_queue_notify.channel, 70)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A channel is 1 to 63 lower-case letters, digits and "_", not starting with a digit.',
+                  HINT = 'LISTEN to the same name, e.g. task_done.';
+    END IF;
+    UPDATE task.queue x SET notify_channel = coalesce(task_queue_notify.channel, '')
+     WHERE x.name = q.name
+    RETURNING * INTO q;
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION task.task_queue_notify(text, text) IS
+    'Sends NOTIFY channel, payload {"id", "queue", "status"}, at the commit of each transaction that brings a task of the queue to completed, failed or cancelled; NULL (or '''') turns it off. Owning service only. Any role that can connect may LISTEN: the payload names the task, not its content.';
+
 -- The queue a task is created in: existing, or made on first use by a
 -- service under its namespace.
 CREATE FUNCTION task._queue_for_create(queue text) RETURNS task.queue
@@ -199,6 +222,7 @@ BEGIN
             q.backoff_max := '1 hour';
             q.retention := '10 days';
             q.priority := 0;
+            q.notify_channel := '';
             RETURN q;
         END IF;
     END IF;

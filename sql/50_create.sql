@@ -2,6 +2,46 @@
 --
 -- Creating tasks: task_create and task_create_many (bulk enqueue).
 
+-- The accounts of an access list given as text ids, checked to exist (the
+-- one check for task_create and the access list changes).
+CREATE FUNCTION task._account_numbers(access text[]) RETURNS bigint[]
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    accounts bigint[];
+BEGIN
+    SELECT array_agg(DISTINCT task.account_number(a)) INTO accounts FROM unnest(access) a;
+    IF EXISTS (SELECT FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n)) THEN
+        RAISE EXCEPTION 'access list names an account that does not exist'
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Accounts: %s.', array_to_string(access, ', ', 'NULL')),
+                  HINT = 'Create accounts with task_account_create() first.';
+    END IF;
+    RETURN accounts;
+END
+$$;
+COMMENT ON FUNCTION task._account_numbers(text[]) IS
+    'Internal: the account numbers of an access list of text ids, distinct; 23503 when one does not exist.';
+
+-- A key names one request: reusing it for another code or queue is a
+-- mistake, not a repeat.
+CREATE FUNCTION task._check_same_request(t task.task, key_name text, key text, code text, queue text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF t.code IS DISTINCT FROM code OR t.queue IS DISTINCT FROM queue THEN
+        RAISE EXCEPTION '% "%" is already used by task % of another code or queue', key_name, key, t.id
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Task %s has code %s in queue %s; this call asks for code %s in queue %s.',
+                                  t.id, t.code, t.queue, code, queue),
+                  HINT = 'Use a key per kind of request, e.g. prefix it with the code.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_same_request(task.task, text, text, text, text) IS
+    'Internal: 23505 when a task found by an idempotency or unique key has another code or queue than the call.';
+
 CREATE FUNCTION task.task_create(
     code            text,
     queue           text,
@@ -19,7 +59,9 @@ CREATE FUNCTION task.task_create(
     max_attempts    integer DEFAULT NULL,
     depends_on      task.task_id[] DEFAULT NULL,
     blocks_parent   boolean DEFAULT false,
-    priority        integer DEFAULT NULL)
+    priority        integer DEFAULT NULL,
+    unique_key      text DEFAULT NULL,
+    debounce        interval DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -51,14 +93,7 @@ BEGIN
                   HINT = 'A parent is an existing task of the same service.';
     END IF;
     IF task_create.access IS NOT NULL THEN
-        SELECT array_agg(DISTINCT task.account_number(a)) INTO accounts
-          FROM unnest(task_create.access) a;
-        IF EXISTS (SELECT FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n)) THEN
-            RAISE EXCEPTION 'access list names an account that does not exist'
-                USING ERRCODE = 'foreign_key_violation',
-                      DETAIL = format('Accounts: %s.', array_to_string(task_create.access, ', ', 'NULL')),
-                      HINT = 'Create accounts with task_account_create() first.';
-        END IF;
+        accounts := task._account_numbers(task_create.access);
     END IF;
 
     IF task_create.depends_on IS NOT NULL AND cardinality(task_create.depends_on) > 0 THEN
@@ -92,7 +127,13 @@ BEGIN
                   HINT = 'Pass parent => the blocked task that waits for this one.';
     END IF;
 
-    IF task_create.idempotency_key IS NULL THEN
+    IF task_create.debounce IS NOT NULL AND (task_create.unique_key IS NULL OR task_create.debounce < '0') THEN
+        RAISE EXCEPTION 'debounce needs a unique_key and a window of at least 0'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass unique_key => ''...'', debounce => interval ''30 seconds''.';
+    END IF;
+
+    IF task_create.idempotency_key IS NULL AND task_create.unique_key IS NULL THEN
         INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
                                     parameters, eta, run_at, ordering_key, max_attempts, priority)
         VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
@@ -103,22 +144,56 @@ BEGIN
                 coalesce(task_create.priority, q.priority))
         RETURNING * INTO t;
     ELSE
-        INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
-                                    parameters, eta, run_at, ordering_key, max_attempts, idempotency_key, priority)
-        VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
-                initial, task_create.code, task_create.name, task_create.queue,
-                task_create.object, task_create.description, task_create.parent,
-                task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
-                task_create.ordering_key, task_create.max_attempts, task_create.idempotency_key,
-                coalesce(task_create.priority, q.priority))
-        ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING * INTO t;
-        IF NOT FOUND THEN
-            -- the same request again: answer with the task it created
-            SELECT * INTO t FROM task.task x
-             WHERE x.owner = q.owner AND x.idempotency_key = task_create.idempotency_key;
-            RETURN t;
-        END IF;
+        LOOP
+            IF task_create.unique_key IS NOT NULL THEN
+                -- unique while active: an unfinished task with the key answers
+                SELECT * INTO t FROM task.task x
+                 WHERE x.owner = q.owner AND x.unique_key = task_create.unique_key
+                   AND x.status IN ('blocked', 'queued', 'processing', 'rescheduled')
+                   FOR UPDATE;
+                IF FOUND THEN
+                    PERFORM task._check_same_request(t, 'unique_key', task_create.unique_key,
+                                                     task_create.code, task_create.queue);
+                    IF task_create.debounce IS NOT NULL AND t.status IN ('queued', 'rescheduled') THEN
+                        -- debounce: the pending duplicate takes this call's arguments and waits again
+                        UPDATE task.task x
+                           SET name = task_create.name, description = task_create.description,
+                               object = task_create.object, parameters = task_create.parameters,
+                               eta = task_create.eta,
+                               run_at = greatest(coalesce(task_create.run_at, now()), now() + task_create.debounce)
+                         WHERE x.owner = t.owner AND x.id = t.id
+                        RETURNING * INTO t;
+                    END IF;
+                    RETURN t;
+                END IF;
+            END IF;
+            INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
+                                        parameters, eta, run_at, ordering_key, max_attempts,
+                                        idempotency_key, unique_key, priority)
+            VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
+                    initial, task_create.code, task_create.name, task_create.queue,
+                    task_create.object, task_create.description, task_create.parent,
+                    task_create.parameters, task_create.eta,
+                    greatest(coalesce(task_create.run_at, now()), now() + coalesce(task_create.debounce, '0')),
+                    task_create.ordering_key, task_create.max_attempts,
+                    task_create.idempotency_key, task_create.unique_key,
+                    coalesce(task_create.priority, q.priority))
+            ON CONFLICT DO NOTHING
+            RETURNING * INTO t;
+            EXIT WHEN FOUND;
+            IF task_create.idempotency_key IS NOT NULL THEN
+                -- the same request again: answer with the task it created
+                SELECT * INTO t FROM task.task x
+                 WHERE x.owner = q.owner AND x.idempotency_key = task_create.idempotency_key;
+                IF FOUND THEN
+                    PERFORM task._check_same_request(t, 'idempotency_key', task_create.idempotency_key,
+                                                     task_create.code, task_create.queue);
+                    RETURN t;
+                END IF;
+            END IF;
+            -- a concurrent call took the unique key (or the key's task was
+            -- purged meanwhile): look again
+        END LOOP;
     END IF;
 
     IF accounts IS NOT NULL THEN
@@ -142,8 +217,8 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer) IS
-    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s).';
+COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval) IS
+    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait).';
 
 CREATE FUNCTION task.task_create_many(
     code          text,

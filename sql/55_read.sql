@@ -53,6 +53,21 @@ $$;
 COMMENT ON FUNCTION task._result_uri(task.task) IS
     'Internal: the result field of a task: the resource URI, or the URI of its JSON result endpoint.';
 
+-- What each status means, in words (seed 002's "description" of a status).
+CREATE FUNCTION task.status_description(status task.status) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE status
+        WHEN 'blocked' THEN 'Task is blocked until the tasks it depends on complete or it is unblocked'
+        WHEN 'queued' THEN 'Task request received and is being queued for processing'
+        WHEN 'processing' THEN 'Task is being processed'
+        WHEN 'completed' THEN 'Task completed successfully; its result is available'
+        WHEN 'failed' THEN 'Task failed; see its error'
+        WHEN 'rescheduled' THEN 'Task is waiting to run again at its scheduled time (run_at)'
+        WHEN 'cancelled' THEN 'Task was cancelled'
+    END;
+COMMENT ON FUNCTION task.status_description(task.status) IS
+    'A sentence describing a status, as in the status_description field of the JSON Task object.';
+
 -- The task as JSON, in the shape of seed 001's FULL EXAMPLE.
 CREATE FUNCTION task._task_json(t task.task) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -62,6 +77,7 @@ AS $$
         'name', t.name,
         'revision', t.revision,
         'status', initcap(t.status::text),
+        'status_description', task.status_description(t.status),
         'code', t.code,
         'queue', t.queue,
         'object', t.object,
@@ -74,6 +90,7 @@ AS $$
         'parameters', t.parameters,
         'result', task._result_uri(t),
         'error', t.error,
+        'run_at', task._iso(t.run_at),
         'owner', (SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
                     FROM task.service s WHERE s.id = t.owner),
         'access', coalesce((SELECT jsonb_agg(jsonb_build_object(
@@ -95,128 +112,31 @@ $$;
 COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001.';
 
 -- ---------------------------------------------------------------- reads
-CREATE FUNCTION task.task_get(id task.task_id) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
+CREATE FUNCTION task._check_log_page(log_limit integer, log_offset integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
 AS $$
-DECLARE
-    t task.task;
-BEGIN
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_get.id) AND x.id = task_get.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_get.id);
-    END IF;
-    RETURN task._task_json(t);
-END
-$$;
-COMMENT ON FUNCTION task.task_get(task.task_id) IS
-    'The task as a JSON Task object (seed 001): id, name, revision, status, code, queue, object, description, parent, progress, eta, parameters, result, owner, access, audit. Not found (P0002) when missing or outside the caller''s scope.';
-
-CREATE FUNCTION task.task_list(
-    status      task.status DEFAULT NULL,
-    queue       text DEFAULT NULL,
-    code        text DEFAULT NULL,
-    object_id   text DEFAULT NULL,
-    parent      task.task_id DEFAULT NULL,
-    since       timestamptz DEFAULT NULL,
-    list_limit  integer DEFAULT 50,
-    list_offset integer DEFAULT 0,
-    agent       text DEFAULT NULL)
-    RETURNS SETOF jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    svc integer := task.current_service();
-    acc bigint := task.current_account();
-    agent_acc bigint := task.account_number(task_list.agent);
-BEGIN
-    IF list_limit IS NULL OR list_limit NOT BETWEEN 1 AND 1000 OR list_offset IS NULL OR list_offset < 0 THEN
-        RAISE EXCEPTION 'list_limit must be between 1 and 1000 and list_offset at least 0'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Page through long lists with list_offset.';
-    END IF;
-
-    -- One static query per kind of caller, so each gets its own plan: a
-    -- service walks its (owner, status_at) index, an account starts from
-    -- its access list; operations sort all tasks (an operator's view: add
-    -- filters, or an index on status_at if you list everything often).
-    IF task.current_is_operations() THEN
-        RETURN QUERY
-        SELECT task._task_json(t) FROM task.task t
-         WHERE (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
-         ORDER BY t.status_at DESC, t.id DESC
-         LIMIT list_limit OFFSET list_offset;
-    ELSIF svc IS NOT NULL THEN
-        RETURN QUERY
-        SELECT task._task_json(t) FROM task.task t
-         WHERE t.owner = svc
-           AND (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
-         ORDER BY t.status_at DESC, t.id DESC
-         LIMIT list_limit OFFSET list_offset;
-    ELSIF acc IS NOT NULL THEN
-        RETURN QUERY
-        SELECT task._task_json(t) FROM task.task t
-         WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a WHERE a.account = acc)
-           AND (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
-         ORDER BY t.status_at DESC, t.id DESC
-         LIMIT list_limit OFFSET list_offset;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text) IS
-    'Lists the tasks the caller may see as JSON Task objects, most recent status change first. Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after), agent (ACC-XXXX-YYYY: hired tasks assigned to that agent); list_limit (1..1000, default 50), list_offset.';
-
-CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
-    RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    t task.task;
 BEGIN
     IF log_limit IS NULL OR log_limit NOT BETWEEN 1 AND 1000 OR log_offset IS NULL OR log_offset < 0 THEN
         RAISE EXCEPTION 'log_limit must be between 1 and 1000 and log_offset at least 0'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Page through long logs with log_offset.';
     END IF;
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_logs.id) AND x.id = task_logs.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_logs.id);
-    END IF;
-    IF NOT (task.current_is_operations() OR t.owner IS NOT DISTINCT FROM task.current_service()) THEN
-        RAISE EXCEPTION 'permission denied to read the logs of task %', task_logs.id
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Task logs are for Operations and the owning service; use task_get for the task itself.';
-    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_log_page(integer, integer) IS 'Internal: the 22023 error of a log page out of range (log_limit 1..1000, log_offset at least 0).';
 
-    -- Stored entries, plus three derived from the audit columns (the
-    -- trigger stores no row for them, see src/transition.c): the creation,
-    -- the first claim while no later claim has stored it, and the
-    -- completion. A task is created blocked exactly when it is blocked or
-    -- has a stored entry leaving blocked. Newest first.
+-- The log page of a task the caller may read (checked by the callers):
+-- stored entries plus three derived from the audit columns (the trigger
+-- stores no row for them, see src/transition.c): the creation, the first
+-- claim while no later claim has stored it, and the completion. A task is
+-- created blocked exactly when it is blocked or has a stored entry leaving
+-- blocked. Newest first.
+CREATE FUNCTION task._log_entries(t task.task, log_limit integer, log_offset integer)
+    RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
+    LANGUAGE plpgsql STABLE
+AS $$
+#variable_conflict use_column
+BEGIN
     RETURN QUERY
     SELECT e.at, e.message, e.errors, e.skips, e.success, e.total, e.by
       FROM (SELECT l.at, l.seq, l.message, l.errors, l.skips, l.success, l.total, l.by
@@ -239,6 +159,166 @@ BEGIN
              WHERE t.status = 'completed') e
      ORDER BY e.at DESC, e.seq DESC
      LIMIT log_limit OFFSET log_offset;
+END
+$$;
+COMMENT ON FUNCTION task._log_entries(task.task, integer, integer) IS
+    'Internal: one page of a task''s log, newest first (stored entries and those derived from the audit columns); the caller checks who may read it.';
+
+-- May the caller read the task's log? Operations and the owning service.
+CREATE FUNCTION task._may_read_logs(owner integer) RETURNS boolean
+    LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(task.current_is_operations() OR _may_read_logs.owner = task.current_service(), false)
+$$;
+COMMENT ON FUNCTION task._may_read_logs(integer) IS 'Internal: whether the caller may read the logs of a task of this owner (Operations, the owning service).';
+
+CREATE FUNCTION task.task_get(id task.task_id, log_limit integer DEFAULT NULL, log_offset integer DEFAULT 0)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    t task.task;
+    doc jsonb;
+BEGIN
+    IF task_get.log_limit IS NOT NULL THEN
+        PERFORM task._check_log_page(task_get.log_limit, task_get.log_offset);
+    END IF;
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_get.id) AND x.id = task_get.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(task_get.id);
+    END IF;
+    doc := task._task_json(t);
+    -- inline logs (seed 003's "get a task"): only for who may read them;
+    -- anyone else gets the task without the key, as if they had not asked
+    IF task_get.log_limit IS NOT NULL AND task._may_read_logs(t.owner) THEN
+        doc := doc || jsonb_build_object('logs', coalesce((
+            SELECT jsonb_agg(task._strip_nulls(jsonb_build_object(
+                       'at', task._iso(l.at), 'message', l.message,
+                       'errors', l.errors, 'skips', l.skips, 'success', l.success, 'total', l.total,
+                       'by', task._actor_json(l.by))) ORDER BY l.ord)
+              FROM task._log_entries(t, task_get.log_limit, task_get.log_offset)
+                   WITH ORDINALITY AS l(at, message, errors, skips, success, total, by, ord)), '[]'::jsonb));
+    END IF;
+    RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION task.task_get(task.task_id, integer, integer) IS
+    'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
+
+CREATE FUNCTION task.task_list(
+    status      task.status DEFAULT NULL,
+    queue       text DEFAULT NULL,
+    code        text DEFAULT NULL,
+    object_id   text DEFAULT NULL,
+    parent      task.task_id DEFAULT NULL,
+    since       timestamptz DEFAULT NULL,
+    list_limit  integer DEFAULT 50,
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
+    RETURNS SETOF jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    svc integer := task.current_service();
+    acc bigint := task.current_account();
+    agent_acc bigint := task.account_number(task_list.agent);
+BEGIN
+    IF list_limit IS NULL OR list_limit NOT BETWEEN 1 AND 1000 OR list_offset IS NULL OR list_offset < 0 THEN
+        RAISE EXCEPTION 'list_limit must be between 1 and 1000 and list_offset at least 0'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Page through long lists with list_offset.';
+    END IF;
+    IF submitted_within < '0' THEN
+        RAISE EXCEPTION 'submitted_within must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a window such as interval ''30 days'', or NULL for every task.';
+    END IF;
+
+    -- The window is on created_at; a status changes after the creation, so
+    -- status_at >= now() - window holds for every task in it, and says so
+    -- to the (owner, status_at) index: the scan stops at the window's edge
+    -- however much older history the service has.
+    --
+    -- One static query per kind of caller, so each gets its own plan: a
+    -- service walks its (owner, status_at) index, an account starts from
+    -- its access list; operations sort all tasks (an operator's view: add
+    -- filters, or an index on status_at if you list everything often).
+    IF task.current_is_operations() THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    ELSIF svc IS NOT NULL THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE t.owner = svc
+           AND (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    ELSIF acc IS NOT NULL THEN
+        RETURN QUERY
+        SELECT task._task_json(t) FROM task.task t
+         WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a WHERE a.account = acc)
+           AND (task_list.status IS NULL OR t.status = task_list.status)
+           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
+           AND (task_list.code IS NULL OR t.code = task_list.code)
+           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
+           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
+           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
+           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
+                                                       AND t.status_at >= now() - task_list.submitted_within))
+           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+         ORDER BY t.status_at DESC, t.id DESC
+         LIMIT list_limit OFFSET list_offset;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
+    'Lists the tasks the caller may see as JSON Task objects, most recent status change first, among the tasks submitted (created) within submitted_within (default 10 days, seed 002; NULL for every task). Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after), agent (ACC-XXXX-YYYY: hired tasks assigned to that agent); list_limit (1..1000, default 50), list_offset.';
+
+CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
+    RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t task.task;
+BEGIN
+    PERFORM task._check_log_page(task_logs.log_limit, task_logs.log_offset);
+    SELECT * INTO t FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_logs.id) AND x.id = task_logs.id;
+    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
+        PERFORM task._not_found(task_logs.id);
+    END IF;
+    IF NOT task._may_read_logs(t.owner) THEN
+        RAISE EXCEPTION 'permission denied to read the logs of task %', task_logs.id
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Task logs are for Operations and the owning service; use task_get for the task itself.';
+    END IF;
+    RETURN QUERY SELECT * FROM task._log_entries(t, task_logs.log_limit, task_logs.log_offset);
 END
 $$;
 COMMENT ON FUNCTION task.task_logs(task.task_id, integer, integer) IS

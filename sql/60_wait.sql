@@ -114,3 +114,67 @@ END
 $$;
 COMMENT ON FUNCTION task.task_wait(task.task_id, interval) IS
     'Waits until the task is completed, failed or cancelled, or the timeout (0..1 hour, default 30 s) passes, and returns it as task_get does. Wakes on the commit that finishes the task when task is in shared_preload_libraries, else polls every 50 ms. READ COMMITTED only. Not found (P0002) when missing or outside the caller''s scope.';
+
+-- Several tasks: returns when ALL of them are final (or at the timeout).
+-- It sleeps on one unfinished task at a time, the first in the list: only
+-- that task's final commit can end the wait, so each wake is useful, and
+-- the wait slot's generation is read before each look, as task_wait does.
+CREATE FUNCTION task.task_wait_many(ids task.task_id[], timeout interval DEFAULT '30 seconds') RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    watch task.task_id;
+    seq bigint;
+    deadline timestamptz;
+    n_found integer;
+    pending task.task_id;
+    doc jsonb;
+BEGIN
+    IF task_wait_many.ids IS NULL OR cardinality(task_wait_many.ids) NOT BETWEEN 1 AND 1000
+       OR array_position(task_wait_many.ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'task_wait_many takes 1 to 1000 task ids'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass ids => ARRAY[...]::task.task_id[], without NULLs.';
+    END IF;
+    IF task_wait_many.timeout IS NULL OR task_wait_many.timeout < '0' OR task_wait_many.timeout > '1 hour' THEN
+        RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Wait a few seconds and call again; a long wait holds a connection.';
+    END IF;
+    deadline := clock_timestamp() + task_wait_many.timeout;
+    watch := task_wait_many.ids[1];
+    LOOP
+        seq := task._wait_seq(task._wait_key(watch));
+        -- a new snapshot each time round (READ COMMITTED)
+        SELECT count(t.id), (array_agg(i.id ORDER BY i.ord) FILTER (
+                   WHERE t.status NOT IN ('completed', 'failed', 'cancelled')))[1],
+               jsonb_agg(task._task_json(t) ORDER BY i.ord)
+          INTO n_found, pending, doc
+          FROM (SELECT u.id, min(u.ord) AS ord
+                  FROM unnest(task_wait_many.ids) WITH ORDINALITY AS u(id, ord) GROUP BY u.id) i
+          LEFT JOIN task.task t
+            ON t.owner = task.task_id_owner(i.id) AND t.id = i.id AND task._visible(t.owner, t.id);
+        IF n_found < (SELECT count(DISTINCT u) FROM unnest(task_wait_many.ids) u) THEN
+            PERFORM task._not_found((SELECT i FROM unnest(task_wait_many.ids) i
+                                      WHERE NOT EXISTS (SELECT FROM task.task t
+                                                         WHERE t.owner = task.task_id_owner(i) AND t.id = i
+                                                           AND task._visible(t.owner, t.id))
+                                      LIMIT 1));
+        END IF;
+        EXIT WHEN pending IS NULL OR clock_timestamp() >= deadline;
+        IF pending <> watch THEN
+            -- the watched task is final: watch the next one, and look again first
+            watch := pending;
+            CONTINUE;
+        END IF;
+        PERFORM task._check_wait_isolation('task_wait_many',
+            'Its snapshot would never see the tasks change after it started.',
+            'Call it in READ COMMITTED (the default), or read the tasks with task_get.');
+        PERFORM task._wait_sleep(task._wait_key(watch), seq, task._ms_until(deadline), watch::text, true);
+    END LOOP;
+    RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION task.task_wait_many(task.task_id[], interval) IS
+    'Waits until ALL the given tasks (1..1000 ids) are completed, failed or cancelled, or the timeout (0..1 hour, default 30 s) passes, and returns them as a JSON array of Task objects in the order given (repeated ids once). Wakes on the commits that finish them when task is in shared_preload_libraries, else polls every 50 ms. READ COMMITTED only. Not found (P0002) when one is missing or outside the caller''s scope.';

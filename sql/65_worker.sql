@@ -488,7 +488,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass at => now() + interval ''...''.';
     END IF;
     UPDATE task.task x
-       SET status = 'rescheduled', run_at = task_reschedule.at
+       SET status = 'rescheduled', run_at = task_reschedule.at,
+           attempts = x.attempts - 1  -- not a failure: the next claim counts it again
      WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id
        AND task._may_write(x.owner, false)
        AND x.status = 'processing'
@@ -502,4 +503,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_reschedule(task.task_id, timestamptz, bigint, boolean) IS
-    'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due. Fenced: only with the token of the claim (lease_token), unless force => true.';
+    'Worker: gives a claimed task back to run again at a given time (status rescheduled); dequeue picks it up when due. The claim does not count as an attempt. Fenced: only with the token of the claim (lease_token), unless force => true.';

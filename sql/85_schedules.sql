@@ -77,7 +77,10 @@ BEGIN
     END IF;
     PERFORM task._cron_check(NULL);
     SELECT * INTO q FROM task.queue x WHERE x.name = task_schedule.template->>'queue';
-    IF NOT FOUND THEN
+    IF NOT FOUND AND task.current_kind() = 'service' THEN
+        -- a queue of the caller's namespace is made on first use, as task_create does
+        q := task._queue_for_create(task_schedule.template->>'queue');
+    ELSIF NOT FOUND THEN
         RAISE EXCEPTION 'queue "%" not found', task_schedule.template->>'queue'
             USING ERRCODE = 'no_data_found',
                   HINT = 'Create the queue first with task_queue_create().';
@@ -111,7 +114,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_schedule(text, text, jsonb) IS
-    'Creates (or replaces) the recurring task name: on each tick of the pg_cron schedule cron, a task is created from template (the task_create arguments as JSON: code, queue, name, description, object, parameters, access, ordering_key, max_attempts) in a queue of the calling service, owned by it. The template is tried once at once. A tick that fails records last_error (task_schedules). Needs pg_cron in this database.';
+    'Creates (or replaces) the recurring task name: on each tick of the pg_cron schedule cron, a task is created from template (the task_create arguments as JSON: code, queue, name, description, object, parameters, access, ordering_key, max_attempts) in a queue of the calling service (made on first use in its namespace, as task_create does), owned by it. The template is tried once at once. A tick that fails records last_error (task_schedules). Needs pg_cron in this database.';
 
 -- The pg_cron job of a schedule calls this (as the extension's owner, so
 -- it is SECURITY DEFINER only to pin its search_path). It creates the

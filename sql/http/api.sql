@@ -80,22 +80,22 @@ COMMENT ON COLUMN @extschema@.tasks.owner IS 'The owning service {id, name, revi
 COMMENT ON COLUMN @extschema@.tasks.access IS 'Accounts with access to the task and its result [{id, name, revision, type, status}].';
 COMMENT ON COLUMN @extschema@.tasks.audit IS 'created, updated, started, completed, failed, rescheduled, cancelled: {at, by}.';
 
-CREATE FUNCTION @extschema@.task_get(id text) RETURNS jsonb
+CREATE FUNCTION @extschema@.task_get(id text, log_limit integer DEFAULT NULL, log_offset integer DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
     s text; m text; d text; h text;
 BEGIN
-    RETURN task.task_get(task_get.id::task.task_id);
+    RETURN task.task_get(task_get.id::task.task_id, task_get.log_limit, task_get.log_offset);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_get(text) IS
-    'Gets a task by id (seed 001 Task object; absent fields are left out). 404 when it does not exist or is outside the caller''s scope, 400 for a malformed id.';
+COMMENT ON FUNCTION @extschema@.task_get(text, integer, integer) IS
+    'Gets a task by id (seed 001 Task object; absent fields are left out). With log_limit (1..1000) and log_offset, Operations and the owning service also get "logs", that page of the task''s log. 404 when it does not exist or is outside the caller''s scope, 400 for a malformed id or log page.';
 
 CREATE FUNCTION @extschema@.task_logs(id text, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at text, message text, errors bigint, skips bigint, success bigint, total bigint, by text)

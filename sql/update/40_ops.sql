@@ -42,7 +42,19 @@ GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;
 -- HTTP: oversized input (54000) answers 413, other program limits 400
 -- @replace function task._http_raise
 -- the API functions hand program limits (54xxx) to _http_raise too
+-- api.task_get gained log_limit and log_offset (a new signature: its grants again)
+DROP FUNCTION api.task_get(text);
 -- @replace function api.task_get
+REVOKE ALL ON FUNCTION api.task_get(text, integer, integer) FROM PUBLIC;
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN SELECT x.web_role FROM task._roles() x WHERE x.group_role IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION api.task_get(text, integer, integer) TO %I', r);
+    END LOOP;
+END
+$$;
 -- @replace function api.task_logs
 -- @replace function api.task_result
 -- @replace function api.task_create

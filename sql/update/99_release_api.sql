@@ -12,7 +12,7 @@
 -- later updates), DROP SCHEMA api CASCADE; CREATE SCHEMA api; CREATE
 -- EXTENSION task_http SCHEMA api; (docs/OPERATIONS.md, "Upgrading").
 ALTER EXTENSION task DROP VIEW api.tasks;
-ALTER EXTENSION task DROP FUNCTION api.task_get(text);
+ALTER EXTENSION task DROP FUNCTION api.task_get(text, integer, integer);
 ALTER EXTENSION task DROP FUNCTION api.task_logs(text, integer, integer);
 ALTER EXTENSION task DROP FUNCTION api.task_result(text);
 ALTER EXTENSION task DROP FUNCTION api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[]);

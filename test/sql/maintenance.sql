@@ -183,7 +183,7 @@ SELECT task_schedule('t', '* * * * *', '[1]');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "run_at": "now"}');
 SELECT task_schedule('t', '* * * * *', '{"queue": "mt/sched"}');
 SELECT task_schedule('t', 'every minute', '{"code": "x", "queue": "mt/sched"}');
-SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/nope"}');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "elsewhere/nope"}');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "max_attempts": 0}');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "access": ["ACC-9999-9999"]}');
 \set ON_ERROR_STOP 1

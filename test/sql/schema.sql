@@ -154,15 +154,15 @@ SELECT is(
 SELECT has_function('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean', 'integer']::name[],
-    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority)');
+          'task.task_id[]', 'boolean', 'integer', 'text', 'interval']::name[],
+    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key, debounce)');
 SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]', 'integer']::name[],
     'task_create_many(code, queue, parameters, run_at, ordering_keys, priority)');
 SELECT has_function('task', 'task_unblock', ARRAY['task.task_id']::name[], 'task_unblock(id)');
-SELECT has_function('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get(id)');
+SELECT has_function('task', 'task_get', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_get(id, log_limit, log_offset)');
 SELECT has_function('task', 'task_list',
-    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text']::name[],
-    'task_list(status, queue, code, object_id, parent, since, list_limit, list_offset, agent)');
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text', 'interval']::name[],
+    'task_list(status, queue, code, object_id, parent, since, list_limit, list_offset, agent, submitted_within)');
 SELECT has_function('task', 'task_progress',
     ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
     'task_progress(id, progress, eta, parameters, token)');
@@ -213,11 +213,11 @@ SELECT is((SELECT pg_get_function_identity_arguments('task.task_logs'::regproc))
 SELECT is_definer('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean', 'integer']::name[],
+          'task.task_id[]', 'boolean', 'integer', 'text', 'interval']::name[],
     'task_create is SECURITY DEFINER');
-SELECT is_definer('task', 'task_get', ARRAY['task.task_id']::name[], 'task_get is SECURITY DEFINER');
+SELECT is_definer('task', 'task_get', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_get is SECURITY DEFINER');
 SELECT is_definer('task', 'task_list',
-    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text']::name[],
+    ARRAY['task.status', 'text', 'text', 'text', 'task.task_id', 'timestamp with time zone', 'integer', 'integer', 'text', 'interval']::name[],
     'task_list is SECURITY DEFINER');
 SELECT is_definer('task', 'task_progress',
     ARRAY['task.task_id', 'double precision', 'timestamp with time zone', 'jsonb', 'bigint']::name[],
