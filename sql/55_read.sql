@@ -16,14 +16,17 @@ AS $$
         WHEN actor ~ '^SVC-[0-9]{4}$' THEN
             (SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision)
                FROM task.service s WHERE s.id = task.service_number(actor))
+        -- an account's name only to itself and Operations; others see its id
         WHEN actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
-            (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
-               FROM task.account a WHERE a.id = task.account_number(actor))
+            CASE WHEN task.current_is_operations() OR task.account_number(actor) = task.current_account()
+                 THEN (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
+                         FROM task.account a WHERE a.id = task.account_number(actor))
+                 ELSE jsonb_build_object('id', actor) END
         -- an unmapped role (the operator, a maintenance job): its name only
         ELSE jsonb_build_object('name', actor)
         END
 $$;
-COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author.';
+COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author; an account other than the caller is {id} only, except for Operations.';
 
 CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -66,7 +69,8 @@ AS $$
         'queue', t.queue,
         'object', t.object,
         'description', t.description,
-        'parent', CASE WHEN t.parent IS NOT NULL THEN
+        -- a parent the caller may not see is left out
+        'parent', CASE WHEN t.parent IS NOT NULL AND task._visible(t.owner, t.parent) THEN
             task._strip_nulls(jsonb_build_object('id', t.parent::text,
                 'name', (SELECT p.name FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent))) END,
         'progress', t.progress,
@@ -76,11 +80,17 @@ AS $$
         'error', t.error,
         'owner', (SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
                     FROM task.service s WHERE s.id = t.owner),
-        'access', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
-                        'type', a.type, 'status', a.status) ORDER BY a.id)
-                     FROM task.task_access x JOIN task.account a ON a.id = x.account
-                    WHERE x.owner = t.owner AND x.task_id = t.id), '[]'::jsonb),
+        -- the account directory is for Operations: the owning service sees
+        -- the ids it put on the list, an account itself only
+        'access', coalesce((SELECT jsonb_agg(CASE WHEN task.current_is_operations() OR x.account = task.current_account()
+                        THEN jsonb_build_object('id', task.account_text(a.id), 'name', a.name,
+                                                'revision', a.revision, 'type', a.type, 'status', a.status)
+                        ELSE jsonb_build_object('id', task.account_text(x.account)) END ORDER BY x.account)
+                     FROM task.task_access x LEFT JOIN task.account a ON a.id = x.account
+                    WHERE x.owner = t.owner AND x.task_id = t.id
+                      AND (task.current_account() IS NULL OR task.current_is_operations()
+                           OR x.account = task.current_account())),
+                   '[]'::jsonb),
         'audit', task._strip_nulls(jsonb_build_object(
             'created', task._stamp(t.created_at, t.created_by),
             'updated', task._stamp(t.updated_at, t.updated_by),
@@ -91,7 +101,7 @@ AS $$
             'cancelled', task._stamp(t.cancelled_at, t.cancelled_by)))
     ))
 $$;
-COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001.';
+COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit (Operations see all).';
 
 -- ---------------------------------------------------------------- reads
 CREATE FUNCTION task.task_get(id task.task_id) RETURNS jsonb
@@ -101,11 +111,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_get.id) AND x.id = task_get.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_get.id);
-    END IF;
+    t := task._visible_task(task_get.id);
     RETURN task._task_json(t);
 END
 $$;
@@ -181,6 +187,22 @@ $$;
 COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
     'Lists the tasks the caller may see as JSON Task objects, most recent status change first. Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after); list_limit (1..1000, default 50), list_offset.';
 
+-- The tasks of a vendor or client caller, for the HTTP view api.tasks
+-- (vendors and clients read no row of task.task directly, 90_access.sql):
+-- JSON Task objects, most recent status change first; nothing for others.
+CREATE FUNCTION task._account_tasks() RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT task._task_json(t) FROM task.task t
+     WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a
+                                WHERE a.account = task.current_account())
+       AND NOT task.current_is_operations()
+     ORDER BY t.status_at DESC, t.id DESC
+$$;
+COMMENT ON FUNCTION task._account_tasks() IS
+    'Internal: the tasks a vendor or client caller may see, as JSON Task objects, for the HTTP view api.tasks.';
+
 CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -195,11 +217,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Page through long logs with log_offset.';
     END IF;
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_logs.id) AND x.id = task_logs.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_logs.id);
-    END IF;
+    t := task._visible_task(task_logs.id);
     IF NOT (task.current_is_operations() OR t.owner IS NOT DISTINCT FROM task.current_service()) THEN
         RAISE EXCEPTION 'permission denied to read the logs of task %', task_logs.id
             USING ERRCODE = 'insufficient_privilege',
@@ -245,11 +263,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_result.id) AND x.id = task_result.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_result.id);
-    END IF;
+    t := task._visible_task(task_result.id);
     IF t.status <> 'completed' THEN
         RAISE EXCEPTION 'task % has no result: it is %', task_result.id, t.status
             USING ERRCODE = 'object_not_in_prerequisite_state',

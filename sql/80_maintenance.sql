@@ -106,6 +106,11 @@ BEGIN
         logs_purged := logs_purged + n_logs;
     END LOOP;
 
+    -- mappings whose role was dropped (roles are global: no event trigger
+    -- sees DROP ROLE); they grant nothing already (src/identity.c)
+    DELETE FROM task.login l
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = l.role::oid);
+
     RETURN jsonb_build_object(
         'leases_rescued', rescued,
         'released', released,
@@ -117,7 +122,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
-    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
 -- ---------------------------------------------------------------- pg_cron
 -- Can this database schedule pg_cron jobs? Raises a clear error if not;
