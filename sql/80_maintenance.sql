@@ -109,7 +109,7 @@ BEGIN
     -- mappings whose role was dropped (roles are global: no event trigger
     -- sees DROP ROLE); they grant nothing already (src/identity.c)
     DELETE FROM task.login l
-     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = l.role::oid);
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles pr WHERE pr.oid = l.role::oid);
 
     RETURN jsonb_build_object(
         'leases_rescued', rescued,
