@@ -65,13 +65,16 @@ GRANT UPDATE (name, description, object, progress, eta, parameters, status,
               resource, result, error) ON task.task TO task_service;
 
 -- Vendors and clients read through the API only (task_get, task_list, the
--- HTTP view api.tasks): SELECT on task.task lets the security_invoker view
--- be used, and no policy gives them a row of it, so the planner replaces
--- their scan of it by a constant false filter and runs nothing whatever
--- they add to the query (docs/THREAT-MODEL.md: a policy that reads the
--- access list is executed, or not, depending on the caller's own leakproof
--- tests, and EXPLAIN ANALYZE shows which).
-GRANT SELECT ON task.task TO task_vendor, task_client;
+-- HTTP view api.tasks): their logins have no grant on these tables, so
+-- whatever they query or EXPLAIN is "permission denied", the same for every
+-- row (docs/THREAT-MODEL.md: with any grant, a policy or the constant
+-- false of no policy is a filter that runs, or not, after the caller's own
+-- leakproof tests, and EXPLAIN ANALYZE counts the rows it removed). Only
+-- their web roles, which PostgREST alone switches to and which run no
+-- EXPLAIN, may name task.task: the security_invoker view api.tasks reads
+-- it, and with no policy for them no row comes out of it (their tasks come
+-- from task._account_tasks instead).
+GRANT SELECT ON task.task TO task_web_vendor, task_web_client;
 
 ALTER TABLE task.service ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.service FORCE ROW LEVEL SECURITY;

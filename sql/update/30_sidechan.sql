@@ -59,7 +59,8 @@ GRANT EXECUTE ON FUNCTION task._account_tasks() TO task_operations, task_service
 DROP POLICY task_access_list ON task.task;
 DROP POLICY account_self ON task.account;
 DROP POLICY task_access_self ON task.task_access;
-REVOKE SELECT ON task.account, task.task_access FROM task_vendor, task_client;
+REVOKE SELECT ON task.account, task.task, task.task_access FROM task_vendor, task_client;
+GRANT SELECT ON task.task TO task_web_vendor, task_web_client;
 REVOKE SELECT ON task.task_log FROM task_service;
 GRANT SELECT (owner, task_id, at, message, errors, skips, success, total, by, from_status, to_status)
     ON task.task_log TO task_service;

@@ -12,8 +12,8 @@
 -- 42501. Directly, RLS filters rows (a count) where a SELECT grant exists,
 -- and 42501 is "permission denied" where it does not; nobody may INSERT or
 -- DELETE, and only a service may UPDATE, its own tasks. Vendors and
--- clients read through the API only (issue 16): no row of task.task, no
--- grant on task.account or task.task_access; a disabled account's login
+-- clients read through the API only (issue 16): no grant on task.task,
+-- task.account or task.task_access; a disabled account's login
 -- has no group role, hence no grant at all. Another service's queue is
 -- answered as a name outside the caller's namespace (22023).
 --
@@ -227,7 +227,7 @@ INSERT INTO matrix VALUES
 -- task.task: a service may update its own tasks (some columns), and no other
     (60, 'table', 'SELECT task.task (count)',
      $$SELECT count(*) FROM task.task WHERE owner BETWEEN 100 AND 101$$,
-                                       '=11',    '=10',    '=1',     '=0',     '=0',     '=0',     '=0',     '42501',  '42501'),
+                                       '=11',    '=10',    '=1',     '42501',  '42501',  '42501',  '=0',     '42501',  '42501'),
     (61, 'table', 'INSERT task.task',
      $$INSERT INTO task.task (owner, id, code, queue) VALUES (100, 'TSK-0100-0000-0999-0001', 'matrix.evil', 'regaccess/main/q')$$,
                                        '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),

@@ -499,14 +499,12 @@ SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                    AND g.rolname ~ '^task_(operations|service|vendor|client)$'
                    AND has_table_privilege(g.oid, c.oid, 'SELECT')
                  ORDER BY g.rolname, c.relname)::text[],
-          ARRAY['task_client task',
-                'task_operations account', 'task_operations login', 'task_operations queue', 'task_operations schedule',
+          ARRAY['task_operations account', 'task_operations login', 'task_operations queue', 'task_operations schedule',
                 'task_operations service', 'task_operations task', 'task_operations task_access',
                 'task_operations task_dependency', 'task_operations task_log',
                 'task_service queue', 'task_service schedule', 'task_service service', 'task_service task', 'task_service task_access',
-                'task_service task_dependency',
-                'task_vendor task'],
-          'each group role reads these tables (its policies choose the rows; vendors and clients none of task.task)');
+                'task_service task_dependency'],
+          'each group role reads these tables (its policies choose the rows; vendors and clients none)');
 SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
                  WHERE a.attrelid = 'task.task_log'::regclass AND a.attnum > 0 AND NOT a.attisdropped
                    AND has_column_privilege('task_service', a.attrelid, a.attnum, 'SELECT')
