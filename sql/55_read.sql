@@ -82,15 +82,24 @@ AS $$
                     FROM task.service s WHERE s.id = t.owner),
         -- the account directory is for Operations: the owning service sees
         -- the ids it put on the list, an account itself only
-        'access', coalesce((SELECT jsonb_agg(CASE WHEN task.current_is_operations() OR x.account = task.current_account()
-                        THEN jsonb_build_object('id', task.account_text(a.id), 'name', a.name,
-                                                'revision', a.revision, 'type', a.type, 'status', a.status)
-                        ELSE jsonb_build_object('id', task.account_text(x.account)) END ORDER BY x.account)
-                     FROM task.task_access x LEFT JOIN task.account a ON a.id = x.account
-                    WHERE x.owner = t.owner AND x.task_id = t.id
-                      AND (task.current_account() IS NULL OR task.current_is_operations()
-                           OR x.account = task.current_account())),
-                   '[]'::jsonb),
+        'access', coalesce(CASE
+            WHEN task.current_is_operations() THEN
+                (SELECT jsonb_agg(jsonb_build_object(
+                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
+                        'type', a.type, 'status', a.status) ORDER BY a.id)
+                   FROM task.task_access x JOIN task.account a ON a.id = x.account
+                  WHERE x.owner = t.owner AND x.task_id = t.id)
+            WHEN task.current_account() IS NULL THEN
+                (SELECT jsonb_agg(jsonb_build_object('id', task.account_text(x.account)) ORDER BY x.account)
+                   FROM task.task_access x
+                  WHERE x.owner = t.owner AND x.task_id = t.id)
+            ELSE
+                (SELECT jsonb_agg(jsonb_build_object(
+                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
+                        'type', a.type, 'status', a.status))
+                   FROM task.task_access x JOIN task.account a ON a.id = x.account
+                  WHERE x.owner = t.owner AND x.task_id = t.id AND x.account = task.current_account())
+            END, '[]'::jsonb),
         'audit', task._strip_nulls(jsonb_build_object(
             'created', task._stamp(t.created_at, t.created_by),
             'updated', task._stamp(t.updated_at, t.updated_by),
