@@ -54,6 +54,11 @@ CREATE FUNCTION task._identity_invalidate() RETURNS void
     AS 'MODULE_PATHNAME', 'task_identity_invalidate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._identity_invalidate() IS 'Internal: forget the identity cached for this transaction.';
 
+CREATE FUNCTION task._act_as_service(service integer) RETURNS void
+    AS 'MODULE_PATHNAME', 'task_act_as_service' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._act_as_service(integer) IS
+    'Internal, for task._run_schedule only: the caller acts as this service until the transaction ends (NULL: stop). Only the extension''s owner can call it.';
+
 -- ---------------------------------------------------------------- text ids
 CREATE FUNCTION task.service_text(id integer) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -164,6 +169,30 @@ END
 $$;
 COMMENT ON FUNCTION task._not_found(task.task_id) IS 'Internal: the not-found error (P0002), the same for missing and out-of-scope tasks.';
 
+-- The one rule for a task named by id: its row when the caller may see
+-- it, else "not found". Visibility is decided from the id before the row
+-- is read, so an id of another tenant and one never issued take the same
+-- path, in the same time, to the same error.
+CREATE FUNCTION task._visible_task(id task.task_id) RETURNS task.task
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    t task.task;
+BEGIN
+    IF task._visible(task.task_id_owner(_visible_task.id), _visible_task.id) THEN
+        SELECT * INTO t FROM task.task x
+         WHERE x.owner = task.task_id_owner(_visible_task.id) AND x.id = _visible_task.id;
+        IF FOUND THEN
+            RETURN t;
+        END IF;
+    END IF;
+    PERFORM task._not_found(_visible_task.id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION task._visible_task(task.task_id) IS
+    'Internal: the task the caller names by id, or not found (P0002) when it is missing or outside the caller''s scope, by one path for both.';
+
 -- A guarded write matched no row: say why, most specific reason first.
 CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed boolean,
                                    token bigint DEFAULT NULL, expected task.status[] DEFAULT NULL,
@@ -174,11 +203,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(_write_failed.id) AND x.id = _write_failed.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(_write_failed.id);
-    END IF;
+    t := task._visible_task(_write_failed.id);
     IF NOT task._may_write(t.owner, ops_allowed) THEN
         RAISE EXCEPTION 'permission denied to % task %', operation, _write_failed.id
             USING ERRCODE = 'insufficient_privilege',

@@ -15,6 +15,16 @@ BEGIN
     PERFORM task._require_system('create a service');
     PERFORM task._check_text('service name', task_service_create.name, 255, false);
     PERFORM task._check_path('namespace', task_service_create.namespace);
+    -- namespaces do not nest: one service's queues would squat another's.
+    -- The lock orders concurrent creations, so two cannot both pass.
+    LOCK TABLE task.service IN SHARE ROW EXCLUSIVE MODE;
+    IF EXISTS (SELECT FROM task.service s
+                WHERE left(s.namespace, length(task_service_create.namespace) + 1) = task_service_create.namespace || '/'
+                   OR left(task_service_create.namespace, length(s.namespace) + 1) = s.namespace || '/') THEN
+        RAISE EXCEPTION 'namespace "%" overlaps the namespace of another service', task_service_create.namespace
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Namespaces may not contain one another: pick one that is neither a prefix nor an extension of an existing one.';
+    END IF;
     BEGIN
         INSERT INTO task.service AS s (name, namespace)
         VALUES (task_service_create.name, task_service_create.namespace)
@@ -55,6 +65,39 @@ END
 $$;
 COMMENT ON FUNCTION task.task_account_create(text, task.account_type, task.account_status) IS
     'Creates an account (Operations, Vendor or Client) and returns its id ACC-XXXX-YYYY. Superuser only.';
+
+CREATE FUNCTION task.task_account_update(id text, name text DEFAULT NULL,
+                                         status task.account_status DEFAULT NULL)
+    RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    acc bigint;
+    r regrole;
+BEGIN
+    PERFORM task._require_system('change an account');
+    acc := task.account_number(task_account_update.id);
+    PERFORM task._check_text('account name', task_account_update.name, 255, false);
+    UPDATE task.account a
+       SET name = coalesce(task_account_update.name, a.name),
+           status = coalesce(task_account_update.status, a.status),
+           revision = a.revision + 1
+     WHERE a.id = acc;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    -- a disabled account's logins lose their group role (and with it every
+    -- table grant); enabled again, they get it back
+    FOR r IN SELECT l.role FROM task.login l WHERE l.account = acc LOOP
+        PERFORM task._set_group(r, task._group_role(task_account_update.id));
+    END LOOP;
+    PERFORM task._identity_invalidate();
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION task.task_account_update(text, text, task.account_status) IS
+    'Renames an account or changes its status (Active, Disabled); false when there is no such account. A Disabled account sees nothing, and its logins lose their group role. Superuser only.';
 
 -- ---------------------------------------------------------------- logins
 CREATE FUNCTION task.task_login_grant(role regrole, identity text) RETURNS void
@@ -125,7 +168,9 @@ COMMENT ON FUNCTION task.task_whoami() IS 'Who the caller acts as: kind, id, nam
 
 -- ---------------------------------------------------------------- group roles
 -- The group role that goes with an identity: task_login_grant makes a login
--- a member of it (and of no other), task_login_revoke of none.
+-- a member of it (and of no other), task_login_revoke of none. A disabled
+-- account has none. The login lookup (src/identity.c) honours a mapping
+-- only while its role is a member of this group role.
 CREATE FUNCTION task._group_role(identity text) RETURNS name
     LANGUAGE sql STABLE
 AS $$
@@ -133,9 +178,12 @@ AS $$
      WHERE r.group_role IS NOT NULL
        AND r.account_type IS NOT DISTINCT FROM CASE
             WHEN identity LIKE 'SVC-%' THEN NULL
-            ELSE (SELECT a.type::text FROM task.account a WHERE a.id = task.account_number(identity)) END
+            ELSE (SELECT a.type::text FROM task.account a
+                   WHERE a.id = task.account_number(identity) AND a.status = 'Active') END
+       AND (identity LIKE 'SVC-%'
+            OR EXISTS (SELECT FROM task.account a WHERE a.id = task.account_number(identity) AND a.status = 'Active'))
 $$;
-COMMENT ON FUNCTION task._group_role(text) IS 'Internal: the group role (task_service, task_operations, task_vendor, task_client) of a service or account id.';
+COMMENT ON FUNCTION task._group_role(text) IS 'Internal: the group role (task_service, task_operations, task_vendor, task_client) of a service or active account id; NULL for a disabled account.';
 
 CREATE FUNCTION task._set_group(role regrole, grp name) RETURNS void
     LANGUAGE plpgsql

@@ -22,7 +22,6 @@ AS $$
 DECLARE
     svc integer := task.current_service();
     owner_id integer;
-    ns text;
     q task.queue;
 BEGIN
     PERFORM task._check_path('queue', task_queue_create.queue);
@@ -47,17 +46,7 @@ BEGIN
                   HINT = 'Queues are created by services.';
     END IF;
 
-    SELECT s.namespace INTO ns FROM task.service s WHERE s.id = owner_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'service % does not exist', task.service_text(owner_id)
-            USING ERRCODE = 'no_data_found', HINT = 'Create it with task_service_create().';
-    END IF;
-    IF left(task_queue_create.queue, length(ns) + 1) <> ns || '/' THEN
-        RAISE EXCEPTION 'queue "%" is outside the namespace of %', task_queue_create.queue, task.service_text(owner_id)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Queues of %s are named %s/...', task.service_text(owner_id), ns),
-                  HINT = format('Use a name such as "%s/commands".', ns);
-    END IF;
+    PERFORM task._check_queue_namespace(owner_id, task_queue_create.queue);
 
     INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority)
     VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
@@ -141,8 +130,36 @@ $$;
 COMMENT ON FUNCTION task.task_queue_notify(text, text) IS
     'Sends NOTIFY channel, payload {"id", "queue", "status"}, at the commit of each transaction that brings a task of the queue to completed, failed or cancelled; NULL (or '''') turns it off. Owning service only. Any role that can connect may LISTEN: the payload names the task, not its content.';
 
+-- A queue name must lie in its owner's namespace; taken: the caller named
+-- a queue of another service, answered like a name outside its namespace
+-- that does not exist (namespaces do not overlap, so it is one).
+CREATE FUNCTION task._check_queue_namespace(owner integer, queue text, taken boolean DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    ns text;
+BEGIN
+    SELECT s.namespace INTO ns FROM task.service s WHERE s.id = _check_queue_namespace.owner;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'service % does not exist', task.service_text(_check_queue_namespace.owner)
+            USING ERRCODE = 'no_data_found', HINT = 'Create it with task_service_create().';
+    END IF;
+    IF taken OR left(_check_queue_namespace.queue, length(ns) + 1) <> ns || '/' THEN
+        RAISE EXCEPTION 'queue "%" is outside the namespace of %', _check_queue_namespace.queue,
+                        task.service_text(_check_queue_namespace.owner)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Queues of %s are named %s/...', task.service_text(_check_queue_namespace.owner), ns),
+                  HINT = format('Use a name such as "%s/commands".', ns);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_queue_namespace(integer, text, boolean) IS
+    'Internal: 22023 unless the queue name lies in the owning service''s namespace (or always, for a queue of another service).';
+
 -- The queue a task is created in: existing, or made on first use by a
--- service under its namespace.
+-- service under its namespace. A queue of another service is answered
+-- exactly like a name that does not exist.
 CREATE FUNCTION task._queue_for_create(queue text) RETURNS task.queue
     LANGUAGE plpgsql
 AS $$
@@ -155,32 +172,29 @@ BEGIN
     IF FOUND AND task._may_write(q.owner, false) THEN
         RETURN q;
     END IF;
-    IF NOT FOUND THEN
-        IF svc IS NULL THEN
-            IF task.current_kind() = 'system' THEN
-                RAISE EXCEPTION 'queue "%" does not exist', _queue_for_create.queue
-                    USING ERRCODE = 'no_data_found',
-                          HINT = 'Create it first with task_queue_create(queue, owner => ''SVC-XXXX'').';
-            END IF;
-            RAISE EXCEPTION 'permission denied to create a task'
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = format('The caller acts as %s.', task.current_actor()),
-                      HINT = 'Tasks are created by services.';
+    IF svc IS NULL THEN
+        IF task.current_kind() = 'system' THEN
+            RAISE EXCEPTION 'queue "%" does not exist', _queue_for_create.queue
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'Create it first with task_queue_create(queue, owner => ''SVC-XXXX'').';
         END IF;
-        -- first task of a new queue: make it with the default policy
-        BEGIN
-            q := task.task_queue_create(_queue_for_create.queue);
-        EXCEPTION WHEN duplicate_object THEN
-            SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
-        END;
-    END IF;
-    IF NOT task._may_write(q.owner, false) THEN
-        RAISE EXCEPTION 'permission denied to create a task in queue "%"', _queue_for_create.queue
+        RAISE EXCEPTION 'permission denied to create a task'
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The queue belongs to %s; the caller acts as %s.',
-                                  task.service_text(q.owner), task.current_actor()),
-                  HINT = 'Only the service that owns a queue creates tasks in it.';
+                  DETAIL = format('The caller acts as %s.', task.current_actor()),
+                  HINT = 'Tasks are created by services.';
     END IF;
+    IF FOUND THEN
+        PERFORM task._check_queue_namespace(svc, _queue_for_create.queue, true);
+    END IF;
+    -- first task of a new queue: make it with the default policy
+    BEGIN
+        q := task.task_queue_create(_queue_for_create.queue);
+    EXCEPTION WHEN duplicate_object THEN
+        SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
+        IF NOT task._may_write(q.owner, false) THEN
+            PERFORM task._check_queue_namespace(svc, _queue_for_create.queue, true);
+        END IF;
+    END;
     RETURN q;
 END
 $$;

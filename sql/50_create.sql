@@ -14,7 +14,9 @@ BEGIN
     IF EXISTS (SELECT FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n)) THEN
         RAISE EXCEPTION 'access list names an account that does not exist'
             USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Accounts: %s.', array_to_string(access, ', ', 'NULL')),
+                  -- only the ids not found: the caller's own list, nothing more
+                  DETAIL = format('Not found: %s.', (SELECT string_agg(coalesce(task.account_text(n), 'NULL'), ', ' ORDER BY n)
+                                   FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n))),
                   HINT = 'Create accounts with task_account_create() first.';
     END IF;
     RETURN accounts;
@@ -106,9 +108,12 @@ BEGIN
           INTO n_found, n_pending, settled
           FROM task.task d WHERE d.owner = q.owner AND d.id = ANY (deps);
         IF n_found < cardinality(deps) THEN
+            -- the ids not found among those given: another service's and
+            -- never-issued ones alike
             RAISE EXCEPTION 'a dependency of the new task was not found'
                 USING ERRCODE = 'foreign_key_violation',
-                      DETAIL = format('depends_on: %s.', array_to_string(deps, ', ')),
+                      DETAIL = format('Not found: %s.', (SELECT string_agg(d::text, ', ' ORDER BY d) FROM unnest(deps) d
+                                       WHERE NOT EXISTS (SELECT FROM task.task x WHERE x.owner = q.owner AND x.id = d))),
                       HINT = 'A task depends on existing tasks of the same service.';
         END IF;
         IF settled IS NOT NULL THEN

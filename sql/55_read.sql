@@ -16,14 +16,17 @@ AS $$
         WHEN actor ~ '^SVC-[0-9]{4}$' THEN
             (SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision)
                FROM task.service s WHERE s.id = task.service_number(actor))
+        -- an account's name only to itself and Operations; others see its id
         WHEN actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
-            (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
-               FROM task.account a WHERE a.id = task.account_number(actor))
+            CASE WHEN task.current_is_operations() OR task.account_number(actor) = task.current_account()
+                 THEN (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
+                         FROM task.account a WHERE a.id = task.account_number(actor))
+                 ELSE jsonb_build_object('id', actor) END
         -- an unmapped role (the operator, a maintenance job): its name only
         ELSE jsonb_build_object('name', actor)
         END
 $$;
-COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author.';
+COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author; an account other than the caller is {id} only, except for Operations.';
 
 CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -82,7 +85,8 @@ AS $$
         'queue', t.queue,
         'object', t.object,
         'description', t.description,
-        'parent', CASE WHEN t.parent IS NOT NULL THEN
+        -- a parent the caller may not see is left out
+        'parent', CASE WHEN t.parent IS NOT NULL AND task._visible(t.owner, t.parent) THEN
             task._strip_nulls(jsonb_build_object('id', t.parent::text,
                 'name', (SELECT p.name FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent))) END,
         'progress', t.progress,
@@ -93,11 +97,26 @@ AS $$
         'run_at', task._iso(t.run_at),
         'owner', (SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
                     FROM task.service s WHERE s.id = t.owner),
-        'access', coalesce((SELECT jsonb_agg(jsonb_build_object(
+        -- the account directory is for Operations: the owning service sees
+        -- the ids it put on the list, an account itself only
+        'access', coalesce(CASE
+            WHEN task.current_is_operations() THEN
+                (SELECT jsonb_agg(jsonb_build_object(
                         'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
                         'type', a.type, 'status', a.status) ORDER BY a.id)
-                     FROM task.task_access x JOIN task.account a ON a.id = x.account
-                    WHERE x.owner = t.owner AND x.task_id = t.id), '[]'::jsonb),
+                   FROM task.task_access x JOIN task.account a ON a.id = x.account
+                  WHERE x.owner = t.owner AND x.task_id = t.id)
+            WHEN task.current_account() IS NULL THEN
+                (SELECT jsonb_agg(jsonb_build_object('id', task.account_text(x.account)) ORDER BY x.account)
+                   FROM task.task_access x
+                  WHERE x.owner = t.owner AND x.task_id = t.id)
+            ELSE
+                (SELECT jsonb_agg(jsonb_build_object(
+                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
+                        'type', a.type, 'status', a.status))
+                   FROM task.task_access x JOIN task.account a ON a.id = x.account
+                  WHERE x.owner = t.owner AND x.task_id = t.id AND x.account = task.current_account())
+            END, '[]'::jsonb),
         'audit', task._strip_nulls(jsonb_build_object(
             'created', task._stamp(t.created_at, t.created_by),
             'updated', task._stamp(t.updated_at, t.updated_by),
@@ -109,7 +128,7 @@ AS $$
         'marketplace', task._market_json(t.owner, t.id)
     ))
 $$;
-COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001.';
+COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit (Operations see all).';
 
 -- ---------------------------------------------------------------- reads
 CREATE FUNCTION task._check_log_page(log_limit integer, log_offset integer) RETURNS void
@@ -184,11 +203,7 @@ BEGIN
     IF task_get.log_limit IS NOT NULL THEN
         PERFORM task._check_log_page(task_get.log_limit, task_get.log_offset);
     END IF;
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_get.id) AND x.id = task_get.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_get.id);
-    END IF;
+    t := task._visible_task(task_get.id);
     doc := task._task_json(t);
     -- inline logs (seed 003's "get a task"): only for who may read them;
     -- anyone else gets the task without the key, as if they had not asked
@@ -298,6 +313,22 @@ $$;
 COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'Lists the tasks the caller may see as JSON Task objects, most recent status change first, among the tasks submitted (created) within submitted_within (default 10 days, seed 002; NULL for every task). Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after), agent (ACC-XXXX-YYYY: hired tasks assigned to that agent); list_limit (1..1000, default 50), list_offset.';
 
+-- The tasks of a vendor or client caller, for the HTTP view api.tasks
+-- (vendors and clients read no row of task.task directly, 90_access.sql):
+-- JSON Task objects, most recent status change first; nothing for others.
+CREATE FUNCTION task._account_tasks() RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT task._task_json(t) FROM task.task t
+     WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a
+                                WHERE a.account = task.current_account())
+       AND NOT task.current_is_operations()
+     ORDER BY t.status_at DESC, t.id DESC
+$$;
+COMMENT ON FUNCTION task._account_tasks() IS
+    'Internal: the tasks a vendor or client caller may see, as JSON Task objects, for the HTTP view api.tasks.';
+
 CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -308,11 +339,7 @@ DECLARE
     t task.task;
 BEGIN
     PERFORM task._check_log_page(task_logs.log_limit, task_logs.log_offset);
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_logs.id) AND x.id = task_logs.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_logs.id);
-    END IF;
+    t := task._visible_task(task_logs.id);
     IF NOT task._may_read_logs(t.owner) THEN
         RAISE EXCEPTION 'permission denied to read the logs of task %', task_logs.id
             USING ERRCODE = 'insufficient_privilege',
@@ -331,11 +358,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    SELECT * INTO t FROM task.task x
-     WHERE x.owner = task.task_id_owner(task_result.id) AND x.id = task_result.id;
-    IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-        PERFORM task._not_found(task_result.id);
-    END IF;
+    t := task._visible_task(task_result.id);
     IF t.status <> 'completed' THEN
         RAISE EXCEPTION 'task % has no result: it is %', task_result.id, t.status
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -108,6 +108,10 @@ BEGIN
 
     -- 4. the marketplace: escrows past their review window, dispute deadlines
     PERFORM task._market_maintain(task_maintain.max_rows);
+    -- mappings whose role was dropped (roles are global: no event trigger
+    -- sees DROP ROLE); they grant nothing already (src/identity.c)
+    DELETE FROM task.login l
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles pr WHERE pr.oid = l.role::oid);
 
     RETURN jsonb_build_object(
         'leases_rescued', rescued,
@@ -120,7 +124,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
-    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
 -- ---------------------------------------------------------------- pg_cron
 -- Can this database schedule pg_cron jobs? Raises a clear error if not;

@@ -76,21 +76,12 @@ BEGIN
                   HINT = 'Recurring tasks are scheduled by the service that owns the queue.';
     END IF;
     PERFORM task._cron_check(NULL);
-    SELECT * INTO q FROM task.queue x WHERE x.name = task_schedule.template->>'queue';
-    IF NOT FOUND AND task.current_kind() = 'service' THEN
-        -- a queue of the caller's namespace is made on first use, as task_create does
+    -- a queue of another service is not found, like one that does not exist;
+    -- one of the caller's namespace not created yet is made on first use, as
+    -- task_create does (_worker_queue answers it unsaved: created_at NULL)
+    q := task._worker_queue(task_schedule.template->>'queue', true);
+    IF q.created_at IS NULL THEN
         q := task._queue_for_create(task_schedule.template->>'queue');
-    ELSIF NOT FOUND THEN
-        RAISE EXCEPTION 'queue "%" not found', task_schedule.template->>'queue'
-            USING ERRCODE = 'no_data_found',
-                  HINT = 'Create the queue first with task_queue_create().';
-    END IF;
-    IF task.current_kind() = 'service' AND q.owner <> task.current_service() THEN
-        RAISE EXCEPTION 'permission denied to schedule tasks in queue "%"', q.name
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The queue belongs to %s; the caller acts as %s.',
-                                  task.service_text(q.owner), task.current_actor()),
-                  HINT = 'A service schedules tasks in its own queues only.';
     END IF;
     owner_id := q.owner;
 
@@ -102,6 +93,19 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'TKD01' THEN
         NULL;
     END;
+
+    -- at most task.schedules_per_service schedules a service; the lock on
+    -- its row orders concurrent calls, so two cannot both take the last one
+    PERFORM FROM task.service x WHERE x.id = owner_id FOR UPDATE;
+    IF NOT EXISTS (SELECT FROM task.schedule x WHERE x.owner = owner_id AND x.name = task_schedule.name)
+       AND (SELECT count(*) FROM task.schedule x WHERE x.owner = owner_id)
+           >= current_setting('task.schedules_per_service')::integer THEN
+        RAISE EXCEPTION 'too many schedules for %', task.service_text(owner_id)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('A service may have %s schedules (task.schedules_per_service).',
+                                  current_setting('task.schedules_per_service')),
+                  HINT = 'Remove schedules it no longer needs (task_unschedule), or ask the operator to raise the limit.';
+    END IF;
 
     INSERT INTO task.schedule AS x (owner, name, cron, queue, template, created_by)
     VALUES (owner_id, task_schedule.name, task_schedule.cron, q.name, task_schedule.template, task.current_actor())
@@ -118,8 +122,10 @@ COMMENT ON FUNCTION task.task_schedule(text, text, jsonb) IS
 
 -- The pg_cron job of a schedule calls this (as the extension's owner, so
 -- it is SECURITY DEFINER only to pin its search_path). It creates the
--- task for the schedule's owner; a failure is recorded on the schedule,
--- never raised, so it is not lost in pg_cron's run log.
+-- task as the schedule's owning service (task._act_as_service: audited
+-- and checked as that service, not as the job's role); a failure is
+-- recorded on the schedule, never raised, so it is not lost in pg_cron's
+-- run log.
 CREATE FUNCTION task._run_schedule(owner integer, name text) RETURNS task.task_id
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -143,6 +149,7 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
+    PERFORM task._act_as_service(s.owner);
     BEGIN
         SELECT * INTO q FROM task.queue x WHERE x.name = s.queue;
         IF NOT FOUND OR q.owner <> s.owner THEN
@@ -156,6 +163,7 @@ BEGIN
                 task.current_actor());
         UPDATE task.schedule x SET last_run_at = now(), last_task = t.id, runs = x.runs + 1
          WHERE x.owner = s.owner AND x.name = s.name;
+        PERFORM task._act_as_service(NULL);
         RETURN t.id;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -163,6 +171,7 @@ BEGIN
            SET last_run_at = now(), failures = x.failures + 1,
                last_error = format('%s: %s', state, message), last_error_at = now()
          WHERE x.owner = s.owner AND x.name = s.name;
+        PERFORM task._act_as_service(NULL);
         RAISE WARNING 'schedule "%" of % could not create its task: %', s.name, task.service_text(s.owner), message;
         RETURN NULL;
     END;

@@ -10,10 +10,10 @@
 --
 -- Policies are attached TO the group role of each kind of caller, so the
 -- planner applies only the caller's own rule and can use its index: a
--- client's read of task.task is a primary-key probe per task on its access
--- list, a service's a range of its (owner, ...) indexes. Each rule still
+-- service's read is a range of its (owner, ...) indexes. Each rule still
 -- checks the identity from task.login (or the JWT claims of a web role),
--- so a role in the wrong group sees nothing, never more.
+-- so a role in the wrong group sees nothing, never more. Vendors and
+-- clients have no policy: they read through the API only (see below).
 --
 -- Roles are cluster-wide and outlive DROP EXTENSION; they are created here
 -- when missing and never dropped by the extension.
@@ -58,14 +58,29 @@ GRANT SELECT ON task.service, task.account, task.login, task.queue, task.task,
                 task.task_access, task.task_log, task.task_dependency TO task_operations;
 
 GRANT SELECT ON task.service, task.queue, task.task, task.task_access,
-                task.task_log, task.task_dependency TO task_service;
+                task.task_dependency TO task_service;
+
+-- not seq: it comes from one sequence for all tenants, so its gaps would
+-- count the log writes of other services (task_logs orders by it inside)
+GRANT SELECT (owner, task_id, at, message, errors, skips, success, total, by, from_status, to_status)
+    ON task.task_log TO task_service;
 
 -- the owning service may change these directly; the trigger checks and
 -- audits them exactly as for an API call
 GRANT UPDATE (name, description, object, progress, eta, parameters, status,
               resource, result, error) ON task.task TO task_service;
 
-GRANT SELECT ON task.account, task.task, task.task_access TO task_vendor, task_client;
+-- Vendors and clients read through the API only (task_get, task_list, the
+-- HTTP view api.tasks): their logins have no grant on these tables, so
+-- whatever they query or EXPLAIN is "permission denied", the same for every
+-- row (docs/THREAT-MODEL.md: with any grant, a policy or the constant
+-- false of no policy is a filter that runs, or not, after the caller's own
+-- leakproof tests, and EXPLAIN ANALYZE counts the rows it removed). Only
+-- their web roles, which PostgREST alone switches to and which run no
+-- EXPLAIN, may name task.task: the security_invoker view api.tasks reads
+-- it, and with no policy for them no row comes out of it (their tasks come
+-- from task._account_tasks instead).
+GRANT SELECT ON task.task TO task_web_vendor, task_web_client;
 
 ALTER TABLE task.service ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.service FORCE ROW LEVEL SECURITY;
@@ -82,9 +97,6 @@ ALTER TABLE task.account FORCE ROW LEVEL SECURITY;
 
 CREATE POLICY account_operations ON task.account FOR SELECT TO task_operations
     USING ((SELECT task.current_is_operations()));
-
-CREATE POLICY account_self ON task.account FOR SELECT TO task_vendor, task_client
-    USING (id = (SELECT task.current_account()));
 
 ALTER TABLE task.login ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.login FORCE ROW LEVEL SECURITY;
@@ -114,13 +126,6 @@ CREATE POLICY task_owner_update ON task.task FOR UPDATE TO task_service
     USING (owner = (SELECT task.current_service()))
     WITH CHECK (owner = (SELECT task.current_service()));
 
--- An array, not IN (SELECT ...): sublinks in policies are never turned into
--- joins, but id = ANY(array) is a primary-key probe per visible task (ids
--- are unique across owners, so the id alone is exact).
-CREATE POLICY task_access_list ON task.task FOR SELECT TO task_vendor, task_client
-    USING (id = ANY (ARRAY(SELECT a.task_id FROM task.task_access a
-                            WHERE a.account = (SELECT task.current_account()))));
-
 ALTER TABLE task.task_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task_access FORCE ROW LEVEL SECURITY;
 
@@ -129,9 +134,6 @@ CREATE POLICY task_access_operations ON task.task_access FOR SELECT TO task_oper
 
 CREATE POLICY task_access_owner ON task.task_access FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
-
-CREATE POLICY task_access_self ON task.task_access FOR SELECT TO task_vendor, task_client
-    USING (account = (SELECT task.current_account()));
 
 ALTER TABLE task.task_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task_log FORCE ROW LEVEL SECURITY;
@@ -181,6 +183,8 @@ BEGIN
     END LOOP;
 END
 $$;
+-- api.tasks (security_invoker) calls it for whoever reads the view
+GRANT EXECUTE ON FUNCTION task._account_tasks() TO task_operations, task_service, task_vendor, task_client;
 -- The one list of role names is no secret, and http_pre_request reads it
 -- as the web role PostgREST switched to.
 GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;

@@ -4,9 +4,10 @@
 -- row-level security, as 90_access.sql does for the core. The SQL API
 -- (87_market.sql, SECURITY DEFINER) checks each caller itself; these rules
 -- govern direct reads. Nobody but the API writes. Operations read
--- everything; a client or agent reads its hired tasks, their messages,
--- artifacts and assignment history, and its own wallet; the owning
--- service reads its hired tasks; everyone mapped reads the agent directory.
+-- everything; the owning service reads its hired tasks and the agent
+-- directory; clients and agents read nothing directly (the API serves them:
+-- task_get, task_messages, task_artifacts, task_payments, task_agents,
+-- task_market_balance).
 -- Ledger transactions and entries: Operations only (task_payments shows a
 -- task's parties theirs).
 
@@ -17,9 +18,10 @@ GRANT SELECT ON task.market, task.market_agent, task.ledger_account, task.ledger
 GRANT SELECT ON task.market_agent, task.market_task, task.market_assignment, task.market_dispute,
                 task.market_dispute_event, task.market_message, task.market_artifact TO task_service;
 
-GRANT SELECT ON task.market_agent, task.ledger_account, task.market_task, task.market_assignment,
-                task.market_dispute, task.market_dispute_event, task.market_message, task.market_artifact
-    TO task_vendor, task_client;
+-- Vendors and clients (agents and hiring clients) read through the API
+-- only, as for the core tables (90_access.sql, docs/THREAT-MODEL.md): a
+-- policy is a filter the caller's own conditions run before, so EXPLAIN
+-- ANALYZE would show that hidden rows exist.
 
 DO $$
 DECLARE
@@ -36,20 +38,14 @@ BEGIN
 END
 $$;
 
-CREATE POLICY market_agent_directory ON task.market_agent FOR SELECT TO task_service, task_vendor, task_client
-    USING ((SELECT task.current_service()) IS NOT NULL OR (SELECT task.current_account()) IS NOT NULL);
-
-CREATE POLICY ledger_account_own_wallet ON task.ledger_account FOR SELECT TO task_vendor, task_client
-    USING (kind = 'wallet' AND account = (SELECT task.current_account()));
+CREATE POLICY market_agent_directory ON task.market_agent FOR SELECT TO task_service
+    USING ((SELECT task.current_service()) IS NOT NULL);
 
 CREATE POLICY market_task_owner ON task.market_task FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
-CREATE POLICY market_task_party ON task.market_task FOR SELECT TO task_vendor, task_client
-    USING (client = (SELECT task.current_account()) OR agent = (SELECT task.current_account()));
-
--- the side tables of a hired task: the owning service, or its client and
--- current agent (the task's access list, as for the task itself)
+-- the side tables of a hired task: the owning service (its client and
+-- current agent read them through the API)
 DO $$
 DECLARE
     t text;
@@ -58,8 +54,6 @@ BEGIN
                              'market_artifact'] LOOP
         EXECUTE pg_catalog.format('CREATE POLICY %I ON task.%I FOR SELECT TO task_service USING (owner = (SELECT task.current_service()))',
                                   t || '_owner', t);
-        EXECUTE pg_catalog.format('CREATE POLICY %I ON task.%I FOR SELECT TO task_vendor, task_client USING (task_id = ANY (ARRAY(SELECT a.task_id FROM task.task_access a WHERE a.account = (SELECT task.current_account()))))',
-                                  t || '_party', t);
     END LOOP;
 END
 $$;

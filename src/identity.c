@@ -17,6 +17,18 @@
  *  - An unmapped superuser is the operator ("system"); any other unmapped
  *    role is nobody.
  *
+ * A login's mapping counts only while the role is a member of the group
+ * role task_login_grant gave it: DROP ROLE removes that membership, so a
+ * row of task.login left behind by a dropped role never grants anything,
+ * not even to a new role that gets the same oid (task_maintain deletes
+ * such rows). A disabled account's logins lose the membership too.
+ *
+ * One exception to "the outer role decides": task._run_schedule, the job
+ * of a recurring task, acts as the schedule's service for the rest of its
+ * transaction (task._act_as_service below). That switch lives in this
+ * file's memory, not in a setting, and only the extension's owner can
+ * throw it, so no session can forge it.
+ *
  * The answer is cached for the rest of the transaction (the trigger asks on
  * every task change): one lookup per transaction.
  */
@@ -47,6 +59,7 @@ PG_FUNCTION_INFO_V1(task_identity_invalidate);
 PG_FUNCTION_INFO_V1(task_current_kind);
 
 PG_FUNCTION_INFO_V1(task_roles);
+PG_FUNCTION_INFO_V1(task_act_as_service);
 
 /*
  * The extension's roles: the one list of their names. Per kind of caller
@@ -79,6 +92,10 @@ static Oid	cached_role = InvalidOid;
 static int	cached_web = -1;		/* web_role_index(cached_role) */
 static char *cached_claims = NULL;	/* TopMemoryContext: outlives transactions */
 static SPIPlanPtr login_plan = NULL;
+
+/* task._act_as_service: the service a schedule's job acts as, in transaction acting_lxid */
+static TaskIdentity acting_identity;
+static LocalTransactionId acting_lxid = InvalidLocalTransactionId;
 static SPIPlanPtr claim_plan = NULL;
 
 /*
@@ -125,12 +142,37 @@ prepare_kept(const char *sql, Oid argtype)
 }
 
 /*
+ * Is login role `role` still a member of the group role of its identity
+ * (account_type NULL: a service)? See the header.
+ */
+static bool
+login_in_group(Oid role, const char *account_type)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_WEB_ROLES; i++)
+	{
+		const char *type = web_roles[i].account_type;
+
+		if (web_roles[i].group_role != NULL &&
+			(type == NULL ? account_type == NULL
+			 : account_type != NULL && strcmp(type, account_type) == 0))
+		{
+			Oid			group = get_role_oid(web_roles[i].group_role, true);
+
+			return OidIsValid(group) && is_member_of_role_nosuper(role, group);
+		}
+	}
+	return false;
+}
+
+/*
  * Fill ident from a row (service, account, account type, account active):
- * the shape both lookups return. web < 0 for a login; else the web role,
- * whose kind the identity must match.
+ * the shape both lookups return. web < 0 for a login (role); else the web
+ * role, whose kind the identity must match.
  */
 static void
-identity_from_row(TaskIdentity *ident, int web)
+identity_from_row(TaskIdentity *ident, int web, Oid role)
 {
 	HeapTuple	tup = SPI_tuptable->vals[0];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -148,6 +190,8 @@ identity_from_row(TaskIdentity *ident, int web)
 	{
 		if (web >= 0 && web_roles[web].account_type != NULL)
 			return;				/* a service claimed under an account's web role */
+		if (web < 0 && !login_in_group(role, NULL))
+			return;				/* a mapping its role no longer holds */
 		ident->kind = TASK_IDENT_SERVICE;
 		ident->service = DatumGetInt32(svc);
 		snprintf(ident->actor, sizeof(ident->actor), "SVC-%04d", ident->service);
@@ -160,6 +204,8 @@ identity_from_row(TaskIdentity *ident, int web)
 		if (web >= 0 && (web_roles[web].account_type == NULL || tnull ||
 						 strcmp(type, web_roles[web].account_type) != 0))
 			return;				/* an account claimed under another kind's web role */
+		if (web < 0 && !login_in_group(role, type))
+			return;				/* a mapping its role no longer holds */
 		if (!actnull && active)
 		{
 			ident->kind = TASK_IDENT_ACCOUNT;
@@ -232,7 +278,7 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 	if (web < 0 || (claims != NULL && claims[0] != '\0'))
 		found = (SPI_processed == 1);
 	if (found)
-		identity_from_row(ident, web);
+		identity_from_row(ident, web, role);
 	else if (web < 0 && superuser_arg(role))
 	{
 		ident->kind = TASK_IDENT_SYSTEM;
@@ -257,6 +303,10 @@ task_current_identity(void)
 	LocalTransactionId lxid = TASK_CURRENT_LXID();
 	const char *claims;
 	int			web;
+
+	/* the job of a recurring task, acting as its service (see the header) */
+	if (lxid == acting_lxid && lxid != InvalidLocalTransactionId)
+		return &acting_identity;
 
 	/*
 	 * Asked again in the same transaction by the same role: the answer
@@ -369,4 +419,34 @@ task_roles(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * task._act_as_service(service): from now to the end of the transaction
+ * the caller acts as that service (NULL: stop). For task._run_schedule
+ * only: it must run as the extension's owner (the owner of schema task),
+ * i.e. inside a SECURITY DEFINER function of the extension, and PUBLIC
+ * cannot execute it. The switch is this file's memory, tied to the
+ * transaction's local id, so it ends with the transaction whatever
+ * happens and nothing a session sets can turn it on.
+ */
+Datum
+task_act_as_service(PG_FUNCTION_ARGS)
+{
+	if (GetUserId() != task_tables_owner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to act as a service"),
+				 errhint("Only the extension's recurring-task job does this.")));
+	if (PG_ARGISNULL(0))
+	{
+		acting_lxid = InvalidLocalTransactionId;
+		PG_RETURN_VOID();
+	}
+	memset(&acting_identity, 0, sizeof(acting_identity));
+	acting_identity.kind = TASK_IDENT_SERVICE;
+	acting_identity.service = PG_GETARG_INT32(0);
+	snprintf(acting_identity.actor, sizeof(acting_identity.actor), "SVC-%04d", acting_identity.service);
+	acting_lxid = TASK_CURRENT_LXID();
+	PG_RETURN_VOID();
 }

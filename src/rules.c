@@ -175,23 +175,51 @@ task_check_text_value(const char *field, Datum d, int max, bool multiline)
 	check_plain_text(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), multiline);
 }
 
+/*
+ * A resource result is a relative reference that is a path (RFC 3986
+ * path-absolute): it starts with one "/", and api.task_result answers it
+ * as a 303 Location, so nothing a browser or proxy could read as another
+ * host may pass: no "//" or "/\" (browsers treat a backslash like a
+ * slash), no backslash anywhere nor its percent-encoding %5C, no %2F
+ * right after the leading slash (some servers decode them before
+ * routing, making "//"), no scheme, and
+ * only printable ASCII (no spaces, no control characters; other
+ * characters are percent-encoded).
+ */
+static bool
+uri_is_relative_path(const char *s, int len)
+{
+	int			i;
+
+	if (len < 2 || s[0] != '/' || s[1] == '/')
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '\\')
+			return false;
+		if (c == '%' && i + 2 < len &&
+			((s[i + 1] == '5' && (s[i + 2] == 'c' || s[i + 2] == 'C')) ||
+			 (i == 1 && s[i + 1] == '2' && (s[i + 2] == 'f' || s[i + 2] == 'F'))))
+			return false;
+	}
+	return true;
+}
+
 void
 task_check_uri(Datum d)
 {
 	text	   *t = DatumGetTextPP(d);
 	const char *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
 
 	check_length("result URI", len, MAX_URI_BYTES);
-	for (i = 0; i < len; i++)
-		if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f)
-			break;
-	if (len < 2 || s[0] != '/' || s[1] == '/' || i < len)
+	if (!uri_is_relative_path(s, len))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("task result must be a relative URI"),
-				 errdetail("A resource result is a path starting with a single \"/\", without spaces or control characters."),
+				 errdetail("A resource result is a path starting with a single \"/\", of printable ASCII without spaces or backslashes (nor %%5C, nor %%2F after the leading slash)."),
 				 errhint("Use a URI such as \"/public/v1/accounts/buyers/BUY-1190-0394\", or pass a JSON result instead.")));
 }
 

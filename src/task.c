@@ -18,6 +18,9 @@ PG_MODULE_MAGIC;
 /* task.result_uri_prefix: where a task's JSON result is served */
 char	   *task_result_uri_prefix = NULL;
 
+/* task.schedules_per_service: the limit task_schedule enforces (read in SQL) */
+int			task_schedules_per_service = 100;
+
 void		_PG_init(void);
 
 void
@@ -31,6 +34,15 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("task.schedules_per_service",
+							"Most recurring tasks (task_schedule) one service may have.",
+							"task_schedule refuses a new schedule beyond it; existing ones keep running.",
+							&task_schedules_per_service,
+							100, 0, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	task_wait_init();
 

@@ -9,6 +9,7 @@
 
 /* ---- task.c: settings ---- */
 extern char *task_result_uri_prefix;
+extern int	task_schedules_per_service;
 
 /* ---- identity.c: who is calling ---- */
 typedef enum TaskIdentityKind

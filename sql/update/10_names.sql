@@ -18,5 +18,6 @@ COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => 
 
 -- @replace function api.task_result
 
--- api.tasks expands task.task's columns in a subquery: re-read them under their new names
--- @replace view api.tasks
+-- api.tasks expands task.task's columns in a subquery: it is re-read under
+-- their new names by 30_sidechan.sql, which replaces it (its new text
+-- calls a function that does not exist yet here)

@@ -26,15 +26,9 @@ CREATE UNIQUE INDEX task_unique_active_idx ON task.task (owner, unique_key)
 
 -- @replace function task._may_read_logs
 
--- task_get gains log_limit and log_offset. api.tasks calls it: the old one
--- is renamed out of the way, the view re-reads its text (and so binds the
--- new function), then the old one goes.
-ALTER FUNCTION task.task_get(task.task_id) RENAME TO _task_get_0_1;
+-- task_get with log_limit and log_offset (the old one was replaced by
+-- 30_sidechan.sql, which needed the final text already)
 -- @replace function task.task_get
-
--- @replace view api.tasks
-
-DROP FUNCTION task._task_get_0_1(task.task_id);
 
 -- @replace function task.task_logs
 

@@ -100,7 +100,7 @@ SELECT 'created ' || status FROM task_create('up.job', 'up/main');
 RESET ROLE;
 SET ROLE up_client;
 SELECT 'client sees ' || count(*) FROM task_list();
-SELECT 'client result ' || (task_result(t.id))::text FROM task.task t WHERE t.name = 'done';
+SELECT 'client result ' || (task_result((j->>'id')::task.task_id))::text FROM task_list() j WHERE j->>'name' = 'done';
 RESET ROLE;
 SQL
 	cat >"$out/$name-work.expected" <<'EOF2'

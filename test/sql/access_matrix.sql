@@ -11,7 +11,11 @@
 -- (P0002), never "forbidden"; a visible task the caller may not change is
 -- 42501. Directly, RLS filters rows (a count) where a SELECT grant exists,
 -- and 42501 is "permission denied" where it does not; nobody may INSERT or
--- DELETE, and only a service may UPDATE, its own tasks.
+-- DELETE, and only a service may UPDATE, its own tasks. Vendors and
+-- clients read through the API only (issue 16): no grant on task.task,
+-- task.account or task.task_access; a disabled account's login
+-- has no group role, hence no grant at all. Another service's queue is
+-- answered as a name outside the caller's namespace (22023).
 --
 -- Callers (SET SESSION AUTHORIZATION, so identity is the login's):
 --   ops       a login mapped to an Operations account
@@ -134,10 +138,10 @@ INSERT INTO matrix VALUES
 --                                      ops       svc       other     vendor    client    stranger  unmapped  disabled  public
     (1, 'api', 'task_create in a queue of SVC-0100',
      $$SELECT task.task_create('matrix.created', 'regaccess/main/q')$$,
-                                       '42501',  'ok',     '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
+                                       '42501',  'ok',     '22023',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
     (2, 'api', 'task_create in a queue of SVC-0101',
      $$SELECT task.task_create('matrix.created', 'regaccess/other/q')$$,
-                                       '42501',  '42501',  'ok',     '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
+                                       '42501',  '22023',  'ok',     '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
     (3, 'api', 'task_get',
      $$SELECT task.task_get({done})$$,
                                        'ok',     'ok',     'P0002',  'ok',     'ok',     'P0002',  'P0002',  'P0002',  'P0002'),
@@ -186,7 +190,7 @@ INSERT INTO matrix VALUES
 -- task.account
     (30, 'table', 'SELECT task.account (count)',
      $$SELECT count(*) FROM task.account WHERE id BETWEEN 1000001 AND 1000005$$,
-                                       '=5',     '42501',  '42501',  '=1',     '=1',     '=1',     '=0',     '=0',     '42501'),
+                                       '=5',     '42501',  '42501',  '42501',  '42501',  '42501',  '=0',     '42501',  '42501'),
     (31, 'table', 'INSERT task.account',
      $$INSERT INTO task.account (name, type) VALUES ('Regaccess Evil', 'Operations')$$,
                                        '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
@@ -225,7 +229,7 @@ INSERT INTO matrix VALUES
 -- task.task: a service may update its own tasks (some columns), and no other
     (60, 'table', 'SELECT task.task (count)',
      $$SELECT count(*) FROM task.task WHERE owner BETWEEN 100 AND 101$$,
-                                       '=11',    '=10',    '=1',     '=8',     '=8',     '=1',     '=0',     '=0',     '42501'),
+                                       '=11',    '=10',    '=1',     '42501',  '42501',  '42501',  '=0',     '42501',  '42501'),
     (61, 'table', 'INSERT task.task',
      $$INSERT INTO task.task (owner, id, code, queue) VALUES (100, 'TSK-0100-0000-0999-0001', 'matrix.evil', 'regaccess/main/q')$$,
                                        '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),
@@ -239,7 +243,7 @@ INSERT INTO matrix VALUES
 -- task.task_access
     (70, 'table', 'SELECT task.task_access (count)',
      $$SELECT count(*) FROM task.task_access WHERE owner BETWEEN 100 AND 101$$,
-                                       '=25',    '=24',    '=1',     '=8',     '=8',     '=1',     '=0',     '=0',     '42501'),
+                                       '=25',    '=24',    '=1',     '42501',  '42501',  '42501',  '=0',     '42501',  '42501'),
     (71, 'table', 'INSERT task.task_access',
      $$INSERT INTO task.task_access (owner, task_id, account) VALUES (100, {done}, 1000004)$$,
                                        '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501',  '42501'),

@@ -4,6 +4,8 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
+-- the service id sequence as this test found it, restored at the end
+SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT setval('task.service_id_seq', 160) AS _, setval('task.task_serial_seq', 1600000) AS _ \gset
 SELECT setval('task.account_id_seq', 1600) AS _ \gset
 
@@ -88,3 +90,5 @@ SELECT * FROM task_bulk('cancel', run_at => now());
 SELECT * FROM task_bulk('cancel', batch_size => 0);
 SELECT * FROM task_bulk('purge', older_than => '-1 day');
 RESET ROLE;
+RESET ROLE;
+SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

@@ -5,6 +5,8 @@
 \set SHOW_CONTEXT never
 SET search_path = task, public;
 -- this test's own id ranges, so ids in messages do not depend on other tests
+-- the service id sequence as this test found it, restored at the end
+SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT setval('task.service_id_seq', 140) AS _, setval('task.task_serial_seq', 1400000) AS _ \gset
 SELECT setval('task.account_id_seq', 1400) AS _ \gset
 
@@ -90,3 +92,5 @@ RESET ROLE;
 SET ROLE fr_ops;
 SELECT j->>'code' AS code FROM task_list(queue => 'fr/q', submitted_within => '60 days') j;
 RESET ROLE;
+RESET ROLE;
+SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

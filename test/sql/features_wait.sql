@@ -4,6 +4,8 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
+-- the service id sequence as this test found it, restored at the end
+SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT setval('task.service_id_seq', 170) AS _, setval('task.task_serial_seq', 1700000) AS _ \gset
 
 SELECT task_service_create('feat-wait', 'fwt') AS svc \gset
@@ -47,3 +49,5 @@ RESET ROLE;
 SET ROLE fwt_other;
 SELECT task_queue_notify('fwt/q', 'steal');
 RESET ROLE;
+RESET ROLE;
+SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

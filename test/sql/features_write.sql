@@ -4,6 +4,8 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
+-- the service id sequence as this test found it, restored at the end
+SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT setval('task.service_id_seq', 150) AS _, setval('task.task_serial_seq', 1500000) AS _ \gset
 SELECT setval('task.account_id_seq', 1500) AS _ \gset
 
@@ -121,3 +123,5 @@ SELECT name, task.service_text(owner) = :'svc' AS owned FROM task.queue WHERE na
 SELECT task_schedule('fw-bad', '0 3 * * *', '{"code": "fw.report", "queue": "elsewhere/reports"}');
 SELECT task_unschedule('fw-nightly');
 RESET ROLE;
+RESET ROLE;
+SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(183);
+SELECT plan(184);
 
 -- ------------------------------------------------------------ extension, schema
 SELECT has_extension('task', 'extension task is installed');
@@ -458,15 +458,15 @@ SELECT is_empty(
 -- each one checks the caller's identity.
 SELECT policies_are('task', 'service', ARRAY['service_operations', 'service_self']::name[],
                     'task.service has its policies');
-SELECT policies_are('task', 'account', ARRAY['account_operations', 'account_self']::name[],
+SELECT policies_are('task', 'account', ARRAY['account_operations']::name[],
                     'task.account has its policies');
 SELECT policies_are('task', 'login', ARRAY['login_operations']::name[],
                     'task.login has its policies');
 SELECT policies_are('task', 'queue', ARRAY['queue_operations', 'queue_owner']::name[],
                     'task.queue has its policies');
-SELECT policies_are('task', 'task', ARRAY['task_operations', 'task_owner', 'task_owner_update', 'task_access_list']::name[],
+SELECT policies_are('task', 'task', ARRAY['task_operations', 'task_owner', 'task_owner_update']::name[],
                     'task.task has its policies');
-SELECT policies_are('task', 'task_access', ARRAY['task_access_operations', 'task_access_owner', 'task_access_self']::name[],
+SELECT policies_are('task', 'task_access', ARRAY['task_access_operations', 'task_access_owner']::name[],
                     'task.task_access has its policies');
 SELECT policies_are('task', 'task_log', ARRAY['task_log_operations', 'task_log_owner']::name[],
                     'task.task_log has its policies');
@@ -477,46 +477,36 @@ SELECT is(ARRAY(SELECT p.tablename || '.' || p.policyname || ' ' || p.permissive
                   FROM pg_policies p WHERE p.schemaname = 'task'
                  ORDER BY 1)::text[],
           ARRAY['account.account_operations PERMISSIVE SELECT TO task_operations',
-                'account.account_self PERMISSIVE SELECT TO task_client,task_vendor',
                 'ledger_account.ledger_account_operations PERMISSIVE SELECT TO task_operations',
-                'ledger_account.ledger_account_own_wallet PERMISSIVE SELECT TO task_client,task_vendor',
                 'ledger_entry.ledger_entry_operations PERMISSIVE SELECT TO task_operations',
                 'ledger_txn.ledger_txn_operations PERMISSIVE SELECT TO task_operations',
                 'login.login_operations PERMISSIVE SELECT TO task_operations',
                 'market.market_operations PERMISSIVE SELECT TO task_operations',
-                'market_agent.market_agent_directory PERMISSIVE SELECT TO task_client,task_service,task_vendor',
+                'market_agent.market_agent_directory PERMISSIVE SELECT TO task_service',
                 'market_agent.market_agent_operations PERMISSIVE SELECT TO task_operations',
                 'market_artifact.market_artifact_operations PERMISSIVE SELECT TO task_operations',
                 'market_artifact.market_artifact_owner PERMISSIVE SELECT TO task_service',
-                'market_artifact.market_artifact_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'market_assignment.market_assignment_operations PERMISSIVE SELECT TO task_operations',
                 'market_assignment.market_assignment_owner PERMISSIVE SELECT TO task_service',
-                'market_assignment.market_assignment_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'market_dispute.market_dispute_operations PERMISSIVE SELECT TO task_operations',
                 'market_dispute.market_dispute_owner PERMISSIVE SELECT TO task_service',
-                'market_dispute.market_dispute_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'market_dispute_event.market_dispute_event_operations PERMISSIVE SELECT TO task_operations',
                 'market_dispute_event.market_dispute_event_owner PERMISSIVE SELECT TO task_service',
-                'market_dispute_event.market_dispute_event_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'market_message.market_message_operations PERMISSIVE SELECT TO task_operations',
                 'market_message.market_message_owner PERMISSIVE SELECT TO task_service',
-                'market_message.market_message_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'market_task.market_task_operations PERMISSIVE SELECT TO task_operations',
                 'market_task.market_task_owner PERMISSIVE SELECT TO task_service',
-                'market_task.market_task_party PERMISSIVE SELECT TO task_client,task_vendor',
                 'queue.queue_operations PERMISSIVE SELECT TO task_operations',
                 'queue.queue_owner PERMISSIVE SELECT TO task_service',
                 'schedule.schedule_operations PERMISSIVE SELECT TO task_operations',
                 'schedule.schedule_owner PERMISSIVE SELECT TO task_service',
                 'service.service_operations PERMISSIVE SELECT TO task_operations',
                 'service.service_self PERMISSIVE SELECT TO task_service',
-                'task.task_access_list PERMISSIVE SELECT TO task_client,task_vendor',
                 'task.task_operations PERMISSIVE SELECT TO task_operations',
                 'task.task_owner PERMISSIVE SELECT TO task_service',
                 'task.task_owner_update PERMISSIVE UPDATE TO task_service',
                 'task_access.task_access_operations PERMISSIVE SELECT TO task_operations',
                 'task_access.task_access_owner PERMISSIVE SELECT TO task_service',
-                'task_access.task_access_self PERMISSIVE SELECT TO task_client,task_vendor',
                 'task_dependency.task_dependency_operations PERMISSIVE SELECT TO task_operations',
                 'task_dependency.task_dependency_owner PERMISSIVE SELECT TO task_service',
                 'task_log.task_log_operations PERMISSIVE SELECT TO task_operations',
@@ -553,10 +543,7 @@ SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                    AND g.rolname ~ '^task_(operations|service|vendor|client)$'
                    AND has_table_privilege(g.oid, c.oid, 'SELECT')
                  ORDER BY g.rolname, c.relname)::text[],
-          ARRAY['task_client account', 'task_client ledger_account', 'task_client market_agent', 'task_client market_artifact',
-                'task_client market_assignment', 'task_client market_dispute', 'task_client market_dispute_event',
-                'task_client market_message', 'task_client market_task', 'task_client task', 'task_client task_access',
-                'task_operations account', 'task_operations ledger_account', 'task_operations ledger_entry',
+          ARRAY['task_operations account', 'task_operations ledger_account', 'task_operations ledger_entry',
                 'task_operations ledger_txn', 'task_operations login', 'task_operations market', 'task_operations market_agent',
                 'task_operations market_artifact', 'task_operations market_assignment', 'task_operations market_dispute',
                 'task_operations market_dispute_event', 'task_operations market_message', 'task_operations market_task',
@@ -567,11 +554,15 @@ SELECT is(ARRAY(SELECT g.rolname || ' ' || c.relname
                 'task_service market_dispute', 'task_service market_dispute_event', 'task_service market_message',
                 'task_service market_task',
                 'task_service queue', 'task_service schedule', 'task_service service', 'task_service task', 'task_service task_access',
-                'task_service task_dependency', 'task_service task_log',
-                'task_vendor account', 'task_vendor ledger_account', 'task_vendor market_agent', 'task_vendor market_artifact',
-                'task_vendor market_assignment', 'task_vendor market_dispute', 'task_vendor market_dispute_event',
-                'task_vendor market_message', 'task_vendor market_task', 'task_vendor task', 'task_vendor task_access'],
-          'each group role reads these tables (its policies choose the rows)');
+                'task_service task_dependency'],
+          'each group role reads these tables (its policies choose the rows; vendors and clients none)');
+SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                 WHERE a.attrelid = 'task.task_log'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                   AND has_column_privilege('task_service', a.attrelid, a.attnum, 'SELECT')
+                 ORDER BY a.attnum),
+          ARRAY['owner', 'task_id', 'at', 'message', 'from_status', 'to_status', 'errors', 'skips',
+                'success', 'total', 'by'],
+          'task_service reads every column of task.task_log but seq (one sequence for all tenants)');
 
 -- ------------------------------------------------------------ pg_dump
 SELECT set_has(

@@ -23,8 +23,19 @@ SELECT id AS tid FROM task_create(
 -- the service's worker claims and completes it with a resource result
 SELECT lease_token AS token FROM task_dequeue('marketplace/platform/internal/buyers/commands') \gset
 SELECT status FROM task_complete(:'tid', resource => '/public/v1/accounts/buyers/BUY-1190-0394', token => :token);
+SELECT task_get(:'tid') AS ours_service \gset
+RESET ROLE;
+-- The seed shows the access list with the accounts' directory entries:
+-- what Operations see. The owning service sees the same task with only the
+-- ids of the accounts on its access list (it may not read the directory,
+-- docs/THREAT-MODEL.md), and nothing else differs.
+CREATE ROLE seed_backoffice;
+SELECT task_login_grant('seed_backoffice', :'backoffice');
+SET ROLE seed_backoffice;
 SELECT task_get(:'tid') AS ours \gset
 RESET ROLE;
+SELECT (:'ours'::jsonb - 'access') = (:'ours_service'::jsonb - 'access') AS same_but_access,
+       :'ours_service'::jsonb -> 'access' = jsonb_build_array(jsonb_build_object('id', :'backoffice')) AS service_sees_ids;
 
 CREATE TEMP TABLE seed (doc jsonb);
 INSERT INTO seed VALUES ($json$
