@@ -222,6 +222,28 @@ $$;
 COMMENT ON FUNCTION task.task_get(task.task_id, integer, integer) IS
     'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
 
+-- The filters of task_list, written once. A plain SQL function, so the
+-- planner inlines it into each of task_list's three queries: the window on
+-- status_at still reaches the (owner, status_at) index.
+CREATE FUNCTION task._list_match(t task.task, status task.status, queue text, code text, object_id text,
+                                 parent task.task_id, since timestamptz, submitted_within interval,
+                                 among task.task_id[])
+    RETURNS boolean
+    LANGUAGE sql STABLE
+AS $$
+    SELECT (_list_match.status IS NULL OR t.status = _list_match.status)
+       AND (_list_match.queue IS NULL OR t.queue = _list_match.queue)
+       AND (_list_match.code IS NULL OR t.code = _list_match.code)
+       AND (_list_match.object_id IS NULL OR t.object->>'id' = _list_match.object_id)
+       AND (_list_match.parent IS NULL OR t.parent = _list_match.parent)
+       AND (_list_match.since IS NULL OR t.status_at >= _list_match.since)
+       AND (_list_match.submitted_within IS NULL OR (t.created_at >= now() - _list_match.submitted_within
+                                                     AND t.status_at >= now() - _list_match.submitted_within))
+       AND (_list_match.among IS NULL OR t.id = ANY (_list_match.among))
+$$;
+COMMENT ON FUNCTION task._list_match(task.task, task.status, text, text, text, task.task_id, timestamptz, interval, task.task_id[]) IS
+    'Internal: whether a task passes task_list''s filters (inlined into its queries); among: only these ids (NULL: any).';
+
 CREATE FUNCTION task.task_list(
     status      task.status DEFAULT NULL,
     queue       text DEFAULT NULL,
@@ -241,7 +263,9 @@ AS $$
 DECLARE
     svc integer := task.current_service();
     acc bigint := task.current_account();
-    agent_acc bigint := task.account_number(task_list.agent);
+    -- agent => ...: the hired tasks assigned to that agent, read once
+    among task.task_id[] := CASE WHEN task_list.agent IS NOT NULL THEN ARRAY(
+        SELECT m.task_id FROM task.market_task m WHERE m.agent = task.account_number(task_list.agent)) END;
 BEGIN
     IF list_limit IS NULL OR list_limit NOT BETWEEN 1 AND 1000 OR list_offset IS NULL OR list_offset < 0 THEN
         RAISE EXCEPTION 'list_limit must be between 1 and 1000 and list_offset at least 0'
@@ -266,45 +290,24 @@ BEGIN
     IF task.current_is_operations() THEN
         RETURN QUERY
         SELECT task._task_json(t) FROM task.task t
-         WHERE (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
-                                                       AND t.status_at >= now() - task_list.submitted_within))
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+         WHERE task._list_match(t, task_list.status, task_list.queue, task_list.code, task_list.object_id,
+                                task_list.parent, task_list.since, task_list.submitted_within, among)
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF svc IS NOT NULL THEN
         RETURN QUERY
         SELECT task._task_json(t) FROM task.task t
          WHERE t.owner = svc
-           AND (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
-                                                       AND t.status_at >= now() - task_list.submitted_within))
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+           AND task._list_match(t, task_list.status, task_list.queue, task_list.code, task_list.object_id,
+                                task_list.parent, task_list.since, task_list.submitted_within, among)
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     ELSIF acc IS NOT NULL THEN
         RETURN QUERY
         SELECT task._task_json(t) FROM task.task t
          WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a WHERE a.account = acc)
-           AND (task_list.status IS NULL OR t.status = task_list.status)
-           AND (task_list.queue IS NULL OR t.queue = task_list.queue)
-           AND (task_list.code IS NULL OR t.code = task_list.code)
-           AND (task_list.object_id IS NULL OR t.object->>'id' = task_list.object_id)
-           AND (task_list.parent IS NULL OR t.parent = task_list.parent)
-           AND (task_list.since IS NULL OR t.status_at >= task_list.since)
-           AND (task_list.submitted_within IS NULL OR (t.created_at >= now() - task_list.submitted_within
-                                                       AND t.status_at >= now() - task_list.submitted_within))
-           AND (agent_acc IS NULL OR (t.owner, t.id) IN (SELECT m.owner, m.task_id FROM task.market_task m WHERE m.agent = agent_acc))
+           AND task._list_match(t, task_list.status, task_list.queue, task_list.code, task_list.object_id,
+                                task_list.parent, task_list.since, task_list.submitted_within, among)
          ORDER BY t.status_at DESC, t.id DESC
          LIMIT list_limit OFFSET list_offset;
     END IF;

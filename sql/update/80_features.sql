@@ -33,6 +33,8 @@ CREATE UNIQUE INDEX task_unique_active_idx ON task.task (owner, unique_key)
 -- @replace function task.task_logs
 
 DROP FUNCTION IF EXISTS task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer);
+-- @replace function task._list_match
+REVOKE ALL ON FUNCTION task._list_match(task.task, task.status, text, text, text, task.task_id, timestamptz, interval, task.task_id[]) FROM PUBLIC;
 -- @replace function task.task_list
 
 -- ---------------------------------------------------------------- create
