@@ -125,7 +125,8 @@ AS $$
             'failed', task._stamp(t.failed_at, t.failed_by),
             'rescheduled', task._stamp(t.rescheduled_at, t.rescheduled_by),
             'cancelled', task._stamp(t.cancelled_at, t.cancelled_by))),
-        'marketplace', task._market_json(t.owner, t.id)
+        -- hired tasks only (code market.*): no lookup for every other task
+        'marketplace', CASE WHEN t.code LIKE 'market.%' THEN task._market_json(t.owner, t.id) END
     ))
 $$;
 COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit (Operations see all).';
