@@ -64,9 +64,7 @@ sql/task_http--$(EXTVERSION).sql: $(HTTP_FRAGMENTS) task_http.control
 	   printf '%s\n' '\echo Use "CREATE SCHEMA api; CREATE EXTENSION task_http SCHEMA api" to load this file. \quit'; \
 	   for f in $(HTTP_FRAGMENTS); do echo; echo "-- ---- $$f"; sed '/^\\echo Use /d' $$f; done; } > $@
 
-# Committed for readers, and rebuilt on every make (FORCE), so the committed
-# copy cannot go stale unnoticed: git shows it changed.
-sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS) $(HTTP_FRAGMENTS) sql/update/expand.awk task.control FORCE
+sql/task--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_FRAGMENTS) $(SQL_FRAGMENTS) $(HTTP_FRAGMENTS) sql/update/expand.awk task.control
 	@{ echo '-- generated from sql/update/[0-9]*.sql by make: edit the fragments, not this file'; \
 	   printf '%s\n' '\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit'; \
 	   for f in $(UPDATE_FRAGMENTS); do echo; echo "-- ---- $$f"; \
@@ -120,7 +118,5 @@ fuzz:
 valgrind: deps
 	$(MAKE) install
 	test/harness/valgrind.sh $(TESTS)
-
-FORCE:
 
 .PHONY: checkver deps demo test installcheck bench fuzz valgrind

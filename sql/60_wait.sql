@@ -98,11 +98,7 @@ BEGIN
     LOOP
         seq := task._wait_seq(key);
         -- a new snapshot each time round (READ COMMITTED)
-        SELECT * INTO t FROM task.task x
-         WHERE x.owner = task.task_id_owner(task_wait.id) AND x.id = task_wait.id;
-        IF NOT FOUND OR NOT task._visible(t.owner, t.id) THEN
-            PERFORM task._not_found(task_wait.id);
-        END IF;
+        t := task._visible_task(task_wait.id);   -- the one visibility rule, a new snapshot each time round
         EXIT WHEN t.status IN ('completed', 'failed', 'cancelled') OR clock_timestamp() >= deadline;
         PERFORM task._check_wait_isolation('task_wait',
             'Its snapshot would never see the task change after it started.',

@@ -29,6 +29,8 @@ ALTER FUNCTION task.task_get(task.task_id) RENAME TO _task_get_0_1;
 
 -- @replace function task.task_result
 
+-- @replace function task.task_wait
+
 -- @replace function task._account_tasks
 
 -- @replace view api.tasks
