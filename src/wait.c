@@ -55,9 +55,11 @@
  * No snapshot while sleeping: a waiter releases its xmin for the sleep
  * (backend_xmin is NULL in pg_stat_activity) when nothing can read a table
  * with the snapshots it holds afterwards: the sleep is called by our own
- * function (task_dequeue, task_wait) called directly by a top-level
- * SELECT whose range table holds no relation, and every statement after
- * the sleep takes a new snapshot (READ COMMITTED, volatile functions),
+ * function (task_dequeue, task_wait), which takes a new snapshot for every
+ * statement after it (READ COMMITTED, volatile functions); every statement
+ * running above it (the top-level one, and wrappers such as the HTTP
+ * layer's) is a SELECT whose range table holds no relation and that calls
+ * no STABLE SQL or PL/pgSQL function (which would read with its snapshot);
  * and the library was preloaded (the depth is counted from the start).
  * See docs/QUEUE.md.
  *
@@ -76,11 +78,14 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "storage/proc.h"
@@ -91,13 +96,12 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/portal.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
@@ -187,6 +191,10 @@ static int	holding_slot = -1;
 
 /* ExecutorRun nesting depth: 1 inside a top-level statement */
 static int	executor_depth = 0;
+
+/* the statement running at each depth (1 .. MAX_TRACKED_DEPTH) */
+#define MAX_TRACKED_DEPTH 16
+static QueryDesc *executor_stack[MAX_TRACKED_DEPTH];
 static bool executor_depth_exact = false;	/* counted since before any statement */
 static ExecutorRun_hook_type prev_executor_run = NULL;
 
@@ -324,6 +332,8 @@ wait_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				  bool execute_once)
 {
 	executor_depth++;
+	if (executor_depth <= MAX_TRACKED_DEPTH)
+		executor_stack[executor_depth - 1] = queryDesc;
 	PG_TRY();
 	{
 		if (prev_executor_run)
@@ -486,36 +496,116 @@ wait_cleanup(int code, Datum arg)
 }
 
 /*
+ * Whether a function may read a table with the snapshot of the statement
+ * that calls it: a STABLE or IMMUTABLE function written in SQL, PL/pgSQL or
+ * any other procedural language runs its queries with its caller's
+ * snapshot. Built-in and C functions (casts, type I/O, json_agg,
+ * current_setting ...) are taken to read none; a VOLATILE function takes a
+ * new snapshot for each of its statements (READ COMMITTED).
+ */
+static bool
+reads_with_callers_snapshot(Oid funcid, void *context)
+{
+	HeapTuple	tp;
+	Form_pg_proc proc;
+	bool		reads;
+
+	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tp))
+		return true;
+	proc = (Form_pg_proc) GETSTRUCT(tp);
+	reads = proc->provolatile != PROVOLATILE_VOLATILE &&
+		proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId;
+	ReleaseSysCache(tp);
+	return reads;
+}
+
+static bool
+expr_reads_tables(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, reads_with_callers_snapshot, context))
+		return true;
+	return expression_tree_walker(node, expr_reads_tables, context);
+}
+
+/* Whether a plan node (or one below it, subplans included) calls such a function. */
+static bool
+plan_reads_tables(PlanState *ps, void *context)
+{
+	Plan	   *plan = ps->plan;
+
+	if (expr_reads_tables((Node *) plan->targetlist, context) ||
+		expr_reads_tables((Node *) plan->qual, context))
+		return true;
+	switch (nodeTag(plan))
+	{
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+			if (expr_reads_tables((Node *) ((Join *) plan)->joinqual, context))
+				return true;
+			break;
+		case T_Result:
+			if (expr_reads_tables(((Result *) plan)->resconstantqual, context))
+				return true;
+			break;
+		case T_Limit:
+			if (expr_reads_tables(((Limit *) plan)->limitOffset, context) ||
+				expr_reads_tables(((Limit *) plan)->limitCount, context))
+				return true;
+			break;
+		case T_FunctionScan:
+			if (expr_reads_tables((Node *) ((FunctionScan *) plan)->functions, context))
+				return true;
+			break;
+		case T_ValuesScan:
+			if (expr_reads_tables((Node *) ((ValuesScan *) plan)->values_lists, context))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return planstate_tree_walker(ps, plan_reads_tables, context);
+}
+
+/*
  * Whether this sleep may release the backend's xmin: nothing reads a table
- * with the snapshots held now once the sleep is over. True when the sleep
- * is called by our function (task_dequeue, task_wait: one statement, its
- * PERFORM, so ExecutorRun depth 2) evaluated directly by a top-level
- * statement (depth 1), and that statement is one SELECT whose range table,
- * subqueries included, holds no relation: it reads only what the function
- * returns. The function itself takes a new snapshot for each statement
- * after the sleep (READ COMMITTED, VOLATILE). Called from deeper (inside
- * another function's query), the xmin is kept: that query may read tables
- * with its snapshot afterwards.
+ * with the snapshots held now once the sleep is over. The sleep is called
+ * by a statement of our own function (task_dequeue, task_wait), which takes
+ * a new snapshot for each statement after it (READ COMMITTED, VOLATILE).
+ * Every statement running above it, from the top-level one down to the one
+ * that called our function (directly, or through wrappers such as the HTTP
+ * layer's), must read nothing with its snapshot once the call returns: a
+ * SELECT without row locks whose range table, subqueries included, holds
+ * no relation, and that calls no function that would read with its
+ * snapshot (a STABLE SQL or PL/pgSQL function; see above). Otherwise the
+ * xmin is kept: such a statement may read a table with its old snapshot
+ * after the wait, and rows it must see could have been pruned.
  */
 static bool
 may_release_xmin(void)
 {
-	ListCell   *lc;
+	int			level;
 
-	if (!executor_depth_exact || executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
+	if (!executor_depth_exact || executor_depth < 2 || executor_depth > MAX_TRACKED_DEPTH ||
 		IsolationUsesXactSnapshot())
 		return false;
-	foreach(lc, ActivePortal->stmts)
+	for (level = 0; level < executor_depth - 1; level++)
 	{
-		PlannedStmt *stmt = (PlannedStmt *) lfirst(lc);
+		QueryDesc  *qd = executor_stack[level];
+		PlannedStmt *stmt = qd ? qd->plannedstmt : NULL;
 		ListCell   *rc;
 
-		if (!IsA(stmt, PlannedStmt) || stmt->commandType != CMD_SELECT ||
-			stmt->rowMarks != NIL)
+		if (stmt == NULL || stmt->commandType != CMD_SELECT || stmt->rowMarks != NIL ||
+			qd->planstate == NULL)
 			return false;
 		foreach(rc, stmt->rtable)
 			if (((RangeTblEntry *) lfirst(rc))->rtekind == RTE_RELATION)
 				return false;
+		if (plan_reads_tables(qd->planstate, NULL))
+			return false;
 	}
 	return true;
 }
