@@ -41,10 +41,14 @@
  * not all of them; a final task status (task_wait) still broadcasts, and so
  * does a slot whose sleepers wait for different keys (a hash collision: a
  * signal could land on a waiter of the other key). A signalled waiter holds
- * the wake until it has looked for work: when it sleeps again without
- * having claimed (it calls _wait_sleep again), or its transaction aborts
- * (an error, a cancel, a client gone: FATAL), it passes the wake on to the
- * next sleeper, so a wake is never lost with the waiter it went to.
+ * the wake until it has looked for work: when its transaction aborts (an
+ * error, a cancel, a client gone: FATAL), it passes the wake on to the
+ * next sleeper, so a wake is never lost with the waiter it went to. When
+ * it looked and claimed nothing (it calls _wait_sleep again), it passes
+ * the wake on only while the slot has an announced wake that no claim has
+ * used up (tokens: a commit adds one per runnable task; a committed claim,
+ * by any worker, and a pass each use one): a wake whose task another
+ * worker took is dropped rather than sent round every sleeper.
  *
  * Keys are scoped by database (the database oid seeds the hash), so waiters
  * of two databases never share a key, and a transaction's list of keys
@@ -151,6 +155,7 @@ typedef struct WaitSlot
 	pg_atomic_uint64 broadcasts;	/* of those, the ones that found waiters */
 	pg_atomic_uint64 sleeps;		/* waits that went to sleep here */
 	pg_atomic_uint32 waiters;		/* backends waiting here now */
+	pg_atomic_uint32 tokens;		/* wakes announced for runnable tasks, not yet used */
 	slock_t		mutex;				/* protects what follows */
 	WaitKind	kind;
 	Oid			database;			/* of the last waiter: label's database */
@@ -179,6 +184,7 @@ typedef struct PendingKey
 {
 	uint64		key;
 	uint32		count;			/* runnable tasks made for a queue key */
+	uint32		claimed;		/* tasks of a queue key claimed */
 	bool		broadcast;		/* a task key: wake every waiter */
 } PendingKey;
 
@@ -244,6 +250,7 @@ wait_shmem_startup(void)
 			pg_atomic_init_u64(&slot->broadcasts, 0);
 			pg_atomic_init_u64(&slot->sleeps, 0);
 			pg_atomic_init_u32(&slot->waiters, 0);
+			pg_atomic_init_u32(&slot->tokens, 0);
 			SpinLockInit(&slot->mutex);
 			slot->kind = WAIT_KIND_NONE;
 			slot->database = InvalidOid;
@@ -266,6 +273,8 @@ wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 {
 	uint32		waiters;
 
+	if (!broadcast)
+		pg_atomic_fetch_add_u32(&slot->tokens, count);
 	pg_atomic_fetch_add_u64(&slot->generation, 1);
 	waiters = pg_atomic_read_u32(&slot->waiters);
 	if (waiters == 0)
@@ -284,12 +293,43 @@ wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 			ConditionVariableSignal(&slot->cv);
 }
 
-/* Pass a wake this backend holds on to the next sleeper of its slot. */
+/* Use up to n of a slot's announced wakes; returns how many it used. */
+static uint32
+take_tokens(WaitSlot *slot, uint32 n)
+{
+	uint32		old = pg_atomic_read_u32(&slot->tokens);
+
+	while (old > 0 && n > 0)
+	{
+		uint32		take = Min(old, n);
+
+		if (pg_atomic_compare_exchange_u32(&slot->tokens, &old, old - take))
+			return take;
+	}
+	return 0;
+}
+
+/*
+ * Pass a wake this backend holds on to the next sleeper of its slot. A
+ * waiter that never looked for work (its transaction aborted) always
+ * passes it. One that looked and claimed nothing (looked = true) passes it
+ * only while the slot has an announced wake that no claim has used: the
+ * task it was woken for may merely have been locked. If another worker
+ * claimed that task, its commit used the wake up and this one is dropped,
+ * instead of going round the sleepers for nothing until the next task
+ * arrives; and a wake that cannot be used (a task held back by its
+ * ordering key) goes round once per announcement, not forever.
+ */
 static void
-pass_wake(void)
+pass_wake(bool looked)
 {
 	if (holding_slot >= 0 && wait_shared != NULL)
-		ConditionVariableSignal(&wait_shared->slots[holding_slot].cv);
+	{
+		WaitSlot   *slot = &wait_shared->slots[holding_slot];
+
+		if (!looked || take_tokens(slot, 1) > 0)
+			ConditionVariableSignal(&slot->cv);
+	}
 	holding_slot = -1;
 }
 
@@ -310,7 +350,7 @@ wait_xact_callback(XactEvent event, void *arg)
 	 * and committed has used it.
 	 */
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		pass_wake();
+		pass_wake(false);
 	holding_slot = -1;
 
 	if (event == XACT_EVENT_COMMIT && wait_shared != NULL)
@@ -318,8 +358,20 @@ wait_xact_callback(XactEvent event, void *arg)
 		int			i;
 
 		for (i = 0; i < npending; i++)
-			wake_slot(&wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots],
-					  pending[i].count, pending[i].broadcast);
+		{
+			WaitSlot   *slot = &wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots];
+
+			/*
+			 * Claims use announced wakes up, the transaction's own first:
+			 * a task made and claimed in one transaction wakes nobody.
+			 */
+			if (pending[i].broadcast)
+				wake_slot(slot, pending[i].count, true);
+			else if (pending[i].count > pending[i].claimed)
+				wake_slot(slot, pending[i].count - pending[i].claimed, false);
+			else if (pending[i].claimed > pending[i].count)
+				take_tokens(slot, pending[i].claimed - pending[i].count);
+		}
 	}
 
 	/* every end of a transaction forgets it; an abort wakes nobody */
@@ -404,15 +456,17 @@ task_key(int64 id)
  * a repeat further back only costs one more wake of its slot.
  */
 static void
-note_key(uint64 key, bool broadcast)
+note_key(uint64 key, bool broadcast, bool claim)
 {
 	int			i;
+	uint32	   *counter;
 
 	for (i = npending - 1; i >= 0 && i >= npending - 8; i--)
 		if (pending[i].key == key && pending[i].broadcast == broadcast)
 		{
-			if (pending[i].count < PG_UINT32_MAX)
-				pending[i].count++;
+			counter = claim ? &pending[i].claimed : &pending[i].count;
+			if (*counter < PG_UINT32_MAX)
+				(*counter)++;
 			return;
 		}
 	if (npending == maxpending)
@@ -425,7 +479,8 @@ note_key(uint64 key, bool broadcast)
 		maxpending = newmax;
 	}
 	pending[npending].key = key;
-	pending[npending].count = 1;
+	pending[npending].count = claim ? 0 : 1;
+	pending[npending].claimed = claim ? 1 : 0;
 	pending[npending].broadcast = broadcast;
 	npending++;
 }
@@ -433,13 +488,19 @@ note_key(uint64 key, bool broadcast)
 void
 task_wait_note_queue(const char *name, int len)
 {
-	note_key(queue_key(name, len), false);
+	note_key(queue_key(name, len), false, false);
+}
+
+void
+task_wait_note_claim(const char *name, int len)
+{
+	note_key(queue_key(name, len), false, true);
 }
 
 void
 task_wait_note_task(int64 id)
 {
-	note_key(task_key(id), true);
+	note_key(task_key(id), true, false);
 }
 
 /* ---------------------------------------------------------------------
@@ -695,8 +756,8 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	is_task = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
-	/* a wake this backend holds and did not use (it claimed nothing) goes on */
-	pass_wake();
+	/* a wake this backend holds and did not use (it claimed nothing) */
+	pass_wake(true);
 
 	/* detoast before the spinlock: nothing may allocate or fail under it */
 	label = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
