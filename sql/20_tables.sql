@@ -75,7 +75,8 @@ CREATE TABLE task.queue (
     retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     priority      integer NOT NULL DEFAULT 0,
-    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$')
+    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$'),
+    max_run_time  interval CHECK (max_run_time > '0')
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
@@ -90,6 +91,7 @@ COMMENT ON COLUMN task.queue.paused IS 'A paused queue still accepts tasks; task
 COMMENT ON COLUMN task.queue.backoff_base IS 'Delay before the first retry of a failed attempt; doubles with each attempt (with jitter).';
 COMMENT ON COLUMN task.queue.backoff_max IS 'Hard cap of the retry delay, applied after the jitter.';
 COMMENT ON COLUMN task.queue.created_at IS 'When the queue was created.';
+COMMENT ON COLUMN task.queue.max_run_time IS 'Hard limit of one attempt: a task processing longer is failed or retried by lease rescue even if its worker keeps sending heartbeats; NULL: none. A task''s own max_run_time overrides it.';
 COMMENT ON COLUMN task.queue.priority IS 'Priority of the queue''s new tasks that name none (task_create(priority => ...)).';
 
 -- ---------------------------------------------------------------- tasks
