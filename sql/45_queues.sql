@@ -5,7 +5,9 @@
 -- a service under its namespace) and the queue a worker call acts on.
 
 -- A maximum run time given to task_create, task_create_many,
--- task_queue_create or task_queue_configure: positive, or 0 for none.
+-- task_queue_create or task_queue_configure: positive, or 0 for none (a
+-- task stores none as NULL, a queue as 0: a queue row has no NULL, so
+-- "(task_queue_create(...)) IS NOT NULL" holds).
 CREATE FUNCTION task._check_max_run_time(max_run_time interval) RETURNS interval
     LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -75,7 +77,7 @@ BEGIN
             coalesce(task_queue_create.backoff_max, '1 hour'),
             coalesce(task_queue_create.retention, '10 days'),
             coalesce(task_queue_create.priority, 0),
-            task._check_max_run_time(task_queue_create.max_run_time))
+            coalesce(task._check_max_run_time(task_queue_create.max_run_time), '0'))
     ON CONFLICT (name) DO NOTHING
     RETURNING * INTO q;
     IF NOT FOUND THEN
@@ -116,7 +118,7 @@ BEGIN
            paused = coalesce(task_queue_configure.paused, x.paused),
            priority = coalesce(task_queue_configure.priority, x.priority),
            max_run_time = CASE WHEN task_queue_configure.max_run_time IS NULL THEN x.max_run_time
-                               ELSE task._check_max_run_time(task_queue_configure.max_run_time) END
+                               ELSE coalesce(task._check_max_run_time(task_queue_configure.max_run_time), '0') END
      WHERE x.name = q.name
     RETURNING * INTO q;
     RETURN q;

@@ -125,11 +125,15 @@ AS $$
             'failed', task._stamp(t.failed_at, t.failed_by),
             'rescheduled', task._stamp(t.rescheduled_at, t.rescheduled_by),
             'cancelled', task._stamp(t.cancelled_at, t.cancelled_by))),
+        -- who holds it now: for the owning service and Operations only
+        'worker', CASE WHEN t.status = 'processing' AND t.worker_pid IS NOT NULL AND task._may_read_logs(t.owner) THEN
+            task._strip_nulls(jsonb_build_object('name', t.worker_name, 'address', host(t.worker_addr), 'pid', t.worker_pid,
+                                                 'since', task._iso(t.started_at))) END,
         -- hired tasks only (code market.*): no lookup for every other task
         'marketplace', CASE WHEN t.code LIKE 'market.%' THEN task._market_json(t.owner, t.id) END
     ))
 $$;
-COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit (Operations see all).';
+COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit, the worker holding a processing task for the owning service only (Operations see all).';
 
 -- ---------------------------------------------------------------- reads
 CREATE FUNCTION task._check_log_page(log_limit integer, log_offset integer) RETURNS void
