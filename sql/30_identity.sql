@@ -202,6 +202,7 @@ CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed 
 AS $$
 DECLARE
     t task.task;
+    run_limit interval;
 BEGIN
     t := task._visible_task(_write_failed.id);
     IF NOT task._may_write(t.owner, ops_allowed) THEN
@@ -221,15 +222,14 @@ BEGIN
                       DETAIL = 'The task was cancelled during the claim with this token; its result is not wanted.',
                       HINT = 'Stop working on it and drop its result, then dequeue the next task.';
         END IF;
-        IF (t.status = 'processing'
-            AND t.started_at + task._run_limit(t, (SELECT q.max_run_time FROM task.queue q WHERE q.name = t.queue))
-                <= clock_timestamp())
+        run_limit := task._run_limit(t, (SELECT q.max_run_time FROM task.queue q WHERE q.name = t.queue));
+        IF (t.status = 'processing' AND t.started_at + run_limit <= clock_timestamp())
            OR (t.status <> 'processing' AND t.error LIKE 'maximum run time exceeded:%') THEN
             RAISE EXCEPTION 'lease lost: task % ran past its maximum run time', _write_failed.id
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = CASE WHEN t.status = 'processing'
                               THEN format('An attempt may run for %s; lease rescue takes the task back.',
-                                          task._seconds_text(task._run_limit(t, (SELECT q.max_run_time FROM task.queue q WHERE q.name = t.queue))))
+                                          task._seconds_text(run_limit))
                               ELSE format('The task is %s: %s.', t.status, t.error) END,
                       HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
         END IF;
