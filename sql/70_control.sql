@@ -173,6 +173,8 @@ DECLARE
         WHEN 'delete' THEN '{blocked,queued,rescheduled,completed,failed,cancelled}'
         WHEN 'purge' THEN '{completed,failed,cancelled}' END::task.status[];
     victims task.task_id[];
+    held_ids task.task_id[];
+    held text[];
     n bigint;
 BEGIN
     IF applies IS NULL THEN
@@ -229,14 +231,21 @@ BEGIN
 
     CASE task_bulk.action
     WHEN 'cancel' THEN
+        -- processing tasks are taken from their workers: the log names
+        -- each one's attempt and worker, as task_cancel does
+        SELECT array_agg(x.id), array_agg(format('cancelled during attempt %s%s', x.attempts, task._worker_text(x)))
+          INTO held_ids, held
+          FROM task.task x
+         WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id) AND x.status = 'processing';
         UPDATE task.task x SET status = 'cancelled', error = coalesce(task_bulk.reason, x.error)
          WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id);
         GET DIAGNOSTICS n = ROW_COUNT;
-        IF task_bulk.reason IS NOT NULL THEN
-            INSERT INTO task.task_log (owner, task_id, message, by)
-            SELECT task.task_id_owner(v), v, 'cancelled: ' || task_bulk.reason, task.current_actor()
-              FROM unnest(victims) v;
-        END IF;
+        INSERT INTO task.task_log (owner, task_id, message, by)
+        SELECT task.task_id_owner(v), v, concat_ws(': ', coalesce(h.message, 'cancelled'), task_bulk.reason),
+               task.current_actor()
+          FROM unnest(victims) v
+          LEFT JOIN unnest(held_ids, held) AS h(id, message) ON h.id = v
+         WHERE h.id IS NOT NULL OR task_bulk.reason IS NOT NULL;
     WHEN 'retry' THEN
         UPDATE task.task x SET status = 'queued', run_at = now(), attempts = 0
          WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id);

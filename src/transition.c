@@ -23,6 +23,7 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -445,14 +446,40 @@ queue_lease_until(Datum queue, TimestampTz now)
  * Who takes the task: the session moving it into processing (a claim, or a
  * direct UPDATE). Its application_name (what a worker names itself in its
  * connection string), client address (inet_client_addr()) and backend pid
- * are read from this backend's memory: no catalog access, no I/O. The row keeps them after
- * the task leaves processing (the last holder); lease rescue and
- * task_cancel name that holder in the log.
+ * are read from this backend's memory: no catalog access, no I/O. The row
+ * keeps them after the task leaves processing (the last holder); lease
+ * rescue and task_cancel name that holder in the log.
+ *
+ * The address does not change during a session: it is formatted once per
+ * backend and kept in TopMemoryContext (a few bytes, for the backend's
+ * life) rather than on every claim.
  */
 static void
 stamp_worker(Datum *values, bool *nulls, bool *replace)
 {
+	static bool addr_known = false;
+	static bool addr_null = true;
+	static Datum addr = (Datum) 0;
 	AttrNumber	a;
+
+	if (!addr_known)
+	{
+		/* inet_client_addr(): NULL for a Unix socket or a background process */
+		LOCAL_FCINFO(fc, 0);
+		Datum		d;
+
+		InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
+		d = inet_client_addr(fc);
+		addr_null = fc->isnull;
+		if (!addr_null)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			addr = datumCopy(d, false, -1);
+			MemoryContextSwitchTo(old);
+		}
+		addr_known = true;
+	}
 
 	if ((a = cache.extra_attnum[XCOL_WORKER_NAME]) > 0)
 	{
@@ -464,14 +491,8 @@ stamp_worker(Datum *values, bool *nulls, bool *replace)
 	}
 	if ((a = cache.extra_attnum[XCOL_WORKER_ADDR]) > 0)
 	{
-		/* inet_client_addr(): NULL for a Unix socket or a background process */
-		LOCAL_FCINFO(fc, 0);
-		Datum		addr;
-
-		InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
-		addr = inet_client_addr(fc);
-		values[a - 1] = fc->isnull ? (Datum) 0 : addr;
-		nulls[a - 1] = fc->isnull;
+		values[a - 1] = addr;
+		nulls[a - 1] = addr_null;
 		replace[a - 1] = true;
 	}
 	if ((a = cache.extra_attnum[XCOL_WORKER_PID]) > 0)

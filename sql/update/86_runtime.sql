@@ -52,6 +52,10 @@ COMMENT ON COLUMN task.task.worker_pid IS 'The worker that holds (or last held) 
 -- ---------------------------------------------------------------- cancel
 -- @replace function task.task_cancel
 
+-- (task_bulk's final text is already replaced by 80_features.sql; again
+-- here for the hand-over log of a bulk cancel)
+-- @replace function task.task_bulk
+
 -- @replace function task._http_raise
 
 -- ---------------------------------------------------------------- who holds a task

@@ -179,6 +179,15 @@ SELECT * FROM pg_temp.msgs(:'t8');
 SELECT id AS t9 FROM task_create('frt.job', 'frt/cancel') \gset
 SELECT status FROM task_cancel(:'t9');
 SELECT * FROM pg_temp.msgs(:'t9');
+-- a bulk cancel takes processing tasks from their workers the same way
+SELECT id AS t10 FROM task_create('frt.job', 'frt/bulk') \gset
+SELECT id AS t11 FROM task_create('frt.job', 'frt/bulk') \gset
+SELECT lease_token AS tok FROM task_dequeue('frt/bulk') \gset
+SELECT changed, more FROM task_bulk('cancel', queue => 'frt/bulk', reason => 'queue retired');
+SELECT task_heartbeat(:'t10', :tok);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pg_temp.msgs(:'t10');
+SELECT * FROM pg_temp.msgs(:'t11');
 RESET ROLE;
 
 -- ------------------------------------------------------------ HTTP: 55T01 is 410
