@@ -225,7 +225,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_get(task.task_id, integer, integer) IS
-    'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
+    'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit; while processing, for Operations and the owning service, worker {name, address, pid, since}: the session holding the claim. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
 
 -- The filters of task_list, written once. A plain SQL function, so the
 -- planner inlines it into each of task_list's three queries: the window on

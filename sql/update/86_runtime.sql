@@ -61,6 +61,8 @@ COMMENT ON COLUMN task.task.worker_pid IS 'The worker that holds (or last held) 
 -- ---------------------------------------------------------------- who holds a task
 -- @replace function task._task_json
 
+-- @replace function task.task_get
+
 -- @replace function task._monitor_workers
 
 -- @replace view task.monitor_workers
