@@ -202,6 +202,7 @@ CREATE FUNCTION task._write_failed(id task.task_id, operation text, ops_allowed 
 AS $$
 DECLARE
     t task.task;
+    run_limit interval;
 BEGIN
     t := task._visible_task(_write_failed.id);
     IF NOT task._may_write(t.owner, ops_allowed) THEN
@@ -212,6 +213,26 @@ BEGIN
                   HINT = CASE WHEN ops_allowed
                               THEN 'Only the owning service or an Operations account can do this.'
                               ELSE 'Only the owning service can do this.' END;
+    END IF;
+    -- this claim ended without another claim: say how (the worker stops)
+    IF token IS NOT NULL AND t.lease_token = token THEN
+        IF t.status = 'cancelled' THEN
+            RAISE EXCEPTION 'task % was cancelled', _write_failed.id
+                USING ERRCODE = '55T01',
+                      DETAIL = 'The task was cancelled during the claim with this token; its result is not wanted.',
+                      HINT = 'Stop working on it and drop its result, then dequeue the next task.';
+        END IF;
+        run_limit := task._run_limit(t, (SELECT q.max_run_time FROM task.queue q WHERE q.name = t.queue));
+        IF (t.status = 'processing' AND t.started_at + run_limit <= clock_timestamp())
+           OR (t.status <> 'processing' AND t.error LIKE 'maximum run time exceeded:%') THEN
+            RAISE EXCEPTION 'lease lost: task % ran past its maximum run time', _write_failed.id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = CASE WHEN t.status = 'processing'
+                              THEN format('An attempt may run for %s; lease rescue takes the task back.',
+                                          task._seconds_text(run_limit))
+                              ELSE format('The task is %s: %s.', t.status, t.error) END,
+                      HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
+        END IF;
     END IF;
     -- the live token is never printed: it would let a stale worker take over
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
@@ -242,4 +263,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean) IS
-    'Internal: raises the precise error for a write that matched no row (not found, 42501, lease lost, token missing when fenced, wrong status).';
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, cancelled during the claim (55T01), lease lost (also past the maximum run time), token missing when fenced, wrong status).';

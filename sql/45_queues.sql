@@ -4,6 +4,25 @@
 -- every path uses -- the queue a task is created in (made on first use by
 -- a service under its namespace) and the queue a worker call acts on.
 
+-- A maximum run time given to task_create, task_create_many,
+-- task_queue_create or task_queue_configure: positive, or 0 for none (a
+-- task stores none as NULL, a queue as 0: a queue row has no NULL, so
+-- "(task_queue_create(...)) IS NOT NULL" holds).
+CREATE FUNCTION task._check_max_run_time(max_run_time interval) RETURNS interval
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF max_run_time < '0' THEN
+        RAISE EXCEPTION 'max_run_time must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL for no limit.';
+    END IF;
+    RETURN nullif(max_run_time, '0');
+END
+$$;
+COMMENT ON FUNCTION task._check_max_run_time(interval) IS
+    'Internal: a maximum run time as stored (NULL for 0 or NULL: no limit); 22023 when negative.';
+
 CREATE FUNCTION task.task_queue_create(
     queue        text,
     owner        text DEFAULT NULL,
@@ -13,7 +32,8 @@ CREATE FUNCTION task.task_queue_create(
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT false,
-    priority     integer DEFAULT NULL)
+    priority     integer DEFAULT NULL,
+    max_run_time interval DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -48,14 +68,16 @@ BEGIN
 
     PERFORM task._check_queue_namespace(owner_id, task_queue_create.queue);
 
-    INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority)
+    INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority,
+                                 max_run_time)
     VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
             coalesce(task_queue_create.lease, '5 minutes'),
             coalesce(task_queue_create.max_attempts, 5),
             coalesce(task_queue_create.backoff_base, '10 seconds'),
             coalesce(task_queue_create.backoff_max, '1 hour'),
             coalesce(task_queue_create.retention, '10 days'),
-            coalesce(task_queue_create.priority, 0))
+            coalesce(task_queue_create.priority, 0),
+            coalesce(task._check_max_run_time(task_queue_create.max_run_time), '0'))
     ON CONFLICT (name) DO NOTHING
     RETURNING * INTO q;
     IF NOT FOUND THEN
@@ -66,8 +88,8 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS
-    'Creates a FIFO queue under the owning service''s namespace, with its worker policy and the default priority of its tasks (0). Services create their own; the operator names the owner.';
+COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval) IS
+    'Creates a FIFO queue under the owning service''s namespace, with its worker policy, the default priority of its tasks (0) and the maximum run time of one attempt (max_run_time; NULL or 0: none). Services create their own; the operator names the owner.';
 
 CREATE FUNCTION task.task_queue_configure(
     queue        text,
@@ -77,7 +99,8 @@ CREATE FUNCTION task.task_queue_configure(
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT NULL,
-    priority     integer DEFAULT NULL)
+    priority     integer DEFAULT NULL,
+    max_run_time interval DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -93,7 +116,9 @@ BEGIN
            backoff_max = coalesce(task_queue_configure.backoff_max, x.backoff_max),
            retention = coalesce(task_queue_configure.retention, x.retention),
            paused = coalesce(task_queue_configure.paused, x.paused),
-           priority = coalesce(task_queue_configure.priority, x.priority)
+           priority = coalesce(task_queue_configure.priority, x.priority),
+           max_run_time = CASE WHEN task_queue_configure.max_run_time IS NULL THEN x.max_run_time
+                               ELSE coalesce(task._check_max_run_time(task_queue_configure.max_run_time), '0') END
      WHERE x.name = q.name
     RETURNING * INTO q;
     RETURN q;
@@ -104,8 +129,8 @@ EXCEPTION WHEN check_violation THEN
               HINT = 'Pass only the settings to change.';
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
-    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, and the priority of new tasks that name none (existing tasks keep theirs). Owning service only.';
+COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval) IS
+    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, the priority of new tasks that name none (existing tasks keep theirs), and the maximum run time of one attempt (0 removes it; it applies to tasks already processing too). Owning service only.';
 
 CREATE FUNCTION task.task_queue_notify(queue text, channel text) RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER

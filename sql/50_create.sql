@@ -63,7 +63,8 @@ CREATE FUNCTION task.task_create(
     blocks_parent   boolean DEFAULT false,
     priority        integer DEFAULT NULL,
     unique_key      text DEFAULT NULL,
-    debounce        interval DEFAULT NULL)
+    debounce        interval DEFAULT NULL,
+    max_run_time    interval DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -79,6 +80,7 @@ DECLARE
     n_found integer;
     n_pending integer;
     settled text;
+    run_limit interval := task._check_max_run_time(task_create.max_run_time);
 BEGIN
     q := task._queue_for_create(task_create.queue);
 
@@ -140,13 +142,13 @@ BEGIN
 
     IF task_create.idempotency_key IS NULL AND task_create.unique_key IS NULL THEN
         INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
-                                    parameters, eta, run_at, ordering_key, max_attempts, priority)
+                                    parameters, eta, run_at, ordering_key, max_attempts, priority, max_run_time)
         VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
                 initial, task_create.code, task_create.name, task_create.queue,
                 task_create.object, task_create.description, task_create.parent,
                 task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
                 task_create.ordering_key, task_create.max_attempts,
-                coalesce(task_create.priority, q.priority))
+                coalesce(task_create.priority, q.priority), run_limit)
         RETURNING * INTO t;
     ELSE
         LOOP
@@ -174,7 +176,7 @@ BEGIN
             END IF;
             INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
                                         parameters, eta, run_at, ordering_key, max_attempts,
-                                        idempotency_key, unique_key, priority)
+                                        idempotency_key, unique_key, priority, max_run_time)
             VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
                     initial, task_create.code, task_create.name, task_create.queue,
                     task_create.object, task_create.description, task_create.parent,
@@ -182,7 +184,7 @@ BEGIN
                     greatest(coalesce(task_create.run_at, now()), now() + coalesce(task_create.debounce, '0')),
                     task_create.ordering_key, task_create.max_attempts,
                     task_create.idempotency_key, task_create.unique_key,
-                    coalesce(task_create.priority, q.priority))
+                    coalesce(task_create.priority, q.priority), run_limit)
             ON CONFLICT DO NOTHING
             RETURNING * INTO t;
             EXIT WHEN FOUND;
@@ -222,8 +224,8 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval) IS
-    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait).';
+COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
+    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait), max_run_time (the hard limit of one attempt, overriding the queue''s: past it the attempt is failed or retried even if its worker keeps sending heartbeats).';
 
 CREATE FUNCTION task.task_create_many(
     code          text,
@@ -231,7 +233,8 @@ CREATE FUNCTION task.task_create_many(
     parameters    jsonb[],
     run_at        timestamptz DEFAULT NULL,
     ordering_keys text[] DEFAULT NULL,
-    priority      integer DEFAULT NULL)
+    priority      integer DEFAULT NULL,
+    max_run_time  interval DEFAULT NULL)
     RETURNS SETOF task.task_id
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -255,13 +258,14 @@ BEGIN
     END IF;
     -- one statement; unnest keeps the order, so ids follow the array
     RETURN QUERY
-    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority)
+    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority,
+                                max_run_time)
     SELECT q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')), 'queued',
            task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k,
-           coalesce(task_create_many.priority, q.priority)
+           coalesce(task_create_many.priority, q.priority), task._check_max_run_time(task_create_many.max_run_time)
       FROM unnest(task_create_many.parameters, task_create_many.ordering_keys) AS p(v, k)
     RETURNING x.id;
 END
 $$;
-COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS
-    'Bulk enqueue: creates one queued task per parameters object (up to 10000) in one statement, and returns their ids in order. Optional common run_at, one ordering key per task, and a common priority (default: the queue''s).';
+COMMENT ON FUNCTION task.task_create_many(text, text, jsonb[], timestamptz, text[], integer, interval) IS
+    'Bulk enqueue: creates one queued task per parameters object (up to 10000) in one statement, and returns their ids in order. Optional common run_at, one ordering key per task, a common priority (default: the queue''s) and a common max_run_time (default: the queue''s).';

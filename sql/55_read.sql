@@ -125,11 +125,15 @@ AS $$
             'failed', task._stamp(t.failed_at, t.failed_by),
             'rescheduled', task._stamp(t.rescheduled_at, t.rescheduled_by),
             'cancelled', task._stamp(t.cancelled_at, t.cancelled_by))),
+        -- who holds it now: for the owning service and Operations only
+        'worker', CASE WHEN t.status = 'processing' AND t.worker_pid IS NOT NULL AND task._may_read_logs(t.owner) THEN
+            task._strip_nulls(jsonb_build_object('name', t.worker_name, 'address', host(t.worker_addr), 'pid', t.worker_pid,
+                                                 'since', task._iso(t.started_at))) END,
         -- hired tasks only (code market.*): no lookup for every other task
         'marketplace', CASE WHEN t.code LIKE 'market.%' THEN task._market_json(t.owner, t.id) END
     ))
 $$;
-COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit (Operations see all).';
+COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit, the worker holding a processing task for the owning service only (Operations see all).';
 
 -- ---------------------------------------------------------------- reads
 CREATE FUNCTION task._check_log_page(log_limit integer, log_offset integer) RETURNS void
@@ -221,7 +225,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_get(task.task_id, integer, integer) IS
-    'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
+    'The task as a JSON Task object (seed 001): id, name, revision, status, status_description, code, queue, object, description, parent, progress, eta, parameters, result, error, run_at, owner, access, audit; while processing, for Operations and the owning service, worker {name, address, pid, since}: the session holding the claim. With log_limit (1..1000) and log_offset, a caller that may read the log (Operations, the owning service) also gets "logs": that page of task_logs, newest first, each entry {at, message, errors, skips, success, total, by}. Not found (P0002) when missing or outside the caller''s scope.';
 
 -- The filters of task_list, written once. A plain SQL function, so the
 -- planner inlines it into each of task_list's three queries: the window on

@@ -20,32 +20,95 @@
 -- of CPU). task_list and the other catch-all queries keep the default.
 
 -- ---------------------------------------------------------------- lease rescue
+-- The worker that holds (or last held) a task, for the log: " (worker NAME
+-- on ADDRESS, pid N)", or '' when none was recorded.
+CREATE FUNCTION task._worker_text(t task.task) RETURNS text
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN t.worker_pid IS NOT NULL THEN
+        format(' (worker %s on %s, pid %s)', coalesce(t.worker_name, '?'), coalesce(host(t.worker_addr), 'local'), t.worker_pid)
+        ELSE '' END
+$$;
+COMMENT ON FUNCTION task._worker_text(task.task) IS
+    'Internal: " (worker NAME on ADDRESS, pid N)" (ADDRESS "local" for a Unix socket) naming the worker that holds or last held the task, for log entries; empty when unknown.';
+
+-- The maximum run time of a task: its own, else its queue's (NULL: none).
+-- An attempt is over the limit once started_at + this has passed.
+CREATE FUNCTION task._run_limit(t task.task, queue_limit interval) RETURNS interval
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT coalesce(t.max_run_time, nullif(queue_limit, '0'))
+$$;
+COMMENT ON FUNCTION task._run_limit(task.task, interval) IS
+    'Internal: the maximum run time of a task: its own max_run_time, else its queue''s (0 there: none); NULL: no limit.';
+
+-- A run time limit in messages: seconds, whatever the session's IntervalStyle.
+CREATE FUNCTION task._seconds_text(i interval) RETURNS text
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT trim_scale(extract(epoch FROM i)) || ' s'
+$$;
+COMMENT ON FUNCTION task._seconds_text(interval) IS
+    'Internal: an interval as "N s" (seconds), the same for every IntervalStyle, for messages.';
+
 -- Put the expired leases of one queue back: queued while attempts remain,
--- failed otherwise, each with a log entry saying why. Returns how many.
+-- failed otherwise, each with a log entry saying why and naming the worker
+-- that lost it. Returns how many. A lease also ends at the maximum run
+-- time: a task's own limit bounds its lease (the trigger and
+-- task_heartbeat never let lease_until pass it), so expired leases cover
+-- it; a queue's limit is looked for only on a queue that has one (no cost
+-- for the others, and the empty-queue dequeue path stays one index probe).
 CREATE FUNCTION task._rescue_leases(q task.queue, max_rows integer DEFAULT 100) RETURNS integer
     LANGUAGE plpgsql
 AS $$
 DECLARE
     r record;
+    ids task.task_id[];
     n integer := 0;
 BEGIN
+    ids := ARRAY(SELECT x.id FROM task.task x
+                  WHERE x.owner = q.owner AND x.queue = q.name
+                    AND x.status = 'processing' AND x.lease_until < clock_timestamp()
+                  ORDER BY x.lease_until
+                  LIMIT max_rows
+                  FOR UPDATE SKIP LOCKED);
+    IF q.max_run_time > '0' AND cardinality(ids) < max_rows THEN
+        ids := ids || ARRAY(SELECT x.id FROM task.task x
+                             WHERE x.owner = q.owner AND x.queue = q.name
+                               AND x.status = 'processing' AND x.max_run_time IS NULL
+                               AND x.started_at + q.max_run_time < clock_timestamp()
+                               AND x.id <> ALL (ids)
+                             ORDER BY x.started_at
+                             LIMIT max_rows - cardinality(ids)
+                             FOR UPDATE SKIP LOCKED);
+    END IF;
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
     FOR r IN
+        WITH old AS (
+            SELECT x.owner, x.id, task._run_limit(x, q.max_run_time) AS run_limit,
+                   x.started_at + task._run_limit(x, q.max_run_time) <= clock_timestamp() AS overrun,
+                   task._worker_text(x) AS holder
+              FROM task.task x
+             WHERE x.owner = q.owner AND x.id = ANY (ids))
         UPDATE task.task t
            SET status = CASE WHEN t.attempts < coalesce(t.max_attempts, q.max_attempts)
                              THEN 'queued'::task.status ELSE 'failed' END,
-               error = 'lease expired: the worker stopped sending heartbeats'
-          FROM (SELECT x.owner, x.id FROM task.task x
-                 WHERE x.owner = q.owner AND x.queue = q.name
-                   AND x.status = 'processing' AND x.lease_until < clock_timestamp()
-                 ORDER BY x.lease_until
-                 LIMIT max_rows
-                 FOR UPDATE SKIP LOCKED) e
-         WHERE t.owner = e.owner AND t.id = e.id
-        RETURNING t.owner, t.id, t.attempts, t.status
+               error = CASE WHEN coalesce(o.overrun, false)
+                            THEN format('maximum run time exceeded: the attempt ran longer than %s', task._seconds_text(o.run_limit))
+                            ELSE 'lease expired: the worker stopped sending heartbeats' END
+          FROM old o
+         WHERE t.owner = o.owner AND t.id = o.id
+        RETURNING t.owner, t.id, t.attempts, t.status, coalesce(o.overrun, false) AS overrun, o.run_limit,
+                  o.holder
     LOOP
         INSERT INTO task.task_log (owner, task_id, message, by)
         VALUES (r.owner, r.id,
-                format('lease expired during attempt %s: %s', r.attempts,
+                format('%s during attempt %s%s: %s',
+                       CASE WHEN r.overrun THEN format('maximum run time of %s exceeded', task._seconds_text(r.run_limit))
+                            ELSE 'lease expired' END,
+                       r.attempts, r.holder,
                        CASE WHEN r.status = 'failed' THEN 'no attempts left' ELSE 'queued again' END),
                 task.current_actor());
         n := n + 1;
@@ -54,7 +117,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
-    'Internal: returns tasks whose lease expired to queued (or failed when no attempts are left), logging why.';
+    'Internal: returns tasks whose lease expired or that ran past their maximum run time to queued (or failed when no attempts are left), logging why and which worker held them.';
 
 -- ---------------------------------------------------------------- completion
 -- Complete one claimed task: the shared body of task_complete and the
@@ -323,14 +386,19 @@ BEGIN
         RAISE EXCEPTION 'lease must be positive'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
     END IF;
+    -- the lease never outlasts the maximum run time, and past it the
+    -- attempt is over: no heartbeat keeps it
     UPDATE task.task x
-       SET lease_until = clock_timestamp() + coalesce(task_heartbeat.lease,
-                                          (SELECT q.lease FROM task.queue q WHERE q.name = x.queue)),
+       SET lease_until = least(clock_timestamp() + coalesce(task_heartbeat.lease, q.lease),
+                               x.started_at + task._run_limit(x, q.max_run_time)),
            progress = coalesce(task_heartbeat.progress, x.progress)
+      FROM task.queue q
      WHERE x.owner = task.task_id_owner(task_heartbeat.id) AND x.id = task_heartbeat.id
+       AND q.name = x.queue
        AND task._may_write(x.owner, false)
        AND x.status = 'processing' AND x.lease_token = task_heartbeat.token
-    RETURNING * INTO t;
+       AND NOT coalesce(x.started_at + task._run_limit(x, q.max_run_time) <= clock_timestamp(), false)
+    RETURNING x.* INTO t;
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_heartbeat.id, 'heartbeat', false,
                                    coalesce(task_heartbeat.token, -1), '{processing}');
@@ -339,7 +407,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision) IS
-    'Worker: extends the lease of a claimed task (by lease, or the queue''s lease length), optionally reporting progress. Fails with "lease lost" when the claim is gone.';
+    'Worker: extends the lease of a claimed task (by lease, or the queue''s lease length; never past the task''s maximum run time), optionally reporting progress. Fails with 55000 "lease lost" when the claim is gone or the attempt ran past its maximum run time, and with 55T01 "task ... was cancelled" when the task was cancelled during the claim.';
 
 CREATE FUNCTION task.task_progress(
     id         task.task_id,
@@ -363,7 +431,10 @@ BEGIN
      WHERE x.owner = task.task_id_owner(task_progress.id) AND x.id = task_progress.id
        AND task._may_write(x.owner, false)
        AND x.status NOT IN ('completed', 'failed', 'cancelled')
-       AND (task_progress.token IS NULL OR (x.status = 'processing' AND x.lease_token = task_progress.token))
+       AND (task_progress.token IS NULL
+            OR (x.status = 'processing' AND x.lease_token = task_progress.token
+                AND NOT coalesce(x.started_at + task._run_limit(x, (SELECT q.max_run_time FROM task.queue q WHERE q.name = x.queue))
+                                 <= clock_timestamp(), false)))
     RETURNING * INTO t;
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_progress.id, 'update', false, task_progress.token,
@@ -373,7 +444,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS
-    'Owner only: sets progress (0..100, once started), eta and parameters (replaced whole) of an unfinished task. With token, only while that claim holds.';
+    'Owner only: sets progress (0..100, once started), eta and parameters (replaced whole) of an unfinished task. With token, only while that claim holds and within the maximum run time (55000 "lease lost" otherwise; 55T01 when the task was cancelled during the claim).';
 
 CREATE FUNCTION task.task_log(
     id      task.task_id,

@@ -12,12 +12,21 @@ AS $$
 #variable_conflict use_column
 DECLARE
     t task.task;
+    held text;
 BEGIN
     PERFORM task._check_text('cancel reason', task_cancel.reason, 8192, true);
     -- an account (not Operations) cancelling a hired task is its client: the marketplace's rules
     IF task.current_account() IS NOT NULL AND NOT task.current_is_operations() AND task._market_hired(task_cancel.id) THEN
         RETURN task._market_finish(task_cancel.id, 'cancelled', NULL, task_cancel.reason);
     END IF;
+    -- a task cancelled while processing is taken from its worker: the log
+    -- names the attempt and the worker (its next heartbeat, progress,
+    -- complete or fail gets 55T01, see _write_failed)
+    SELECT format('cancelled during attempt %s%s', x.attempts, task._worker_text(x)) INTO held
+      FROM task.task x
+     WHERE x.owner = task.task_id_owner(task_cancel.id) AND x.id = task_cancel.id
+       AND task._may_write(x.owner, true) AND x.status = 'processing'
+       FOR UPDATE;
     UPDATE task.task x
        SET status = 'cancelled', error = coalesce(task_cancel.reason, x.error)
      WHERE x.owner = task.task_id_owner(task_cancel.id) AND x.id = task_cancel.id
@@ -27,15 +36,15 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_cancel.id, 'cancel', true, NULL, '{blocked,queued,processing,rescheduled}');
     END IF;
-    IF task_cancel.reason IS NOT NULL THEN
+    IF task_cancel.reason IS NOT NULL OR held IS NOT NULL THEN
         INSERT INTO task.task_log (owner, task_id, message, by)
-        VALUES (t.owner, t.id, 'cancelled: ' || task_cancel.reason, task.current_actor());
+        VALUES (t.owner, t.id, concat_ws(': ', coalesce(held, 'cancelled'), task_cancel.reason), task.current_actor());
     END IF;
     RETURN t;
 END
 $$;
 COMMENT ON FUNCTION task.task_cancel(task.task_id, text) IS
-    'Cancels an unfinished task (owning service or Operations), with an optional reason kept in error and the log.';
+    'Cancels an unfinished task (owning service or Operations), with an optional reason kept in error and the log. A processing task is taken from its worker: the log names the attempt and the worker, the worker''s next task_heartbeat, task_progress, task_complete or task_fail with its token fails with 55T01 "task ... was cancelled", and task_wait on the task returns.';
 
 CREATE FUNCTION task.task_retry(id task.task_id) RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
@@ -164,6 +173,8 @@ DECLARE
         WHEN 'delete' THEN '{blocked,queued,rescheduled,completed,failed,cancelled}'
         WHEN 'purge' THEN '{completed,failed,cancelled}' END::task.status[];
     victims task.task_id[];
+    held_ids task.task_id[];
+    held text[];
     n bigint;
 BEGIN
     IF applies IS NULL THEN
@@ -220,14 +231,21 @@ BEGIN
 
     CASE task_bulk.action
     WHEN 'cancel' THEN
+        -- processing tasks are taken from their workers: the log names
+        -- each one's attempt and worker, as task_cancel does
+        SELECT array_agg(x.id), array_agg(format('cancelled during attempt %s%s', x.attempts, task._worker_text(x)))
+          INTO held_ids, held
+          FROM task.task x
+         WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id) AND x.status = 'processing';
         UPDATE task.task x SET status = 'cancelled', error = coalesce(task_bulk.reason, x.error)
          WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id);
         GET DIAGNOSTICS n = ROW_COUNT;
-        IF task_bulk.reason IS NOT NULL THEN
-            INSERT INTO task.task_log (owner, task_id, message, by)
-            SELECT task.task_id_owner(v), v, 'cancelled: ' || task_bulk.reason, task.current_actor()
-              FROM unnest(victims) v;
-        END IF;
+        INSERT INTO task.task_log (owner, task_id, message, by)
+        SELECT task.task_id_owner(v), v, concat_ws(': ', coalesce(h.message, 'cancelled'), task_bulk.reason),
+               task.current_actor()
+          FROM unnest(victims) v
+          LEFT JOIN unnest(held_ids, held) AS h(id, message) ON h.id = v
+         WHERE h.id IS NOT NULL OR task_bulk.reason IS NOT NULL;
     WHEN 'retry' THEN
         UPDATE task.task x SET status = 'queued', run_at = now(), attempts = 0
          WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id);

@@ -35,12 +35,15 @@ BEGIN
                   HINT = 'Keep batches small and call again while "more" is true.';
     END IF;
 
-    -- 1. expired leases, queue by queue (the rescue is the one dequeue uses)
+    -- 1. expired leases and attempts past their queue's maximum run time,
+    -- queue by queue (the rescue is the one dequeue uses)
     FOR q IN
         SELECT x.* FROM task.queue x
          WHERE EXISTS (SELECT FROM task.task t
                         WHERE t.queue = x.name AND t.status = 'processing'
-                          AND t.lease_until < clock_timestamp())
+                          AND (t.lease_until < clock_timestamp()
+                               OR (x.max_run_time > '0' AND t.max_run_time IS NULL
+                                   AND t.started_at + x.max_run_time < clock_timestamp())))
          ORDER BY x.name
     LOOP
         EXIT WHEN rescued >= task_maintain.max_rows;
@@ -124,7 +127,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
-    'Housekeeping, safe to run at any time and concurrently: rescues expired leases, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
 -- ---------------------------------------------------------------- pg_cron
 -- Can this database schedule pg_cron jobs? Raises a clear error if not;

@@ -140,6 +140,41 @@ COMMENT ON COLUMN task.monitor_services.oldest_runnable_age IS 'How long the old
 COMMENT ON COLUMN task.monitor_services.mean_run_time IS 'Mean run time over the last hour''s completions, all queues.';
 COMMENT ON COLUMN task.monitor_services.waiting_workers IS 'Backends sleeping in task_dequeue(wait => ...) on its queues now.';
 
+-- Who holds what: the processing tasks per worker (the identity the
+-- trigger stamps at each claim: application_name, client address, backend
+-- pid), from task_lease_idx like the processing count above.
+CREATE FUNCTION task._monitor_workers(
+    OUT service text, OUT queue text, OUT worker_name text, OUT worker_addr inet, OUT worker_pid integer,
+    OUT processing bigint, OUT expired_leases bigint, OUT oldest_claim_age interval)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT task.service_text(t.owner), t.queue, t.worker_name, t.worker_addr, t.worker_pid,
+           count(*), count(*) FILTER (WHERE t.lease_until < now()), now() - min(t.started_at)
+      FROM task.task t
+     WHERE t.status = 'processing'
+     GROUP BY t.owner, t.queue, t.worker_name, t.worker_addr, t.worker_pid
+     ORDER BY t.owner, t.queue, t.worker_name, t.worker_addr, t.worker_pid
+$$;
+COMMENT ON FUNCTION task._monitor_workers() IS
+    'Internal: processing tasks per service, queue and worker (backs task.monitor_workers).';
+
+CREATE VIEW task.monitor_workers AS
+    SELECT m.service, m.queue, m.worker_name, m.worker_addr, m.worker_pid, m.processing, m.expired_leases,
+           m.oldest_claim_age
+      FROM task._monitor_workers() m;
+COMMENT ON VIEW task.monitor_workers IS
+    'Per service, queue and worker: the tasks it is processing now, how many of them have an expired lease, and the age of its oldest claim. A worker is the session that claimed: application_name, client address and backend pid (join pg_stat_activity on pid while it lives). For task_monitor; no task content.';
+COMMENT ON COLUMN task.monitor_workers.service IS 'The owning service, SVC-XXXX.';
+COMMENT ON COLUMN task.monitor_workers.queue IS 'The queue name.';
+COMMENT ON COLUMN task.monitor_workers.worker_name IS 'application_name of the worker''s session (what a worker calls itself in its connection string).';
+COMMENT ON COLUMN task.monitor_workers.worker_addr IS 'Client address of the worker''s session (NULL for a Unix socket).';
+COMMENT ON COLUMN task.monitor_workers.worker_pid IS 'Backend process id of the worker''s session (pg_stat_activity.pid).';
+COMMENT ON COLUMN task.monitor_workers.processing IS 'Tasks it holds now.';
+COMMENT ON COLUMN task.monitor_workers.expired_leases IS 'Of those, tasks whose lease ran out (the worker stopped sending heartbeats, or ran past the maximum run time).';
+COMMENT ON COLUMN task.monitor_workers.oldest_claim_age IS 'How long ago it claimed the oldest task it holds.';
+
 CREATE FUNCTION task.monitor_prometheus() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = task, pg_catalog, pg_temp

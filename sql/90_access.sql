@@ -194,4 +194,6 @@ GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
 REVOKE ALL ON FUNCTION task.monitor_prometheus() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION task._monitor(), task.monitor_prometheus() TO task_monitor;
 GRANT SELECT ON task.monitor_queues, task.monitor_services TO task_monitor;
+GRANT EXECUTE ON FUNCTION task._monitor_workers() TO task_monitor;
+GRANT SELECT ON task.monitor_workers TO task_monitor;
 

@@ -27,6 +27,7 @@ DECLARE
     code text := CASE
         WHEN state = 'P0002' THEN 'PT404'   -- no_data_found: missing, or outside the caller's scope
         WHEN state = '55000' THEN 'PT409'   -- object_not_in_prerequisite_state: wrong status, lease lost
+        WHEN state = '55T01' THEN 'PT410'   -- the task was cancelled during the worker's claim: drop it
         WHEN state = '40001' THEN 'PT409'   -- serialization_failure: a concurrent change won (revision conflict)
         WHEN state = '54000' THEN 'PT413'   -- program_limit_exceeded: input over a size limit (PostgREST: 500)
         WHEN state LIKE '54%' THEN 'PT400'  -- other program limits: the request asked too much
@@ -46,7 +47,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._http_raise(text, text, text, text) IS
-    'Internal: re-raises an error of the SQL API for PostgREST: P0002 as PT404, 55000 and 40001 as PT409, 54000 as PT413, other 54xxx as PT400, 23514 as PT402 (HTTP 404, 409, 413, 400, 402), others unchanged; message, detail and hint are kept. The one SQLSTATE to HTTP status map of the HTTP routes.';
+    'Internal: re-raises an error of the SQL API for PostgREST: P0002 as PT404, 55000 and 40001 as PT409, 55T01 (cancelled during the claim) as PT410, 54000 as PT413, other 54xxx as PT400, 23514 as PT402 (HTTP 404, 409, 410, 413, 400, 402), others unchanged; message, detail and hint are kept. The one SQLSTATE to HTTP status map of the HTTP routes.';
 
 -- The response header Location (PostgREST reads response.headers, a JSON
 -- array of one-header objects, and response.status).

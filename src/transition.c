@@ -21,7 +21,9 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -82,6 +84,23 @@ static const char *const column_names[NUM_TASK_COLUMNS] = {
 	"cancelled_at", "cancelled_by"
 };
 
+/*
+ * Columns added after 0.1.0 that the trigger writes: absent (attnum 0)
+ * until ALTER EXTENSION task UPDATE adds them, and then simply skipped.
+ */
+typedef enum TaskExtraColumn
+{
+	XCOL_MAX_RUN_TIME,
+	XCOL_WORKER_NAME,
+	XCOL_WORKER_ADDR,
+	XCOL_WORKER_PID,
+	NUM_TASK_EXTRA_COLUMNS
+} TaskExtraColumn;
+
+static const char *const extra_column_names[NUM_TASK_EXTRA_COLUMNS] = {
+	"max_run_time", "worker_name", "worker_addr", "worker_pid"
+};
+
 typedef enum TaskStatus
 {
 	ST_BLOCKED,
@@ -127,13 +146,16 @@ static const int stamp_column[NUM_STATUSES] = {
 /*
  * Per-backend cache of what depends on the installed extension: column
  * numbers, enum oids and the saved log plan. Rebuilt when task.task is a
- * different relation (the extension was dropped and created again).
+ * different relation (the extension was dropped and created again) or has
+ * another number of columns (an update added some).
  * The plan lives in CacheMemoryContext via SPI_keepplan.
  */
 static struct
 {
 	Oid			relid;
+	int			natts;			/* columns added by an update: look again */
 	AttrNumber	attnum[NUM_TASK_COLUMNS];
+	AttrNumber	extra_attnum[NUM_TASK_EXTRA_COLUMNS];	/* 0: not there */
 	Oid			status_type;
 	Oid			status_oid[NUM_STATUSES];
 	SPIPlanPtr	log_plan[2];	/* plain insert; insert unless already logged */
@@ -146,7 +168,7 @@ load_cache(Relation rel)
 	int			i;
 	bool		v010;
 
-	if (cache.relid == RelationGetRelid(rel))
+	if (cache.relid == RelationGetRelid(rel) && cache.natts == desc->natts)
 		return;
 
 	cache.relid = InvalidOid;
@@ -180,12 +202,16 @@ load_cache(Relation rel)
 		cache.attnum[i] = attno;
 	}
 
+	for (i = 0; i < NUM_TASK_EXTRA_COLUMNS; i++)
+		cache.extra_attnum[i] = Max(SPI_fnumber(desc, extra_column_names[i]), 0);
+
 	cache.status_type = TupleDescAttr(desc, cache.attnum[COL_STATUS] - 1)->atttypid;
 	for (i = 0; i < NUM_STATUSES; i++)
 		cache.status_oid[i] = DatumGetObjectId(DirectFunctionCall2(enum_in,
 																   CStringGetDatum(status_names[i]),
 																   ObjectIdGetDatum(cache.status_type)));
 	cache.relid = RelationGetRelid(rel);
+	cache.natts = desc->natts;
 }
 
 static TaskStatus
@@ -416,6 +442,91 @@ queue_lease_until(Datum queue, TimestampTz now)
 	return result;
 }
 
+/*
+ * Who takes the task: the session moving it into processing (a claim, or a
+ * direct UPDATE). Its application_name (what a worker names itself in its
+ * connection string), client address (inet_client_addr()) and backend pid
+ * are read from this backend's memory: no catalog access, no I/O. The row
+ * keeps them after the task leaves processing (the last holder); lease
+ * rescue and task_cancel name that holder in the log.
+ *
+ * The address does not change during a session: it is formatted once per
+ * backend and kept in TopMemoryContext (a few bytes, for the backend's
+ * life) rather than on every claim.
+ */
+static void
+stamp_worker(Datum *values, bool *nulls, bool *replace)
+{
+	static bool addr_known = false;
+	static bool addr_null = true;
+	static Datum addr = (Datum) 0;
+	AttrNumber	a;
+
+	if (!addr_known)
+	{
+		/* inet_client_addr(): NULL for a Unix socket or a background process */
+		LOCAL_FCINFO(fc, 0);
+		Datum		d;
+
+		InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
+		d = inet_client_addr(fc);
+		addr_null = fc->isnull;
+		if (!addr_null)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			addr = datumCopy(d, false, -1);
+			MemoryContextSwitchTo(old);
+		}
+		addr_known = true;
+	}
+
+	if ((a = cache.extra_attnum[XCOL_WORKER_NAME]) > 0)
+	{
+		bool		none = application_name == NULL || application_name[0] == '\0';
+
+		values[a - 1] = none ? (Datum) 0 : CStringGetTextDatum(application_name);
+		nulls[a - 1] = none;
+		replace[a - 1] = true;
+	}
+	if ((a = cache.extra_attnum[XCOL_WORKER_ADDR]) > 0)
+	{
+		values[a - 1] = addr;
+		nulls[a - 1] = addr_null;
+		replace[a - 1] = true;
+	}
+	if ((a = cache.extra_attnum[XCOL_WORKER_PID]) > 0)
+	{
+		values[a - 1] = Int32GetDatum(MyProcPid);
+		nulls[a - 1] = false;
+		replace[a - 1] = true;
+	}
+}
+
+/*
+ * A task's own maximum run time bounds the lease of each claim: the lease
+ * never outlasts started_at + max_run_time, so the lease rescue that
+ * already runs (task_dequeue on a short queue, task_maintain) ends an
+ * attempt that runs too long, and no query looks for it. (A queue's
+ * max_run_time needs a lookup: the rescue checks it, see 65_worker.sql.)
+ */
+static void
+clamp_lease(Datum *values, bool *nulls, bool *replace, int lease_att, TimestampTz now)
+{
+	AttrNumber	a = cache.extra_attnum[XCOL_MAX_RUN_TIME];
+	Datum		limit;
+
+	if (a <= 0 || nulls[a - 1])
+		return;
+	limit = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), values[a - 1]);
+	if (nulls[lease_att] || DatumGetTimestampTz(values[lease_att]) > DatumGetTimestampTz(limit))
+	{
+		values[lease_att] = limit;
+		nulls[lease_att] = false;
+		replace[lease_att] = true;
+	}
+}
+
 static inline void
 note_queue(Datum queue)
 {
@@ -577,6 +688,11 @@ task_transition(PG_FUNCTION_ARGS)
 					SET(COL_ATTEMPTS, Int32GetDatum(DatumGetInt32(oldvalues[ATT(COL_ATTEMPTS)]) + 1));
 				if (!changed[COL_LEASE_UNTIL] || nulls[ATT(COL_LEASE_UNTIL)])
 					SET(COL_LEASE_UNTIL, queue_lease_until(values[ATT(COL_QUEUE)], now));
+			}
+			if (to == ST_PROCESSING)
+			{
+				stamp_worker(values, nulls, replace);
+				clamp_lease(values, nulls, replace, ATT(COL_LEASE_UNTIL), now);
 			}
 			if (to == ST_COMPLETED)
 			{

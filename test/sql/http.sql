@@ -103,7 +103,9 @@ CREATE FUNCTION replay.reply(accept text, role text, sqlstate text, page_total t
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    b text := regexp_replace(body, '"(?!2025-09-04)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"', '"<now>"', 'g');
+    -- (and the pid of the worker holding a task, as 0)
+    b text := regexp_replace(regexp_replace(body, '"(?!2025-09-04)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"', '"<now>"', 'g'),
+                             '"pid": ?[0-9]+', '"pid": 0', 'g');
 BEGIN
     IF sqlstate <> '00000' THEN
         RETURN QUERY SELECT replay.http_status(sqlstate, role), NULL::text, format('{"code": "%s", ...}', sqlstate);

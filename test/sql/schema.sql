@@ -154,10 +154,10 @@ SELECT is(
 SELECT has_function('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean', 'integer', 'text', 'interval']::name[],
-    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key, debounce)');
-SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]', 'integer']::name[],
-    'task_create_many(code, queue, parameters, run_at, ordering_keys, priority)');
+          'task.task_id[]', 'boolean', 'integer', 'text', 'interval', 'interval']::name[],
+    'task_create(code, queue, name, description, object, parent, parameters, eta, access, status, run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key, debounce, max_run_time)');
+SELECT has_function('task', 'task_create_many', ARRAY['text', 'text', 'jsonb[]', 'timestamp with time zone', 'text[]', 'integer', 'interval']::name[],
+    'task_create_many(code, queue, parameters, run_at, ordering_keys, priority, max_run_time)');
 SELECT has_function('task', 'task_unblock', ARRAY['task.task_id']::name[], 'task_unblock(id)');
 SELECT has_function('task', 'task_get', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_get(id, log_limit, log_offset)');
 SELECT has_function('task', 'task_list',
@@ -185,11 +185,11 @@ SELECT has_function('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp 
     'task_reschedule(id, at, token, force)');
 SELECT has_function('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry(id)');
 SELECT has_function('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
-    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority)');
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
+    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time)');
 SELECT has_function('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
-    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority)');
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
+    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time)');
 SELECT has_function('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create(name, namespace)');
 SELECT has_function('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
     'task_account_create(name, type, status)');
@@ -213,7 +213,7 @@ SELECT is((SELECT pg_get_function_identity_arguments('task.task_logs'::regproc))
 SELECT is_definer('task', 'task_create',
     ARRAY['text', 'text', 'text', 'text', 'jsonb', 'task.task_id', 'jsonb', 'timestamp with time zone',
           'text[]', 'task.status', 'timestamp with time zone', 'text', 'text', 'integer',
-          'task.task_id[]', 'boolean', 'integer', 'text', 'interval']::name[],
+          'task.task_id[]', 'boolean', 'integer', 'text', 'interval', 'interval']::name[],
     'task_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_get', ARRAY['task.task_id', 'integer', 'integer']::name[], 'task_get is SECURITY DEFINER');
 SELECT is_definer('task', 'task_list',
@@ -240,10 +240,10 @@ SELECT is_definer('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp wi
     'task_reschedule is SECURITY DEFINER');
 SELECT is_definer('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
     'task_queue_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer']::name[],
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
     'task_queue_configure is SECURITY DEFINER');
 SELECT is_definer('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],

@@ -199,7 +199,8 @@ UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'l'; 
 SET ROLE wk_svc;
 -- the next dequeue rescues the task and claims it again under a new token
 SELECT attempts, lease_token > :tok1 AS new_token FROM task_dequeue('wk/lease');
-SELECT message FROM task_logs(:'l') WHERE message LIKE 'lease%';
+-- (the log names the worker that lost the task: its pid shown as N)
+SELECT regexp_replace(message, 'pid \d+', 'pid N') AS message FROM task_logs(:'l') WHERE message LIKE 'lease%';
 RESET ROLE;
 UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'l';   -- died again
 SET ROLE wk_svc;
