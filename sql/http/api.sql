@@ -189,7 +189,8 @@ CREATE FUNCTION @extschema@.task_create(
     blocks_parent   boolean DEFAULT false,
     priority        integer DEFAULT NULL,
     unique_key      text DEFAULT NULL,
-    debounce        interval DEFAULT NULL)
+    debounce        interval DEFAULT NULL,
+    max_run_time    interval DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -209,7 +210,7 @@ BEGIN
                           depends_on => task_create.depends_on::task.task_id[],
                           blocks_parent => coalesce(task_create.blocks_parent, false),
                           priority => task_create.priority, unique_key => task_create.unique_key,
-                          debounce => task_create.debounce);
+                          debounce => task_create.debounce, max_run_time => task_create.max_run_time);
     PERFORM task._http_respond(201, '/tasks?id=eq.' || t.id::text);
     RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
@@ -218,8 +219,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval) IS
-    'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key (a repeat answers the unfinished task holding the key), debounce (with unique_key: the task waits that long, and a repeat while it is queued replaces it and restarts the wait). Services only (403 for accounts).';
+COMMENT ON FUNCTION @extschema@.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval, interval) IS
+    'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key (a repeat answers the unfinished task holding the key), debounce (with unique_key: the task waits that long, and a repeat while it is queued replaces it and restarts the wait), max_run_time (the hard limit of one attempt). Services only (403 for accounts).';
 
 CREATE FUNCTION @extschema@.task_progress(id text, progress double precision DEFAULT NULL, eta timestamptz DEFAULT NULL,
                                   parameters jsonb DEFAULT NULL, token bigint DEFAULT NULL)
@@ -415,7 +416,8 @@ COMMENT ON FUNCTION @extschema@.task_dequeue(text, integer, interval, interval, 
 -- ---------------------------------------------------------------- 0.2.0 routes
 -- Bulk enqueue: the ids of the new tasks, in order.
 CREATE FUNCTION @extschema@.task_create_many(code text, queue text, parameters jsonb[], run_at timestamptz DEFAULT NULL,
-                                     ordering_keys text[] DEFAULT NULL, priority integer DEFAULT NULL)
+                                     ordering_keys text[] DEFAULT NULL, priority integer DEFAULT NULL,
+                                     max_run_time interval DEFAULT NULL)
     RETURNS SETOF text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -426,15 +428,15 @@ BEGIN
     RETURN QUERY
     SELECT i::text FROM task.task_create_many(task_create_many.code, task_create_many.queue, task_create_many.parameters,
                                                task_create_many.run_at, task_create_many.ordering_keys,
-                                               task_create_many.priority) i;
+                                               task_create_many.priority, task_create_many.max_run_time) i;
     PERFORM task._http_respond(201, NULL);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS
-    'Bulk enqueue (services): one queued task per parameters object (up to 10000) in one statement; answers 201 with their ids in order. Optional common run_at, one ordering key per task (ordering_keys), a common priority.';
+COMMENT ON FUNCTION @extschema@.task_create_many(text, text, jsonb[], timestamptz, text[], integer, interval) IS
+    'Bulk enqueue (services): one queued task per parameters object (up to 10000) in one statement; answers 201 with their ids in order. Optional common run_at, one ordering key per task (ordering_keys), a common priority and max_run_time.';
 
 CREATE FUNCTION @extschema@.task_unblock(id text)
     RETURNS jsonb

@@ -254,7 +254,8 @@ CREATE FUNCTION task_router.task_create(
     blocks_parent   boolean DEFAULT false,
     priority        integer DEFAULT NULL,
     unique_key      text DEFAULT NULL,
-    debounce        interval DEFAULT NULL)
+    debounce        interval DEFAULT NULL,
+    max_run_time    interval DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -262,7 +263,7 @@ AS $$
     RUN ON task_router.node_for_create(queue, parent, depends_on);
     TARGET task.task_create;
 $$;
-COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval) IS
+COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
     'Routed to the queue''s node: see task_create of the task extension. A parent or dependency on another node is refused (0A000).';
 
 CREATE FUNCTION task_router.task_create_many(
@@ -271,7 +272,8 @@ CREATE FUNCTION task_router.task_create_many(
     parameters    jsonb[],
     run_at        timestamptz DEFAULT NULL,
     ordering_keys text[] DEFAULT NULL,
-    priority      integer DEFAULT NULL)
+    priority      integer DEFAULT NULL,
+    max_run_time  interval DEFAULT NULL)
     RETURNS SETOF task.task_id
     LANGUAGE plproxy
 AS $$
@@ -279,7 +281,7 @@ AS $$
     RUN ON task_router.node_of_queue(queue);
     TARGET task.task_create_many;
 $$;
-COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
+COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[], integer, interval) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
 
 CREATE FUNCTION task_router.task_dequeue(
     queue          text,

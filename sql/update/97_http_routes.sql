@@ -19,7 +19,7 @@ DECLARE
     r name;
 BEGIN
     FOREACH f IN ARRAY ARRAY[
-        'api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval)',
+        'api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval, interval)',
         'api.task_complete(text, jsonb, text, bigint, boolean)',
         'api.task_fail(text, text, bigint, boolean, boolean)',
         'api.task_reschedule(text, timestamptz, bigint, boolean)',

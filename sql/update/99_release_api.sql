@@ -15,7 +15,7 @@ ALTER EXTENSION task DROP VIEW api.tasks;
 ALTER EXTENSION task DROP FUNCTION api.task_get(text, integer, integer);
 ALTER EXTENSION task DROP FUNCTION api.task_logs(text, integer, integer);
 ALTER EXTENSION task DROP FUNCTION api.task_result(text);
-ALTER EXTENSION task DROP FUNCTION api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval);
+ALTER EXTENSION task DROP FUNCTION api.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval, interval);
 ALTER EXTENSION task DROP FUNCTION api.task_progress(text, double precision, timestamptz, jsonb, bigint);
 ALTER EXTENSION task DROP FUNCTION api.task_log(text, text, bigint, bigint, bigint, bigint);
 ALTER EXTENSION task DROP FUNCTION api.task_heartbeat(text, bigint, interval, double precision);
