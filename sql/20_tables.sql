@@ -75,7 +75,8 @@ CREATE TABLE task.queue (
     retention     interval NOT NULL DEFAULT '10 days' CHECK (retention >= '0'),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     priority      integer NOT NULL DEFAULT 0,
-    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$')
+    notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$'),
+    archive_after interval NOT NULL DEFAULT '0' CHECK (archive_after >= '0')
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
@@ -90,6 +91,7 @@ COMMENT ON COLUMN task.queue.paused IS 'A paused queue still accepts tasks; task
 COMMENT ON COLUMN task.queue.backoff_base IS 'Delay before the first retry of a failed attempt; doubles with each attempt (with jitter).';
 COMMENT ON COLUMN task.queue.backoff_max IS 'Hard cap of the retry delay, applied after the jitter.';
 COMMENT ON COLUMN task.queue.created_at IS 'When the queue was created.';
+COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task moves to the monthly history tables (task_queue_archive, 83_history.sql); 0: never, it stays live until purged.';
 COMMENT ON COLUMN task.queue.priority IS 'Priority of the queue''s new tasks that name none (task_create(priority => ...)).';
 
 -- ---------------------------------------------------------------- tasks

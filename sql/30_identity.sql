@@ -213,6 +213,14 @@ BEGIN
                               THEN 'Only the owning service or an Operations account can do this.'
                               ELSE 'Only the owning service can do this.' END;
     END IF;
+    -- a task in the history tables (83_history.sql) is read-only
+    IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN
+        RAISE EXCEPTION 'cannot % task %: it is archived', operation, _write_failed.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The task %s on %s and has moved to the history tables of its queue.',
+                                  t.status, task._iso(t.status_at)),
+                  HINT = 'Archived tasks are read-only; they go when their month passes the queue''s retention.';
+    END IF;
     -- the live token is never printed: it would let a stale worker take over
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
         RAISE EXCEPTION 'lease lost: task % is no longer claimed with token %', _write_failed.id, token
@@ -242,4 +250,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean) IS
-    'Internal: raises the precise error for a write that matched no row (not found, 42501, lease lost, token missing when fenced, wrong status).';
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, archived, lease lost, token missing when fenced, wrong status).';

@@ -1,0 +1,26 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Long history (issue 14): finished tasks move to monthly history tables
+-- (children of task.task, task.task_access and task.task_log) and go by
+-- DROP TABLE once past retention. See sql/83_history.sql and the History
+-- section of docs/ARCHITECTURE.md.
+
+ALTER TABLE task.queue ADD COLUMN archive_after interval NOT NULL DEFAULT '0' CHECK (archive_after >= '0');
+COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task moves to the monthly history tables (task_queue_archive, 83_history.sql); 0: never, it stays live until purged.';
+
+-- @include sql/83_history.sql
+
+-- @replace function task._write_failed
+
+-- @replace function task.task_create
+
+-- @replace function task._access_change
+
+-- @replace function task.task_bulk
+
+-- @replace function task._worker_queue
+
+-- @replace function task.task_maintain
+
+REVOKE ALL ON FUNCTION task._history_month(timestamptz), task._history_read_only(),
+    task._history_create(date), task._history_archive(integer), task._history_drop() FROM PUBLIC;
