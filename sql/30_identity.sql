@@ -217,8 +217,7 @@ BEGIN
     IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN
         RAISE EXCEPTION 'cannot % task %: it is archived', operation, _write_failed.id
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('The task %s on %s and has moved to the history tables of its queue.',
-                                  t.status, task._iso(t.status_at)),
+                  DETAIL = format('The task is %s and has moved to the history tables of its queue.', t.status),
                   HINT = 'Archived tasks are read-only; they go when their month passes the queue''s retention.';
     END IF;
     -- the live token is never printed: it would let a stale worker take over

@@ -88,7 +88,8 @@ DECLARE
     hi text := pg_catalog.quote_literal(pg_catalog.to_char(_history_create.month + 31, 'YYYY-MM') || '-01 00:00:00+00');
 BEGIN
     IF _history_create.month IS DISTINCT FROM task._history_month(_history_create.month::timestamp AT TIME ZONE 'UTC') THEN
-        RAISE EXCEPTION 'history month must be the first day of a month, not %', _history_create.month
+        RAISE EXCEPTION 'history month must be the first day of a month, not %',
+                        pg_catalog.to_char(_history_create.month, 'YYYY-MM-DD')
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass task._history_month(a finishing time).';
     END IF;
