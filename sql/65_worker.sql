@@ -30,11 +30,11 @@ DECLARE
     n integer := 0;
 BEGIN
     FOR r IN
-        UPDATE task.task t
+        UPDATE ONLY task.task t
            SET status = CASE WHEN t.attempts < coalesce(t.max_attempts, q.max_attempts)
                              THEN 'queued'::task.status ELSE 'failed' END,
                error = 'lease expired: the worker stopped sending heartbeats'
-          FROM (SELECT x.owner, x.id FROM task.task x
+          FROM (SELECT x.owner, x.id FROM ONLY task.task x
                  WHERE x.owner = q.owner AND x.queue = q.name
                    AND x.status = 'processing' AND x.lease_until < clock_timestamp()
                  ORDER BY x.lease_until
@@ -71,7 +71,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
     END IF;
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = 'completed', result = _complete.result, resource = _complete.resource
      WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
        AND task._may_write(x.owner, false)
@@ -113,7 +113,7 @@ BEGIN
     -- id = ANY(...) probes the (id, owner) primary key, whatever the plan
     -- (an id carries its owner, the distribution key: task_id_owner)
     WITH c AS (
-        UPDATE task.task x SET status = 'completed'
+        UPDATE ONLY task.task x SET status = 'completed'
          WHERE x.id = ANY (ids)
            AND task._may_write(x.owner, false)
            AND x.status = 'processing'
@@ -171,14 +171,14 @@ BEGIN
     -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
-    UPDATE task.task t
+    UPDATE ONLY task.task t
        SET status = 'processing',
            attempts = t.attempts + 1,
            lease_token = t.revision + 1,
            lease_until = at + coalesce(_claim.lease, q.lease)
      WHERE t.owner = q.owner
        AND t.id = ANY (ARRAY(
-            SELECT x.id FROM task.task x
+            SELECT x.id FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
@@ -187,7 +187,7 @@ BEGIN
                -- so they sort by creation): none while another task of the
                -- key is processing or an older one waits, even for a retry
                AND (x.ordering_key IS NULL OR NOT EXISTS (
-                        SELECT FROM task.task k
+                        SELECT FROM ONLY task.task k
                          WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
                            AND k.status IN ('queued', 'rescheduled', 'processing')
                            AND (k.status = 'processing' OR k.id < x.id)))
@@ -282,7 +282,7 @@ BEGIN
             'Call it in READ COMMITTED (the default), or with wait => ''0''.');
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
-            SELECT min(x.run_at) INTO next_due FROM task.task x
+            SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
             PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
@@ -319,7 +319,7 @@ BEGIN
         RAISE EXCEPTION 'lease must be positive'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
     END IF;
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET lease_until = clock_timestamp() + coalesce(task_heartbeat.lease,
                                           (SELECT q.lease FROM task.queue q WHERE q.name = x.queue)),
            progress = coalesce(task_heartbeat.progress, x.progress)
@@ -352,7 +352,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET progress = coalesce(task_progress.progress, x.progress),
            eta = coalesce(task_progress.eta, x.eta),
            parameters = coalesce(task_progress.parameters, x.parameters)
@@ -397,7 +397,7 @@ BEGIN
             USING ERRCODE = 'numeric_value_out_of_range',
                   HINT = 'Counters errors, skips, success and total count items.';
     END IF;
-    IF NOT EXISTS (SELECT FROM task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
+    IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
         PERFORM task._write_failed(task_log.id, 'log to', false);
     END IF;
     INSERT INTO task.task_log (owner, task_id, message, errors, skips, success, total, by)
@@ -446,9 +446,9 @@ BEGIN
         RETURN task._market_finish(task_fail.id, 'failed', NULL, task_fail.error);
     END IF;
     SELECT x.* INTO q FROM task.queue x
-     WHERE x.name = (SELECT y.queue FROM task.task y
+     WHERE x.name = (SELECT y.queue FROM ONLY task.task y
                       WHERE y.owner = task.task_id_owner(task_fail.id) AND y.id = task_fail.id);
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN 'rescheduled'::task.status ELSE 'failed' END,
            run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
@@ -487,7 +487,7 @@ BEGIN
         RAISE EXCEPTION 'task_reschedule needs a finite time'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass at => now() + interval ''...''.';
     END IF;
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = 'rescheduled', run_at = task_reschedule.at,
            attempts = x.attempts - 1  -- not a failure: the next claim counts it again
      WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id

@@ -20,6 +20,34 @@ COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task
 
 -- @replace function task._worker_queue
 
+-- the worker path and the dependency triggers read and write live tasks
+-- only (ONLY task.task): the history tables never join their plans or locks
+-- @replace function task._rescue_leases
+
+-- @replace function task._complete
+
+-- @replace function task._complete_many
+
+-- @replace function task._claim
+
+-- @replace function task.task_dequeue
+
+-- @replace function task.task_heartbeat
+
+-- @replace function task.task_progress
+
+-- @replace function task.task_log
+
+-- @replace function task.task_fail
+
+-- @replace function task.task_reschedule
+
+-- @replace function task._release_ready
+
+-- @replace function task._settle_dependents
+
+-- @replace function task.task_unblock
+
 -- @replace function task.task_maintain
 
 REVOKE ALL ON FUNCTION task._history_month(timestamptz), task._history_read_only(),
