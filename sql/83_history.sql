@@ -117,6 +117,14 @@ BEGIN
         CREATE TRIGGER task_history_read_only BEFORE UPDATE OR DELETE ON task.%6$I
             FOR EACH ROW EXECUTE FUNCTION task._history_read_only();
         COMMENT ON TABLE task.%6$I IS 'History: the logs of the tasks of task.%1$I.';
+        -- read through the parents, whose grants and policies apply; nobody
+        -- reads them directly (no grant; row security as on every table)
+        ALTER TABLE task.%1$I ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE task.%1$I FORCE ROW LEVEL SECURITY;
+        ALTER TABLE task.%5$I ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE task.%5$I FORCE ROW LEVEL SECURITY;
+        ALTER TABLE task.%6$I ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE task.%6$I FORCE ROW LEVEL SECURITY;
         $ddl$, 'task_' || m, lo, hi, pg_catalog.to_char(_history_create.month, 'YYYY-MM'),
         'task_access_' || m, 'task_log_' || m);
 END

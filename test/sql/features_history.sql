@@ -102,6 +102,16 @@ SELECT count(*) FILTER (WHERE tableoid = 'task.task_log'::regclass) AS live_log,
   FROM task.task_log WHERE task_id IN (:'a', :'b', :'c');
 -- nothing more to move
 SELECT task_maintain()->'archived' AS archived_again;
+-- the history tables are read through their parents only: no grant, row
+-- security on as on every table of the extension
+SELECT tableoid::regclass::text AS month FROM task.task WHERE id = :'a' \gset
+SELECT count(*) AS history_tables, bool_and(c.relrowsecurity AND c.relforcerowsecurity) AS row_security,
+       bool_and(c.relacl IS NULL) AS no_grants
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent IN ('task.task'::regclass, 'task.task_access'::regclass, 'task.task_log'::regclass);
+SET ROLE hs_svc;
+SELECT has_table_privilege(:'month', 'SELECT') AS service_reads_month_directly;
+RESET ROLE;
 
 -- ------------------------------------------------------------ reads answer as before
 SET ROLE hs_svc;
