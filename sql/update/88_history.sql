@@ -10,6 +10,8 @@ COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task
 
 -- @include sql/83_history.sql
 
+-- @replace function task._visible_task
+
 -- @replace function task._write_failed
 
 -- @replace function task.task_create
