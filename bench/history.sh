@@ -96,28 +96,28 @@ drain() { # phase
 		"$(q -f "$here/sql/task_pending.sql")"
 }
 
+maintain_rate() { # label key calls: task_maintain(100000) calls, rows/s of the count under key
+	local t0 t1 rows=0 n i
+	t0=$(ms)
+	for ((i = 0; i < $3; i++)); do
+		n=$(q -c "SELECT task.task_maintain(100000)->>'$2'"); rows=$((rows + n))
+	done
+	t1=$(ms)
+	printf '%-34s %8s rows/s (%s rows in %s ms)\n' "$1" "$(awk -v n=$rows -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", n / ms * 1000}')" "$rows" "$((t1 - t0))"
+}
+
 log "live: $N finished tasks in task.task"
 reads live
 drain live
 
 # retention by DELETE: the oldest tasks pass a retention of 85 days
 q -c "UPDATE task.queue SET retention = '85 days' WHERE name = 'bench/hist'"
-t0=$(ms); purged=0
-for ((i = 0; i < PURGE_CALLS; i++)); do
-	n=$(q -c "SELECT task.task_maintain(100000)->>'purged'"); purged=$((purged + n))
-done
-t1=$(ms)
-printf '%-34s %8s rows/s (%s rows in %s ms)\n' "retention by DELETE" "$(awk -v n=$purged -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", n / ms * 1000}')" "$purged" "$((t1 - t0))"
+maintain_rate "retention by DELETE" purged "$PURGE_CALLS"
 q -c "UPDATE task.queue SET retention = '1000 days' WHERE name = 'bench/hist'"
 
 # archive through task_maintain, then the rest at once
 q -c "UPDATE task.queue SET archive_after = '1 minute' WHERE name = 'bench/hist'"
-t0=$(ms); moved=0
-for ((i = 0; i < ARCHIVE_CALLS; i++)); do
-	n=$(q -c "SELECT task.task_maintain(100000)->>'archived'"); moved=$((moved + n))
-done
-t1=$(ms)
-printf '%-34s %8s rows/s (%s rows in %s ms)\n' "archive (task_maintain)" "$(awk -v n=$moved -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", n / ms * 1000}')" "$moved" "$((t1 - t0))"
+maintain_rate "archive (task_maintain)" archived "$ARCHIVE_CALLS"
 q -c "CALL bench_history_archive_all()"
 q -c "VACUUM ANALYZE"
 log "archived: $(q -c "SELECT count(*) FROM ONLY task.task") live rows, history months: $(q -c "SELECT string_agg(format('%s %s', c.relname, c.reltuples::bigint), ', ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'task.task'::regclass")"
