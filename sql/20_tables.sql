@@ -180,7 +180,7 @@ COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => 
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.priority IS 'Claimed before tasks of lower priority of its queue (FIFO within a priority); default: the queue''s priority.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
-COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it exists.';
+COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it is live (not purged or archived).';
 COMMENT ON COLUMN task.task.unique_key IS 'Unique-while-active key (task_create(unique_key => ...)): no second unfinished task of the service has it.';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
 COMMENT ON COLUMN task.task.status IS 'blocked, queued, processing, completed, failed, rescheduled or cancelled; changes are checked by the trigger task_transition.';

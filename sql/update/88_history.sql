@@ -10,6 +10,8 @@ COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task
 
 -- @include sql/83_history.sql
 
+COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it is live (not purged or archived).';
+
 -- @replace function task._visible_task
 
 -- @replace function task._write_failed
