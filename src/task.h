@@ -40,5 +40,6 @@ extern void task_wait_init(void);
 /* a queue got runnable work / a task reached a final status (noted, woken at commit) */
 extern void task_wait_note_queue(const char *name, int len);
 extern void task_wait_note_task(int64 id);
+extern void task_wait_note_claim(const char *name, int len);
 
 #endif							/* TASK_H */
