@@ -24,6 +24,9 @@ COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempot
 
 -- @replace function task._worker_queue
 
+-- a node's copy of the directory takes archive_after too (scale-out)
+-- @replace function task._node_directory_apply
+
 -- the worker path and the dependency triggers read and write live tasks
 -- only (ONLY task.task): the history tables never join their plans or locks
 -- @replace function task._rescue_leases
