@@ -76,7 +76,8 @@ CREATE TABLE task.queue (
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     priority      integer NOT NULL DEFAULT 0,
     notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$'),
-    max_run_time  interval NOT NULL DEFAULT '0' CHECK (max_run_time >= '0')
+    max_run_time  interval NOT NULL DEFAULT '0' CHECK (max_run_time >= '0'),
+    archive_after interval NOT NULL DEFAULT '0' CHECK (archive_after >= '0')
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
@@ -92,6 +93,7 @@ COMMENT ON COLUMN task.queue.backoff_base IS 'Delay before the first retry of a 
 COMMENT ON COLUMN task.queue.backoff_max IS 'Hard cap of the retry delay, applied after the jitter.';
 COMMENT ON COLUMN task.queue.created_at IS 'When the queue was created.';
 COMMENT ON COLUMN task.queue.max_run_time IS 'Hard limit of one attempt: a task processing longer is failed or retried by lease rescue even if its worker keeps sending heartbeats; 0: none. A task''s own max_run_time overrides it.';
+COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task moves to the monthly history tables (task_queue_archive, 83_history.sql); 0: never, it stays live until purged.';
 COMMENT ON COLUMN task.queue.priority IS 'Priority of the queue''s new tasks that name none (task_create(priority => ...)).';
 
 -- ---------------------------------------------------------------- tasks
@@ -184,11 +186,11 @@ COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => 
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.priority IS 'Claimed before tasks of lower priority of its queue (FIFO within a priority); default: the queue''s priority.';
 COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim (the revision at dequeue).';
-COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it exists.';
 COMMENT ON COLUMN task.task.max_run_time IS 'Hard limit of one attempt (task_create(max_run_time => ...)), overriding the queue''s: a task processing longer is failed or retried by lease rescue even if its worker keeps sending heartbeats.';
 COMMENT ON COLUMN task.task.worker_name IS 'The worker that holds (or last held) the task: application_name of the session that claimed it, stamped by the trigger at each move into processing.';
 COMMENT ON COLUMN task.task.worker_addr IS 'The worker that holds (or last held) the task: client address of the session that claimed it (inet_client_addr(): NULL for a Unix socket or a background process).';
 COMMENT ON COLUMN task.task.worker_pid IS 'The worker that holds (or last held) the task: backend process id of the session that claimed it (pg_stat_activity.pid).';
+COMMENT ON COLUMN task.task.idempotency_key IS 'Request key (task_create(idempotency_key => ...)): a repeat returns this task for as long as it is live (not purged or archived).';
 COMMENT ON COLUMN task.task.unique_key IS 'Unique-while-active key (task_create(unique_key => ...)): no second unfinished task of the service has it.';
 COMMENT ON COLUMN task.task.status_at IS 'Time of the last status change (listing order).';
 COMMENT ON COLUMN task.task.status IS 'blocked, queued, processing, completed, failed, rescheduled or cancelled; changes are checked by the trigger task_transition.';

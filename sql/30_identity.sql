@@ -180,8 +180,15 @@ DECLARE
     t task.task;
 BEGIN
     IF task._visible(task.task_id_owner(_visible_task.id), _visible_task.id) THEN
-        SELECT * INTO t FROM task.task x
+        -- live first: a task being worked on or waited for is there, and only
+        -- a miss reads the primary keys of the history months (83_history.sql);
+        -- both statements see the caller's snapshot
+        SELECT * INTO t FROM ONLY task.task x
          WHERE x.owner = task.task_id_owner(_visible_task.id) AND x.id = _visible_task.id;
+        IF NOT FOUND THEN
+            SELECT * INTO t FROM task.task x
+             WHERE x.owner = task.task_id_owner(_visible_task.id) AND x.id = _visible_task.id;
+        END IF;
         IF FOUND THEN
             RETURN t;
         END IF;
@@ -234,6 +241,13 @@ BEGIN
                       HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
         END IF;
     END IF;
+    -- a task in the history tables (83_history.sql) is read-only
+    IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN
+        RAISE EXCEPTION 'cannot % task %: it is archived', operation, _write_failed.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The task is %s and has moved to the history tables of its queue.', t.status),
+                  HINT = 'Archived tasks are read-only; they go when their month passes the queue''s retention.';
+    END IF;
     -- the live token is never printed: it would let a stale worker take over
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
         RAISE EXCEPTION 'lease lost: task % is no longer claimed with token %', _write_failed.id, token
@@ -263,4 +277,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean) IS
-    'Internal: raises the precise error for a write that matched no row (not found, 42501, cancelled during the claim (55T01), lease lost (also past the maximum run time), token missing when fenced, wrong status).';
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, archived, cancelled during the claim (55T01), lease lost (also past the maximum run time), token missing when fenced, wrong status).';

@@ -262,6 +262,7 @@ BEGIN
             q.retention := '10 days';
             q.priority := 0;
             q.notify_channel := '';
+            q.archive_after := '0';
             RETURN q;
         END IF;
     END IF;

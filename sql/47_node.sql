@@ -161,7 +161,8 @@ BEGIN
        SET owner = excluded.owner, paused = excluded.paused, lease = excluded.lease,
            max_attempts = excluded.max_attempts, backoff_base = excluded.backoff_base,
            backoff_max = excluded.backoff_max, retention = excluded.retention, created_at = excluded.created_at,
-           priority = excluded.priority, notify_channel = excluded.notify_channel
+           priority = excluded.priority, notify_channel = excluded.notify_channel,
+           archive_after = excluded.archive_after
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;

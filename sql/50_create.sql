@@ -96,6 +96,12 @@ BEGIN
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'A parent is an existing task of the same service.';
     END IF;
+    IF task_create.parent IS NOT NULL AND NOT EXISTS (
+            SELECT FROM ONLY task.task p WHERE p.owner = q.owner AND p.id = task_create.parent) THEN
+        RAISE EXCEPTION 'parent task % is archived', task_create.parent
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A parent is a live task: archived tasks are read-only (task_queue_archive).';
+    END IF;
     IF task_create.access IS NOT NULL THEN
         accounts := task._account_numbers(task_create.access);
     END IF;
@@ -190,7 +196,8 @@ BEGIN
             EXIT WHEN FOUND;
             IF task_create.idempotency_key IS NOT NULL THEN
                 -- the same request again: answer with the task it created
-                SELECT * INTO t FROM task.task x
+                -- (live tasks only: archiving frees a key, as purging does)
+                SELECT * INTO t FROM ONLY task.task x
                  WHERE x.owner = q.owner AND x.idempotency_key = task_create.idempotency_key;
                 IF FOUND THEN
                     PERFORM task._check_same_request(t, 'idempotency_key', task_create.idempotency_key,

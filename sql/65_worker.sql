@@ -66,14 +66,14 @@ DECLARE
     ids task.task_id[];
     n integer := 0;
 BEGIN
-    ids := ARRAY(SELECT x.id FROM task.task x
+    ids := ARRAY(SELECT x.id FROM ONLY task.task x
                   WHERE x.owner = q.owner AND x.queue = q.name
                     AND x.status = 'processing' AND x.lease_until < clock_timestamp()
                   ORDER BY x.lease_until
                   LIMIT max_rows
                   FOR UPDATE SKIP LOCKED);
     IF q.max_run_time > '0' AND cardinality(ids) < max_rows THEN
-        ids := ids || ARRAY(SELECT x.id FROM task.task x
+        ids := ids || ARRAY(SELECT x.id FROM ONLY task.task x
                              WHERE x.owner = q.owner AND x.queue = q.name
                                AND x.status = 'processing' AND x.max_run_time IS NULL
                                AND x.started_at + q.max_run_time < clock_timestamp()
@@ -90,9 +90,9 @@ BEGIN
             SELECT x.owner, x.id, task._run_limit(x, q.max_run_time) AS run_limit,
                    x.started_at + task._run_limit(x, q.max_run_time) <= clock_timestamp() AS overrun,
                    task._worker_text(x) AS holder
-              FROM task.task x
+              FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.id = ANY (ids))
-        UPDATE task.task t
+        UPDATE ONLY task.task t
            SET status = CASE WHEN t.attempts < coalesce(t.max_attempts, q.max_attempts)
                              THEN 'queued'::task.status ELSE 'failed' END,
                error = CASE WHEN coalesce(o.overrun, false)
@@ -134,7 +134,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
     END IF;
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = 'completed', result = _complete.result, resource = _complete.resource
      WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
        AND task._may_write(x.owner, false)
@@ -179,7 +179,7 @@ BEGIN
     -- ANDed a bitmap of every processing task of the table (task_lease_idx)
     -- with the key's: 10 ms a batch after a long drain instead of 0.1
     WITH c AS (
-        UPDATE task.task x SET status = 'completed'
+        UPDATE ONLY task.task x SET status = 'completed'
           FROM unnest(ids, tokens) AS u(id, token)
          WHERE x.owner = task.task_id_owner(u.id) AND x.id = u.id
            AND task._may_write(x.owner, false)
@@ -238,14 +238,14 @@ BEGIN
     -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
-    UPDATE task.task t
+    UPDATE ONLY task.task t
        SET status = 'processing',
            attempts = t.attempts + 1,
            lease_token = t.revision + 1,
            lease_until = at + coalesce(_claim.lease, q.lease)
      WHERE t.owner = q.owner
        AND t.id = ANY (ARRAY(
-            SELECT x.id FROM task.task x
+            SELECT x.id FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
@@ -254,7 +254,7 @@ BEGIN
                -- so they sort by creation): none while another task of the
                -- key is processing or an older one waits, even for a retry
                AND (x.ordering_key IS NULL OR NOT EXISTS (
-                        SELECT FROM task.task k
+                        SELECT FROM ONLY task.task k
                          WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
                            AND k.status IN ('queued', 'rescheduled', 'processing')
                            AND (k.status = 'processing' OR k.id < x.id)))
@@ -349,7 +349,7 @@ BEGIN
             'Call it in READ COMMITTED (the default), or with wait => ''0''.');
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
-            SELECT min(x.run_at) INTO next_due FROM task.task x
+            SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
             PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
@@ -388,7 +388,7 @@ BEGIN
     END IF;
     -- the lease never outlasts the maximum run time, and past it the
     -- attempt is over: no heartbeat keeps it
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET lease_until = least(clock_timestamp() + coalesce(task_heartbeat.lease, q.lease),
                                x.started_at + task._run_limit(x, q.max_run_time)),
            progress = coalesce(task_heartbeat.progress, x.progress)
@@ -424,7 +424,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET progress = coalesce(task_progress.progress, x.progress),
            eta = coalesce(task_progress.eta, x.eta),
            parameters = coalesce(task_progress.parameters, x.parameters)
@@ -472,7 +472,7 @@ BEGIN
             USING ERRCODE = 'numeric_value_out_of_range',
                   HINT = 'Counters errors, skips, success and total count items.';
     END IF;
-    IF NOT EXISTS (SELECT FROM task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
+    IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
         PERFORM task._write_failed(task_log.id, 'log to', false);
     END IF;
     INSERT INTO task.task_log (owner, task_id, message, errors, skips, success, total, by)
@@ -521,9 +521,9 @@ BEGIN
         RETURN task._market_finish(task_fail.id, 'failed', NULL, task_fail.error);
     END IF;
     SELECT x.* INTO q FROM task.queue x
-     WHERE x.name = (SELECT y.queue FROM task.task y
+     WHERE x.name = (SELECT y.queue FROM ONLY task.task y
                       WHERE y.owner = task.task_id_owner(task_fail.id) AND y.id = task_fail.id);
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN 'rescheduled'::task.status ELSE 'failed' END,
            run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
@@ -562,7 +562,7 @@ BEGIN
         RAISE EXCEPTION 'task_reschedule needs a finite time'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass at => now() + interval ''...''.';
     END IF;
-    UPDATE task.task x
+    UPDATE ONLY task.task x
        SET status = 'rescheduled', run_at = task_reschedule.at,
            attempts = x.attempts - 1  -- not a failure: the next claim counts it again
      WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id

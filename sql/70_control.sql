@@ -88,7 +88,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass accounts => ARRAY[''ACC-XXXX-YYYY'', ...].';
     END IF;
-    SELECT * INTO t FROM task.task x
+    -- a live task: an archived one is read-only (task._write_failed says so)
+    SELECT * INTO t FROM ONLY task.task x
      WHERE x.owner = task.task_id_owner(_access_change.id) AND x.id = _access_change.id
        AND task._may_write(x.owner, true)
        FOR UPDATE;
@@ -208,9 +209,10 @@ BEGIN
     END IF;
 
     -- the batch, locked in id order (one more row tells whether more remain);
-    -- a task that a blocked task waits for is never deleted (as in task_maintain)
+    -- a task that a blocked task waits for is never deleted (as in task_maintain);
+    -- live tasks only: archived ones are read-only (83_history.sql)
     SELECT array_agg(v.id ORDER BY v.id) INTO victims
-      FROM (SELECT x.id FROM task.task x
+      FROM (SELECT x.id FROM ONLY task.task x
              WHERE (svc IS NULL OR x.owner = svc)
                AND x.status = ANY (applies)
                AND (task_bulk.status IS NULL OR x.status = task_bulk.status)

@@ -23,11 +23,11 @@ DECLARE
     n integer := 0;
 BEGIN
     FOR r IN
-        UPDATE task.task t SET status = 'queued', run_at = greatest(t.run_at, now())
+        UPDATE ONLY task.task t SET status = 'queued', run_at = greatest(t.run_at, now())
          WHERE t.owner = _release_ready.owner AND t.id = ANY (_release_ready.ids)
            AND t.status = 'blocked'
            AND NOT EXISTS (SELECT FROM task.task_dependency d
-                             JOIN task.task x ON x.owner = d.owner AND x.id = d.depends_on
+                             JOIN ONLY task.task x ON x.owner = d.owner AND x.id = d.depends_on
                             WHERE d.owner = t.owner AND d.task_id = t.id AND x.status <> 'completed')
         RETURNING t.owner, t.id
     LOOP
@@ -62,7 +62,7 @@ BEGIN
     END IF;
     -- notify end
 
-    PERFORM FROM task.task t
+    PERFORM FROM ONLY task.task t
      WHERE t.owner = NEW.owner AND t.status = 'blocked'
        AND t.id IN (SELECT d.task_id FROM task.task_dependency d
                      WHERE d.owner = NEW.owner AND d.depends_on = NEW.id)
@@ -88,7 +88,7 @@ BEGIN
                                     format('released: its last dependency %s completed', NEW.id));
     ELSE
         FOR r IN
-            UPDATE task.task t
+            UPDATE ONLY task.task t
                SET status = 'cancelled', error = format('dependency %s is %s', NEW.id, NEW.status)
              WHERE t.owner = NEW.owner AND t.status = 'blocked'
                AND t.id IN (SELECT d.task_id FROM task.task_dependency d
@@ -120,7 +120,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    UPDATE task.task x SET status = 'queued', run_at = greatest(x.run_at, now())
+    UPDATE ONLY task.task x SET status = 'queued', run_at = greatest(x.run_at, now())
      WHERE x.owner = task.task_id_owner(task_unblock.id) AND x.id = task_unblock.id
        AND task._may_write(x.owner, false)
        AND x.status = 'blocked'

@@ -27,6 +27,11 @@ DECLARE
     logs_purged integer := 0;
     n integer;
     n_logs integer;
+    archived integer := 0;
+    months_dropped integer := 0;
+    -- one call at a time archives and drops history (83_history.sql);
+    -- another skips both steps rather than wait
+    history boolean;
 BEGIN
     PERFORM task._require_operations('run maintenance');
     IF task_maintain.max_rows IS NULL OR task_maintain.max_rows NOT BETWEEN 1 AND 100000 THEN
@@ -73,14 +78,15 @@ BEGIN
                                                     'released by maintenance: all its dependencies completed');
     END LOOP;
 
-    -- 3. finished tasks past their queue's retention, oldest first, with
-    -- their logs (no foreign key) and the dependency rows naming them
+    -- 3. live finished tasks past their queue's retention, oldest first,
+    -- with their logs (no foreign key) and the dependency rows naming them
     -- (access rows and their own dependency rows go by cascade). A task
-    -- that a blocked task still waits for is kept.
+    -- that a blocked task still waits for is kept. Archived tasks are not
+    -- deleted here: their month is dropped as a whole (step 6).
     FOR q IN SELECT x.* FROM task.queue x WHERE x.retention > '0' ORDER BY x.name LOOP
         EXIT WHEN purged >= task_maintain.max_rows;
         WITH victim AS MATERIALIZED (
-            SELECT t.owner, t.id FROM task.task t
+            SELECT t.owner, t.id FROM ONLY task.task t
              WHERE t.queue = q.name
                AND t.status IN ('completed', 'failed', 'cancelled')
                AND t.status_at < now() - q.retention
@@ -91,7 +97,7 @@ BEGIN
              LIMIT task_maintain.max_rows - purged
              FOR UPDATE OF t SKIP LOCKED),
         logs AS (
-            DELETE FROM task.task_log l USING victim v
+            DELETE FROM ONLY task.task_log l USING victim v
              WHERE l.owner = v.owner AND l.task_id = v.id
             RETURNING 1),
         deps AS (
@@ -99,7 +105,7 @@ BEGIN
              WHERE d.owner = v.owner AND d.depends_on = v.id
             RETURNING 1),
         gone AS (
-            DELETE FROM task.task t USING victim v
+            DELETE FROM ONLY task.task t USING victim v
              WHERE t.owner = v.owner AND t.id = v.id
             RETURNING 1)
         -- (deps runs too: PostgreSQL runs every data-modifying WITH)
@@ -109,25 +115,44 @@ BEGIN
         logs_purged := logs_purged + n_logs;
     END LOOP;
 
-    -- 4. the marketplace: escrows past their review window, dispute deadlines
+    -- 4. finished tasks archive_after past their finishing time move to the
+    -- history tables of their month (83_history.sql)
+    history := pg_try_advisory_xact_lock(pg_catalog.hashtext('task._history'));
+    IF history THEN
+        BEGIN
+            archived := task._history_archive(task_maintain.max_rows);
+        EXCEPTION WHEN lock_not_available THEN
+            archived := 0;  -- a new month's tables wait for a VACUUM: next call
+        END;
+    END IF;
+
+    -- 5. the marketplace: escrows past their review window, dispute deadlines
     PERFORM task._market_maintain(task_maintain.max_rows);
     -- mappings whose role was dropped (roles are global: no event trigger
     -- sees DROP ROLE); they grant nothing already (src/identity.c)
     DELETE FROM task.login l
      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles pr WHERE pr.oid = l.role::oid);
 
+    -- 6. retention of the history: months past every queue's retention
+    -- are dropped, last, as their tables stay locked until the commit
+    IF history THEN
+        months_dropped := task._history_drop();
+    END IF;
+
     RETURN jsonb_build_object(
         'leases_rescued', rescued,
         'released', released,
         'purged', purged,
         'logs_purged', logs_purged,
+        'archived', archived,
+        'months_dropped', months_dropped,
         -- a step stopped at max_rows: there may be more to do now
         'more', rescued >= task_maintain.max_rows OR released >= task_maintain.max_rows
-                OR purged >= task_maintain.max_rows);
+                OR purged >= task_maintain.max_rows OR archived >= task_maintain.max_rows);
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
-    'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows; at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges live finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows, moves finished tasks archive_after old to the monthly history tables (archived) and drops the months past every queue''s retention (months_dropped); at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
 -- ---------------------------------------------------------------- pg_cron
 -- Can this database schedule pg_cron jobs? Raises a clear error if not;

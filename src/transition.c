@@ -352,7 +352,7 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 		"INSERT INTO task.task_log "
 		"(owner, task_id, at, message, from_status, to_status, by) "
 		"SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS "
-		"(SELECT FROM task.task_log l WHERE l.owner OPERATOR(pg_catalog.=) $1 "
+		"(SELECT FROM ONLY task.task_log l WHERE l.owner OPERATOR(pg_catalog.=) $1 "
 		"AND l.task_id OPERATOR(task.=) $2 AND l.to_status OPERATOR(pg_catalog.=) $6)"
 	};
 	int			which = unless_logged ? 1 : 0;

@@ -21,7 +21,7 @@
 --   node 0, then copied:    task_service_create, task_account_create,
 --                           task_login_grant, task_login_revoke,
 --                           task_queue_create, task_queue_configure,
---                           task_queue_notify
+--                           task_queue_notify, task_queue_archive
 --   node 0:                 task_whoami
 -- Not routed (run them on each node): task_maintain, task_cron_enable,
 -- task_cron_disable; nor the marketplace (87_market.sql: task_hire and the
@@ -611,5 +611,29 @@ END
 $$;
 COMMENT ON FUNCTION task_router.task_queue_notify(text, text) IS
     'Set on node 0 and copied to every node, so the queue''s node sends the NOTIFY (LISTEN on that node): see task_queue_notify of the task extension.';
+
+CREATE FUNCTION task_router._queue_archive(queue text, archive_after interval)
+    RETURNS task.queue
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_queue_archive;
+$$;
+COMMENT ON FUNCTION task_router._queue_archive(text, interval) IS 'Internal: task_queue_archive on node 0.';
+
+CREATE FUNCTION task_router.task_queue_archive(queue text, archive_after interval)
+    RETURNS task.queue
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r task.queue := task_router._queue_archive(queue, archive_after);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_queue_archive(text, interval) IS
+    'Set on node 0 and copied to every node, whose task_maintain archives the queue''s tasks it holds: see task_queue_archive of the task extension.';
 
 GRANT USAGE ON SCHEMA task TO PUBLIC;
