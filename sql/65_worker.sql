@@ -168,6 +168,12 @@ DECLARE
     -- and a lease claimed late would start in the past
     at timestamptz := clock_timestamp();
 BEGIN
+    -- a queue with a claim-time limit takes the limited claim; a queue
+    -- without one runs no other statement than this one
+    IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.fair_share OR q.service_capped THEN
+        RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
+        RETURN;
+    END IF;
     -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
@@ -198,7 +204,233 @@ BEGIN
     SELECT * FROM claimed c ORDER BY c.priority DESC, c.run_at, c.id;
 END
 $$;
-COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED).';
+COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED); a queue with a claim-time limit is claimed by task._claim_limited.';
+
+-- ---------------------------------------------------------------- limited claims
+-- Claim-time limits (docs/FEATURES.md): max_processing per queue, a cap per
+-- service, rate_limit per rate_interval, fair_share, key_concurrency.
+--
+-- Exact under concurrency: two claims may not both count the same free
+-- slot. The claim of a queue with a cap, a rate limit or fair share first
+-- takes a transaction-scoped advisory lock -- of the service when the
+-- service is capped (one lock orders the claims of all its queues), else of
+-- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
+-- each statement sees the claims committed before it got the lock). The
+-- lock is held until the claiming transaction ends, so claims of one
+-- limited queue run one after another: a claim waits at most for the
+-- claims queued before it, when task_dequeue is its own transaction (as it
+-- is for a worker); unlimited queues take no lock and run no extra
+-- statement. key_concurrency needs no lock: a task is claimable only while
+-- fewer than key_concurrency tasks of its key are processing or older and
+-- still waiting, and a task another claim holds is still one of those, so
+-- two claims never pass the same slot (SKIP LOCKED skips the held task,
+-- and the count still sees it).
+--
+-- A claim of a limited queue that finds it at its cap returns nothing; a
+-- waiting task_dequeue then sleeps on the service's freed-slot key
+-- (task._wait_limit_key), moved by every commit in which a task of the
+-- service leaves processing (completed, failed, rescheduled, cancelled,
+-- rescued; src/transition.c), and one at the rate limit sleeps until the
+-- window closes.
+
+-- The tasks of a key that still hold a place in its turn: processing, or
+-- waiting and older than the task (in creation order), counted up to k.
+CREATE FUNCTION task._key_turn(q task.queue, key text, id task.task_id, k integer) RETURNS integer
+    LANGUAGE sql STABLE
+AS $$
+    SELECT count(*)::integer FROM (
+        SELECT FROM task.task x
+         WHERE x.owner = q.owner AND x.queue = q.name AND x.ordering_key = _key_turn.key
+           AND x.status IN ('queued', 'rescheduled', 'processing')
+           AND (x.status = 'processing' OR x.id < _key_turn.id)
+         LIMIT _key_turn.k) s
+$$;
+COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
+    'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
+
+CREATE FUNCTION task._claim_limited(q task.queue, n integer, lease interval) RETURNS SETOF task.task
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz;
+    allowed integer := n;
+    ids task.task_id[];
+    got integer;
+BEGIN
+    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.fair_share OR q.service_capped THEN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'queue "%" has claim-time limits and is claimed in READ COMMITTED only', q.name
+                USING ERRCODE = 'active_sql_transaction',
+                      DETAIL = format('A %s snapshot would not see the claims of other workers.',
+                                      current_setting('transaction_isolation')),
+                      HINT = 'Call task_dequeue in READ COMMITTED (the default).';
+        END IF;
+        IF q.service_capped THEN
+            PERFORM pg_advisory_xact_lock(1952543596, q.owner);
+        ELSE
+            PERFORM pg_advisory_xact_lock(1952543595, hashtext(q.name));
+        END IF;
+        allowed := least(allowed, task._claim_room(q, clock_timestamp()));
+        IF allowed <= 0 THEN
+            RETURN;
+        END IF;
+    END IF;
+    at := clock_timestamp();
+    IF q.fair_share THEN
+        ids := task._fair_pick(q, allowed, at);
+    ELSE
+        ids := ARRAY(
+            SELECT x.id FROM task.task x
+             WHERE x.owner = q.owner AND x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled')
+               AND x.run_at <= at
+               AND (x.ordering_key IS NULL OR q.key_concurrency = 0
+                    OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
+             ORDER BY x.priority DESC, x.run_at, x.id
+             LIMIT allowed
+             FOR UPDATE SKIP LOCKED);
+    END IF;
+    RETURN QUERY
+    WITH claimed AS (
+    UPDATE task.task t
+       SET status = 'processing',
+           attempts = t.attempts + 1,
+           lease_token = t.revision + 1,
+           lease_until = at + coalesce(_claim_limited.lease, q.lease)
+     WHERE t.owner = q.owner AND t.id = ANY (ids)
+    RETURNING t.*)
+    SELECT * FROM claimed c ORDER BY array_position(ids, c.id);
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got > 0 AND q.rate_limit <> 0 THEN
+        -- counted in the open window, or opens the next one
+        INSERT INTO task.queue_rate AS r (queue, window_start, claims)
+        VALUES (q.name, at, got)
+        ON CONFLICT (queue) DO UPDATE
+           SET window_start = CASE WHEN r.window_start + q.rate_interval <= at THEN at ELSE r.window_start END,
+               claims = CASE WHEN r.window_start + q.rate_interval <= at THEN got ELSE r.claims + got END;
+    END IF;
+    IF got > 0 AND q.fair_share THEN
+        -- the keys served, in claim order (the last one served latest)
+        INSERT INTO task.queue_share AS s (queue, key, served_at)
+        SELECT q.name, coalesce(x.ordering_key, ''), at + max(u.i) * interval '1 microsecond'
+          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+          JOIN task.task x ON x.owner = q.owner AND x.id = u.id
+         GROUP BY coalesce(x.ordering_key, '')
+        ON CONFLICT (queue, key) DO UPDATE SET served_at = excluded.served_at;
+        -- keys not served for a day are forgotten (they come back first)
+        IF random() < 0.01 THEN
+            DELETE FROM task.queue_share s WHERE s.queue = q.name AND s.served_at < at - interval '1 day';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._claim_limited(task.queue, integer, interval) IS
+    'Internal: the claim of a queue with claim-time limits: under the claim lock of the queue (or of its capped service), up to the room left by max_processing, the service cap and the rate window; fair_share picks round-robin over ordering keys; key_concurrency holds back tasks whose key is at its limit.';
+
+-- How many more tasks a claim of q may take now (at most 1000000): what
+-- max_processing, the service's cap and the rate window leave. Read under
+-- the claim lock for an exact count; unlocked, for a waiter's decision.
+CREATE FUNCTION task._claim_room(q task.queue, at timestamptz) RETURNS integer
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    room integer := 1000000;
+    cap integer;
+    win task.queue_rate;
+BEGIN
+    IF q.max_processing <> 0 THEN
+        room := least(room, q.max_processing - (
+            SELECT count(*) FROM (SELECT FROM task.task x
+                                   WHERE x.queue = q.name AND x.status = 'processing'
+                                   LIMIT q.max_processing) s));
+    END IF;
+    IF q.service_capped AND room > 0 THEN
+        SELECT s.max_processing INTO cap FROM task.service s WHERE s.id = q.owner;
+        IF cap > 0 THEN
+            room := least(room, cap - (
+                SELECT count(*) FROM (SELECT FROM task.task x
+                                       WHERE x.queue IN (SELECT y.name FROM task.queue y WHERE y.owner = q.owner)
+                                         AND x.status = 'processing'
+                                       LIMIT cap) s));
+        END IF;
+    END IF;
+    IF q.rate_limit <> 0 AND room > 0 THEN
+        SELECT * INTO win FROM task.queue_rate r WHERE r.queue = q.name;
+        IF FOUND AND win.window_start + q.rate_interval > at THEN
+            room := least(room, q.rate_limit - win.claims);
+        ELSE
+            room := least(room, q.rate_limit);
+        END IF;
+    END IF;
+    RETURN greatest(room, 0);
+END
+$$;
+COMMENT ON FUNCTION task._claim_room(task.queue, timestamptz) IS
+    'Internal: how many tasks a claim of the queue may take now under max_processing, the service cap and the rate window (0: none).';
+
+-- When a waiter held back by a rate limit may claim again: the end of the
+-- full window (NULL: the window is not full).
+CREATE FUNCTION task._rate_next(q task.queue) RETURNS timestamptz
+    LANGUAGE sql STABLE
+AS $$
+    SELECT r.window_start + q.rate_interval FROM task.queue_rate r
+     WHERE r.queue = q.name AND r.claims >= q.rate_limit AND r.window_start + q.rate_interval > clock_timestamp()
+$$;
+COMMENT ON FUNCTION task._rate_next(task.queue) IS
+    'Internal: when the full rate-limit window of the queue closes (NULL when it is not full).';
+
+-- Fair share: the ids to claim, round-robin over the ordering keys of the
+-- runnable tasks (tasks without a key form one group, looked for among
+-- the 1000 oldest runnable tasks): the first task of every key, then the
+-- second, ...; within a round the least recently served key first
+-- (task.queue_share), then priority and FIFO. At most 1000 keys a claim,
+-- found by a skip scan of task_ordering_idx (one probe per key, whatever
+-- the number of tasks of a key). A key's tasks go in creation order.
+CREATE FUNCTION task._fair_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
+    LANGUAGE sql
+AS $$
+    WITH RECURSIVE keys(k, i) AS (
+        (SELECT x.ordering_key, 1 FROM task.task x
+          WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
+            AND x.status IN ('queued', 'rescheduled', 'processing')
+          ORDER BY x.ordering_key LIMIT 1)
+        UNION ALL
+        SELECT (SELECT x.ordering_key FROM task.task x
+                 WHERE x.queue = q.name AND x.ordering_key > keys.k
+                   AND x.status IN ('queued', 'rescheduled', 'processing')
+                 ORDER BY x.ordering_key LIMIT 1), keys.i + 1
+          FROM keys WHERE keys.k IS NOT NULL AND keys.i < 1000),
+    cand AS (
+        SELECT c.id, c.priority, c.run_at, c.r, keys.k
+          FROM keys CROSS JOIN LATERAL (
+               SELECT x.id, x.priority, x.run_at, row_number() OVER (ORDER BY x.run_at, x.id) AS r
+                 FROM task.task x
+                WHERE x.queue = q.name AND x.ordering_key = keys.k
+                  AND x.status IN ('queued', 'rescheduled') AND x.run_at <= at
+                  AND (q.key_concurrency = 0
+                       OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
+                ORDER BY x.run_at, x.id
+                LIMIT n) c
+         WHERE keys.k IS NOT NULL
+        UNION ALL
+        SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
+          FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM task.task x
+                 WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
+                 ORDER BY x.priority DESC, x.run_at, x.id
+                 LIMIT 1000) h
+         WHERE h.ordering_key IS NULL AND h.run_at <= at),
+    pick AS (
+        SELECT c.id, row_number() OVER (ORDER BY c.r, s.served_at NULLS FIRST, c.priority DESC, c.run_at, c.id) AS o
+          FROM cand c LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = c.k
+         ORDER BY o LIMIT n)
+    SELECT coalesce(array_agg(l.id ORDER BY p.o), '{}')
+      FROM pick p
+      JOIN LATERAL (SELECT x.id FROM task.task x
+                     WHERE x.owner = q.owner AND x.id = p.id AND x.status IN ('queued', 'rescheduled')
+                     FOR UPDATE SKIP LOCKED) l ON true
+$$;
+COMMENT ON FUNCTION task._fair_pick(task.queue, integer, timestamptz) IS
+    'Internal: the runnable tasks a fair-share claim takes, round-robin over ordering keys, least recently served key first, locked (SKIP LOCKED).';
 
 CREATE FUNCTION task.task_dequeue(
     queue          text,
@@ -224,6 +456,11 @@ DECLARE
     key bigint;
     seq bigint;
     next_due timestamptz;
+    -- a queue whose claims a cap or a rate limit may hold back
+    limited boolean;
+    lkey bigint;
+    lseq bigint;
+    next_slot timestamptz;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
     IF task_dequeue.complete IS NOT NULL THEN
@@ -260,6 +497,13 @@ BEGIN
     IF task_dequeue.wait > '0' THEN
         key := task._wait_key(q.name);
         seq := task._wait_seq(key);
+        -- ... and, for a queue with a cap, the generation of its service's
+        -- freed claim slots: a commit that frees one wakes a waiter at the cap
+        limited := q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0;
+        IF limited THEN
+            lkey := task._wait_limit_key(q.owner);
+            lseq := task._wait_seq(lkey);
+        END IF;
     END IF;
 
     claimed := 0;
@@ -285,7 +529,25 @@ BEGIN
             SELECT min(x.run_at) INTO next_due FROM task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
-            PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
+            IF NOT limited THEN
+                PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
+            ELSE
+                -- held back by a limit? At a cap: until a claim slot is freed
+                -- (or the rate window closes); a slot freed since the look,
+                -- with work waiting: look again at once; else as any queue
+                next_slot := CASE WHEN q.rate_limit <> 0 THEN task._rate_next(q) END;
+                IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
+                    PERFORM task._wait_sleep(lkey, lseq, task._ms_until(deadline), q.name);
+                ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
+                      AND EXISTS (SELECT FROM task.task x
+                                   WHERE x.owner = q.owner AND x.queue = q.name
+                                     AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()) THEN
+                    NULL;
+                ELSE
+                    PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot)), q.name);
+                END IF;
+                lseq := task._wait_seq(lkey);
+            END IF;
             seq := task._wait_seq(key);
             IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
                 q := task._worker_queue(q.name, missing_ok => true);
@@ -298,7 +560,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

@@ -40,5 +40,7 @@ extern void task_wait_init(void);
 /* a queue got runnable work / a task reached a final status (noted, woken at commit) */
 extern void task_wait_note_queue(const char *name, int len);
 extern void task_wait_note_task(int64 id);
+/* a task of the service left processing: a claim slot of its limited queues is free */
+extern void task_wait_note_limit(int32 owner);
 
 #endif							/* TASK_H */

@@ -555,7 +555,11 @@ task_transition(PG_FUNCTION_ARGS)
 				SET(stamp_column[to] + 1, actor);
 			}
 			if (from == ST_PROCESSING)
+			{
 				SETNULL(COL_LEASE_UNTIL);
+				/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
+				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]));
+			}
 
 			/*
 			 * A move into processing that is not a claim (the claim sets

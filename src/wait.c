@@ -112,14 +112,16 @@ extern bool pq_check_connection(void);
 
 PG_FUNCTION_INFO_V1(task_wait_queue_key);
 PG_FUNCTION_INFO_V1(task_wait_task_key);
+PG_FUNCTION_INFO_V1(task_wait_limit_key);
 PG_FUNCTION_INFO_V1(task_wait_seq);
 PG_FUNCTION_INFO_V1(task_wait_sleep);
 PG_FUNCTION_INFO_V1(task_wait_attached);
 PG_FUNCTION_INFO_V1(task_wait_stats);
 
-/* seeds of the two key spaces */
+/* seeds of the key spaces: queues, tasks, and services' freed claim slots */
 #define WAIT_SEED_QUEUE		UINT64CONST(0x7461736b2d717565)
 #define WAIT_SEED_TASK		UINT64CONST(0x7461736b2d746964)
+#define WAIT_SEED_LIMIT		UINT64CONST(0x7461736b2d6c696d)
 
 /* the polling interval without shared memory, in milliseconds */
 #define WAIT_POLL_MS		50
@@ -389,6 +391,18 @@ task_key(int64 id)
 }
 
 /*
+ * The key of a service's freed claim slots: a task of the service left
+ * processing, so a claim of a queue at its limit (max_processing, or the
+ * service's cap) may find room (65_worker.sql).
+ */
+static inline uint64
+limit_key(int32 owner)
+{
+	return hash_bytes_extended((const unsigned char *) &owner, sizeof(owner),
+							   WAIT_SEED_LIMIT ^ ((uint64) MyDatabaseId << 32));
+}
+
+/*
  * Remember a key until the end of the transaction. The last few entries
  * are searched for a repeat (a bulk enqueue notes one queue many times);
  * a repeat further back only costs one more wake of its slot.
@@ -427,6 +441,12 @@ task_wait_note_queue(const char *name, int len)
 }
 
 void
+task_wait_note_limit(int32 owner)
+{
+	note_key(limit_key(owner), false);
+}
+
+void
 task_wait_note_task(int64 id)
 {
 	note_key(task_key(id), true);
@@ -451,6 +471,13 @@ Datum
 task_wait_task_key(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) task_key(PG_GETARG_INT64(0)));
+}
+
+/* task._wait_limit_key(owner integer) → bigint */
+Datum
+task_wait_limit_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) limit_key(PG_GETARG_INT32(0)));
 }
 
 static inline WaitSlot *
