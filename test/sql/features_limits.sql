@@ -1,7 +1,7 @@
 -- Issue 14, claim-time limits: max_processing per queue, key_concurrency
 -- per ordering key, a cap per service across its queues, rate limits,
 -- fair share between ordering keys; what frees a slot; bad settings.
--- Concurrency exactness is in test/specs/features_limits.spec.
+-- Concurrency exactness is in test/specs/features_limits_race.spec.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
