@@ -52,6 +52,7 @@ ALTER TABLE task.queue_share ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.queue_share FORCE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('task.queue_rate', '');
 SELECT pg_catalog.pg_extension_config_dump('task.queue_share', '');
+REVOKE ALL ON task.queue_rate, task.queue_share FROM PUBLIC;
 
 -- ---------------------------------------------------------------- queues and services
 -- (earlier fragments already create the final text: a database of 0.1.0 never had the 9-argument form)
