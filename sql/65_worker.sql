@@ -211,7 +211,7 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 -- service, rate_limit per rate_interval, fair_share, key_concurrency.
 --
 -- Exact under concurrency: two claims may not both count the same free
--- slot. The claim of a queue with a cap, a rate limit or fair share first
+-- slot. The claim of a queue with a cap or a rate limit first
 -- takes a transaction-scoped advisory lock -- of the service when the
 -- service is capped (one lock orders the claims of all its queues), else of
 -- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
@@ -257,7 +257,7 @@ DECLARE
     ids task.task_id[];
     got integer;
 BEGIN
-    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.fair_share OR q.service_capped THEN
+    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.service_capped THEN
         IF current_setting('transaction_isolation') <> 'read committed' THEN
             RAISE EXCEPTION 'queue "%" has claim-time limits and is claimed in READ COMMITTED only', q.name
                 USING ERRCODE = 'active_sql_transaction',
@@ -310,17 +310,7 @@ BEGIN
                claims = CASE WHEN r.window_start + q.rate_interval <= at THEN got ELSE r.claims + got END;
     END IF;
     IF got > 0 AND q.fair_share THEN
-        -- the keys served, in claim order (the last one served latest)
-        INSERT INTO task.queue_share AS s (queue, key, served_at)
-        SELECT q.name, coalesce(x.ordering_key, ''), at + max(u.i) * interval '1 microsecond'
-          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
-          JOIN task.task x ON x.owner = q.owner AND x.id = u.id
-         GROUP BY coalesce(x.ordering_key, '')
-        ON CONFLICT (queue, key) DO UPDATE SET served_at = excluded.served_at;
-        -- keys not served for a day are forgotten (they come back first)
-        IF random() < 0.01 THEN
-            DELETE FROM task.queue_share s WHERE s.queue = q.name AND s.served_at < at - interval '1 day';
-        END IF;
+        PERFORM task._fair_served(q, ids, at);
     END IF;
 END
 $$;
@@ -379,58 +369,113 @@ $$;
 COMMENT ON FUNCTION task._rate_next(task.queue) IS
     'Internal: when the full rate-limit window of the queue closes (NULL when it is not full).';
 
--- Fair share: the ids to claim, round-robin over the ordering keys of the
--- runnable tasks (tasks without a key form one group, looked for among
--- the 1000 oldest runnable tasks): the first task of every key, then the
--- second, ...; within a round the least recently served key first
--- (task.queue_share), then priority and FIFO. At most 1000 keys a claim,
--- found by a skip scan of task_ordering_idx (one probe per key, whatever
--- the number of tasks of a key). A key's tasks go in creation order.
+-- Fair share: the tasks to claim, round-robin over the ordering keys of
+-- the runnable tasks: the first task of every key, then the second, ...;
+-- within a round the least recently served key first (task.queue_share),
+-- then priority and FIFO. A key's tasks go in creation order. At most
+-- 1000 keys a claim, found by a skip scan of task_ordering_idx (one probe
+-- per key, whatever the number of tasks of a key). Tasks without a key form
+-- one group, looked for among the 100 oldest runnable tasks of the queue
+-- (the runnable index does not hold the key: a deeper look would read a
+-- flood's rows on every claim).
+--
+-- No lock orders fair claims (unless the queue also has a cap or a rate
+-- limit): two claims at once may both give the next turn to the same key.
+-- Each locks its candidates in turn order with SKIP LOCKED and keeps the
+-- first n it gets, so a claim running beside another takes the turns after
+-- the other's instead of coming back empty.
 CREATE FUNCTION task._fair_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
-    LANGUAGE sql
+    LANGUAGE plpgsql
 AS $$
-    WITH RECURSIVE keys(k, i) AS (
-        (SELECT x.ordering_key, 1 FROM task.task x
-          WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
-            AND x.status IN ('queued', 'rescheduled', 'processing')
-          ORDER BY x.ordering_key LIMIT 1)
-        UNION ALL
-        SELECT (SELECT x.ordering_key FROM task.task x
-                 WHERE x.queue = q.name AND x.ordering_key > keys.k
-                   AND x.status IN ('queued', 'rescheduled', 'processing')
-                 ORDER BY x.ordering_key LIMIT 1), keys.i + 1
-          FROM keys WHERE keys.k IS NOT NULL AND keys.i < 1000),
-    cand AS (
-        SELECT c.id, c.priority, c.run_at, c.r, keys.k
-          FROM keys CROSS JOIN LATERAL (
-               SELECT x.id, x.priority, x.run_at, row_number() OVER (ORDER BY x.run_at, x.id) AS r
-                 FROM task.task x
-                WHERE x.queue = q.name AND x.ordering_key = keys.k
-                  AND x.status IN ('queued', 'rescheduled') AND x.run_at <= at
-                  AND (q.key_concurrency = 0
-                       OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
-                ORDER BY x.run_at, x.id
-                LIMIT n) c
-         WHERE keys.k IS NOT NULL
-        UNION ALL
-        SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
-          FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM task.task x
-                 WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
-                 ORDER BY x.priority DESC, x.run_at, x.id
-                 LIMIT 1000) h
-         WHERE h.ordering_key IS NULL AND h.run_at <= at),
-    pick AS (
-        SELECT c.id, row_number() OVER (ORDER BY c.r, s.served_at NULLS FIRST, c.priority DESC, c.run_at, c.id) AS o
-          FROM cand c LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = c.k
-         ORDER BY o LIMIT n)
-    SELECT coalesce(array_agg(l.id ORDER BY p.o), '{}')
-      FROM pick p
-      JOIN LATERAL (SELECT x.id FROM task.task x
-                     WHERE x.owner = q.owner AND x.id = p.id AND x.status IN ('queued', 'rescheduled')
-                     FOR UPDATE SKIP LOCKED) l ON true
+DECLARE
+    c task.task_id;
+    picked task.task_id[] := '{}';
+BEGIN
+    FOR c IN
+        WITH RECURSIVE keys(k, i) AS (
+            (SELECT x.ordering_key, 1 FROM task.task x
+              WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
+                AND x.status IN ('queued', 'rescheduled', 'processing')
+              ORDER BY x.ordering_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT x.ordering_key FROM task.task x
+                     WHERE x.queue = q.name AND x.ordering_key > keys.k
+                       AND x.status IN ('queued', 'rescheduled', 'processing')
+                     ORDER BY x.ordering_key LIMIT 1), keys.i + 1
+              FROM keys WHERE keys.k IS NOT NULL AND keys.i < 1000),
+        cand AS (
+            SELECT c.id, c.priority, c.run_at, c.r, keys.k
+              FROM keys CROSS JOIN LATERAL (
+                   SELECT x.id, x.priority, x.run_at, row_number() OVER (ORDER BY x.run_at, x.id) AS r
+                     FROM task.task x
+                    WHERE x.queue = q.name AND x.ordering_key = keys.k
+                      AND x.status IN ('queued', 'rescheduled') AND x.run_at <= at
+                      AND (q.key_concurrency = 0
+                           OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
+                    ORDER BY x.run_at, x.id
+                    LIMIT 2 * n) c
+             WHERE keys.k IS NOT NULL
+            UNION ALL
+            SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
+              FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM task.task x
+                     WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
+                     ORDER BY x.priority DESC, x.run_at, x.id
+                     LIMIT 100) h
+             WHERE h.ordering_key IS NULL AND h.run_at <= at)
+        SELECT cand.id FROM cand LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = cand.k
+         ORDER BY cand.r, s.served_at NULLS FIRST, cand.priority DESC, cand.run_at, cand.id
+         LIMIT 2 * n
+    LOOP
+        PERFORM FROM task.task x
+         WHERE x.owner = q.owner AND x.id = c AND x.status IN ('queued', 'rescheduled')
+           FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            picked := picked || c;
+            EXIT WHEN cardinality(picked) >= n;
+        END IF;
+    END LOOP;
+    RETURN picked;
+END
 $$;
 COMMENT ON FUNCTION task._fair_pick(task.queue, integer, timestamptz) IS
     'Internal: the runnable tasks a fair-share claim takes, round-robin over ordering keys, least recently served key first, locked (SKIP LOCKED).';
+
+-- Fair share: the keys a claim served, stamped in claim order (the last
+-- served latest). A key another claim is stamping right now is left to it
+-- (SKIP LOCKED: both stamp the same moment); a new key is added by one of
+-- the claims that serve it at once, the others go on without waiting.
+CREATE FUNCTION task._fair_served(q task.queue, ids task.task_id[], at timestamptz) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    keys text[];
+    times timestamptz[];
+BEGIN
+    SELECT array_agg(v.key ORDER BY v.key), array_agg(v.t ORDER BY v.key) INTO keys, times
+      FROM (SELECT coalesce(x.ordering_key, '') AS key, at + max(u.i) * interval '1 microsecond' AS t
+              FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+              JOIN task.task x ON x.owner = q.owner AND x.id = u.id
+             GROUP BY 1) v;
+    UPDATE task.queue_share s SET served_at = v.t
+      FROM unnest(keys, times) AS v(key, t),
+           LATERAL (SELECT l.key FROM task.queue_share l
+                     WHERE l.queue = q.name AND l.key = v.key FOR UPDATE SKIP LOCKED) l
+     WHERE s.queue = q.name AND s.key = l.key;
+    INSERT INTO task.queue_share AS s (queue, key, served_at)
+    SELECT q.name, v.key, v.t FROM unnest(keys, times) AS v(key, t)
+     WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = v.key)
+       -- one claim adds a new key; one beside it does not wait for that insert
+       AND pg_try_advisory_xact_lock(1952543597, hashtext(q.name || '/' || v.key))
+    ON CONFLICT (queue, key) DO NOTHING;
+    -- keys not served for a day are forgotten (they come back first)
+    IF random() < 0.01 THEN
+        DELETE FROM task.queue_share s WHERE s.queue = q.name AND s.served_at < at - interval '1 day';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._fair_served(task.queue, task.task_id[], timestamptz) IS
+    'Internal: records when a fair-share claim served each ordering key of the tasks it took.';
+
 
 CREATE FUNCTION task.task_dequeue(
     queue          text,

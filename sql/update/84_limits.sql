@@ -83,9 +83,12 @@ DROP FUNCTION IF EXISTS task.task_queue_configure(text, interval, integer, inter
 
 -- @replace function task._fair_pick
 
+-- @replace function task._fair_served
+
 -- @replace function task.task_dequeue
 
 REVOKE ALL ON FUNCTION task._check_limits(integer, integer, integer, interval, boolean),
     task._wait_limit_key(integer), task._key_turn(task.queue, text, task.task_id, integer),
     task._claim_limited(task.queue, integer, interval), task._claim_room(task.queue, timestamptz),
-    task._rate_next(task.queue), task._fair_pick(task.queue, integer, timestamptz) FROM PUBLIC;
+    task._rate_next(task.queue), task._fair_pick(task.queue, integer, timestamptz),
+    task._fair_served(task.queue, task.task_id[], timestamptz) FROM PUBLIC;
