@@ -381,9 +381,9 @@ COMMENT ON FUNCTION task._rate_next(task.queue) IS
 --
 -- No lock orders fair claims (unless the queue also has a cap or a rate
 -- limit): two claims at once may both give the next turn to the same key.
--- Each locks its candidates in turn order with SKIP LOCKED and keeps the
--- first n it gets, so a claim running beside another takes the turns after
--- the other's instead of coming back empty.
+-- Each locks its candidates (the first 4 n turns) in turn order with SKIP
+-- LOCKED and keeps the first n it gets, so a claim running beside others
+-- takes the turns after theirs instead of coming back empty.
 CREATE FUNCTION task._fair_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
     LANGUAGE plpgsql
 AS $$
@@ -413,7 +413,7 @@ BEGIN
                       AND (q.key_concurrency = 0
                            OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
                     ORDER BY x.run_at, x.id
-                    LIMIT 2 * n) c
+                    LIMIT 4 * n) c
              WHERE keys.k IS NOT NULL
             UNION ALL
             SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
@@ -424,7 +424,7 @@ BEGIN
              WHERE h.ordering_key IS NULL AND h.run_at <= at)
         SELECT cand.id FROM cand LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = cand.k
          ORDER BY cand.r, s.served_at NULLS FIRST, cand.priority DESC, cand.run_at, cand.id
-         LIMIT 2 * n
+         LIMIT 4 * n
     LOOP
         PERFORM FROM task.task x
          WHERE x.owner = q.owner AND x.id = c AND x.status IN ('queued', 'rescheduled')
