@@ -136,7 +136,8 @@ BEGIN
     INSERT INTO task.service AS x
     SELECT * FROM jsonb_populate_recordset(NULL::task.service, directory->'services')
     ON CONFLICT (id) DO UPDATE
-       SET name = excluded.name, namespace = excluded.namespace, revision = excluded.revision, created_at = excluded.created_at
+       SET name = excluded.name, namespace = excluded.namespace, revision = excluded.revision, created_at = excluded.created_at,
+           max_processing = excluded.max_processing
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;
@@ -157,7 +158,10 @@ BEGIN
     ON CONFLICT (name) DO UPDATE
        SET owner = excluded.owner, paused = excluded.paused, lease = excluded.lease,
            max_attempts = excluded.max_attempts, backoff_base = excluded.backoff_base,
-           backoff_max = excluded.backoff_max, retention = excluded.retention, created_at = excluded.created_at
+           backoff_max = excluded.backoff_max, retention = excluded.retention, created_at = excluded.created_at,
+           max_processing = excluded.max_processing, key_concurrency = excluded.key_concurrency,
+           rate_limit = excluded.rate_limit, rate_interval = excluded.rate_interval,
+           fair_share = excluded.fair_share, service_capped = excluded.service_capped
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;

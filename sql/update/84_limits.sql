@@ -68,6 +68,9 @@ DROP FUNCTION IF EXISTS task.task_queue_configure(text, interval, integer, inter
 
 -- @replace function task.task_service_configure
 
+-- scale-out: the limits travel with the directory to the other nodes
+-- @replace function task._node_directory_apply
+
 -- ---------------------------------------------------------------- the claim
 -- @replace function task._wait_limit_key
 
