@@ -110,14 +110,18 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'List each claimed task once.';
     END IF;
-    -- id = ANY(...) probes the (id, owner) primary key, whatever the plan
-    -- (an id carries its owner, the distribution key: task_id_owner)
+    -- a join with the batch probes the (id, owner) primary key once per
+    -- task (an id carries its owner, the distribution key: task_id_owner);
+    -- written as id = ANY(ids) AND status = 'processing', the generic plan
+    -- ANDed a bitmap of every processing task of the table (task_lease_idx)
+    -- with the key's: 10 ms a batch after a long drain instead of 0.1
     WITH c AS (
         UPDATE task.task x SET status = 'completed'
-         WHERE x.id = ANY (ids)
+          FROM unnest(ids, tokens) AS u(id, token)
+         WHERE x.owner = task.task_id_owner(u.id) AND x.id = u.id
            AND task._may_write(x.owner, false)
            AND x.status = 'processing'
-           AND x.lease_token IS NOT DISTINCT FROM tokens[array_position(ids, x.id)]
+           AND x.lease_token IS NOT DISTINCT FROM u.token
         RETURNING x.id)
     SELECT array_agg(c.id) INTO done FROM c;
     IF coalesce(cardinality(done), 0) < cardinality(ids) THEN
@@ -228,10 +232,10 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 --
 -- A claim of a limited queue that finds it at its cap returns nothing; a
 -- waiting task_dequeue then sleeps on the service's freed-slot key
--- (task._wait_limit_key), moved by every commit in which a task of the
--- service leaves processing (completed, failed, rescheduled, cancelled,
--- rescued; src/transition.c), and one at the rate limit sleeps until the
--- window closes.
+-- (task._wait_limit_key), moved by every commit in which more tasks of the
+-- service left processing (completed, failed, rescheduled, cancelled,
+-- rescued; src/transition.c) than it claimed, and one at the rate limit
+-- sleeps until the window closes.
 
 -- The tasks of a key that still hold a place in its turn: processing, or
 -- waiting and older than the task (in creation order), counted up to k.

@@ -40,7 +40,8 @@ extern void task_wait_init(void);
 /* a queue got runnable work / a task reached a final status (noted, woken at commit) */
 extern void task_wait_note_queue(const char *name, int len);
 extern void task_wait_note_task(int64 id);
-/* a task of the service left processing: a claim slot of its limited queues is free */
-extern void task_wait_note_limit(int32 owner);
+extern void task_wait_note_claim(const char *name, int len);
+/* a task of the service left processing (a claim slot is free) / was claimed (one is taken) */
+extern void task_wait_note_limit(int32 owner, bool claim);
 
 #endif							/* TASK_H */

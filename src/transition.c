@@ -424,6 +424,14 @@ note_queue(Datum queue)
 	task_wait_note_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+static void
+note_claim(Datum queue)
+{
+	text	   *t = DatumGetTextPP(queue);
+
+	task_wait_note_claim(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
 Datum
 task_transition(PG_FUNCTION_ARGS)
 {
@@ -558,7 +566,7 @@ task_transition(PG_FUNCTION_ARGS)
 			{
 				SETNULL(COL_LEASE_UNTIL);
 				/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
-				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]));
+				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), false);
 			}
 
 			/*
@@ -624,10 +632,19 @@ restored:
 		if (replace[ATT(COL_STATUS_AT)])	/* the status changed */
 		{
 			/*
-			 * A task with an ordering key that changes status may release
-			 * the next task of its key: that wakes the queue too.
+			 * A task with an ordering key that leaves processing (or is
+			 * cancelled while it waits) may release the next task of its
+			 * key: that wakes the queue too. A claim wakes nobody; it uses
+			 * up one of the queue's announced wakes (wait.c), and one of its
+			 * service's freed claim slots (a slot freed and taken again in
+			 * one transaction, complete-and-claim, wakes nobody).
 			 */
-			if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
+			if (to == ST_PROCESSING)
+			{
+				note_claim(values[ATT(COL_QUEUE)]);
+				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), true);
+			}
+			else if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
 				note_queue(values[ATT(COL_QUEUE)]);
 			if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)
 				task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));

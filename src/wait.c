@@ -41,10 +41,20 @@
  * not all of them; a final task status (task_wait) still broadcasts, and so
  * does a slot whose sleepers wait for different keys (a hash collision: a
  * signal could land on a waiter of the other key). A signalled waiter holds
- * the wake until it has looked for work: when it sleeps again without
- * having claimed (it calls _wait_sleep again), or its transaction aborts
- * (an error, a cancel, a client gone: FATAL), it passes the wake on to the
- * next sleeper, so a wake is never lost with the waiter it went to.
+ * the wake until it has looked for work: when its transaction aborts (an
+ * error, a cancel, a client gone: FATAL), it passes the wake on to the
+ * next sleeper, so a wake is never lost with the waiter it went to. When
+ * it looked and claimed nothing (it calls _wait_sleep again), it passes
+ * the wake on only while the slot has an announced wake that no claim has
+ * used up (tokens: a commit adds one per runnable task; a committed claim,
+ * by any worker, and a pass each use one): a wake whose task another
+ * worker took is dropped rather than sent round every sleeper.
+ *
+ * A third key space, a service's freed claim slots (limit_key): every
+ * task of the service that leaves processing announces one, every claim
+ * uses one (so complete-and-claim in one transaction announces nothing).
+ * A task_dequeue held back by a cap (max_processing, the service's cap;
+ * 65_worker.sql) sleeps on it.
  *
  * Keys are scoped by database (the database oid seeds the hash), so waiters
  * of two databases never share a key, and a transaction's list of keys
@@ -55,9 +65,11 @@
  * No snapshot while sleeping: a waiter releases its xmin for the sleep
  * (backend_xmin is NULL in pg_stat_activity) when nothing can read a table
  * with the snapshots it holds afterwards: the sleep is called by our own
- * function (task_dequeue, task_wait) called directly by a top-level
- * SELECT whose range table holds no relation, and every statement after
- * the sleep takes a new snapshot (READ COMMITTED, volatile functions),
+ * function (task_dequeue, task_wait), which takes a new snapshot for every
+ * statement after it (READ COMMITTED, volatile functions); every statement
+ * running above it (the top-level one, and wrappers such as the HTTP
+ * layer's) is a SELECT whose range table holds no relation and that calls
+ * no STABLE SQL or PL/pgSQL function (which would read with its snapshot);
  * and the library was preloaded (the depth is counted from the start).
  * See docs/QUEUE.md.
  *
@@ -76,11 +88,14 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "storage/proc.h"
@@ -91,13 +106,12 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/portal.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
@@ -149,6 +163,7 @@ typedef struct WaitSlot
 	pg_atomic_uint64 broadcasts;	/* of those, the ones that found waiters */
 	pg_atomic_uint64 sleeps;		/* waits that went to sleep here */
 	pg_atomic_uint32 waiters;		/* backends waiting here now */
+	pg_atomic_uint32 tokens;		/* wakes announced for runnable tasks, not yet used */
 	slock_t		mutex;				/* protects what follows */
 	WaitKind	kind;
 	Oid			database;			/* of the last waiter: label's database */
@@ -177,6 +192,7 @@ typedef struct PendingKey
 {
 	uint64		key;
 	uint32		count;			/* runnable tasks made for a queue key */
+	uint32		claimed;		/* tasks of a queue key claimed */
 	bool		broadcast;		/* a task key: wake every waiter */
 } PendingKey;
 
@@ -189,6 +205,10 @@ static int	holding_slot = -1;
 
 /* ExecutorRun nesting depth: 1 inside a top-level statement */
 static int	executor_depth = 0;
+
+/* the statement running at each depth (1 .. MAX_TRACKED_DEPTH) */
+#define MAX_TRACKED_DEPTH 16
+static QueryDesc *executor_stack[MAX_TRACKED_DEPTH];
 static bool executor_depth_exact = false;	/* counted since before any statement */
 static ExecutorRun_hook_type prev_executor_run = NULL;
 
@@ -238,6 +258,7 @@ wait_shmem_startup(void)
 			pg_atomic_init_u64(&slot->broadcasts, 0);
 			pg_atomic_init_u64(&slot->sleeps, 0);
 			pg_atomic_init_u32(&slot->waiters, 0);
+			pg_atomic_init_u32(&slot->tokens, 0);
 			SpinLockInit(&slot->mutex);
 			slot->kind = WAIT_KIND_NONE;
 			slot->database = InvalidOid;
@@ -260,6 +281,8 @@ wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 {
 	uint32		waiters;
 
+	if (!broadcast)
+		pg_atomic_fetch_add_u32(&slot->tokens, count);
 	pg_atomic_fetch_add_u64(&slot->generation, 1);
 	waiters = pg_atomic_read_u32(&slot->waiters);
 	if (waiters == 0)
@@ -278,12 +301,43 @@ wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 			ConditionVariableSignal(&slot->cv);
 }
 
-/* Pass a wake this backend holds on to the next sleeper of its slot. */
+/* Use up to n of a slot's announced wakes; returns how many it used. */
+static uint32
+take_tokens(WaitSlot *slot, uint32 n)
+{
+	uint32		old = pg_atomic_read_u32(&slot->tokens);
+
+	while (old > 0 && n > 0)
+	{
+		uint32		take = Min(old, n);
+
+		if (pg_atomic_compare_exchange_u32(&slot->tokens, &old, old - take))
+			return take;
+	}
+	return 0;
+}
+
+/*
+ * Pass a wake this backend holds on to the next sleeper of its slot. A
+ * waiter that never looked for work (its transaction aborted) always
+ * passes it. One that looked and claimed nothing (looked = true) passes it
+ * only while the slot has an announced wake that no claim has used: the
+ * task it was woken for may merely have been locked. If another worker
+ * claimed that task, its commit used the wake up and this one is dropped,
+ * instead of going round the sleepers for nothing until the next task
+ * arrives; and a wake that cannot be used (a task held back by its
+ * ordering key) goes round once per announcement, not forever.
+ */
 static void
-pass_wake(void)
+pass_wake(bool looked)
 {
 	if (holding_slot >= 0 && wait_shared != NULL)
-		ConditionVariableSignal(&wait_shared->slots[holding_slot].cv);
+	{
+		WaitSlot   *slot = &wait_shared->slots[holding_slot];
+
+		if (!looked || take_tokens(slot, 1) > 0)
+			ConditionVariableSignal(&slot->cv);
+	}
 	holding_slot = -1;
 }
 
@@ -304,7 +358,7 @@ wait_xact_callback(XactEvent event, void *arg)
 	 * and committed has used it.
 	 */
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		pass_wake();
+		pass_wake(false);
 	holding_slot = -1;
 
 	if (event == XACT_EVENT_COMMIT && wait_shared != NULL)
@@ -312,8 +366,20 @@ wait_xact_callback(XactEvent event, void *arg)
 		int			i;
 
 		for (i = 0; i < npending; i++)
-			wake_slot(&wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots],
-					  pending[i].count, pending[i].broadcast);
+		{
+			WaitSlot   *slot = &wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots];
+
+			/*
+			 * Claims use announced wakes up, the transaction's own first:
+			 * a task made and claimed in one transaction wakes nobody.
+			 */
+			if (pending[i].broadcast)
+				wake_slot(slot, pending[i].count, true);
+			else if (pending[i].count > pending[i].claimed)
+				wake_slot(slot, pending[i].count - pending[i].claimed, false);
+			else if (pending[i].claimed > pending[i].count)
+				take_tokens(slot, pending[i].claimed - pending[i].count);
+		}
 	}
 
 	/* every end of a transaction forgets it; an abort wakes nobody */
@@ -326,6 +392,8 @@ wait_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				  bool execute_once)
 {
 	executor_depth++;
+	if (executor_depth <= MAX_TRACKED_DEPTH)
+		executor_stack[executor_depth - 1] = queryDesc;
 	PG_TRY();
 	{
 		if (prev_executor_run)
@@ -408,15 +476,17 @@ limit_key(int32 owner)
  * a repeat further back only costs one more wake of its slot.
  */
 static void
-note_key(uint64 key, bool broadcast)
+note_key(uint64 key, bool broadcast, bool claim)
 {
 	int			i;
+	uint32	   *counter;
 
 	for (i = npending - 1; i >= 0 && i >= npending - 8; i--)
 		if (pending[i].key == key && pending[i].broadcast == broadcast)
 		{
-			if (pending[i].count < PG_UINT32_MAX)
-				pending[i].count++;
+			counter = claim ? &pending[i].claimed : &pending[i].count;
+			if (*counter < PG_UINT32_MAX)
+				(*counter)++;
 			return;
 		}
 	if (npending == maxpending)
@@ -429,7 +499,8 @@ note_key(uint64 key, bool broadcast)
 		maxpending = newmax;
 	}
 	pending[npending].key = key;
-	pending[npending].count = 1;
+	pending[npending].count = claim ? 0 : 1;
+	pending[npending].claimed = claim ? 1 : 0;
 	pending[npending].broadcast = broadcast;
 	npending++;
 }
@@ -437,19 +508,25 @@ note_key(uint64 key, bool broadcast)
 void
 task_wait_note_queue(const char *name, int len)
 {
-	note_key(queue_key(name, len), false);
+	note_key(queue_key(name, len), false, false);
 }
 
 void
-task_wait_note_limit(int32 owner)
+task_wait_note_claim(const char *name, int len)
 {
-	note_key(limit_key(owner), false);
+	note_key(queue_key(name, len), false, true);
+}
+
+void
+task_wait_note_limit(int32 owner, bool claim)
+{
+	note_key(limit_key(owner), false, claim);
 }
 
 void
 task_wait_note_task(int64 id)
 {
-	note_key(task_key(id), true);
+	note_key(task_key(id), true, false);
 }
 
 /* ---------------------------------------------------------------------
@@ -513,36 +590,116 @@ wait_cleanup(int code, Datum arg)
 }
 
 /*
+ * Whether a function may read a table with the snapshot of the statement
+ * that calls it: a STABLE or IMMUTABLE function written in SQL, PL/pgSQL or
+ * any other procedural language runs its queries with its caller's
+ * snapshot. Built-in and C functions (casts, type I/O, json_agg,
+ * current_setting ...) are taken to read none; a VOLATILE function takes a
+ * new snapshot for each of its statements (READ COMMITTED).
+ */
+static bool
+reads_with_callers_snapshot(Oid funcid, void *context)
+{
+	HeapTuple	tp;
+	Form_pg_proc proc;
+	bool		reads;
+
+	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tp))
+		return true;
+	proc = (Form_pg_proc) GETSTRUCT(tp);
+	reads = proc->provolatile != PROVOLATILE_VOLATILE &&
+		proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId;
+	ReleaseSysCache(tp);
+	return reads;
+}
+
+static bool
+expr_reads_tables(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, reads_with_callers_snapshot, context))
+		return true;
+	return expression_tree_walker(node, expr_reads_tables, context);
+}
+
+/* Whether a plan node (or one below it, subplans included) calls such a function. */
+static bool
+plan_reads_tables(PlanState *ps, void *context)
+{
+	Plan	   *plan = ps->plan;
+
+	if (expr_reads_tables((Node *) plan->targetlist, context) ||
+		expr_reads_tables((Node *) plan->qual, context))
+		return true;
+	switch (nodeTag(plan))
+	{
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+			if (expr_reads_tables((Node *) ((Join *) plan)->joinqual, context))
+				return true;
+			break;
+		case T_Result:
+			if (expr_reads_tables(((Result *) plan)->resconstantqual, context))
+				return true;
+			break;
+		case T_Limit:
+			if (expr_reads_tables(((Limit *) plan)->limitOffset, context) ||
+				expr_reads_tables(((Limit *) plan)->limitCount, context))
+				return true;
+			break;
+		case T_FunctionScan:
+			if (expr_reads_tables((Node *) ((FunctionScan *) plan)->functions, context))
+				return true;
+			break;
+		case T_ValuesScan:
+			if (expr_reads_tables((Node *) ((ValuesScan *) plan)->values_lists, context))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return planstate_tree_walker(ps, plan_reads_tables, context);
+}
+
+/*
  * Whether this sleep may release the backend's xmin: nothing reads a table
- * with the snapshots held now once the sleep is over. True when the sleep
- * is called by our function (task_dequeue, task_wait: one statement, its
- * PERFORM, so ExecutorRun depth 2) evaluated directly by a top-level
- * statement (depth 1), and that statement is one SELECT whose range table,
- * subqueries included, holds no relation: it reads only what the function
- * returns. The function itself takes a new snapshot for each statement
- * after the sleep (READ COMMITTED, VOLATILE). Called from deeper (inside
- * another function's query), the xmin is kept: that query may read tables
- * with its snapshot afterwards.
+ * with the snapshots held now once the sleep is over. The sleep is called
+ * by a statement of our own function (task_dequeue, task_wait), which takes
+ * a new snapshot for each statement after it (READ COMMITTED, VOLATILE).
+ * Every statement running above it, from the top-level one down to the one
+ * that called our function (directly, or through wrappers such as the HTTP
+ * layer's), must read nothing with its snapshot once the call returns: a
+ * SELECT without row locks whose range table, subqueries included, holds
+ * no relation, and that calls no function that would read with its
+ * snapshot (a STABLE SQL or PL/pgSQL function; see above). Otherwise the
+ * xmin is kept: such a statement may read a table with its old snapshot
+ * after the wait, and rows it must see could have been pruned.
  */
 static bool
 may_release_xmin(void)
 {
-	ListCell   *lc;
+	int			level;
 
-	if (!executor_depth_exact || executor_depth != 2 || ActivePortal == NULL || ActivePortal->stmts == NIL ||
+	if (!executor_depth_exact || executor_depth < 2 || executor_depth > MAX_TRACKED_DEPTH ||
 		IsolationUsesXactSnapshot())
 		return false;
-	foreach(lc, ActivePortal->stmts)
+	for (level = 0; level < executor_depth - 1; level++)
 	{
-		PlannedStmt *stmt = (PlannedStmt *) lfirst(lc);
+		QueryDesc  *qd = executor_stack[level];
+		PlannedStmt *stmt = qd ? qd->plannedstmt : NULL;
 		ListCell   *rc;
 
-		if (!IsA(stmt, PlannedStmt) || stmt->commandType != CMD_SELECT ||
-			stmt->rowMarks != NIL)
+		if (stmt == NULL || stmt->commandType != CMD_SELECT || stmt->rowMarks != NIL ||
+			qd->planstate == NULL)
 			return false;
 		foreach(rc, stmt->rtable)
 			if (((RangeTblEntry *) lfirst(rc))->rtekind == RTE_RELATION)
 				return false;
+		if (plan_reads_tables(qd->planstate, NULL))
+			return false;
 	}
 	return true;
 }
@@ -632,8 +789,8 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	is_task = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
-	/* a wake this backend holds and did not use (it claimed nothing) goes on */
-	pass_wake();
+	/* a wake this backend holds and did not use (it claimed nothing) */
+	pass_wake(true);
 
 	/* detoast before the spinlock: nothing may allocate or fail under it */
 	label = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);

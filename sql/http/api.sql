@@ -370,12 +370,19 @@ CREATE FUNCTION @extschema@.task_dequeue(queue text, n integer DEFAULT 1, lease 
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    claimed task.task[];
     s text; m text; d text; h text;
 BEGIN
+    -- the claim first, in a statement that reads no table, then the JSON in
+    -- a statement of its own: a waiting claim then sleeps without a
+    -- snapshot (src/wait.c), as a direct call does
+    claimed := ARRAY(SELECT t FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n,
+                                                      task_dequeue.lease, task_dequeue.wait) t);
     RETURN QUERY
-    SELECT task._task_json(t) || pg_catalog.jsonb_build_object('token', t.lease_token,
-                                                               'lease_until', task._iso(t.lease_until))
-      FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n, task_dequeue.lease, task_dequeue.wait) t;
+    SELECT task._task_json(claimed[i]) || pg_catalog.jsonb_build_object('token', (claimed[i]).lease_token,
+                                                                        'lease_until', task._iso((claimed[i]).lease_until))
+      FROM pg_catalog.generate_subscripts(claimed, 1) AS i
+     ORDER BY i;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
