@@ -221,10 +221,11 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 -- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
 -- each statement sees the claims committed before it got the lock). The
 -- lock is held until the claiming transaction ends, so claims of one
--- limited queue run one after another: a claim waits at most for the
--- claims queued before it, when task_dequeue is its own transaction (as it
--- is for a worker); unlimited queues take no lock and run no extra
--- statement. key_concurrency needs no lock: a task is claimable only while
+-- limited queue run one after another: a claim waits for the claims
+-- queued before it (task_dequeue is a worker's whole transaction), and
+-- for at most 1 second for a transaction that goes on after its claim,
+-- then takes nothing (task._claim_lock); unlimited queues take no lock and
+-- run no extra statement. key_concurrency needs no lock: a task is claimable only while
 -- fewer than key_concurrency tasks of its key are processing or older and
 -- still waiting, and a task another claim holds is still one of those, so
 -- two claims never pass the same slot (SKIP LOCKED skips the held task,
@@ -252,6 +253,36 @@ $$;
 COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
     'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
 
+-- The claim lock of a limited queue (of its service when the service is
+-- capped), held until the transaction ends. A claim waits for the claims
+-- ahead of it, not for a transaction that goes on after its claim (a
+-- worker that dequeues inside a longer transaction): after 1 second it
+-- gives up and the claim takes nothing (false).
+CREATE FUNCTION task._claim_lock(q task.queue) RETURNS boolean
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k1 integer := CASE WHEN q.service_capped THEN 1952543596 ELSE 1952543595 END;
+    k2 integer := CASE WHEN q.service_capped THEN q.owner ELSE hashtext(q.name) END;
+    old text;
+BEGIN
+    IF pg_try_advisory_xact_lock(k1, k2) THEN
+        RETURN true;
+    END IF;
+    old := current_setting('lock_timeout');
+    BEGIN
+        PERFORM set_config('lock_timeout', '1s', true);
+        PERFORM pg_advisory_xact_lock(k1, k2);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;   -- the subtransaction's lock_timeout is undone with it
+    END;
+    PERFORM set_config('lock_timeout', old, true);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION task._claim_lock(task.queue) IS
+    'Internal: takes the claim lock of a limited queue (of its service when capped) until the transaction ends; false when another transaction held it for more than 1 second.';
+
 CREATE FUNCTION task._claim_limited(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql
 AS $$
@@ -269,10 +300,8 @@ BEGIN
                                       current_setting('transaction_isolation')),
                       HINT = 'Call task_dequeue in READ COMMITTED (the default).';
         END IF;
-        IF q.service_capped THEN
-            PERFORM pg_advisory_xact_lock(1952543596, q.owner);
-        ELSE
-            PERFORM pg_advisory_xact_lock(1952543595, hashtext(q.name));
+        IF NOT task._claim_lock(q) THEN
+            RETURN;   -- another worker's transaction holds it beyond its claim
         END IF;
         allowed := least(allowed, task._claim_room(q, clock_timestamp()));
         IF allowed <= 0 THEN
@@ -583,17 +612,21 @@ BEGIN
             ELSE
                 -- held back by a limit? At a cap: until a claim slot is freed
                 -- (or the rate window closes); a slot freed since the look,
-                -- with work waiting: look again at once; else as any queue
+                -- with work waiting: look again at once; else as any queue.
+                -- At least once a second in any case: nothing announces a
+                -- limit raised by task_queue_configure, or a claim lock let
+                -- go by a transaction that held it past its claim
                 next_slot := CASE WHEN q.rate_limit <> 0 THEN task._rate_next(q) END;
                 IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
-                    PERFORM task._wait_sleep(lkey, lseq, task._ms_until(deadline), q.name);
+                    PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(deadline, clock_timestamp() + interval '1 second')), q.name);
                 ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
                       AND EXISTS (SELECT FROM task.task x
                                    WHERE x.owner = q.owner AND x.queue = q.name
                                      AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()) THEN
                     NULL;
                 ELSE
-                    PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot)), q.name);
+                    PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot,
+                                                                         clock_timestamp() + interval '1 second')), q.name);
                 END IF;
                 lseq := task._wait_seq(lkey);
             END IF;

@@ -78,6 +78,8 @@ DROP FUNCTION IF EXISTS task.task_queue_configure(text, interval, integer, inter
 
 -- @replace function task._key_turn
 
+-- @replace function task._claim_lock
+
 -- @replace function task._claim_limited
 
 -- @replace function task._claim_room
@@ -92,6 +94,6 @@ DROP FUNCTION IF EXISTS task.task_queue_configure(text, interval, integer, inter
 
 REVOKE ALL ON FUNCTION task._check_limits(integer, integer, integer, interval, boolean),
     task._wait_limit_key(integer), task._key_turn(task.queue, text, task.task_id, integer),
-    task._claim_limited(task.queue, integer, interval), task._claim_room(task.queue, timestamptz),
+    task._claim_lock(task.queue), task._claim_limited(task.queue, integer, interval), task._claim_room(task.queue, timestamptz),
     task._rate_next(task.queue), task._fair_pick(task.queue, integer, timestamptz),
     task._fair_served(task.queue, task.task_id[], timestamptz) FROM PUBLIC;
