@@ -421,10 +421,9 @@ CREATE FUNCTION task._fair_pick(q task.queue, n integer, at timestamptz) RETURNS
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    c task.task_id;
-    picked task.task_id[] := '{}';
+    turns task.task_id[];
 BEGIN
-    FOR c IN
+    turns := ARRAY(
         WITH RECURSIVE keys(k, i) AS (
             (SELECT x.ordering_key, 1 FROM task.task x
               WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
@@ -457,17 +456,15 @@ BEGIN
              WHERE h.ordering_key IS NULL AND h.run_at <= at)
         SELECT cand.id FROM cand LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = cand.k
          ORDER BY cand.r, s.served_at NULLS FIRST, cand.priority DESC, cand.run_at, cand.id
-         LIMIT 4 * n
-    LOOP
-        PERFORM FROM task.task x
-         WHERE x.owner = q.owner AND x.id = c AND x.status IN ('queued', 'rescheduled')
-           FOR UPDATE SKIP LOCKED;
-        IF FOUND THEN
-            picked := picked || c;
-            EXIT WHEN cardinality(picked) >= n;
-        END IF;
-    END LOOP;
-    RETURN picked;
+         LIMIT 4 * n);
+    -- the first n that no other claim holds, in turn order (the rows are
+    -- locked as the LIMIT takes them, after the sort)
+    RETURN ARRAY(
+        SELECT x.id FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
+         ORDER BY array_position(turns, x.id)
+         LIMIT n
+         FOR UPDATE SKIP LOCKED);
 END
 $$;
 COMMENT ON FUNCTION task._fair_pick(task.queue, integer, timestamptz) IS
