@@ -14,7 +14,7 @@
 #      drain when created before it): p50, p99 and max for the small tenant,
 #      p50 and p99 for the flood, and the drain rate (tasks/s, wall clock).
 #
-#   bench/fairness.sh        (FAIR_FLOOD, FAIR_SMALL, FAIR_WORKERS, FAIR_BATCH,
+#   bench/fairness.sh        (FAIR_FLOOD, FAIR_SMALL, FAIR_WORKERS, FAIR_BATCH, FAIR_VARIANTS ("false true"),
 #                             FAIR_PORT default 58447 or TASK_BENCH_FAIRNESS_PORT)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +32,7 @@ SOCK=$(h_sockdir "$(realpath -m "$DIR")")
 q -c 'CREATE EXTENSION task' -c "SELECT task.task_service_create('bench', 'bench')" >/dev/null
 
 echo "fair share: $FLOOD tasks of tenant big, then $SMALL of tenant small; $WORKERS workers claiming $BATCH a call ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-for fair in false true; do
+for fair in ${FAIR_VARIANTS:-false true}; do
 	queue=bench/fair-$fair
 	q -v queue="$queue" -v fair="$fair" -v flood="$FLOOD" -v small="$SMALL" >/dev/null <<'SQL'
 SELECT task.task_queue_create(:'queue', owner => 'SVC-0001', key_concurrency => 0, fair_share => :fair);
