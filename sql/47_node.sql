@@ -66,7 +66,9 @@ CREATE FUNCTION task.node_list(
     parent      task.task_id DEFAULT NULL,
     since       timestamptz DEFAULT NULL,
     list_limit  integer DEFAULT 50,
-    list_offset integer DEFAULT 0)
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
     RETURNS TABLE (status_at timestamptz, id task.task_id, task jsonb)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -88,7 +90,8 @@ BEGIN
         RETURN QUERY
         SELECT t.status_at, t.id, l.j
           FROM task.task_list(node_list.status, node_list.queue, node_list.code, node_list.object_id,
-                              node_list.parent, node_list.since, page, got::integer) AS l(j)
+                              node_list.parent, node_list.since, page, got::integer,
+                              node_list.agent, node_list.submitted_within) AS l(j)
           JOIN task.task t ON t.id = (l.j->>'id')::task.task_id AND t.owner = task.task_id_owner((l.j->>'id')::task.task_id);
         GET DIAGNOSTICS n = ROW_COUNT;
         got := got + n;
@@ -96,7 +99,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION task.node_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+COMMENT ON FUNCTION task.node_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'One node''s part of a router''s task_list: the first list_limit + list_offset tasks task_list gives the caller here, with status_at and id, the keys the router merges on. Same arguments, errors and visibility as task_list.';
 
 -- ---------------------------------------------------------------- the directory
@@ -159,6 +162,7 @@ BEGIN
        SET owner = excluded.owner, paused = excluded.paused, lease = excluded.lease,
            max_attempts = excluded.max_attempts, backoff_base = excluded.backoff_base,
            backoff_max = excluded.backoff_max, retention = excluded.retention, created_at = excluded.created_at,
+           priority = excluded.priority, notify_channel = excluded.notify_channel,
            max_processing = excluded.max_processing, key_concurrency = excluded.key_concurrency,
            rate_limit = excluded.rate_limit, rate_interval = excluded.rate_interval,
            fair_share = excluded.fair_share, service_capped = excluded.service_capped

@@ -13,7 +13,11 @@
 -- update leaves it there as plain objects (sql/update/40_ops.sql).
 
 -- PostgREST answers 500 for P0002 and 55000 and 40001; a client of seed 000
--- expects 404 for a missing task and 409 for a conflict. A SQLSTATE PTxyz
+-- expects 404 for a missing task and 409 for a conflict. Every route of
+-- task_http hands the errors it catches here: which SQLSTATEs a route
+-- catches is its choice (the marketplace's add 23514), their status is this
+-- function's (PL/pgSQL has no shared handler: each route keeps the two lines
+-- that read the error and call this). A SQLSTATE PTxyz
 -- makes PostgREST answer HTTP status xyz: re-raise with it, keeping the
 -- message, detail and hint (absent ones stay absent, i.e. JSON null).
 CREATE FUNCTION task._http_raise(state text, message text, detail text, hint text) RETURNS void
@@ -26,6 +30,7 @@ DECLARE
         WHEN state = '40001' THEN 'PT409'   -- serialization_failure: a concurrent change won (revision conflict)
         WHEN state = '54000' THEN 'PT413'   -- program_limit_exceeded: input over a size limit (PostgREST: 500)
         WHEN state LIKE '54%' THEN 'PT400'  -- other program limits: the request asked too much
+        WHEN state = '23514' THEN 'PT402'   -- check_violation, caught by the marketplace routes only: an insufficient balance
         ELSE state END;
 BEGIN
     detail := nullif(detail, '');
@@ -41,7 +46,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._http_raise(text, text, text, text) IS
-    'Internal: re-raises an error of the SQL API for PostgREST: P0002 as PT404, 55000 and 40001 as PT409 (HTTP 404, 409), others unchanged; message, detail and hint are kept.';
+    'Internal: re-raises an error of the SQL API for PostgREST: P0002 as PT404, 55000 and 40001 as PT409, 54000 as PT413, other 54xxx as PT400, 23514 as PT402 (HTTP 404, 409, 413, 400, 402), others unchanged; message, detail and hint are kept. The one SQLSTATE to HTTP status map of the HTTP routes.';
 
 -- The response header Location (PostgREST reads response.headers, a JSON
 -- array of one-header objects, and response.status).

@@ -18,6 +18,12 @@
 --   POST /rpc/task_create        201 + Location (services)
 --   POST /rpc/task_progress, task_log, task_heartbeat, task_complete, task_fail,
 --        task_reschedule, task_cancel, task_retry, task_dequeue
+--   POST /rpc/task_create_many   201 with the new ids (services)
+--   POST /rpc/task_unblock, task_access_add, task_access_remove, task_bulk,
+--        task_wait_many, task_queue_create (201), task_queue_configure,
+--        task_queue_notify, task_schedule (201), task_unschedule
+--   GET  /rpc/task_schedules, task_whoami
+--   (market.sql: the marketplace routes and GET /rpc/task_list)
 --
 -- Who the caller is comes from the web role PostgREST switches to and the
 -- JWT claim "task_identity" (src/identity.c): nothing here decides identity.
@@ -179,7 +185,11 @@ CREATE FUNCTION @extschema@.task_create(
     idempotency_key text DEFAULT NULL,
     ordering_key    text DEFAULT NULL,
     max_attempts    integer DEFAULT NULL,
-    depends_on      text[] DEFAULT NULL)
+    depends_on      text[] DEFAULT NULL,
+    blocks_parent   boolean DEFAULT false,
+    priority        integer DEFAULT NULL,
+    unique_key      text DEFAULT NULL,
+    debounce        interval DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -196,7 +206,10 @@ BEGIN
                           status => lower(coalesce(task_create.status, 'queued'))::task.status,
                           run_at => task_create.run_at, idempotency_key => task_create.idempotency_key,
                           ordering_key => task_create.ordering_key, max_attempts => task_create.max_attempts,
-                          depends_on => task_create.depends_on::task.task_id[]);
+                          depends_on => task_create.depends_on::task.task_id[],
+                          blocks_parent => coalesce(task_create.blocks_parent, false),
+                          priority => task_create.priority, unique_key => task_create.unique_key,
+                          debounce => task_create.debounce);
     PERFORM task._http_respond(201, '/tasks?id=eq.' || t.id::text);
     RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
@@ -205,8 +218,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[]) IS
-    'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on. Services only (403 for accounts).';
+COMMENT ON FUNCTION @extschema@.task_create(text, text, text, text, jsonb, text, jsonb, timestamptz, text[], text, timestamptz, text, text, integer, text[], boolean, integer, text, interval) IS
+    'Creates a task in a queue of the calling service and answers 201 with the Task object and Location: /tasks?id=eq.<id>. Body: code, queue (required); name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at, idempotency_key, ordering_key, max_attempts, depends_on, blocks_parent, priority, unique_key (a repeat answers the unfinished task holding the key), debounce (with unique_key: the task waits that long, and a repeat while it is queued replaces it and restarts the wait). Services only (403 for accounts).';
 
 CREATE FUNCTION @extschema@.task_progress(id text, progress double precision DEFAULT NULL, eta timestamptz DEFAULT NULL,
                                   parameters jsonb DEFAULT NULL, token bigint DEFAULT NULL)
@@ -269,7 +282,7 @@ COMMENT ON FUNCTION @extschema@.task_heartbeat(text, bigint, interval, double pr
     'Worker: extends the lease of a claimed task (lease, e.g. "5 minutes", or the queue''s), optionally with progress. 409 when the lease is lost.';
 
 CREATE FUNCTION @extschema@.task_complete(id text, result jsonb DEFAULT NULL, resource text DEFAULT NULL,
-                                  token bigint DEFAULT NULL)
+                                  token bigint DEFAULT NULL, force boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -278,17 +291,19 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task._task_json(task.task_complete(task_complete.id::task.task_id, task_complete.result,
-                                              task_complete.resource, task_complete.token));
+                                              task_complete.resource, task_complete.token,
+                                              coalesce(task_complete.force, false)));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_complete(text, jsonb, text, bigint) IS
-    'Worker: completes a processing task with a JSON result or a resource URI (relative); answers the Task object. 409 when it is not processing or the lease is lost.';
+COMMENT ON FUNCTION @extschema@.task_complete(text, jsonb, text, bigint, boolean) IS
+    'Worker: completes a processing task with a JSON result or a resource URI (relative); answers the Task object. 409 when it is not processing or the lease is lost. force => true completes it without the claim''s token (the owning service, for a worker that died).';
 
-CREATE FUNCTION @extschema@.task_fail(id text, error text, token bigint DEFAULT NULL, retry boolean DEFAULT true)
+CREATE FUNCTION @extschema@.task_fail(id text, error text, token bigint DEFAULT NULL, retry boolean DEFAULT true,
+                              force boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -297,17 +312,17 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task._task_json(task.task_fail(task_fail.id::task.task_id, task_fail.error, task_fail.token,
-                                          task_fail.retry));
+                                          task_fail.retry, coalesce(task_fail.force, false)));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_fail(text, text, bigint, boolean) IS
-    'Worker: reports a failed attempt; the task is rescheduled with backoff while attempts remain (and retry is true), else failed. Answers the Task object.';
+COMMENT ON FUNCTION @extschema@.task_fail(text, text, bigint, boolean, boolean) IS
+    'Worker: reports a failed attempt; the task is rescheduled with backoff while attempts remain (and retry is true), else failed. Answers the Task object. force => true without the claim''s token.';
 
-CREATE FUNCTION @extschema@.task_reschedule(id text, at timestamptz, token bigint DEFAULT NULL)
+CREATE FUNCTION @extschema@.task_reschedule(id text, at timestamptz, token bigint DEFAULT NULL, force boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -316,15 +331,15 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     RETURN task._task_json(task.task_reschedule(task_reschedule.id::task.task_id, task_reschedule.at,
-                                                task_reschedule.token));
+                                                task_reschedule.token, coalesce(task_reschedule.force, false)));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_reschedule(text, timestamptz, bigint) IS
-    'Worker: gives a claimed task back to run again at a given time (status Rescheduled). Answers the Task object.';
+COMMENT ON FUNCTION @extschema@.task_reschedule(text, timestamptz, bigint, boolean) IS
+    'Worker: gives a claimed task back to run again at a given time (status Rescheduled), without using up an attempt. Answers the Task object. force => true without the claim''s token.';
 
 CREATE FUNCTION @extschema@.task_cancel(id text, reason text DEFAULT NULL)
     RETURNS jsonb
@@ -364,7 +379,10 @@ COMMENT ON FUNCTION @extschema@.task_retry(text) IS
 
 -- The claim: each task comes with the fencing token the calls that follow need.
 CREATE FUNCTION @extschema@.task_dequeue(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL,
-                                 wait interval DEFAULT '0')
+                                 wait interval DEFAULT '0', complete text DEFAULT NULL,
+                                 complete_token bigint DEFAULT NULL, result jsonb DEFAULT NULL,
+                                 resource text DEFAULT NULL, complete_batch text[] DEFAULT NULL,
+                                 complete_tokens bigint[] DEFAULT NULL)
     RETURNS SETOF jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -376,8 +394,11 @@ BEGIN
     -- the claim first, in a statement that reads no table, then the JSON in
     -- a statement of its own: a waiting claim then sleeps without a
     -- snapshot (src/wait.c), as a direct call does
-    claimed := ARRAY(SELECT t FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n,
-                                                      task_dequeue.lease, task_dequeue.wait) t);
+    claimed := ARRAY(SELECT t FROM task.task_dequeue(task_dequeue.queue, task_dequeue.n, task_dequeue.lease, task_dequeue.wait,
+                                                      task_dequeue.complete::task.task_id, task_dequeue.complete_token,
+                                                      task_dequeue.result, task_dequeue.resource,
+                                                      task_dequeue.complete_batch::task.task_id[],
+                                                      task_dequeue.complete_tokens) t);
     RETURN QUERY
     SELECT task._task_json(claimed[i]) || pg_catalog.jsonb_build_object('token', (claimed[i]).lease_token,
                                                                         'lease_until', task._iso((claimed[i]).lease_until))
@@ -388,8 +409,278 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     PERFORM task._http_raise(s, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_dequeue(text, integer, interval, interval) IS
-    'Worker (owning service): claims up to n runnable tasks of the queue in FIFO order and answers them as Task objects with the claim''s token and lease_until. 404 for a queue outside the caller''s scope.';
+COMMENT ON FUNCTION @extschema@.task_dequeue(text, integer, interval, interval, text, bigint, jsonb, text, text[], bigint[]) IS
+    'Worker (owning service): claims up to n runnable tasks of the queue in FIFO order and answers them as Task objects with the claim''s token and lease_until. Higher priority first. It may first complete the previous task in the same transaction (one round trip per task): complete (id) with complete_token and result or resource; or complete_batch with complete_tokens, all or nothing. 404 for a queue outside the caller''s scope, 409 when a completion''s lease is lost (nothing is claimed then).';
+
+-- ---------------------------------------------------------------- 0.2.0 routes
+-- Bulk enqueue: the ids of the new tasks, in order.
+CREATE FUNCTION @extschema@.task_create_many(code text, queue text, parameters jsonb[], run_at timestamptz DEFAULT NULL,
+                                     ordering_keys text[] DEFAULT NULL, priority integer DEFAULT NULL)
+    RETURNS SETOF text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN QUERY
+    SELECT i::text FROM task.task_create_many(task_create_many.code, task_create_many.queue, task_create_many.parameters,
+                                               task_create_many.run_at, task_create_many.ordering_keys,
+                                               task_create_many.priority) i;
+    PERFORM task._http_respond(201, NULL);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS
+    'Bulk enqueue (services): one queued task per parameters object (up to 10000) in one statement; answers 201 with their ids in order. Optional common run_at, one ordering key per task (ordering_keys), a common priority.';
+
+CREATE FUNCTION @extschema@.task_unblock(id text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task._task_json(task.task_unblock(task_unblock.id::task.task_id));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_unblock(text) IS
+    'Owning service: queues a blocked task now, whatever it was waiting for. Answers the Task object; 409 unless it is blocked.';
+
+-- The access list after creation: the task as task_get answers it.
+CREATE FUNCTION @extschema@.task_access_add(id text, accounts text[])
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task.task_access_add(task_access_add.id::task.task_id, task_access_add.accounts);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_access_add(text, text[]) IS
+    'Owning service or Operations: gives accounts (ACC-XXXX-YYYY ids) access to a task and its result, audited; answers the Task object. 403 for accounts, 404 out of scope.';
+
+CREATE FUNCTION @extschema@.task_access_remove(id text, accounts text[])
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task.task_access_remove(task_access_remove.id::task.task_id, task_access_remove.accounts);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_access_remove(text, text[]) IS
+    'Owning service or Operations: takes accounts off a task''s access list, audited; answers the Task object. 403 for accounts, 404 out of scope.';
+
+-- Bulk operations by filter, one batch per call: {"changed": n, "more": bool}.
+CREATE FUNCTION @extschema@.task_bulk(action text, queue text DEFAULT NULL, code text DEFAULT NULL, status text DEFAULT NULL,
+                              older_than interval DEFAULT NULL, ordering_key text DEFAULT NULL,
+                              idempotency_key text DEFAULT NULL, run_at timestamptz DEFAULT NULL,
+                              reason text DEFAULT NULL, batch_size integer DEFAULT 1000)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    s text; m text; d text; h text;
+BEGIN
+    r := task.task_bulk(task_bulk.action, task_bulk.queue, task_bulk.code, lower(task_bulk.status)::task.status,
+                        task_bulk.older_than, task_bulk.ordering_key, task_bulk.idempotency_key,
+                        task_bulk.run_at, task_bulk.reason, task_bulk.batch_size);
+    RETURN pg_catalog.jsonb_build_object('changed', r.changed, 'more', r.more);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_bulk(text, text, text, text, interval, text, text, timestamptz, text, integer) IS
+    'Operations and the owning service: one batch (batch_size, default 1000) of action cancel, retry, reschedule (to run_at), delete or purge over the tasks matching queue, code, status, older_than, ordering_key, idempotency_key; answers {"changed": n, "more": true while matching tasks remain}. 400 for an unknown action or a status it cannot apply to, 403 for accounts.';
+
+-- Waits: POST, since they wait.
+CREATE FUNCTION @extschema@.task_wait_many(ids text[], timeout interval DEFAULT '30 seconds')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task.task_wait_many(task_wait_many.ids::task.task_id[], task_wait_many.timeout);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_wait_many(text[], interval) IS
+    'Waits until all the given tasks (1..1000 ids) are completed, failed or cancelled, or the timeout (0..1 hour, default 30 s) passes, and answers them as an array of Task objects in the order given. POST, since it waits. 404 when one is missing or out of scope.';
+
+-- Queues of the calling service: the queue as JSON, its owner as SVC-XXXX,
+-- times in ISO 8601 UTC as in the Task object.
+CREATE FUNCTION @extschema@.task_queue_create(queue text, owner text DEFAULT NULL, lease interval DEFAULT NULL,
+                                      max_attempts integer DEFAULT NULL, backoff_base interval DEFAULT NULL,
+                                      backoff_max interval DEFAULT NULL, retention interval DEFAULT NULL,
+                                      paused boolean DEFAULT false, priority integer DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+    s text; m text; d text; h text;
+BEGIN
+    q := task.task_queue_create(task_queue_create.queue, task_queue_create.owner, task_queue_create.lease,
+                                task_queue_create.max_attempts, task_queue_create.backoff_base,
+                                task_queue_create.backoff_max, task_queue_create.retention,
+                                coalesce(task_queue_create.paused, false), task_queue_create.priority);
+    PERFORM task._http_respond(201, NULL);
+    RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS
+    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy; answers 201 with the queue. 409 when the name is taken.';
+
+CREATE FUNCTION @extschema@.task_queue_configure(queue text, lease interval DEFAULT NULL, max_attempts integer DEFAULT NULL,
+                                         backoff_base interval DEFAULT NULL, backoff_max interval DEFAULT NULL,
+                                         retention interval DEFAULT NULL, paused boolean DEFAULT NULL,
+                                         priority integer DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+    s text; m text; d text; h text;
+BEGIN
+    q := task.task_queue_configure(task_queue_configure.queue, task_queue_configure.lease,
+                                   task_queue_configure.max_attempts, task_queue_configure.backoff_base,
+                                   task_queue_configure.backoff_max, task_queue_configure.retention,
+                                   task_queue_configure.paused, task_queue_configure.priority);
+    RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
+    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority; absent ones are kept) and answers the queue. 404 out of scope.';
+
+CREATE FUNCTION @extschema@.task_queue_notify(queue text, channel text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+    s text; m text; d text; h text;
+BEGIN
+    q := task.task_queue_notify(task_queue_notify.queue, task_queue_notify.channel);
+    RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_queue_notify(text, text) IS
+    'Owning service: NOTIFY channel, payload {"id", "queue", "status"}, when a task of the queue reaches completed, failed or cancelled; null or "" turns it off. Answers the queue. For database clients that LISTEN (PostgREST does not relay notifications).';
+
+-- Recurring tasks (pg_cron) of the calling service.
+CREATE FUNCTION @extschema@.task_schedule(name text, cron text, template jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    x task.schedule;
+    s text; m text; d text; h text;
+BEGIN
+    x := task.task_schedule(task_schedule.name, task_schedule.cron, task_schedule.template);
+    PERFORM task._http_respond(201, NULL);
+    RETURN pg_catalog.to_jsonb(x) || pg_catalog.jsonb_build_object('owner', task.service_text(x.owner), 'created_at', task._iso(x.created_at),
+                                                   'last_run_at', task._iso(x.last_run_at), 'last_error_at', task._iso(x.last_error_at));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_schedule(text, text, jsonb) IS
+    'Service: creates (or replaces) the recurring task name on the pg_cron schedule cron, from template (task_create''s arguments as JSON); answers 201 with the schedule. Needs pg_cron in the database.';
+
+CREATE FUNCTION @extschema@.task_schedules()
+    RETURNS SETOF jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN QUERY
+    SELECT pg_catalog.to_jsonb(x) || pg_catalog.jsonb_build_object('owner', task.service_text(x.owner), 'created_at', task._iso(x.created_at),
+                                                   'last_run_at', task._iso(x.last_run_at), 'last_error_at', task._iso(x.last_error_at))
+      FROM task.task_schedules() x;
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_schedules() IS
+    'The recurring tasks the caller may see (a service its own, Operations all), with their last run, last task and last error.';
+
+CREATE FUNCTION @extschema@.task_unschedule(name text, owner text DEFAULT NULL)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    RETURN task.task_unschedule(task_unschedule.name, task_unschedule.owner);
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_unschedule(text, text) IS
+    'Removes a recurring task and its pg_cron job; false when there was none. A service its own; Operations name the owner (SVC-XXXX).';
+
+CREATE FUNCTION @extschema@.task_whoami()
+    RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT task.task_whoami()
+$$;
+COMMENT ON FUNCTION @extschema@.task_whoami() IS
+    'Who the token makes the caller: kind, id, name, and whether it has operations rights.';
 
 -- The web roles only: PUBLIC, logins and task_web_anon get nothing here.
 -- Every web role with an identity (task._roles()) gets the schema, the view

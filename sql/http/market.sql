@@ -41,7 +41,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -52,7 +52,13 @@ CREATE FUNCTION @extschema@.task_list(
     status text DEFAULT NULL,
     agent_id text DEFAULT NULL,
     list_limit integer DEFAULT 50,
-    list_offset integer DEFAULT 0)
+    list_offset integer DEFAULT 0,
+    queue text DEFAULT NULL,
+    code text DEFAULT NULL,
+    object_id text DEFAULT NULL,
+    parent text DEFAULT NULL,
+    since timestamptz DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
     RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -60,14 +66,17 @@ AS $$
 DECLARE
     s text; m text; d text; h text;
 BEGIN
-    RETURN QUERY SELECT j FROM task.task_list(status => lower(task_list.status)::task.status, agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset) j;
+    RETURN QUERY SELECT j FROM task.task_list(status => lower(task_list.status)::task.status, agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset,
+                                              queue => task_list.queue, code => task_list.code, object_id => task_list.object_id,
+                                              parent => task_list.parent::task.task_id, since => task_list.since,
+                                              submitted_within => task_list.submitted_within) j;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_list(text, text, integer, integer) IS
-    'Lists the tasks the caller may see (seed 004 GET /tasks?status=&agent_id=): status (queued, processing, completed, failed, cancelled, ...), agent_id (ACC-XXXX-YYYY: hired tasks assigned to that agent), list_limit, list_offset. Most recent status change first.';
+COMMENT ON FUNCTION @extschema@.task_list(text, text, integer, integer, text, text, text, text, timestamptz, interval) IS
+    'Lists the tasks the caller may see (seed 004 GET /tasks?status=&agent_id=), most recent status change first, among those submitted within submitted_within (default 10 days; null for all): status (queued, processing, completed, failed, cancelled, ...), agent_id (ACC-XXXX-YYYY: hired tasks assigned to that agent), queue, code, object_id, parent, since (status changed at or after), list_limit (1..1000), list_offset.';
 
 CREATE FUNCTION @extschema@.task_accept(
     id text)
@@ -83,7 +92,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -106,7 +115,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -129,7 +138,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -153,7 +162,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -176,7 +185,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -197,7 +206,7 @@ BEGIN
     RETURN QUERY SELECT j FROM task.task_messages(task_messages.id::task.task_id, task_messages.msg_limit, task_messages.msg_offset) j;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_messages(text, integer, integer) IS
@@ -217,7 +226,7 @@ BEGIN
     PERFORM task._http_respond(201, NULL);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_artifacts_add(text, jsonb) IS
@@ -235,7 +244,7 @@ BEGIN
     RETURN QUERY SELECT j FROM task.task_artifacts(task_artifacts.id::task.task_id) j;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_artifacts(text) IS
@@ -259,7 +268,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -280,7 +289,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -299,7 +308,7 @@ BEGIN
     RETURN QUERY SELECT j FROM task.task_agents(task_agents.capability) j;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_agents(text) IS
@@ -318,7 +327,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -339,7 +348,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;
@@ -361,7 +370,7 @@ BEGIN
     RETURN r;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR check_violation OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    PERFORM task._http_raise(CASE s WHEN '23514' THEN 'PT402' WHEN '54000' THEN 'PT413' ELSE s END, m, d, h);
+    PERFORM task._http_raise(s, m, d, h);
     RETURN NULL;
 END
 $$;

@@ -11,27 +11,31 @@
 --   by task id (its node):  task_get, task_logs, task_result, task_wait,
 --                           task_complete, task_heartbeat, task_progress,
 --                           task_log, task_fail, task_reschedule,
---                           task_cancel, task_retry, task_unblock
+--                           task_cancel, task_retry, task_unblock,
+--                           task_access_add, task_access_remove
+--   by task ids (their nodes, one after the other): task_wait_many
 --   by queue (its node):    task_create, task_create_many, task_dequeue,
 --                           task_schedule
 --   every node:             task_list (merged), task_schedules,
---                           task_unschedule
+--                           task_unschedule, task_bulk (summed)
 --   node 0, then copied:    task_service_create, task_account_create,
 --                           task_login_grant, task_login_revoke,
---                           task_queue_create, task_queue_configure
+--                           task_queue_create, task_queue_configure,
+--                           task_queue_notify
 --   node 0:                 task_whoami
 -- Not routed (run them on each node): task_maintain, task_cron_enable,
--- task_cron_disable.
+-- task_cron_disable; nor the marketplace (87_market.sql: task_hire and the
+-- calls after it), which runs on one node: connect to it directly.
 
 -- ---------------------------------------------------------------- by task id
-CREATE FUNCTION task_router.task_get(id task.task_id) RETURNS jsonb
+CREATE FUNCTION task_router.task_get(id task.task_id, log_limit integer DEFAULT NULL, log_offset integer DEFAULT 0) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON task_router.node_of_task(id);
     TARGET task.task_get;
 $$;
-COMMENT ON FUNCTION task_router.task_get(task.task_id) IS 'Routed to the task''s node: see task_get of the task extension.';
+COMMENT ON FUNCTION task_router.task_get(task.task_id, integer, integer) IS 'Routed to the task''s node: see task_get of the task extension.';
 
 CREATE FUNCTION task_router.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)
@@ -65,7 +69,8 @@ CREATE FUNCTION task_router.task_complete(
     id       task.task_id,
     result   jsonb DEFAULT NULL,
     resource text DEFAULT NULL,
-    token    bigint DEFAULT NULL)
+    token    bigint DEFAULT NULL,
+    force    boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -73,7 +78,7 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_complete;
 $$;
-COMMENT ON FUNCTION task_router.task_complete(task.task_id, jsonb, text, bigint) IS 'Routed to the task''s node: see task_complete of the task extension.';
+COMMENT ON FUNCTION task_router.task_complete(task.task_id, jsonb, text, bigint, boolean) IS 'Routed to the task''s node: see task_complete of the task extension.';
 
 CREATE FUNCTION task_router.task_heartbeat(
     id       task.task_id,
@@ -124,7 +129,8 @@ CREATE FUNCTION task_router.task_fail(
     id    task.task_id,
     error text,
     token bigint DEFAULT NULL,
-    retry boolean DEFAULT true)
+    retry boolean DEFAULT true,
+    force boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -132,9 +138,9 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_fail;
 $$;
-COMMENT ON FUNCTION task_router.task_fail(task.task_id, text, bigint, boolean) IS 'Routed to the task''s node: see task_fail of the task extension.';
+COMMENT ON FUNCTION task_router.task_fail(task.task_id, text, bigint, boolean, boolean) IS 'Routed to the task''s node: see task_fail of the task extension.';
 
-CREATE FUNCTION task_router.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL)
+CREATE FUNCTION task_router.task_reschedule(id task.task_id, at timestamptz, token bigint DEFAULT NULL, force boolean DEFAULT false)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -142,7 +148,7 @@ AS $$
     RUN ON task_router.node_of_task(id);
     TARGET task.task_reschedule;
 $$;
-COMMENT ON FUNCTION task_router.task_reschedule(task.task_id, timestamptz, bigint) IS 'Routed to the task''s node: see task_reschedule of the task extension.';
+COMMENT ON FUNCTION task_router.task_reschedule(task.task_id, timestamptz, bigint, boolean) IS 'Routed to the task''s node: see task_reschedule of the task extension.';
 
 CREATE FUNCTION task_router.task_cancel(id task.task_id, reason text DEFAULT NULL) RETURNS task.task
     LANGUAGE plproxy
@@ -171,6 +177,63 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router.task_unblock(task.task_id) IS 'Routed to the task''s node: see task_unblock of the task extension.';
 
+CREATE FUNCTION task_router.task_access_add(id task.task_id, accounts text[]) RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_access_add;
+$$;
+COMMENT ON FUNCTION task_router.task_access_add(task.task_id, text[]) IS 'Routed to the task''s node: see task_access_add of the task extension.';
+
+CREATE FUNCTION task_router.task_access_remove(id task.task_id, accounts text[]) RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON task_router.node_of_task(id);
+    TARGET task.task_access_remove;
+$$;
+COMMENT ON FUNCTION task_router.task_access_remove(task.task_id, text[]) IS 'Routed to the task''s node: see task_access_remove of the task extension.';
+
+-- Tasks of several nodes: each node's share waits there in turn, within
+-- what is left of the timeout, and the answers are put back in the order
+-- asked (repeated ids once), as task_wait_many answers on one node.
+CREATE FUNCTION task_router._wait_many_on(node integer, ids task.task_id[], timeout interval) RETURNS jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON node;
+    SELECT task.task_wait_many(ids, timeout);
+$$;
+COMMENT ON FUNCTION task_router._wait_many_on(integer, task.task_id[], interval) IS 'Internal: task_wait_many on one node, as the caller.';
+
+CREATE FUNCTION task_router.task_wait_many(ids task.task_id[], timeout interval DEFAULT '30 seconds') RETURNS jsonb
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    nodes integer[] := ARRAY(SELECT DISTINCT task_router.node_of_task(i) FROM unnest(ids) i ORDER BY 1);
+    n integer;
+    got jsonb := '{}';
+BEGIN
+    IF cardinality(nodes) < 2 THEN
+        -- one node (or none: node 0 answers the API's own error)
+        RETURN task_router._wait_many_on(coalesce(nodes[1], 0), ids, timeout);
+    END IF;
+    FOREACH n IN ARRAY nodes LOOP
+        -- the first node checks the timeout as given; the others get what is left
+        SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
+          FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
+                   ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
+                   CASE WHEN n = nodes[1] THEN timeout ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
+    END LOOP;
+    RETURN (SELECT pg_catalog.jsonb_agg(got -> x.id ORDER BY x.first)
+              FROM (SELECT i::text AS id, min(o) AS first FROM unnest(ids) WITH ORDINALITY u(i, o) GROUP BY i::text) x);
+END
+$$;
+COMMENT ON FUNCTION task_router.task_wait_many(task.task_id[], interval) IS
+    'Waits on the tasks'' nodes, one node after the other within the timeout, and answers them in the order given: see task_wait_many of the task extension.';
+
 -- ---------------------------------------------------------------- by queue
 CREATE FUNCTION task_router.task_create(
     code            text,
@@ -188,7 +251,10 @@ CREATE FUNCTION task_router.task_create(
     ordering_key    text DEFAULT NULL,
     max_attempts    integer DEFAULT NULL,
     depends_on      task.task_id[] DEFAULT NULL,
-    blocks_parent   boolean DEFAULT false)
+    blocks_parent   boolean DEFAULT false,
+    priority        integer DEFAULT NULL,
+    unique_key      text DEFAULT NULL,
+    debounce        interval DEFAULT NULL)
     RETURNS task.task
     LANGUAGE plproxy
 AS $$
@@ -196,7 +262,7 @@ AS $$
     RUN ON task_router.node_for_create(queue, parent, depends_on);
     TARGET task.task_create;
 $$;
-COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean) IS
+COMMENT ON FUNCTION task_router.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval) IS
     'Routed to the queue''s node: see task_create of the task extension. A parent or dependency on another node is refused (0A000).';
 
 CREATE FUNCTION task_router.task_create_many(
@@ -204,7 +270,8 @@ CREATE FUNCTION task_router.task_create_many(
     queue         text,
     parameters    jsonb[],
     run_at        timestamptz DEFAULT NULL,
-    ordering_keys text[] DEFAULT NULL)
+    ordering_keys text[] DEFAULT NULL,
+    priority      integer DEFAULT NULL)
     RETURNS SETOF task.task_id
     LANGUAGE plproxy
 AS $$
@@ -212,7 +279,7 @@ AS $$
     RUN ON task_router.node_of_queue(queue);
     TARGET task.task_create_many;
 $$;
-COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[]) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
+COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[], integer) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
 
 CREATE FUNCTION task_router.task_dequeue(
     queue          text,
@@ -253,7 +320,9 @@ CREATE FUNCTION task_router._list(
     parent      task.task_id,
     since       timestamptz,
     list_limit  integer,
-    list_offset integer)
+    list_offset integer,
+    agent       text,
+    submitted_within interval)
     RETURNS TABLE (status_at timestamptz, id task.task_id, task jsonb)
     LANGUAGE plproxy
 AS $$
@@ -261,7 +330,7 @@ AS $$
     RUN ON ALL;
     TARGET task.node_list;
 $$;
-COMMENT ON FUNCTION task_router._list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+COMMENT ON FUNCTION task_router._list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'Internal: every node''s first list_limit + list_offset tasks of the caller (task.node_list), in parallel.';
 
 CREATE FUNCTION task_router.task_list(
@@ -272,19 +341,58 @@ CREATE FUNCTION task_router.task_list(
     parent      task.task_id DEFAULT NULL,
     since       timestamptz DEFAULT NULL,
     list_limit  integer DEFAULT 50,
-    list_offset integer DEFAULT 0)
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
     RETURNS SETOF jsonb
     LANGUAGE sql STABLE
 AS $$
     SELECT l.task
-      FROM task_router._list(status, queue, code, object_id, parent, since, list_limit, list_offset) l
+      FROM task_router._list(status, queue, code, object_id, parent, since, list_limit, list_offset, agent, submitted_within) l
      ORDER BY l.status_at DESC, l.id DESC
      -- out-of-range paging must still reach the nodes, which raise task_list's error
      LIMIT CASE WHEN list_limit BETWEEN 1 AND 1000 THEN list_limit END
      OFFSET greatest(list_offset, 0)
 $$;
-COMMENT ON FUNCTION task_router.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer) IS
+COMMENT ON FUNCTION task_router.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'Every node''s tasks merged in task_list''s order (newest status change first, then id), paged by list_limit and list_offset: see task_list of the task extension. Needs every node up.';
+
+-- One batch on every node (batch_size each), as the caller: the counts
+-- summed, more while any node has more. Each node commits its own batch.
+CREATE FUNCTION task_router._bulk(action text, queue text, code text, status task.status, older_than interval,
+                                  ordering_key text, idempotency_key text, run_at timestamptz, reason text,
+                                  batch_size integer)
+    RETURNS TABLE (changed bigint, more boolean)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    TARGET task.task_bulk;
+$$;
+COMMENT ON FUNCTION task_router._bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
+    'Internal: task_bulk on every node, in parallel.';
+
+CREATE FUNCTION task_router.task_bulk(
+    action          text,
+    queue           text DEFAULT NULL,
+    code            text DEFAULT NULL,
+    status          task.status DEFAULT NULL,
+    older_than      interval DEFAULT NULL,
+    ordering_key    text DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    run_at          timestamptz DEFAULT NULL,
+    reason          text DEFAULT NULL,
+    batch_size      integer DEFAULT 1000,
+    OUT changed     bigint,
+    OUT more        boolean)
+    LANGUAGE sql
+AS $$
+    SELECT coalesce(sum(b.changed), 0)::bigint, coalesce(bool_or(b.more), false)
+      FROM task_router._bulk(action, queue, code, status, older_than, ordering_key, idempotency_key, run_at,
+                             reason, batch_size) b
+$$;
+COMMENT ON FUNCTION task_router.task_bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
+    'One batch on every node (batch_size per node): changed is the sum, more is true while any node has more; each node commits its own batch. See task_bulk of the task extension.';
 
 CREATE FUNCTION task_router.task_schedules() RETURNS SETOF task.schedule
     LANGUAGE plproxy
@@ -515,5 +623,29 @@ END
 $$;
 COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean) IS
     'Configured on node 0 and copied to every node (the queue''s node included): see task_queue_configure of the task extension.';
+
+CREATE FUNCTION task_router._queue_notify(queue text, channel text)
+    RETURNS task.queue
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_queue_notify;
+$$;
+COMMENT ON FUNCTION task_router._queue_notify(text, text) IS 'Internal: task_queue_notify on node 0.';
+
+CREATE FUNCTION task_router.task_queue_notify(queue text, channel text)
+    RETURNS task.queue
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r task.queue := task_router._queue_notify(queue, channel);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_queue_notify(text, text) IS
+    'Set on node 0 and copied to every node, so the queue''s node sends the NOTIFY (LISTEN on that node): see task_queue_notify of the task extension.';
 
 GRANT USAGE ON SCHEMA task TO PUBLIC;

@@ -59,7 +59,10 @@ BEGIN
                pg_catalog.pg_get_function_arguments(p.oid) AS args,
                pg_catalog.pg_get_function_identity_arguments(p.oid) AS ident,
                pg_catalog.pg_get_function_result(p.oid) AS result,
-               p.pronargs, pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
+               p.pronargs, pg_catalog.obj_description(p.oid, 'pg_proc') AS comment,
+               (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.name), ', ' ORDER BY a.n)
+                  FROM ROWS FROM (pg_catalog.unnest(p.proargnames), pg_catalog.unnest(p.proargmodes)) WITH ORDINALITY a(name, mode, n)
+                 WHERE a.mode = 'o') AS outs
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'task_router'::regnamespace AND p.proname LIKE 'task\_%'
          ORDER BY p.proname
@@ -68,6 +71,7 @@ BEGIN
                     (SELECT pg_catalog.string_agg('$' || i, ', ' ORDER BY i) FROM pg_catalog.generate_series(1, f.pronargs) i));
         body := CASE
             WHEN f.proretset THEN 'RETURN QUERY SELECT * FROM ' || call || ';'
+            WHEN f.outs IS NOT NULL THEN 'SELECT * INTO ' || f.outs || ' FROM ' || call || ';'
             WHEN f.prorettype = 'pg_catalog.void'::pg_catalog.regtype THEN 'PERFORM ' || call || ';'
             ELSE 'RETURN ' || call || ';' END;
         EXECUTE pg_catalog.format($f$

@@ -30,7 +30,7 @@ mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
 sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
 # whole-install checks with a harness script of their own (test/harness/NAME.sh)
-all_harness=(upgrade restore multinode docs)
+all_harness=(upgrade restore multinode docs faults)
 # TASK_CHECK_EXISTING: run against a running server (libpq's PGHOST, PGPORT, PGUSER) instead of
 # throwaway instances -- "server": pg_regress creates the test databases there (make installcheck);
 # "database": they exist already and are used as they are (pg_regress --use-existing; the upgrade
@@ -113,6 +113,15 @@ run_suite() {
 	echo "$rc" >"$work/$kind.rc"
 	[ -n "$existing" ] || h_stop_stale "$work/instance-$kind/data"
 }
+
+# A second run against the same server cannot start over: pg_cron's launcher stays connected to
+# contrib_regression (cron.database_name), so the database cannot be dropped without ending the
+# launcher, which pg_cron does not start again before a server restart, and the roles the first
+# run created outlive it. Say so before anything runs.
+if [ "$existing" = server ] &&
+	[ "$("$bindir/psql" -X -Atq -d postgres -c "SELECT count(*) FROM pg_database WHERE datname IN ('contrib_regression', 'isolation_regression')" 2>/dev/null)" != 0 ]; then
+	h_die "this server already has contrib_regression or isolation_regression (an earlier run): installcheck needs a server that never ran it (see docs/OPERATIONS.md, Running the tests against a server)"
+fi
 
 if [ ${#sql_tests[@]} -gt 0 ]; then
 	run_suite regress "$regress_bin" "${TASK_CHECK_PORT:-58432}" pg_cron pgtap task -- "${sql_tests[@]}"

@@ -55,6 +55,32 @@ step setup setup
 step api mn_psql router -f "$suite/api.sql"
 step access mn_psql router -f "$suite/access.sql"
 
+# ---- 0.2.0's arguments and functions through the router; the queue settings reach every node
+features() {
+	mn_psql router -f "$suite/features.sql" || return 1
+	[ "$(mn_directory 0)" = "$(mn_directory 1)" ] || { echo "the nodes' directories differ"; diff <(mn_directory 0) <(mn_directory 1); return 1; }
+}
+step features features
+
+# ---- every function a caller has on a node, the router has with the same arguments (the
+# marketplace and the node's own maintenance excepted: docs/SCALE-OUT.md)
+signatures() {
+	local q="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') ' || pg_get_function_result(p.oid)
+	           FROM pg_proc p WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE 'task\_%'
+	            AND p.proname NOT LIKE 'task\_id\_%' AND p.prokind = 'f' AND p.proname NOT IN ('task_transition', 'task_maintain',
+	                'task_cron_enable', 'task_cron_disable', 'task_hire', 'task_accept', 'task_reassign', 'task_dispute',
+	                'task_dispute_resolve', 'task_message', 'task_messages', 'task_artifacts_add', 'task_artifacts',
+	                'task_artifact', 'task_payment', 'task_payments', 'task_agents', 'task_agent_heartbeat',
+	                'task_agent_register', 'task_market_balance', 'task_market_deposit', 'task_market_setup',
+	                'task_market_check', 'task_account_update')
+	          ORDER BY 1"
+	local node router
+	node=$(mn_psql 0 -At -c "$q") || return 1
+	router=$(mn_psql router -At -c "$q") || return 1
+	[ "$(echo "$node" | wc -l)" -gt 30 ] && [ "$node" = "$router" ] || { echo "signatures differ (- node, + router):"; diff <(echo "$node") <(echo "$router"); return 1; }
+}
+step signatures signatures
+
 # ---- errors read as on one node: the same call on the router and on the node that holds it,
 # as the same role, gives the same ERROR, DETAIL and HINT lines
 errors_exact() {

@@ -585,6 +585,291 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
 \ir http_reply.inc
+-- ============================================================ 0.2.0 routes
+-- queues, the new arguments of task_create and task_dequeue, force, unblock,
+-- access changes, bulk operations, waits on several tasks, the list filters,
+-- schedules and whoami: each by its caller, and the errors that map to a status
+-- POST /rpc/task_queue_create {queue, lease} as svc: 201 with the queue
+\set payload '{"queue":"http/platform/jobs","lease":"1 minute"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "lease" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "lease" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_create"("queue" := pgrst_body."queue", "lease" := pgrst_body."lease") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_create again as svc: the name is taken, 409
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "lease" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "lease" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_create"("queue" := pgrst_body."queue", "lease" := pgrst_body."lease") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_create as client: 403
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_queue_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "lease" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "lease" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_create"("queue" := pgrst_body."queue", "lease" := pgrst_body."lease") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_configure {queue, max_attempts} as svc
+\set payload '{"queue":"http/platform/jobs","max_attempts":2}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_configure \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "max_attempts" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "max_attempts" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_configure"("queue" := pgrst_body."queue", "max_attempts" := pgrst_body."max_attempts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_configure as other: not its queue, 404
+\set role task_web_service \set claims :other_claims \set method POST \set path /rpc/task_queue_configure \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "max_attempts" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "max_attempts" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_configure"("queue" := pgrst_body."queue", "max_attempts" := pgrst_body."max_attempts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_notify {queue, channel} as svc
+\set payload '{"queue":"http/platform/jobs","channel":"http_jobs_done"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_notify \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "channel" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "channel" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_notify"("queue" := pgrst_body."queue", "channel" := pgrst_body."channel") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_notify {queue, channel: "Bad-Name"} as svc: 400
+\set payload '{"queue":"http/platform/jobs","channel":"Bad-Name"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_notify \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "channel" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "channel" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_notify"("queue" := pgrst_body."queue", "channel" := pgrst_body."channel") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_create {code, queue, name, priority, unique_key} as svc: T6, priority 9
+\set payload '{"code":"jobs.index","queue":"http/platform/jobs","name":"Index the catalog","priority":9,"unique_key":"index-catalog"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "name", "priority", "unique_key" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "name" text, "priority" integer, "unique_key" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "name" := pgrst_body."name", "priority" := pgrst_body."priority", "unique_key" := pgrst_body."unique_key") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+RESET SESSION AUTHORIZATION;
+SELECT id AS t6 FROM task.task WHERE queue = 'http/platform/jobs' AND name = 'Index the catalog' \gset
+SET SESSION AUTHORIZATION http_authenticator;
+-- POST /rpc/task_create with the same unique_key as svc: T6 again, no new task
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show id
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "name", "priority", "unique_key" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "name" text, "priority" integer, "unique_key" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "name" := pgrst_body."name", "priority" := pgrst_body."priority", "unique_key" := pgrst_body."unique_key") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_create_many {code, queue, parameters} as svc: 201 with the ids T7, T8
+\set payload '{"code":"jobs.resize","queue":"http/platform/jobs","parameters":[{"image":1},{"image":2}]}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create_many \set hdr :post_hdr \set mode :post \set accept array \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "parameters" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "parameters" jsonb[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create_many"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "parameters" := pgrst_body."parameters") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+RESET SESSION AUTHORIZATION;
+SELECT min(id) AS t7, max(id) AS t8 FROM task.task WHERE queue = 'http/platform/jobs' AND code = 'jobs.resize' \gset
+SET SESSION AUTHORIZATION http_authenticator;
+-- POST /rpc/task_create_many as client: 403
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_create_many \set hdr :post_hdr \set mode :post \set accept array \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "parameters" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "parameters" jsonb[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create_many"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "parameters" := pgrst_body."parameters") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_dequeue {queue, n: 1} as svc: T6 first (priority 9)
+\set payload '{"queue":"http/platform/jobs","n":1}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+RESET SESSION AUTHORIZATION;
+SELECT lease_token AS tok6 FROM task.task WHERE id = :'t6' \gset
+SET SESSION AUTHORIZATION http_authenticator;
+-- POST /rpc/task_dequeue {queue, complete: T6, complete_token: 1, result} as svc: lease lost, 409, nothing claimed
+\set payload '{"queue":"http/platform/jobs","n":1,"complete":"' :t6 '","complete_token":1,"result":{"indexed":120}}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n", "complete", "complete_token", "result" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer, "complete" text, "complete_token" bigint, "result" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n", "complete" := pgrst_body."complete", "complete_token" := pgrst_body."complete_token", "result" := pgrst_body."result") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_dequeue {queue, complete: T6, complete_token, result} as svc: T6 completed, T7 claimed
+\set payload '{"queue":"http/platform/jobs","n":1,"complete":"' :t6 '","complete_token":' :tok6 ',"result":{"indexed":120}}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_dequeue \set hdr :post_hdr \set mode :post \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "n", "complete", "complete_token", "result" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "n" integer, "complete" text, "complete_token" bigint, "result" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dequeue"("queue" := pgrst_body."queue", "n" := pgrst_body."n", "complete" := pgrst_body."complete", "complete_token" := pgrst_body."complete_token", "result" := pgrst_body."result") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_result?id=<T6> as svc: the result the dequeue completed it with
+\set payload '{"id":"' :t6 '"}'
+\set role task_web_service \set claims :svc_claims \set method GET \set path /rpc/task_result \set hdr :json_hdr \set mode :get \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_result"("id" := pgrst_body."id") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_complete {id: T7, result} as svc without the token: 409
+\set payload '{"id":"' :t7 '","result":{"resized":1}}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_complete \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "result" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "result" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_complete"("id" := pgrst_body."id", "result" := pgrst_body."result") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_complete {id: T7, result, force: true} as svc: Completed without the token
+\set payload '{"id":"' :t7 '","result":{"resized":1},"force":true}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_complete \set hdr :post_hdr \set mode :post \set accept rpc \set show id
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "result", "force" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "result" jsonb, "force" boolean) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_complete"("id" := pgrst_body."id", "result" := pgrst_body."result", "force" := pgrst_body."force") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_fail {id: T8, error, force: true} as svc: T8 is queued, 409
+\set payload '{"id":"' :t8 '","error":"no image","force":true}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_fail \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "error", "force" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "error" text, "force" boolean) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_fail"("id" := pgrst_body."id", "error" := pgrst_body."error", "force" := pgrst_body."force") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_reschedule {id: T8, at, force: true} as svc: T8 is queued, 409
+\set payload '{"id":"' :t8 '","at":"2030-01-01T00:00:00Z","force":true}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_reschedule \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "at", "force" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "at" timestamptz, "force" boolean) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_reschedule"("id" := pgrst_body."id", "at" := pgrst_body."at", "force" := pgrst_body."force") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_create {code, queue, name, status: "blocked"} as svc: T9
+\set payload '{"code":"jobs.publish","queue":"http/platform/jobs","name":"Publish the catalog","status":"blocked"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show id
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "name", "status" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "name" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "name" := pgrst_body."name", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+RESET SESSION AUTHORIZATION;
+SELECT id AS t9 FROM task.task WHERE queue = 'http/platform/jobs' AND code = 'jobs.publish' \gset
+SET SESSION AUTHORIZATION http_authenticator;
+-- POST /rpc/task_access_add {id: T9, accounts: [client]} as client: out of scope, 404
+\set payload '{"id":"' :t9 '","accounts":["' :client '"]}'
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_access_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_add"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_access_add {id: T9, accounts: [client]} as svc: audited, the task with its access list
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_access_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_add"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_access_add as client, now on the list: 403
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_access_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_add"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_access_add as other: 404
+\set role task_web_service \set claims :other_claims \set method POST \set path /rpc/task_access_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_add"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_access_add {id: T9, accounts: ["ACC-9"]} as svc: malformed account, 400
+\set payload '{"id":"' :t9 '","accounts":["ACC-9"]}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_access_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_add"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unblock {id: T9} as client: on the list but not the owner, 403
+\set payload '{"id":"' :t9 '"}'
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_unblock \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unblock"("id" := pgrst_body."id") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unblock {id: T9} as svc: Queued
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_unblock \set hdr :post_hdr \set mode :post \set accept rpc \set show id
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unblock"("id" := pgrst_body."id") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unblock {id: T9} again as svc: not blocked, 409
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_unblock \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unblock"("id" := pgrst_body."id") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_access_remove {id: T9, accounts: [client]} as ops
+\set payload '{"id":"' :t9 '","accounts":["' :client '"]}'
+\set role task_web_operations \set claims :ops_claims \set method POST \set path /rpc/task_access_remove \set hdr :post_hdr \set mode :post \set accept rpc \set show id
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "accounts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "accounts" text[]) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_access_remove"("id" := pgrst_body."id", "accounts" := pgrst_body."accounts") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unblock {id: T9} as client, off the list again: 404
+\set payload '{"id":"' :t9 '"}'
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_unblock \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unblock"("id" := pgrst_body."id") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_wait_many {ids: [T6, T7], timeout: "0"} as svc: both final, in the order given
+\set payload '{"ids":["' :t7 '","' :t6 '"],"timeout":"0"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_wait_many \set hdr :post_hdr \set mode :post \set accept rpc \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "ids", "timeout" FROM json_to_record(pgrst_payload.json_data) AS _("ids" text[], "timeout" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_wait_many"("ids" := pgrst_body."ids", "timeout" := pgrst_body."timeout") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_wait_many as stranger: out of scope, 404
+\set role task_web_client \set claims :stranger_claims \set method POST \set path /rpc/task_wait_many \set hdr :post_hdr \set mode :post \set accept rpc \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "ids", "timeout" FROM json_to_record(pgrst_payload.json_data) AS _("ids" text[], "timeout" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_wait_many"("ids" := pgrst_body."ids", "timeout" := pgrst_body."timeout") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_wait_many {ids: [], timeout: "0"} as svc: 400
+\set payload '{"ids":[],"timeout":"0"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_wait_many \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "ids", "timeout" FROM json_to_record(pgrst_payload.json_data) AS _("ids" text[], "timeout" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_wait_many"("ids" := pgrst_body."ids", "timeout" := pgrst_body."timeout") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_list?queue=http/platform/jobs&status=completed as svc
+\set payload '{"queue":"http/platform/jobs","status":"completed"}'
+\set role task_web_service \set claims :svc_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "status" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_list"("queue" := pgrst_body."queue", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_list?queue=http/platform/jobs as other: none of its tasks
+\set payload '{"queue":"http/platform/jobs"}'
+\set role task_web_service \set claims :other_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_list"("queue" := pgrst_body."queue") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_bulk {action: cancel, queue, reason} as client: 403
+\set payload '{"action":"cancel","queue":"http/platform/jobs","reason":"catalog frozen"}'
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_bulk \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "action", "queue", "reason" FROM json_to_record(pgrst_payload.json_data) AS _("action" text, "queue" text, "reason" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_bulk"("action" := pgrst_body."action", "queue" := pgrst_body."queue", "reason" := pgrst_body."reason") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_bulk {action: cancel, queue, reason} as svc: T8 and T9 cancelled
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_bulk \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "action", "queue", "reason" FROM json_to_record(pgrst_payload.json_data) AS _("action" text, "queue" text, "reason" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_bulk"("action" := pgrst_body."action", "queue" := pgrst_body."queue", "reason" := pgrst_body."reason") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_bulk {action: explode} as svc: 400
+\set payload '{"action":"explode","queue":"http/platform/jobs"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_bulk \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "action", "queue", "reason" FROM json_to_record(pgrst_payload.json_data) AS _("action" text, "queue" text, "reason" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_bulk"("action" := pgrst_body."action", "queue" := pgrst_body."queue", "reason" := pgrst_body."reason") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_list?queue=http/platform/jobs&status=Cancelled as ops
+\set payload '{"queue":"http/platform/jobs","status":"Cancelled"}'
+\set role task_web_operations \set claims :ops_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "status" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_list"("queue" := pgrst_body."queue", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_schedule {name, cron, template} as svc: 201 with the schedule
+\set payload '{"name":"nightly-index","cron":"0 3 * * *","template":{"code":"jobs.index","queue":"http/platform/jobs"}}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_schedule \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "cron", "template" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "cron" text, "template" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_schedule"("name" := pgrst_body."name", "cron" := pgrst_body."cron", "template" := pgrst_body."template") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_schedule as client: 403
+\set role task_web_client \set claims :client_claims \set method POST \set path /rpc/task_schedule \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "cron", "template" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "cron" text, "template" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_schedule"("name" := pgrst_body."name", "cron" := pgrst_body."cron", "template" := pgrst_body."template") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_schedules as svc
+\set payload '{}'
+\set role task_web_service \set claims :svc_claims \set method GET \set path /rpc/task_schedules \set hdr :json_hdr \set mode :get \set accept array \set show rows
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT 1) pgrst_body , LATERAL (SELECT "api"."task_schedules"() pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_schedules as other: none
+\set payload '{}'
+\set role task_web_service \set claims :other_claims \set method GET \set path /rpc/task_schedules \set hdr :json_hdr \set mode :get \set accept array \set show rows
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT 1) pgrst_body , LATERAL (SELECT "api"."task_schedules"() pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unschedule {name} as svc: true
+\set payload '{"name":"nightly-index"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_unschedule \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unschedule"("name" := pgrst_body."name") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_unschedule {name} again as svc: false
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_unschedule \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_unschedule"("name" := pgrst_body."name") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_whoami as client
+\set payload '{}'
+\set role task_web_client \set claims :client_claims \set method GET \set path /rpc/task_whoami \set hdr :json_hdr \set mode :get \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT 1) pgrst_body , LATERAL (SELECT "api"."task_whoami"() pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_whoami as anon: 401
+\set payload '{}'
+\set role task_web_anon \set claims :anon_claims \set method GET \set path /rpc/task_whoami \set hdr :json_hdr \set mode :get \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT 1) pgrst_body , LATERAL (SELECT "api"."task_whoami"() pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+
 -- ============================================================ db-pre-request
 -- task.http_pre_request() runs after the set_config statement: a token whose
 -- task_identity is not of the web role's kind (or not active) is 401
