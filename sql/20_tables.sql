@@ -85,7 +85,8 @@ CREATE TABLE task.queue (
     rate_interval   interval NOT NULL DEFAULT '0' CHECK (rate_interval >= '0' AND rate_interval <= '1 day'),
     fair_share      boolean NOT NULL DEFAULT false,
     service_capped  boolean NOT NULL DEFAULT false,
-    CONSTRAINT queue_rate_pair_check CHECK ((rate_limit = 0) = (rate_interval = '0'))
+    key_rate_limit  integer NOT NULL DEFAULT 0 CHECK (key_rate_limit BETWEEN 0 AND 1000000),
+    CONSTRAINT queue_rate_pair_check CHECK ((rate_limit = 0 AND key_rate_limit = 0) = (rate_interval = '0'))
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
@@ -104,7 +105,8 @@ COMMENT ON COLUMN task.queue.priority IS 'Priority of the queue''s new tasks tha
 COMMENT ON COLUMN task.queue.max_processing IS 'At most this many tasks of the queue processing at once, across all workers; 0: no limit.';
 COMMENT ON COLUMN task.queue.key_concurrency IS 'At most this many tasks of one ordering key processing at once, started in creation order (default 1); 0: no limit per key (the key then only groups tasks, for fair_share).';
 COMMENT ON COLUMN task.queue.rate_limit IS 'At most this many claims per rate_interval; 0: no rate limit.';
-COMMENT ON COLUMN task.queue.rate_interval IS 'The window of rate_limit: it opens at the first claim after the previous one closed; 0 without a rate limit.';
+COMMENT ON COLUMN task.queue.rate_interval IS 'The window of rate_limit and key_rate_limit: it opens at the first claim after the previous one closed; 0 without a rate limit.';
+COMMENT ON COLUMN task.queue.key_rate_limit IS 'At most this many claims per rate_interval per ordering key; 0: no rate limit per key.';
 COMMENT ON COLUMN task.queue.fair_share IS 'Claims go round-robin over the ordering keys of runnable tasks (least recently served key first), so one key''s flood does not starve the others.';
 COMMENT ON COLUMN task.queue.service_capped IS 'The owning service has a cap on its processing tasks (task.service.max_processing), which claims of this queue check; kept by task_service_configure.';
 
@@ -120,6 +122,19 @@ COMMENT ON TABLE task.queue_rate IS 'Internal: the current rate-limit window of 
 COMMENT ON COLUMN task.queue_rate.queue IS 'The rate-limited queue.';
 COMMENT ON COLUMN task.queue_rate.window_start IS 'When the current window opened (the first claim after the previous window closed).';
 COMMENT ON COLUMN task.queue_rate.claims IS 'Tasks claimed in the current window.';
+
+CREATE TABLE task.key_rate (
+    queue        text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
+    key          text NOT NULL,
+    window_start timestamptz NOT NULL,
+    claims       integer NOT NULL,
+    PRIMARY KEY (queue, key)
+);
+COMMENT ON TABLE task.key_rate IS 'Internal: the current rate-limit window of each ordering key of a queue with key_rate_limit.';
+COMMENT ON COLUMN task.key_rate.queue IS 'The queue.';
+COMMENT ON COLUMN task.key_rate.key IS 'The ordering key.';
+COMMENT ON COLUMN task.key_rate.window_start IS 'When the key''s current window opened (its first claim after the previous window closed).';
+COMMENT ON COLUMN task.key_rate.claims IS 'Tasks of the key claimed in the current window.';
 
 CREATE TABLE task.queue_share (
     queue     text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
@@ -385,6 +400,8 @@ SELECT pg_catalog.pg_extension_config_dump('task.queue', '');
 SELECT pg_catalog.pg_extension_config_dump('task.queue_rate', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task.queue_share', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.key_rate', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task.task', '');
 

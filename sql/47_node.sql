@@ -165,7 +165,8 @@ BEGIN
            priority = excluded.priority, notify_channel = excluded.notify_channel,
            max_processing = excluded.max_processing, key_concurrency = excluded.key_concurrency,
            rate_limit = excluded.rate_limit, rate_interval = excluded.rate_interval,
-           fair_share = excluded.fair_share, service_capped = excluded.service_capped
+           fair_share = excluded.fair_share, service_capped = excluded.service_capped,
+           key_rate_limit = excluded.key_rate_limit
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;

@@ -174,7 +174,8 @@ DECLARE
 BEGIN
     -- a queue with a claim-time limit takes the limited claim; a queue
     -- without one runs no other statement than this one
-    IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.fair_share OR q.service_capped THEN
+    IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0
+       OR q.fair_share OR q.service_capped THEN
         RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
         RETURN;
     END IF;
@@ -212,10 +213,12 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 
 -- ---------------------------------------------------------------- limited claims
 -- Claim-time limits (docs/FEATURES.md): max_processing per queue, a cap per
--- service, rate_limit per rate_interval, fair_share, key_concurrency.
+-- service, rate_limit and key_rate_limit per rate_interval, fair_share,
+-- key_concurrency.
 --
 -- Exact under concurrency: two claims may not both count the same free
--- slot. The claim of a queue with a cap or a rate limit first
+-- slot. The claim of a queue with a cap or a rate limit (of the queue or
+-- per key) first
 -- takes a transaction-scoped advisory lock -- of the service when the
 -- service is capped (one lock orders the claims of all its queues), else of
 -- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
@@ -292,7 +295,7 @@ DECLARE
     ids task.task_id[];
     got integer;
 BEGIN
-    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.service_capped THEN
+    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0 OR q.service_capped THEN
         IF current_setting('transaction_isolation') <> 'read committed' THEN
             RAISE EXCEPTION 'queue "%" has claim-time limits and is claimed in READ COMMITTED only', q.name
                 USING ERRCODE = 'active_sql_transaction',
@@ -311,6 +314,8 @@ BEGIN
     at := clock_timestamp();
     IF q.fair_share THEN
         ids := task._fair_pick(q, allowed, at);
+    ELSIF q.key_rate_limit <> 0 THEN
+        ids := task._key_rate_pick(q, allowed, at);
     ELSE
         ids := ARRAY(
             SELECT x.id FROM task.task x
@@ -341,6 +346,21 @@ BEGIN
         ON CONFLICT (queue) DO UPDATE
            SET window_start = CASE WHEN r.window_start + q.rate_interval <= at THEN at ELSE r.window_start END,
                claims = CASE WHEN r.window_start + q.rate_interval <= at THEN got ELSE r.claims + got END;
+    END IF;
+    IF got > 0 AND q.key_rate_limit <> 0 THEN
+        -- each key's claims, counted in its open window or opening the next
+        INSERT INTO task.key_rate AS r (queue, key, window_start, claims)
+        SELECT q.name, x.ordering_key, at, count(*)::integer FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (ids) AND x.ordering_key IS NOT NULL
+         GROUP BY x.ordering_key
+        ON CONFLICT (queue, key) DO UPDATE
+           SET window_start = CASE WHEN r.window_start + q.rate_interval <= at THEN at ELSE r.window_start END,
+               claims = CASE WHEN r.window_start + q.rate_interval <= at THEN excluded.claims
+                             ELSE r.claims + excluded.claims END;
+        -- closed windows are forgotten now and then
+        IF random() < 0.01 THEN
+            DELETE FROM task.key_rate r WHERE r.queue = q.name AND r.window_start + q.rate_interval <= at;
+        END IF;
     END IF;
     IF got > 0 AND q.fair_share THEN
         PERFORM task._fair_served(q, ids, at);
@@ -392,15 +412,67 @@ COMMENT ON FUNCTION task._claim_room(task.queue, timestamptz) IS
     'Internal: how many tasks a claim of the queue may take now under max_processing, the service cap and the rate window (0: none).';
 
 -- When a waiter held back by a rate limit may claim again: the end of the
--- full window (NULL: the window is not full).
+-- queue's full window, or of the first full window of a key (NULL: none
+-- is full).
 CREATE FUNCTION task._rate_next(q task.queue) RETURNS timestamptz
     LANGUAGE sql STABLE
 AS $$
-    SELECT r.window_start + q.rate_interval FROM task.queue_rate r
-     WHERE r.queue = q.name AND r.claims >= q.rate_limit AND r.window_start + q.rate_interval > clock_timestamp()
+    SELECT least(
+        (SELECT r.window_start + q.rate_interval FROM task.queue_rate r
+          WHERE q.rate_limit <> 0 AND r.queue = q.name AND r.claims >= q.rate_limit
+            AND r.window_start + q.rate_interval > clock_timestamp()),
+        (SELECT min(r.window_start + q.rate_interval) FROM task.key_rate r
+          WHERE q.key_rate_limit <> 0 AND r.queue = q.name AND r.claims >= q.key_rate_limit
+            AND r.window_start + q.rate_interval > clock_timestamp()))
 $$;
 COMMENT ON FUNCTION task._rate_next(task.queue) IS
-    'Internal: when the full rate-limit window of the queue closes (NULL when it is not full).';
+    'Internal: when the first full rate-limit window of the queue or of one of its ordering keys closes (NULL when none is full).';
+
+-- What a key's rate window leaves: key_rate_limit less the key's claims in
+-- its open window.
+CREATE FUNCTION task._key_rate_left(q task.queue, key text, at timestamptz) RETURNS integer
+    LANGUAGE sql STABLE
+AS $$
+    SELECT q.key_rate_limit - coalesce((SELECT r.claims FROM task.key_rate r
+                                         WHERE r.queue = q.name AND r.key = _key_rate_left.key
+                                           AND r.window_start + q.rate_interval > _key_rate_left.at), 0)
+$$;
+COMMENT ON FUNCTION task._key_rate_left(task.queue, text, timestamptz) IS
+    'Internal: how many more tasks of an ordering key the queue''s key_rate_limit lets claims take in the key''s open window.';
+
+-- The claim of a queue with key_rate_limit (and no fair share): FIFO as
+-- any claim, skipping the tasks of a key beyond what its window leaves;
+-- under the queue's claim lock, so the windows are exact.
+CREATE FUNCTION task._key_rate_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    turns task.task_id[];
+BEGIN
+    turns := ARRAY(
+        SELECT c.id FROM (
+            SELECT x.id, x.priority, x.run_at, x.ordering_key,
+                   row_number() OVER (PARTITION BY x.ordering_key ORDER BY x.priority DESC, x.run_at, x.id) AS nth
+              FROM (SELECT y.id, y.priority, y.run_at, y.ordering_key FROM task.task y
+                     WHERE y.owner = q.owner AND y.queue = q.name
+                       AND y.status IN ('queued', 'rescheduled') AND y.run_at <= at
+                       AND (y.ordering_key IS NULL OR q.key_concurrency = 0
+                            OR task._key_turn(q, y.ordering_key, y.id, q.key_concurrency) < q.key_concurrency)
+                       AND (y.ordering_key IS NULL OR task._key_rate_left(q, y.ordering_key, at) > 0)
+                     ORDER BY y.priority DESC, y.run_at, y.id
+                     LIMIT 4 * n) x) c
+         WHERE c.ordering_key IS NULL OR c.nth <= task._key_rate_left(q, c.ordering_key, at)
+         ORDER BY c.priority DESC, c.run_at, c.id);
+    RETURN ARRAY(
+        SELECT x.id FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
+         ORDER BY array_position(turns, x.id)
+         LIMIT n
+         FOR UPDATE SKIP LOCKED);
+END
+$$;
+COMMENT ON FUNCTION task._key_rate_pick(task.queue, integer, timestamptz) IS
+    'Internal: the runnable tasks a claim of a queue with key_rate_limit takes, FIFO, at most what each ordering key''s window leaves, locked (SKIP LOCKED).';
 
 -- Fair share: the tasks to claim, round-robin over the ordering keys of
 -- the runnable tasks: the first task of every key, then the second, ...;
@@ -445,7 +517,8 @@ BEGIN
                       AND (q.key_concurrency = 0
                            OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
                     ORDER BY x.run_at, x.id
-                    LIMIT 4 * n) c
+                    LIMIT CASE WHEN q.key_rate_limit = 0 THEN 4 * n
+                               ELSE greatest(0, least(4 * n, task._key_rate_left(q, keys.k, at))) END) c
              WHERE keys.k IS NOT NULL
             UNION ALL
             SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
@@ -574,7 +647,7 @@ BEGIN
         seq := task._wait_seq(key);
         -- ... and, for a queue with a cap, the generation of its service's
         -- freed claim slots: a commit that frees one wakes a waiter at the cap
-        limited := q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0;
+        limited := q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0 OR q.key_rate_limit <> 0;
         IF limited THEN
             lkey := task._wait_limit_key(q.owner);
             lseq := task._wait_seq(lkey);
@@ -613,7 +686,7 @@ BEGIN
                 -- At least once a second in any case: nothing announces a
                 -- limit raised by task_queue_configure, or a claim lock let
                 -- go by a transaction that held it past its claim
-                next_slot := CASE WHEN q.rate_limit <> 0 THEN task._rate_next(q) END;
+                next_slot := CASE WHEN q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN task._rate_next(q) END;
                 IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
                     PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(deadline, clock_timestamp() + interval '1 second')), q.name);
                 ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
@@ -639,7 +712,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

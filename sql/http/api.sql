@@ -544,7 +544,7 @@ CREATE FUNCTION @extschema@.task_queue_create(queue text, owner text DEFAULT NUL
                                       paused boolean DEFAULT false, priority integer DEFAULT NULL,
                                       max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
                                       rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
-                                      fair_share boolean DEFAULT false)
+                                      fair_share boolean DEFAULT false, key_rate_limit integer DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -559,7 +559,7 @@ BEGIN
                                 coalesce(task_queue_create.paused, false), task_queue_create.priority,
                                 task_queue_create.max_processing, task_queue_create.key_concurrency,
                                 task_queue_create.rate_limit, task_queue_create.rate_interval,
-                                coalesce(task_queue_create.fair_share, false));
+                                coalesce(task_queue_create.fair_share, false), task_queue_create.key_rate_limit);
     PERFORM task._http_respond(201, NULL);
     RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
@@ -568,8 +568,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean) IS
-    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy and claim-time limits (max_processing, key_concurrency, rate_limit per rate_interval, fair_share); answers 201 with the queue. 409 when the name is taken.';
+COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy and claim-time limits (max_processing, key_concurrency, rate_limit and key_rate_limit per rate_interval, fair_share); answers 201 with the queue. 409 when the name is taken.';
 
 CREATE FUNCTION @extschema@.task_queue_configure(queue text, lease interval DEFAULT NULL, max_attempts integer DEFAULT NULL,
                                          backoff_base interval DEFAULT NULL, backoff_max interval DEFAULT NULL,
@@ -577,7 +577,7 @@ CREATE FUNCTION @extschema@.task_queue_configure(queue text, lease interval DEFA
                                          priority integer DEFAULT NULL,
                                          max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
                                          rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
-                                         fair_share boolean DEFAULT NULL)
+                                         fair_share boolean DEFAULT NULL, key_rate_limit integer DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -592,7 +592,7 @@ BEGIN
                                    task_queue_configure.paused, task_queue_configure.priority,
                                    task_queue_configure.max_processing, task_queue_configure.key_concurrency,
                                    task_queue_configure.rate_limit, task_queue_configure.rate_interval,
-                                   task_queue_configure.fair_share);
+                                   task_queue_configure.fair_share, task_queue_configure.key_rate_limit);
     RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
@@ -600,8 +600,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean) IS
-    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority) and claim-time limits (max_processing, key_concurrency, rate_limit, rate_interval, fair_share; 0 removes a limit; absent ones are kept) and answers the queue. 404 out of scope.';
+COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority) and claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share; 0 removes a limit; absent ones are kept) and answers the queue. 404 out of scope.';
 
 CREATE FUNCTION @extschema@.task_queue_notify(queue text, channel text)
     RETURNS jsonb

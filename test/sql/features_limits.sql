@@ -1,6 +1,7 @@
 -- Issue 14, claim-time limits: max_processing per queue, key_concurrency
--- per ordering key, a cap per service across its queues, rate limits,
--- fair share between ordering keys; what frees a slot; bad settings.
+-- per ordering key, a cap per service across its queues, rate limits per
+-- queue and per ordering key, fair share between ordering keys; what frees
+-- a slot; bad settings.
 -- Concurrency exactness is in test/specs/features_limits_race.spec.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
@@ -141,6 +142,41 @@ SELECT count(*) AS claimed FROM task_dequeue('fl/rate', wait => '5 seconds');
 SELECT rate_limit, rate_interval FROM task_queue_configure('fl/rate', rate_limit => 0);
 RESET ROLE;
 
+-- ------------------------------------------------------------ rate limits per ordering key
+SET ROLE fl_svc;
+SELECT name, rate_limit, key_rate_limit, rate_interval
+  FROM task_queue_create('fl/keyrate', key_rate_limit => 2, rate_interval => '1 hour', key_concurrency => 0);
+SELECT count(*) AS made FROM task_create_many('fl.job', 'fl/keyrate', array_fill('{}'::jsonb, ARRAY[7]),
+                                              ordering_keys => ARRAY['a', 'a', 'a', 'b', 'b', 'b', NULL]);
+-- two of a, two of b, and the task without a key
+SELECT coalesce(ordering_key, '-') AS key, count(*) AS claimed FROM task_dequeue('fl/keyrate', n => 10)
+ GROUP BY 1 ORDER BY 1;
+-- the windows are full: completing does not make room
+SELECT count(*) AS done FROM (
+    SELECT task_complete(id, token => lease_token) FROM task.task
+     WHERE queue = 'fl/keyrate' AND status = 'processing') d;
+SELECT count(*) AS claimed FROM task_dequeue('fl/keyrate', n => 10);
+-- a new key has its own window
+SELECT count(*) AS made FROM task_create_many('fl.job', 'fl/keyrate', array_fill('{}'::jsonb, ARRAY[3]),
+                                              ordering_keys => ARRAY['c', 'c', 'c']);
+SELECT string_agg(ordering_key, ' ') AS claimed FROM task_dequeue('fl/keyrate', n => 10);
+RESET ROLE;
+SELECT key, claims FROM task.key_rate WHERE queue = 'fl/keyrate' ORDER BY key;
+-- a's window closes (moved back here): a's last task may go
+UPDATE task.key_rate SET window_start = now() - interval '2 hours' WHERE queue = 'fl/keyrate' AND key = 'a';
+SET ROLE fl_svc;
+SELECT string_agg(ordering_key, ' ') AS claimed FROM task_dequeue('fl/keyrate', n => 10);
+-- with fair share too: each key's turns stop at its window
+SELECT fair_share FROM task_queue_configure('fl/keyrate', fair_share => true);
+SELECT count(*) AS made FROM task_create_many('fl.job', 'fl/keyrate', array_fill('{}'::jsonb, ARRAY[3]),
+                                              ordering_keys => ARRAY['d', 'd', 'd']);
+SELECT string_agg(ordering_key, ' ') AS claimed FROM task_dequeue('fl/keyrate', n => 10);
+-- the queue keeps its interval while a rate limit is left; none left: the interval goes
+SELECT rate_limit, key_rate_limit, rate_interval FROM task_queue_configure('fl/keyrate', rate_limit => 100);
+SELECT rate_limit, key_rate_limit, rate_interval FROM task_queue_configure('fl/keyrate', key_rate_limit => 0);
+SELECT rate_limit, key_rate_limit, rate_interval FROM task_queue_configure('fl/keyrate', rate_limit => 0);
+RESET ROLE;
+
 -- ------------------------------------------------------------ fair share
 SET ROLE fl_svc;
 SELECT name, fair_share, key_concurrency FROM task_queue_create('fl/fair', fair_share => true, key_concurrency => 0);
@@ -180,12 +216,14 @@ SELECT task_queue_create('fl/bad', rate_limit => 10, rate_interval => '2 days');
 SELECT task_queue_create('fl/bad', rate_interval => '1 second');
 SELECT task_queue_configure('fl/cap', rate_limit => 0, rate_interval => '1 second');
 SELECT task_queue_configure('fl/cap', rate_interval => '1 second');
+SELECT task_queue_configure('fl/cap', key_rate_limit => 3);
+SELECT task_queue_create('fl/bad', key_rate_limit => -2, rate_interval => '1 second');
 SELECT task_service_configure(:'svc', -1);
 SELECT task_service_configure(:'svc', NULL);
 RESET ROLE;
 SELECT task_service_configure('SVC-9998', 1);
 -- the limits are shown with the queue
-SELECT name, max_processing, key_concurrency, rate_limit, rate_interval, fair_share
+SELECT name, max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share
   FROM task.queue WHERE owner = task.service_number(:'svc') ORDER BY name;
 
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset
