@@ -428,6 +428,26 @@ $$;
 COMMENT ON FUNCTION task._rate_next(task.queue) IS
     'Internal: when the first full rate-limit window of the queue or of one of its ordering keys closes (NULL when none is full).';
 
+-- The first n of the given runnable tasks (in their order) that no other
+-- claim holds, locked: the rows are locked as the LIMIT takes them, after
+-- the sort, so a claim beside others takes the turns after theirs.
+-- (plpgsql, as every function of the claim that runs a query: its plan is
+-- kept for the session, where an SQL function plans at every call.)
+CREATE FUNCTION task._lock_turns(q task.queue, turns task.task_id[], n integer) RETURNS task.task_id[]
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN ARRAY(
+        SELECT x.id FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
+         ORDER BY array_position(turns, x.id)
+         LIMIT n
+         FOR UPDATE SKIP LOCKED);
+END
+$$;
+COMMENT ON FUNCTION task._lock_turns(task.queue, task.task_id[], integer) IS
+    'Internal: locks (SKIP LOCKED) and returns the first n of the given tasks that are runnable and held by no other claim, in their order.';
+
 -- What a key's rate window leaves: key_rate_limit less the key's claims in
 -- its open window.
 CREATE FUNCTION task._key_rate_left(q task.queue, key text, at timestamptz) RETURNS integer
@@ -463,12 +483,7 @@ BEGIN
                      LIMIT 4 * n) x) c
          WHERE c.ordering_key IS NULL OR c.nth <= task._key_rate_left(q, c.ordering_key, at)
          ORDER BY c.priority DESC, c.run_at, c.id);
-    RETURN ARRAY(
-        SELECT x.id FROM task.task x
-         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
-         ORDER BY array_position(turns, x.id)
-         LIMIT n
-         FOR UPDATE SKIP LOCKED);
+    RETURN task._lock_turns(q, turns, n);
 END
 $$;
 COMMENT ON FUNCTION task._key_rate_pick(task.queue, integer, timestamptz) IS
@@ -530,14 +545,7 @@ BEGIN
         SELECT cand.id FROM cand LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = cand.k
          ORDER BY cand.r, s.served_at NULLS FIRST, cand.priority DESC, cand.run_at, cand.id
          LIMIT 4 * n);
-    -- the first n that no other claim holds, in turn order (the rows are
-    -- locked as the LIMIT takes them, after the sort)
-    RETURN ARRAY(
-        SELECT x.id FROM task.task x
-         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
-         ORDER BY array_position(turns, x.id)
-         LIMIT n
-         FOR UPDATE SKIP LOCKED);
+    RETURN task._lock_turns(q, turns, n);
 END
 $$;
 COMMENT ON FUNCTION task._fair_pick(task.queue, integer, timestamptz) IS

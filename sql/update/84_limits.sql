@@ -104,6 +104,8 @@ DROP FUNCTION IF EXISTS task.task_queue_configure(text, interval, integer, inter
 
 -- @replace function task._rate_next
 
+-- @replace function task._lock_turns
+
 -- @replace function task._key_rate_left
 
 -- @replace function task._key_rate_pick
@@ -119,4 +121,4 @@ REVOKE ALL ON FUNCTION task._check_limits(integer, integer, integer, integer, in
     task._claim_lock(task.queue), task._claim_limited(task.queue, integer, interval), task._claim_room(task.queue, timestamptz),
     task._rate_next(task.queue), task._fair_pick(task.queue, integer, timestamptz),
     task._fair_served(task.queue, task.task_id[], timestamptz),
-    task._key_rate_left(task.queue, text, timestamptz), task._key_rate_pick(task.queue, integer, timestamptz) FROM PUBLIC;
+    task._lock_turns(task.queue, task.task_id[], integer), task._key_rate_left(task.queue, text, timestamptz), task._key_rate_pick(task.queue, integer, timestamptz) FROM PUBLIC;
