@@ -17,7 +17,8 @@ CREATE TABLE task.service (
     name        text NOT NULL UNIQUE,
     namespace   text NOT NULL UNIQUE,
     revision    integer NOT NULL DEFAULT 1,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    max_processing integer NOT NULL DEFAULT 0 CHECK (max_processing BETWEEN 0 AND 1000000)
 );
 ALTER SEQUENCE task.service_id_seq OWNED BY task.service.id;
 COMMENT ON TABLE task.service IS 'Services own queues and tasks. Text id SVC-XXXX (XXXX = id).';
@@ -26,6 +27,7 @@ COMMENT ON COLUMN task.service.id IS 'Service number 1..9999; its text id is SVC
 COMMENT ON COLUMN task.service.name IS 'Unique name of the service.';
 COMMENT ON COLUMN task.service.revision IS 'Version of the service record, shown in the owner and audit objects of its tasks.';
 COMMENT ON COLUMN task.service.created_at IS 'When the service was created.';
+COMMENT ON COLUMN task.service.max_processing IS 'At most this many tasks of the service processing at once, across all its queues (task_service_configure); 0: no cap.';
 
 -- ---------------------------------------------------------------- accounts
 CREATE SEQUENCE task.account_id_seq MINVALUE 1 MAXVALUE 99999999 NO CYCLE;
@@ -77,7 +79,16 @@ CREATE TABLE task.queue (
     priority      integer NOT NULL DEFAULT 0,
     notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$'),
     max_run_time  interval NOT NULL DEFAULT '0' CHECK (max_run_time >= '0'),
-    archive_after interval NOT NULL DEFAULT '0' CHECK (archive_after >= '0')
+    archive_after interval NOT NULL DEFAULT '0' CHECK (archive_after >= '0'),
+    -- claim-time limits (65_worker.sql, docs/FEATURES.md): 0 = none
+    max_processing  integer NOT NULL DEFAULT 0 CHECK (max_processing BETWEEN 0 AND 1000000),
+    key_concurrency integer NOT NULL DEFAULT 1 CHECK (key_concurrency BETWEEN 0 AND 1000000),
+    rate_limit      integer NOT NULL DEFAULT 0 CHECK (rate_limit BETWEEN 0 AND 1000000),
+    rate_interval   interval NOT NULL DEFAULT '0' CHECK (rate_interval >= '0' AND rate_interval <= '1 day'),
+    fair_share      boolean NOT NULL DEFAULT false,
+    service_capped  boolean NOT NULL DEFAULT false,
+    key_rate_limit  integer NOT NULL DEFAULT 0 CHECK (key_rate_limit BETWEEN 0 AND 1000000),
+    CONSTRAINT queue_rate_pair_check CHECK ((rate_limit = 0 AND key_rate_limit = 0) = (rate_interval = '0'))
 );
 
 CREATE INDEX queue_owner_idx ON task.queue (owner);
@@ -95,6 +106,50 @@ COMMENT ON COLUMN task.queue.created_at IS 'When the queue was created.';
 COMMENT ON COLUMN task.queue.max_run_time IS 'Hard limit of one attempt: a task processing longer is failed or retried by lease rescue even if its worker keeps sending heartbeats; 0: none. A task''s own max_run_time overrides it.';
 COMMENT ON COLUMN task.queue.archive_after IS 'How long after it finished a task moves to the monthly history tables (task_queue_archive, 83_history.sql); 0: never, it stays live until purged.';
 COMMENT ON COLUMN task.queue.priority IS 'Priority of the queue''s new tasks that name none (task_create(priority => ...)).';
+COMMENT ON COLUMN task.queue.max_processing IS 'At most this many tasks of the queue processing at once, across all workers; 0: no limit.';
+COMMENT ON COLUMN task.queue.key_concurrency IS 'At most this many tasks of one ordering key processing at once, started in creation order (default 1); 0: no limit per key (the key then only groups tasks, for fair_share).';
+COMMENT ON COLUMN task.queue.rate_limit IS 'At most this many claims per rate_interval; 0: no rate limit.';
+COMMENT ON COLUMN task.queue.rate_interval IS 'The window of rate_limit and key_rate_limit: it opens at the first claim after the previous one closed; 0 without a rate limit.';
+COMMENT ON COLUMN task.queue.key_rate_limit IS 'At most this many claims per rate_interval per ordering key; 0: no rate limit per key.';
+COMMENT ON COLUMN task.queue.fair_share IS 'Claims go round-robin over the ordering keys of runnable tasks (least recently served key first), so one key''s flood does not starve the others.';
+COMMENT ON COLUMN task.queue.service_capped IS 'The owning service has a cap on its processing tasks (task.service.max_processing), which claims of this queue check; kept by task_service_configure.';
+
+-- Claim-time state of the limited queues (65_worker.sql), written only by
+-- claims of queues with a rate limit or fair share, under the queue's claim
+-- lock. Dumped like the other tables (a restore keeps the windows and turns).
+CREATE TABLE task.queue_rate (
+    queue        text PRIMARY KEY REFERENCES task.queue ON DELETE CASCADE,
+    window_start timestamptz NOT NULL,
+    claims       integer NOT NULL
+);
+COMMENT ON TABLE task.queue_rate IS 'Internal: the current rate-limit window of each rate-limited queue.';
+COMMENT ON COLUMN task.queue_rate.queue IS 'The rate-limited queue.';
+COMMENT ON COLUMN task.queue_rate.window_start IS 'When the current window opened (the first claim after the previous window closed).';
+COMMENT ON COLUMN task.queue_rate.claims IS 'Tasks claimed in the current window.';
+
+CREATE TABLE task.key_rate (
+    queue        text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
+    key          text NOT NULL,
+    window_start timestamptz NOT NULL,
+    claims       integer NOT NULL,
+    PRIMARY KEY (queue, key)
+);
+COMMENT ON TABLE task.key_rate IS 'Internal: the current rate-limit window of each ordering key of a queue with key_rate_limit.';
+COMMENT ON COLUMN task.key_rate.queue IS 'The queue.';
+COMMENT ON COLUMN task.key_rate.key IS 'The ordering key.';
+COMMENT ON COLUMN task.key_rate.window_start IS 'When the key''s current window opened (its first claim after the previous window closed).';
+COMMENT ON COLUMN task.key_rate.claims IS 'Tasks of the key claimed in the current window.';
+
+CREATE TABLE task.queue_share (
+    queue     text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
+    key       text NOT NULL,
+    served_at timestamptz NOT NULL,
+    PRIMARY KEY (queue, key)
+);
+COMMENT ON TABLE task.queue_share IS 'Internal: when each ordering key of a fair-share queue was last served by a claim.';
+COMMENT ON COLUMN task.queue_share.queue IS 'The fair-share queue.';
+COMMENT ON COLUMN task.queue_share.key IS 'The ordering key (empty: the tasks without one).';
+COMMENT ON COLUMN task.queue_share.served_at IS 'When a claim last took a task of the key: the least recently served key goes first.';
 
 -- ---------------------------------------------------------------- tasks
 -- CACHE 100: 17% faster bulk enqueue (measured). FIFO ties only occur within
@@ -353,6 +408,12 @@ SELECT pg_catalog.pg_extension_config_dump('task.account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('task.login', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task.queue', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.queue_rate', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.queue_share', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.key_rate', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task.task', '');
 

@@ -41,6 +41,44 @@ $$;
 COMMENT ON FUNCTION task.task_service_create(text, text) IS
     'Creates a service (owner of queues and tasks) and returns its id SVC-XXXX. Superuser only.';
 
+-- A cap on the tasks a service has processing at once, across all its
+-- queues (checked by the claim, 65_worker.sql). The operator sets it for
+-- any service, a service for itself. Its queues carry the flag
+-- service_capped, so the claim of a queue of an uncapped service reads
+-- nothing more.
+CREATE FUNCTION task.task_service_configure(service text, max_processing integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    svc integer := task.service_number(task_service_configure.service);
+    cap integer := task_service_configure.max_processing;
+BEGIN
+    IF task.current_kind() <> 'system' AND svc IS DISTINCT FROM task.current_service() THEN
+        RAISE EXCEPTION 'permission denied to configure service %', task_service_configure.service
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The caller acts as %s.', task.current_actor()),
+                  HINT = 'A service configures itself; the operator configures any service.';
+    END IF;
+    IF task_service_configure.max_processing IS NULL
+       OR task_service_configure.max_processing NOT BETWEEN 0 AND 1000000 THEN
+        RAISE EXCEPTION 'max_processing must be between 0 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the cap, or 0 to remove it.';
+    END IF;
+    UPDATE task.service s SET max_processing = cap WHERE s.id = svc;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'service % does not exist', task_service_configure.service
+            USING ERRCODE = 'no_data_found', HINT = 'Create it with task_service_create().';
+    END IF;
+    UPDATE task.queue q SET service_capped = (cap > 0)
+     WHERE q.owner = svc AND q.service_capped <> (cap > 0);
+    RETURN cap;
+END
+$$;
+COMMENT ON FUNCTION task.task_service_configure(text, integer) IS
+    'Caps the tasks of a service processing at once across all its queues (max_processing; 0 removes the cap) and returns it (0: none). Claims beyond the cap return nothing. The operator configures any service, a service itself.';
+
 CREATE FUNCTION task.task_account_create(name text, type task.account_type,
                                          status task.account_status DEFAULT 'Active')
     RETURNS text

@@ -33,7 +33,13 @@ CREATE FUNCTION task.task_queue_create(
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT false,
     priority     integer DEFAULT NULL,
-    max_run_time interval DEFAULT NULL)
+    max_run_time interval DEFAULT NULL,
+    max_processing  integer DEFAULT NULL,
+    key_concurrency integer DEFAULT NULL,
+    rate_limit      integer DEFAULT NULL,
+    rate_interval   interval DEFAULT NULL,
+    fair_share      boolean DEFAULT false,
+    key_rate_limit  integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -67,9 +73,16 @@ BEGIN
     END IF;
 
     PERFORM task._check_queue_namespace(owner_id, task_queue_create.queue);
+    PERFORM task._check_limits(task_queue_create.max_processing, task_queue_create.key_concurrency,
+                               task_queue_create.rate_limit, task_queue_create.key_rate_limit,
+                               task_queue_create.rate_interval,
+                               coalesce(task_queue_create.rate_limit, 0) > 0 OR coalesce(task_queue_create.key_rate_limit, 0) > 0,
+                               task_queue_create.rate_interval);
 
     INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority,
-                                 max_run_time)
+                                 max_run_time,
+                                 max_processing, key_concurrency, rate_limit, rate_interval, fair_share, service_capped,
+                                 key_rate_limit)
     VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
             coalesce(task_queue_create.lease, '5 minutes'),
             coalesce(task_queue_create.max_attempts, 5),
@@ -77,7 +90,15 @@ BEGIN
             coalesce(task_queue_create.backoff_max, '1 hour'),
             coalesce(task_queue_create.retention, '10 days'),
             coalesce(task_queue_create.priority, 0),
-            coalesce(task._check_max_run_time(task_queue_create.max_run_time), '0'))
+            coalesce(task._check_max_run_time(task_queue_create.max_run_time), '0'),
+            coalesce(task_queue_create.max_processing, 0),
+            coalesce(task_queue_create.key_concurrency, 1),
+            coalesce(task_queue_create.rate_limit, 0),
+            CASE WHEN task_queue_create.rate_limit > 0 OR task_queue_create.key_rate_limit > 0
+                 THEN task_queue_create.rate_interval ELSE '0' END,
+            coalesce(task_queue_create.fair_share, false),
+            EXISTS (SELECT FROM task.service s WHERE s.id = owner_id AND s.max_processing > 0),
+            coalesce(task_queue_create.key_rate_limit, 0))
     ON CONFLICT (name) DO NOTHING
     RETURNING * INTO q;
     IF NOT FOUND THEN
@@ -88,8 +109,8 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval) IS
-    'Creates a FIFO queue under the owning service''s namespace, with its worker policy, the default priority of its tasks (0) and the maximum run time of one attempt (max_run_time; NULL or 0: none). Services create their own; the operator names the owner.';
+COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
+    'Creates a FIFO queue under the owning service''s namespace, with its worker policy, the default priority of its tasks (0), the maximum run time of one attempt (max_run_time; NULL or 0: none) and its claim-time limits: max_processing (tasks processing at once), key_concurrency (per ordering key, default 1), rate_limit claims per rate_interval, key_rate_limit claims per rate_interval per ordering key, fair_share (round-robin over ordering keys); 0: no limit. Services create their own; the operator names the owner.';
 
 CREATE FUNCTION task.task_queue_configure(
     queue        text,
@@ -100,7 +121,13 @@ CREATE FUNCTION task.task_queue_configure(
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT NULL,
     priority     integer DEFAULT NULL,
-    max_run_time interval DEFAULT NULL)
+    max_run_time interval DEFAULT NULL,
+    max_processing  integer DEFAULT NULL,
+    key_concurrency integer DEFAULT NULL,
+    rate_limit      integer DEFAULT NULL,
+    rate_interval   interval DEFAULT NULL,
+    fair_share      boolean DEFAULT NULL,
+    key_rate_limit  integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -108,7 +135,14 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q task.queue := task._worker_queue(task_queue_configure.queue);
+    -- a rate limit once this call is done, and its interval
+    rated boolean := coalesce(task_queue_configure.rate_limit, q.rate_limit) > 0
+                     OR coalesce(task_queue_configure.key_rate_limit, q.key_rate_limit) > 0;
+    rate_window interval := coalesce(task_queue_configure.rate_interval, nullif(q.rate_interval, '0'));
 BEGIN
+    PERFORM task._check_limits(task_queue_configure.max_processing, task_queue_configure.key_concurrency,
+                               task_queue_configure.rate_limit, task_queue_configure.key_rate_limit,
+                               task_queue_configure.rate_interval, rated, rate_window);
     UPDATE task.queue x
        SET lease = coalesce(task_queue_configure.lease, x.lease),
            max_attempts = coalesce(task_queue_configure.max_attempts, x.max_attempts),
@@ -118,7 +152,14 @@ BEGIN
            paused = coalesce(task_queue_configure.paused, x.paused),
            priority = coalesce(task_queue_configure.priority, x.priority),
            max_run_time = CASE WHEN task_queue_configure.max_run_time IS NULL THEN x.max_run_time
-                               ELSE coalesce(task._check_max_run_time(task_queue_configure.max_run_time), '0') END
+                               ELSE coalesce(task._check_max_run_time(task_queue_configure.max_run_time), '0') END,
+           -- limits: NULL keeps, 0 removes
+           max_processing = coalesce(task_queue_configure.max_processing, x.max_processing),
+           key_concurrency = coalesce(task_queue_configure.key_concurrency, x.key_concurrency),
+           rate_limit = coalesce(task_queue_configure.rate_limit, x.rate_limit),
+           key_rate_limit = coalesce(task_queue_configure.key_rate_limit, x.key_rate_limit),
+           rate_interval = CASE WHEN rated THEN rate_window ELSE '0' END,
+           fair_share = coalesce(task_queue_configure.fair_share, x.fair_share)
      WHERE x.name = q.name
     RETURNING * INTO q;
     RETURN q;
@@ -129,8 +170,44 @@ EXCEPTION WHEN check_violation THEN
               HINT = 'Pass only the settings to change.';
 END
 $$;
-COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval) IS
-    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, the priority of new tasks that name none (existing tasks keep theirs), and the maximum run time of one attempt (0 removes it; it applies to tasks already processing too). Owning service only.';
+COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
+    'Changes a queue''s worker policy: lease length, max attempts, backoff base and cap, retention (0 keeps forever), paused, the priority of new tasks that name none (existing tasks keep theirs), the maximum run time of one attempt (0 removes it; it applies to tasks already processing too), and the claim-time limits max_processing, key_concurrency, rate_limit and key_rate_limit per rate_interval (0 removes a limit) and fair_share. Owning service only.';
+
+-- The claim-time limits of a queue, checked before they are stored: each
+-- count given 0 (none) or 1..1000000, and a rate limit (of the queue or
+-- per key: rated, once the call is done) with its interval (rate_window),
+-- of at most 1 day; an interval given alone needs a rate limit.
+CREATE FUNCTION task._check_limits(max_processing integer, key_concurrency integer,
+                                   rate_limit integer, key_rate_limit integer, rate_interval interval,
+                                   rated boolean, rate_window interval) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF least(max_processing, key_concurrency, rate_limit, key_rate_limit) < 0
+       OR greatest(max_processing, key_concurrency, rate_limit, key_rate_limit) > 1000000 THEN
+        RAISE EXCEPTION 'queue limits must be between 0 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('max_processing %s, key_concurrency %s, rate_limit %s, key_rate_limit %s.',
+                                  coalesce(max_processing::text, 'unchanged'),
+                                  coalesce(key_concurrency::text, 'unchanged'),
+                                  coalesce(rate_limit::text, 'unchanged'),
+                                  coalesce(key_rate_limit::text, 'unchanged')),
+                  HINT = 'Pass a count, or 0 to remove the limit.';
+    END IF;
+    IF rate_interval <= '0' OR rate_interval > '1 day' OR (rated AND rate_window IS NULL) THEN
+        RAISE EXCEPTION 'a rate limit needs an interval greater than 0 and at most 1 day'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass rate_limit => N with rate_interval => ''1 second''.';
+    END IF;
+    IF rate_interval IS NOT NULL AND NOT rated THEN
+        RAISE EXCEPTION 'rate_interval needs a rate_limit'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass rate_limit => N with rate_interval => ''1 second''.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_limits(integer, integer, integer, integer, interval, boolean, interval) IS
+    'Internal: 22023 unless the claim-time limits of a queue are 0 (none) or 1..1000000 and a rate limit (rate_limit, key_rate_limit) has an interval of (0, 1 day].';
 
 CREATE FUNCTION task.task_queue_notify(queue text, channel text) RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
@@ -262,7 +339,15 @@ BEGIN
             q.retention := '10 days';
             q.priority := 0;
             q.notify_channel := '';
+            q.max_run_time := '0';
             q.archive_after := '0';
+            q.max_processing := 0;
+            q.key_concurrency := 1;
+            q.rate_limit := 0;
+            q.rate_interval := '0';
+            q.key_rate_limit := 0;
+            q.fair_share := false;
+            q.service_capped := false;
             RETURN q;
         END IF;
     END IF;

@@ -139,7 +139,8 @@ BEGIN
     INSERT INTO task.service AS x
     SELECT * FROM jsonb_populate_recordset(NULL::task.service, directory->'services')
     ON CONFLICT (id) DO UPDATE
-       SET name = excluded.name, namespace = excluded.namespace, revision = excluded.revision, created_at = excluded.created_at
+       SET name = excluded.name, namespace = excluded.namespace, revision = excluded.revision, created_at = excluded.created_at,
+           max_processing = excluded.max_processing
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;
@@ -162,7 +163,11 @@ BEGIN
            max_attempts = excluded.max_attempts, backoff_base = excluded.backoff_base,
            backoff_max = excluded.backoff_max, retention = excluded.retention, created_at = excluded.created_at,
            priority = excluded.priority, notify_channel = excluded.notify_channel,
-           archive_after = excluded.archive_after
+           archive_after = excluded.archive_after, max_run_time = excluded.max_run_time,
+           max_processing = excluded.max_processing, key_concurrency = excluded.key_concurrency,
+           rate_limit = excluded.rate_limit, rate_interval = excluded.rate_interval,
+           fair_share = excluded.fair_share, service_capped = excluded.service_capped,
+           key_rate_limit = excluded.key_rate_limit
      WHERE (x.*) IS DISTINCT FROM (excluded.*);
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;

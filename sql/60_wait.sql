@@ -25,6 +25,11 @@ CREATE FUNCTION task._wait_key(id task.task_id) RETURNS bigint
     AS 'MODULE_PATHNAME', 'task_wait_task_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION task._wait_key(task.task_id) IS 'Internal: the 64-bit wait key of a task.';
 
+CREATE FUNCTION task._wait_limit_key(owner integer) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_wait_limit_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION task._wait_limit_key(integer) IS
+    'Internal: the 64-bit wait key of a service''s freed claim slots, moved by every commit in which a task of the service left processing (the waiters of a queue at its limit sleep on it).';
+
 CREATE FUNCTION task._wait_seq(key bigint) RETURNS bigint
     AS 'MODULE_PATHNAME', 'task_wait_seq' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION task._wait_seq(bigint) IS

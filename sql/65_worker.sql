@@ -235,6 +235,13 @@ DECLARE
     -- and a lease claimed late would start in the past
     at timestamptz := clock_timestamp();
 BEGIN
+    -- a queue with a claim-time limit takes the limited claim; a queue
+    -- without one runs no other statement than this one
+    IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0
+       OR q.fair_share OR q.service_capped THEN
+        RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
+        RETURN;
+    END IF;
     -- returned in claim order too
     RETURN QUERY
     WITH claimed AS (
@@ -265,7 +272,384 @@ BEGIN
     SELECT * FROM claimed c ORDER BY c.priority DESC, c.run_at, c.id;
 END
 $$;
-COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED).';
+COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED); a queue with a claim-time limit is claimed by task._claim_limited.';
+
+-- ---------------------------------------------------------------- limited claims
+-- Claim-time limits (docs/FEATURES.md): max_processing per queue, a cap per
+-- service, rate_limit and key_rate_limit per rate_interval, fair_share,
+-- key_concurrency.
+--
+-- Exact under concurrency: two claims may not both count the same free
+-- slot. The claim of a queue with a cap or a rate limit (of the queue or
+-- per key) first
+-- takes a transaction-scoped advisory lock -- of the service when the
+-- service is capped (one lock orders the claims of all its queues), else of
+-- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
+-- each statement sees the claims committed before it got the lock). The
+-- lock is held until the claiming transaction ends, so claims of one
+-- limited queue run one after another: a claim waits for the claims
+-- queued before it (task_dequeue is a worker's whole transaction), and
+-- for at most 1 second for a transaction that goes on after its claim,
+-- then takes nothing (task._claim_lock); unlimited queues take no lock and
+-- run no extra statement. key_concurrency needs no lock: a task is claimable only while
+-- fewer than key_concurrency tasks of its key are processing or older and
+-- still waiting, and a task another claim holds is still one of those, so
+-- two claims never pass the same slot (SKIP LOCKED skips the held task,
+-- and the count still sees it).
+--
+-- A claim of a limited queue that finds it at its cap returns nothing; a
+-- waiting task_dequeue then sleeps on the service's freed-slot key
+-- (task._wait_limit_key), moved by every commit in which more tasks of the
+-- service left processing (completed, failed, rescheduled, cancelled,
+-- rescued; src/transition.c) than it claimed, and one at the rate limit
+-- sleeps until the window closes.
+
+-- The tasks of a key that still hold a place in its turn: processing, or
+-- waiting and older than the task (in creation order), counted up to k.
+CREATE FUNCTION task._key_turn(q task.queue, key text, id task.task_id, k integer) RETURNS integer
+    LANGUAGE sql STABLE
+AS $$
+    SELECT count(*)::integer FROM (
+        SELECT FROM task.task x
+         WHERE x.owner = q.owner AND x.queue = q.name AND x.ordering_key = _key_turn.key
+           AND x.status IN ('queued', 'rescheduled', 'processing')
+           AND (x.status = 'processing' OR x.id < _key_turn.id)
+         LIMIT _key_turn.k) s
+$$;
+COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
+    'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
+
+-- The claim lock of a limited queue (of its service when the service is
+-- capped), held until the transaction ends. A claim waits for the claims
+-- ahead of it, not for a transaction that goes on after its claim (a
+-- worker that dequeues inside a longer transaction): after 1 second it
+-- gives up and the claim takes nothing (false).
+CREATE FUNCTION task._claim_lock(q task.queue) RETURNS boolean
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k1 integer := CASE WHEN q.service_capped THEN 1952543596 ELSE 1952543595 END;
+    k2 integer := CASE WHEN q.service_capped THEN q.owner ELSE hashtext(q.name) END;
+    old text;
+BEGIN
+    IF pg_try_advisory_xact_lock(k1, k2) THEN
+        RETURN true;
+    END IF;
+    old := current_setting('lock_timeout');
+    BEGIN
+        PERFORM set_config('lock_timeout', '1s', true);
+        PERFORM pg_advisory_xact_lock(k1, k2);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;   -- the subtransaction's lock_timeout is undone with it
+    END;
+    PERFORM set_config('lock_timeout', old, true);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION task._claim_lock(task.queue) IS
+    'Internal: takes the claim lock of a limited queue (of its service when capped) until the transaction ends; false when another transaction held it for more than 1 second.';
+
+CREATE FUNCTION task._claim_limited(q task.queue, n integer, lease interval) RETURNS SETOF task.task
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz;
+    allowed integer := n;
+    ids task.task_id[];
+    got integer;
+BEGIN
+    IF q.max_processing <> 0 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0 OR q.service_capped THEN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'queue "%" has claim-time limits and is claimed in READ COMMITTED only', q.name
+                USING ERRCODE = 'active_sql_transaction',
+                      DETAIL = format('A %s snapshot would not see the claims of other workers.',
+                                      current_setting('transaction_isolation')),
+                      HINT = 'Call task_dequeue in READ COMMITTED (the default).';
+        END IF;
+        IF NOT task._claim_lock(q) THEN
+            RETURN;   -- another worker's transaction holds it beyond its claim
+        END IF;
+        allowed := least(allowed, task._claim_room(q, clock_timestamp()));
+        IF allowed <= 0 THEN
+            RETURN;
+        END IF;
+    END IF;
+    at := clock_timestamp();
+    IF q.fair_share THEN
+        ids := task._fair_pick(q, allowed, at);
+    ELSIF q.key_rate_limit <> 0 THEN
+        ids := task._key_rate_pick(q, allowed, at);
+    ELSE
+        ids := ARRAY(
+            SELECT x.id FROM task.task x
+             WHERE x.owner = q.owner AND x.queue = q.name
+               AND x.status IN ('queued', 'rescheduled')
+               AND x.run_at <= at
+               AND (x.ordering_key IS NULL OR q.key_concurrency = 0
+                    OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
+             ORDER BY x.priority DESC, x.run_at, x.id
+             LIMIT allowed
+             FOR UPDATE SKIP LOCKED);
+    END IF;
+    RETURN QUERY
+    WITH claimed AS (
+    UPDATE task.task t
+       SET status = 'processing',
+           attempts = t.attempts + 1,
+           lease_token = t.revision + 1,
+           lease_until = at + coalesce(_claim_limited.lease, q.lease)
+     WHERE t.owner = q.owner AND t.id = ANY (ids)
+    RETURNING t.*)
+    SELECT * FROM claimed c ORDER BY array_position(ids, c.id);
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF got > 0 AND q.rate_limit <> 0 THEN
+        -- counted in the open window, or opens the next one
+        INSERT INTO task.queue_rate AS r (queue, window_start, claims)
+        VALUES (q.name, at, got)
+        ON CONFLICT (queue) DO UPDATE
+           SET window_start = CASE WHEN r.window_start + q.rate_interval <= at THEN at ELSE r.window_start END,
+               claims = CASE WHEN r.window_start + q.rate_interval <= at THEN got ELSE r.claims + got END;
+    END IF;
+    IF got > 0 AND q.key_rate_limit <> 0 THEN
+        -- each key's claims, counted in its open window or opening the next
+        INSERT INTO task.key_rate AS r (queue, key, window_start, claims)
+        SELECT q.name, x.ordering_key, at, count(*)::integer FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (ids) AND x.ordering_key IS NOT NULL
+         GROUP BY x.ordering_key
+        ON CONFLICT (queue, key) DO UPDATE
+           SET window_start = CASE WHEN r.window_start + q.rate_interval <= at THEN at ELSE r.window_start END,
+               claims = CASE WHEN r.window_start + q.rate_interval <= at THEN excluded.claims
+                             ELSE r.claims + excluded.claims END;
+        -- closed windows are forgotten now and then
+        IF random() < 0.01 THEN
+            DELETE FROM task.key_rate r WHERE r.queue = q.name AND r.window_start + q.rate_interval <= at;
+        END IF;
+    END IF;
+    IF got > 0 AND q.fair_share THEN
+        PERFORM task._fair_served(q, ids, at);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._claim_limited(task.queue, integer, interval) IS
+    'Internal: the claim of a queue with claim-time limits: under the claim lock of the queue (or of its capped service), up to the room left by max_processing, the service cap and the rate window; fair_share picks round-robin over ordering keys; key_concurrency holds back tasks whose key is at its limit.';
+
+-- How many more tasks a claim of q may take now (at most 1000000): what
+-- max_processing, the service's cap and the rate window leave. Read under
+-- the claim lock for an exact count; unlocked, for a waiter's decision.
+CREATE FUNCTION task._claim_room(q task.queue, at timestamptz) RETURNS integer
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    room integer := 1000000;
+    cap integer;
+    win task.queue_rate;
+BEGIN
+    IF q.max_processing <> 0 THEN
+        room := least(room, q.max_processing - (
+            SELECT count(*) FROM (SELECT FROM task.task x
+                                   WHERE x.queue = q.name AND x.status = 'processing'
+                                   LIMIT q.max_processing) s));
+    END IF;
+    IF q.service_capped AND room > 0 THEN
+        SELECT s.max_processing INTO cap FROM task.service s WHERE s.id = q.owner;
+        IF cap > 0 THEN
+            room := least(room, cap - (
+                SELECT count(*) FROM (SELECT FROM task.task x
+                                       WHERE x.queue IN (SELECT y.name FROM task.queue y WHERE y.owner = q.owner)
+                                         AND x.status = 'processing'
+                                       LIMIT cap) s));
+        END IF;
+    END IF;
+    IF q.rate_limit <> 0 AND room > 0 THEN
+        SELECT * INTO win FROM task.queue_rate r WHERE r.queue = q.name;
+        IF FOUND AND win.window_start + q.rate_interval > at THEN
+            room := least(room, q.rate_limit - win.claims);
+        ELSE
+            room := least(room, q.rate_limit);
+        END IF;
+    END IF;
+    RETURN greatest(room, 0);
+END
+$$;
+COMMENT ON FUNCTION task._claim_room(task.queue, timestamptz) IS
+    'Internal: how many tasks a claim of the queue may take now under max_processing, the service cap and the rate window (0: none).';
+
+-- When a waiter held back by a rate limit may claim again: the end of the
+-- queue's full window, or of the first full window of a key (NULL: none
+-- is full).
+CREATE FUNCTION task._rate_next(q task.queue) RETURNS timestamptz
+    LANGUAGE sql STABLE
+AS $$
+    SELECT least(
+        (SELECT r.window_start + q.rate_interval FROM task.queue_rate r
+          WHERE q.rate_limit <> 0 AND r.queue = q.name AND r.claims >= q.rate_limit
+            AND r.window_start + q.rate_interval > clock_timestamp()),
+        (SELECT min(r.window_start + q.rate_interval) FROM task.key_rate r
+          WHERE q.key_rate_limit <> 0 AND r.queue = q.name AND r.claims >= q.key_rate_limit
+            AND r.window_start + q.rate_interval > clock_timestamp()))
+$$;
+COMMENT ON FUNCTION task._rate_next(task.queue) IS
+    'Internal: when the first full rate-limit window of the queue or of one of its ordering keys closes (NULL when none is full).';
+
+-- The first n of the given runnable tasks (in their order) that no other
+-- claim holds, locked: the rows are locked as the LIMIT takes them, after
+-- the sort, so a claim beside others takes the turns after theirs.
+-- (plpgsql, as every function of the claim that runs a query: its plan is
+-- kept for the session, where an SQL function plans at every call.)
+CREATE FUNCTION task._lock_turns(q task.queue, turns task.task_id[], n integer) RETURNS task.task_id[]
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN ARRAY(
+        SELECT x.id FROM task.task x
+         WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
+         ORDER BY array_position(turns, x.id)
+         LIMIT n
+         FOR UPDATE SKIP LOCKED);
+END
+$$;
+COMMENT ON FUNCTION task._lock_turns(task.queue, task.task_id[], integer) IS
+    'Internal: locks (SKIP LOCKED) and returns the first n of the given tasks that are runnable and held by no other claim, in their order.';
+
+-- What a key's rate window leaves: key_rate_limit less the key's claims in
+-- its open window.
+CREATE FUNCTION task._key_rate_left(q task.queue, key text, at timestamptz) RETURNS integer
+    LANGUAGE sql STABLE
+AS $$
+    SELECT q.key_rate_limit - coalesce((SELECT r.claims FROM task.key_rate r
+                                         WHERE r.queue = q.name AND r.key = _key_rate_left.key
+                                           AND r.window_start + q.rate_interval > _key_rate_left.at), 0)
+$$;
+COMMENT ON FUNCTION task._key_rate_left(task.queue, text, timestamptz) IS
+    'Internal: how many more tasks of an ordering key the queue''s key_rate_limit lets claims take in the key''s open window.';
+
+-- The claim of a queue with key_rate_limit (and no fair share): FIFO as
+-- any claim, skipping the tasks of a key beyond what its window leaves;
+-- under the queue's claim lock, so the windows are exact.
+CREATE FUNCTION task._key_rate_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    turns task.task_id[];
+BEGIN
+    turns := ARRAY(
+        SELECT c.id FROM (
+            SELECT x.id, x.priority, x.run_at, x.ordering_key,
+                   row_number() OVER (PARTITION BY x.ordering_key ORDER BY x.priority DESC, x.run_at, x.id) AS nth
+              FROM (SELECT y.id, y.priority, y.run_at, y.ordering_key FROM task.task y
+                     WHERE y.owner = q.owner AND y.queue = q.name
+                       AND y.status IN ('queued', 'rescheduled') AND y.run_at <= at
+                       AND (y.ordering_key IS NULL OR q.key_concurrency = 0
+                            OR task._key_turn(q, y.ordering_key, y.id, q.key_concurrency) < q.key_concurrency)
+                       AND (y.ordering_key IS NULL OR task._key_rate_left(q, y.ordering_key, at) > 0)
+                     ORDER BY y.priority DESC, y.run_at, y.id
+                     LIMIT 4 * n) x) c
+         WHERE c.ordering_key IS NULL OR c.nth <= task._key_rate_left(q, c.ordering_key, at)
+         ORDER BY c.priority DESC, c.run_at, c.id);
+    RETURN task._lock_turns(q, turns, n);
+END
+$$;
+COMMENT ON FUNCTION task._key_rate_pick(task.queue, integer, timestamptz) IS
+    'Internal: the runnable tasks a claim of a queue with key_rate_limit takes, FIFO, at most what each ordering key''s window leaves, locked (SKIP LOCKED).';
+
+-- Fair share: the tasks to claim, round-robin over the ordering keys of
+-- the runnable tasks: the first task of every key, then the second, ...;
+-- within a round the least recently served key first (task.queue_share),
+-- then priority and FIFO. A key's tasks go in creation order. At most
+-- 1000 keys a claim, found by a skip scan of task_ordering_idx (one probe
+-- per key, whatever the number of tasks of a key). Tasks without a key form
+-- one group, looked for among the 100 oldest runnable tasks of the queue
+-- (the runnable index does not hold the key: a deeper look would read a
+-- flood's rows on every claim).
+--
+-- No lock orders fair claims (unless the queue also has a cap or a rate
+-- limit): two claims at once may both give the next turn to the same key.
+-- Each locks its candidates (the first 4 n turns) in turn order with SKIP
+-- LOCKED and keeps the first n it gets, so a claim running beside others
+-- takes the turns after theirs instead of coming back empty.
+CREATE FUNCTION task._fair_pick(q task.queue, n integer, at timestamptz) RETURNS task.task_id[]
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    turns task.task_id[];
+BEGIN
+    turns := ARRAY(
+        WITH RECURSIVE keys(k, i) AS (
+            (SELECT x.ordering_key, 1 FROM task.task x
+              WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
+                AND x.status IN ('queued', 'rescheduled', 'processing')
+              ORDER BY x.ordering_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT x.ordering_key FROM task.task x
+                     WHERE x.queue = q.name AND x.ordering_key > keys.k
+                       AND x.status IN ('queued', 'rescheduled', 'processing')
+                     ORDER BY x.ordering_key LIMIT 1), keys.i + 1
+              FROM keys WHERE keys.k IS NOT NULL AND keys.i < 1000),
+        cand AS (
+            SELECT c.id, c.priority, c.run_at, c.r, keys.k
+              FROM keys CROSS JOIN LATERAL (
+                   SELECT x.id, x.priority, x.run_at, row_number() OVER (ORDER BY x.run_at, x.id) AS r
+                     FROM task.task x
+                    WHERE x.queue = q.name AND x.ordering_key = keys.k
+                      AND x.status IN ('queued', 'rescheduled') AND x.run_at <= at
+                      AND (q.key_concurrency = 0
+                           OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
+                    ORDER BY x.run_at, x.id
+                    LIMIT CASE WHEN q.key_rate_limit = 0 THEN 4 * n
+                               ELSE greatest(0, least(4 * n, task._key_rate_left(q, keys.k, at))) END) c
+             WHERE keys.k IS NOT NULL
+            UNION ALL
+            SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
+              FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM task.task x
+                     WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
+                     ORDER BY x.priority DESC, x.run_at, x.id
+                     LIMIT 100) h
+             WHERE h.ordering_key IS NULL AND h.run_at <= at)
+        SELECT cand.id FROM cand LEFT JOIN task.queue_share s ON s.queue = q.name AND s.key = cand.k
+         ORDER BY cand.r, s.served_at NULLS FIRST, cand.priority DESC, cand.run_at, cand.id
+         LIMIT 4 * n);
+    RETURN task._lock_turns(q, turns, n);
+END
+$$;
+COMMENT ON FUNCTION task._fair_pick(task.queue, integer, timestamptz) IS
+    'Internal: the runnable tasks a fair-share claim takes, round-robin over ordering keys, least recently served key first, locked (SKIP LOCKED).';
+
+-- Fair share: the keys a claim served, stamped in claim order (the last
+-- served latest). A key another claim is stamping right now is left to it
+-- (SKIP LOCKED: both stamp the same moment); a new key is added by one of
+-- the claims that serve it at once, the others go on without waiting.
+CREATE FUNCTION task._fair_served(q task.queue, ids task.task_id[], at timestamptz) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    keys text[];
+    times timestamptz[];
+BEGIN
+    SELECT array_agg(v.key ORDER BY v.key), array_agg(v.t ORDER BY v.key) INTO keys, times
+      FROM (SELECT coalesce(x.ordering_key, '') AS key, at + max(u.i) * interval '1 microsecond' AS t
+              FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+              JOIN task.task x ON x.owner = q.owner AND x.id = u.id
+             GROUP BY 1) v;
+    UPDATE task.queue_share s SET served_at = v.t
+      FROM unnest(keys, times) AS v(key, t),
+           LATERAL (SELECT l.key FROM task.queue_share l
+                     WHERE l.queue = q.name AND l.key = v.key FOR UPDATE SKIP LOCKED) l
+     WHERE s.queue = q.name AND s.key = l.key;
+    INSERT INTO task.queue_share AS s (queue, key, served_at)
+    SELECT q.name, v.key, v.t FROM unnest(keys, times) AS v(key, t)
+     WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = v.key)
+       -- one claim adds a new key; one beside it does not wait for that insert
+       AND pg_try_advisory_xact_lock(1952543597, hashtext(q.name || '/' || v.key))
+    ON CONFLICT (queue, key) DO NOTHING;
+    -- keys not served for a day are forgotten (they come back first)
+    IF random() < 0.01 THEN
+        DELETE FROM task.queue_share s WHERE s.queue = q.name AND s.served_at < at - interval '1 day';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._fair_served(task.queue, task.task_id[], timestamptz) IS
+    'Internal: records when a fair-share claim served each ordering key of the tasks it took.';
+
 
 CREATE FUNCTION task.task_dequeue(
     queue          text,
@@ -291,6 +675,11 @@ DECLARE
     key bigint;
     seq bigint;
     next_due timestamptz;
+    -- a queue whose claims a cap or a rate limit may hold back
+    limited boolean;
+    lkey bigint;
+    lseq bigint;
+    next_slot timestamptz;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
     IF task_dequeue.complete IS NOT NULL THEN
@@ -327,6 +716,13 @@ BEGIN
     IF task_dequeue.wait > '0' THEN
         key := task._wait_key(q.name);
         seq := task._wait_seq(key);
+        -- ... and, for a queue with a cap, the generation of its service's
+        -- freed claim slots: a commit that frees one wakes a waiter at the cap
+        limited := q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0 OR q.key_rate_limit <> 0;
+        IF limited THEN
+            lkey := task._wait_limit_key(q.owner);
+            lseq := task._wait_seq(lkey);
+        END IF;
     END IF;
 
     claimed := 0;
@@ -352,7 +748,29 @@ BEGIN
             SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
-            PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
+            IF NOT limited THEN
+                PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
+            ELSE
+                -- held back by a limit? At a cap: until a claim slot is freed
+                -- (or the rate window closes); a slot freed since the look,
+                -- with work waiting: look again at once; else as any queue.
+                -- At least once a second in any case: nothing announces a
+                -- limit raised by task_queue_configure, or a claim lock let
+                -- go by a transaction that held it past its claim
+                next_slot := CASE WHEN q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN task._rate_next(q) END;
+                IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
+                    PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(deadline, clock_timestamp() + interval '1 second')), q.name);
+                ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
+                      AND EXISTS (SELECT FROM task.task x
+                                   WHERE x.owner = q.owner AND x.queue = q.name
+                                     AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()) THEN
+                    NULL;
+                ELSE
+                    PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot,
+                                                                         clock_timestamp() + interval '1 second')), q.name);
+                END IF;
+                lseq := task._wait_seq(lkey);
+            END IF;
             seq := task._wait_seq(key);
             IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
                 q := task._worker_queue(q.name, missing_ok => true);
@@ -365,7 +783,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

@@ -113,6 +113,14 @@ CREATE POLICY queue_operations ON task.queue FOR SELECT TO task_operations
 CREATE POLICY queue_owner ON task.queue FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
+-- claim-time state: no policy, no grant (only the worker functions)
+ALTER TABLE task.queue_rate ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task.queue_rate FORCE ROW LEVEL SECURITY;
+ALTER TABLE task.queue_share ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task.queue_share FORCE ROW LEVEL SECURITY;
+ALTER TABLE task.key_rate ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task.key_rate FORCE ROW LEVEL SECURITY;
+
 ALTER TABLE task.task ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task.task FORCE ROW LEVEL SECURITY;
 

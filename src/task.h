@@ -41,5 +41,7 @@ extern void task_wait_init(void);
 extern void task_wait_note_queue(const char *name, int len);
 extern void task_wait_note_task(int64 id);
 extern void task_wait_note_claim(const char *name, int len);
+/* a task of the service left processing (a claim slot is free) / was claimed (one is taken) */
+extern void task_wait_note_limit(int32 owner, bool claim);
 
 #endif							/* TASK_H */

@@ -674,7 +674,11 @@ task_transition(PG_FUNCTION_ARGS)
 				SET(stamp_column[to] + 1, actor);
 			}
 			if (from == ST_PROCESSING)
+			{
 				SETNULL(COL_LEASE_UNTIL);
+				/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
+				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), false);
+			}
 
 			/*
 			 * A move into processing that is not a claim (the claim sets
@@ -747,10 +751,15 @@ restored:
 			 * A task with an ordering key that leaves processing (or is
 			 * cancelled while it waits) may release the next task of its
 			 * key: that wakes the queue too. A claim wakes nobody; it uses
-			 * up one of the queue's announced wakes (wait.c).
+			 * up one of the queue's announced wakes (wait.c), and one of its
+			 * service's freed claim slots (a slot freed and taken again in
+			 * one transaction, complete-and-claim, wakes nobody).
 			 */
 			if (to == ST_PROCESSING)
+			{
 				note_claim(values[ATT(COL_QUEUE)]);
+				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), true);
+			}
 			else if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
 				note_queue(values[ATT(COL_QUEUE)]);
 			if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)

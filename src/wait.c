@@ -50,6 +50,12 @@
  * by any worker, and a pass each use one): a wake whose task another
  * worker took is dropped rather than sent round every sleeper.
  *
+ * A third key space, a service's freed claim slots (limit_key): every
+ * task of the service that leaves processing announces one, every claim
+ * uses one (so complete-and-claim in one transaction announces nothing).
+ * A task_dequeue held back by a cap (max_processing, the service's cap;
+ * 65_worker.sql) sleeps on it.
+ *
  * Keys are scoped by database (the database oid seeds the hash), so waiters
  * of two databases never share a key, and a transaction's list of keys
  * grows as needed (no "wake every slot" fallback that would wake other
@@ -120,14 +126,16 @@ extern bool pq_check_connection(void);
 
 PG_FUNCTION_INFO_V1(task_wait_queue_key);
 PG_FUNCTION_INFO_V1(task_wait_task_key);
+PG_FUNCTION_INFO_V1(task_wait_limit_key);
 PG_FUNCTION_INFO_V1(task_wait_seq);
 PG_FUNCTION_INFO_V1(task_wait_sleep);
 PG_FUNCTION_INFO_V1(task_wait_attached);
 PG_FUNCTION_INFO_V1(task_wait_stats);
 
-/* seeds of the two key spaces */
+/* seeds of the key spaces: queues, tasks, and services' freed claim slots */
 #define WAIT_SEED_QUEUE		UINT64CONST(0x7461736b2d717565)
 #define WAIT_SEED_TASK		UINT64CONST(0x7461736b2d746964)
+#define WAIT_SEED_LIMIT		UINT64CONST(0x7461736b2d6c696d)
 
 /* the polling interval without shared memory, in milliseconds */
 #define WAIT_POLL_MS		50
@@ -451,6 +459,18 @@ task_key(int64 id)
 }
 
 /*
+ * The key of a service's freed claim slots: a task of the service left
+ * processing, so a claim of a queue at its limit (max_processing, or the
+ * service's cap) may find room (65_worker.sql).
+ */
+static inline uint64
+limit_key(int32 owner)
+{
+	return hash_bytes_extended((const unsigned char *) &owner, sizeof(owner),
+							   WAIT_SEED_LIMIT ^ ((uint64) MyDatabaseId << 32));
+}
+
+/*
  * Remember a key until the end of the transaction. The last few entries
  * are searched for a repeat (a bulk enqueue notes one queue many times);
  * a repeat further back only costs one more wake of its slot.
@@ -498,6 +518,12 @@ task_wait_note_claim(const char *name, int len)
 }
 
 void
+task_wait_note_limit(int32 owner, bool claim)
+{
+	note_key(limit_key(owner), false, claim);
+}
+
+void
 task_wait_note_task(int64 id)
 {
 	note_key(task_key(id), true, false);
@@ -522,6 +548,13 @@ Datum
 task_wait_task_key(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) task_key(PG_GETARG_INT64(0)));
+}
+
+/* task._wait_limit_key(owner integer) → bigint */
+Datum
+task_wait_limit_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) limit_key(PG_GETARG_INT32(0)));
 }
 
 static inline WaitSlot *

@@ -543,7 +543,10 @@ COMMENT ON FUNCTION @extschema@.task_wait_many(text[], interval) IS
 CREATE FUNCTION @extschema@.task_queue_create(queue text, owner text DEFAULT NULL, lease interval DEFAULT NULL,
                                       max_attempts integer DEFAULT NULL, backoff_base interval DEFAULT NULL,
                                       backoff_max interval DEFAULT NULL, retention interval DEFAULT NULL,
-                                      paused boolean DEFAULT false, priority integer DEFAULT NULL)
+                                      paused boolean DEFAULT false, priority integer DEFAULT NULL,
+                                      max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
+                                      rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
+                                      fair_share boolean DEFAULT false, key_rate_limit integer DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -555,7 +558,10 @@ BEGIN
     q := task.task_queue_create(task_queue_create.queue, task_queue_create.owner, task_queue_create.lease,
                                 task_queue_create.max_attempts, task_queue_create.backoff_base,
                                 task_queue_create.backoff_max, task_queue_create.retention,
-                                coalesce(task_queue_create.paused, false), task_queue_create.priority);
+                                coalesce(task_queue_create.paused, false), task_queue_create.priority,
+                                task_queue_create.max_processing, task_queue_create.key_concurrency,
+                                task_queue_create.rate_limit, task_queue_create.rate_interval,
+                                coalesce(task_queue_create.fair_share, false), task_queue_create.key_rate_limit);
     PERFORM task._http_respond(201, NULL);
     RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
@@ -564,13 +570,16 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS
-    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy; answers 201 with the queue. 409 when the name is taken.';
+COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy and claim-time limits (max_processing, key_concurrency, rate_limit and key_rate_limit per rate_interval, fair_share); answers 201 with the queue. 409 when the name is taken.';
 
 CREATE FUNCTION @extschema@.task_queue_configure(queue text, lease interval DEFAULT NULL, max_attempts integer DEFAULT NULL,
                                          backoff_base interval DEFAULT NULL, backoff_max interval DEFAULT NULL,
                                          retention interval DEFAULT NULL, paused boolean DEFAULT NULL,
-                                         priority integer DEFAULT NULL)
+                                         priority integer DEFAULT NULL,
+                                         max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
+                                         rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
+                                         fair_share boolean DEFAULT NULL, key_rate_limit integer DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -582,7 +591,10 @@ BEGIN
     q := task.task_queue_configure(task_queue_configure.queue, task_queue_configure.lease,
                                    task_queue_configure.max_attempts, task_queue_configure.backoff_base,
                                    task_queue_configure.backoff_max, task_queue_configure.retention,
-                                   task_queue_configure.paused, task_queue_configure.priority);
+                                   task_queue_configure.paused, task_queue_configure.priority,
+                                   task_queue_configure.max_processing, task_queue_configure.key_concurrency,
+                                   task_queue_configure.rate_limit, task_queue_configure.rate_interval,
+                                   task_queue_configure.fair_share, task_queue_configure.key_rate_limit);
     RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
@@ -590,8 +602,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
-    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority; absent ones are kept) and answers the queue. 404 out of scope.';
+COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority) and claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share; 0 removes a limit; absent ones are kept) and answers the queue. 404 out of scope.';
 
 CREATE FUNCTION @extschema@.task_queue_notify(queue text, channel text)
     RETURNS jsonb

@@ -455,6 +455,28 @@ END
 $$;
 COMMENT ON FUNCTION task_router.task_service_create(text, text) IS 'Created on node 0 and copied to every node: see task_service_create of the task extension.';
 
+CREATE FUNCTION task_router._service_configure(service text, max_processing integer) RETURNS integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_service_configure;
+$$;
+COMMENT ON FUNCTION task_router._service_configure(text, integer) IS 'Internal: task_service_configure on node 0.';
+
+CREATE FUNCTION task_router.task_service_configure(service text, max_processing integer) RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r integer := task_router._service_configure(service, max_processing);
+BEGIN
+    PERFORM task_router.directory_sync();
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router.task_service_configure(text, integer) IS
+    'Configured on node 0 and copied to every node: see task_service_configure of the task extension. The cap holds on each node (a node counts the service''s tasks processing there).';
+
 CREATE FUNCTION task_router._account_create(name text, type task.account_type, status task.account_status) RETURNS text
     LANGUAGE plproxy
 AS $$
@@ -520,7 +542,9 @@ COMMENT ON FUNCTION task_router.task_login_revoke(regrole) IS 'Unmapped on node 
 
 CREATE FUNCTION task_router._queue_create(
     queue text, owner text, lease interval, max_attempts integer, backoff_base interval,
-    backoff_max interval, retention interval, paused boolean, priority integer)
+    backoff_max interval, retention interval, paused boolean, priority integer,
+    max_processing integer, key_concurrency integer, rate_limit integer, rate_interval interval,
+    fair_share boolean, key_rate_limit integer)
     RETURNS task.queue
     LANGUAGE plproxy
 AS $$
@@ -528,7 +552,7 @@ AS $$
     RUN ON 0;
     TARGET task.task_queue_create;
 $$;
-COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS 'Internal: task_queue_create on node 0.';
+COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_create on node 0.';
 
 CREATE FUNCTION task_router.task_queue_create(
     queue        text,
@@ -539,24 +563,34 @@ CREATE FUNCTION task_router.task_queue_create(
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT false,
-    priority     integer DEFAULT NULL)
+    priority     integer DEFAULT NULL,
+    max_processing  integer DEFAULT NULL,
+    key_concurrency integer DEFAULT NULL,
+    rate_limit      integer DEFAULT NULL,
+    rate_interval   interval DEFAULT NULL,
+    fair_share      boolean DEFAULT false,
+    key_rate_limit  integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    r task.queue := task_router._queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority);
+    r task.queue := task_router._queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused,
+                                              priority, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
+                                              key_rate_limit);
 BEGIN
     PERFORM task_router._place(r.name);
     PERFORM task_router.directory_sync();
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer) IS
+COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
     'Created on node 0, placed on a node (beside its service''s other queues, else on the node with the fewest) and copied to every node: see task_queue_create of the task extension.';
 
 CREATE FUNCTION task_router._queue_configure(
     queue text, lease interval, max_attempts integer, backoff_base interval,
-    backoff_max interval, retention interval, paused boolean, priority integer)
+    backoff_max interval, retention interval, paused boolean, priority integer,
+    max_processing integer, key_concurrency integer, rate_limit integer, rate_interval interval,
+    fair_share boolean, key_rate_limit integer)
     RETURNS task.queue
     LANGUAGE plproxy
 AS $$
@@ -564,7 +598,7 @@ AS $$
     RUN ON 0;
     TARGET task.task_queue_configure;
 $$;
-COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS 'Internal: task_queue_configure on node 0.';
+COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_configure on node 0.';
 
 CREATE FUNCTION task_router.task_queue_configure(
     queue        text,
@@ -574,18 +608,26 @@ CREATE FUNCTION task_router.task_queue_configure(
     backoff_max  interval DEFAULT NULL,
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT NULL,
-    priority     integer DEFAULT NULL)
+    priority     integer DEFAULT NULL,
+    max_processing  integer DEFAULT NULL,
+    key_concurrency integer DEFAULT NULL,
+    rate_limit      integer DEFAULT NULL,
+    rate_interval   interval DEFAULT NULL,
+    fair_share      boolean DEFAULT NULL,
+    key_rate_limit  integer DEFAULT NULL)
     RETURNS task.queue
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    r task.queue := task_router._queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority);
+    r task.queue := task_router._queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused,
+                                                 priority, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
+                                              key_rate_limit);
 BEGIN
     PERFORM task_router.directory_sync();
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer) IS
+COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
     'Configured on node 0 and copied to every node (the queue''s node included): see task_queue_configure of the task extension.';
 
 CREATE FUNCTION task_router._queue_notify(queue text, channel text)

@@ -185,11 +185,13 @@ SELECT has_function('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp 
     'task_reschedule(id, at, token, force)');
 SELECT has_function('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry(id)');
 SELECT has_function('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
-    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time)');
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval',
+          'integer', 'integer', 'integer', 'interval', 'boolean', 'integer']::name[],
+    'task_queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time, max_processing, key_concurrency, rate_limit, rate_interval, fair_share, key_rate_limit)');
 SELECT has_function('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
-    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time)');
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval',
+          'integer', 'integer', 'integer', 'interval', 'boolean', 'integer']::name[],
+    'task_queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time, max_processing, key_concurrency, rate_limit, rate_interval, fair_share, key_rate_limit)');
 SELECT has_function('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create(name, namespace)');
 SELECT has_function('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
     'task_account_create(name, type, status)');
@@ -240,10 +242,12 @@ SELECT is_definer('task', 'task_reschedule', ARRAY['task.task_id', 'timestamp wi
     'task_reschedule is SECURITY DEFINER');
 SELECT is_definer('task', 'task_retry', ARRAY['task.task_id']::name[], 'task_retry is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_create',
-    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval',
+          'integer', 'integer', 'integer', 'interval', 'boolean', 'integer']::name[],
     'task_queue_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_queue_configure',
-    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval']::name[],
+    ARRAY['text', 'interval', 'integer', 'interval', 'interval', 'interval', 'boolean', 'integer', 'interval',
+          'integer', 'integer', 'integer', 'interval', 'boolean', 'integer']::name[],
     'task_queue_configure is SECURITY DEFINER');
 SELECT is_definer('task', 'task_service_create', ARRAY['text', 'text']::name[], 'task_service_create is SECURITY DEFINER');
 SELECT is_definer('task', 'task_account_create', ARRAY['text', 'task.account_type', 'task.account_status']::name[],
@@ -390,10 +394,11 @@ SELECT is(ARRAY(SELECT c.relname || ' ' || CASE WHEN c.relrowsecurity THEN 'rls'
                   FROM pg_class c
                  WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
                  ORDER BY c.relname)::text[],
-          ARRAY['account rls forced', 'ledger_account rls forced', 'ledger_entry rls forced', 'ledger_txn rls forced',
+          ARRAY['account rls forced', 'key_rate rls forced', 'ledger_account rls forced', 'ledger_entry rls forced', 'ledger_txn rls forced',
                 'login rls forced', 'market rls forced', 'market_agent rls forced', 'market_artifact rls forced',
                 'market_assignment rls forced', 'market_dispute rls forced', 'market_dispute_event rls forced',
-                'market_message rls forced', 'market_task rls forced', 'queue rls forced', 'schedule rls forced',
+                'market_message rls forced', 'market_task rls forced', 'queue rls forced',
+                'queue_rate rls forced', 'queue_share rls forced', 'schedule rls forced',
                 'service rls forced', 'task rls forced', 'task_access rls forced', 'task_dependency rls forced',
                 'task_log rls forced'],
           'every table of schema task has row-level security enabled and forced');
