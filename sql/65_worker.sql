@@ -310,7 +310,7 @@ CREATE FUNCTION task._key_turn(q task.queue, key text, id task.task_id, k intege
     LANGUAGE sql STABLE
 AS $$
     SELECT count(*)::integer FROM (
-        SELECT FROM task.task x
+        SELECT FROM ONLY task.task x
          WHERE x.owner = q.owner AND x.queue = q.name AND x.ordering_key = _key_turn.key
            AND x.status IN ('queued', 'rescheduled', 'processing')
            AND (x.status = 'processing' OR x.id < _key_turn.id)
@@ -381,7 +381,7 @@ BEGIN
         ids := task._key_rate_pick(q, allowed, at);
     ELSE
         ids := ARRAY(
-            SELECT x.id FROM task.task x
+            SELECT x.id FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
@@ -393,7 +393,7 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH claimed AS (
-    UPDATE task.task t
+    UPDATE ONLY task.task t
        SET status = 'processing',
            attempts = t.attempts + 1,
            lease_token = t.revision + 1,
@@ -413,7 +413,7 @@ BEGIN
     IF got > 0 AND q.key_rate_limit <> 0 THEN
         -- each key's claims, counted in its open window or opening the next
         INSERT INTO task.key_rate AS r (queue, key, window_start, claims)
-        SELECT q.name, x.ordering_key, at, count(*)::integer FROM task.task x
+        SELECT q.name, x.ordering_key, at, count(*)::integer FROM ONLY task.task x
          WHERE x.owner = q.owner AND x.id = ANY (ids) AND x.ordering_key IS NOT NULL
          GROUP BY x.ordering_key
         ON CONFLICT (queue, key) DO UPDATE
@@ -446,7 +446,7 @@ DECLARE
 BEGIN
     IF q.max_processing <> 0 THEN
         room := least(room, q.max_processing - (
-            SELECT count(*) FROM (SELECT FROM task.task x
+            SELECT count(*) FROM (SELECT FROM ONLY task.task x
                                    WHERE x.queue = q.name AND x.status = 'processing'
                                    LIMIT q.max_processing) s));
     END IF;
@@ -454,7 +454,7 @@ BEGIN
         SELECT s.max_processing INTO cap FROM task.service s WHERE s.id = q.owner;
         IF cap > 0 THEN
             room := least(room, cap - (
-                SELECT count(*) FROM (SELECT FROM task.task x
+                SELECT count(*) FROM (SELECT FROM ONLY task.task x
                                        WHERE x.queue IN (SELECT y.name FROM task.queue y WHERE y.owner = q.owner)
                                          AND x.status = 'processing'
                                        LIMIT cap) s));
@@ -501,7 +501,7 @@ CREATE FUNCTION task._lock_turns(q task.queue, turns task.task_id[], n integer) 
 AS $$
 BEGIN
     RETURN ARRAY(
-        SELECT x.id FROM task.task x
+        SELECT x.id FROM ONLY task.task x
          WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
          ORDER BY array_position(turns, x.id)
          LIMIT n
@@ -536,7 +536,7 @@ BEGIN
         SELECT c.id FROM (
             SELECT x.id, x.priority, x.run_at, x.ordering_key,
                    row_number() OVER (PARTITION BY x.ordering_key ORDER BY x.priority DESC, x.run_at, x.id) AS nth
-              FROM (SELECT y.id, y.priority, y.run_at, y.ordering_key FROM task.task y
+              FROM (SELECT y.id, y.priority, y.run_at, y.ordering_key FROM ONLY task.task y
                      WHERE y.owner = q.owner AND y.queue = q.name
                        AND y.status IN ('queued', 'rescheduled') AND y.run_at <= at
                        AND (y.ordering_key IS NULL OR q.key_concurrency = 0
@@ -575,12 +575,12 @@ DECLARE
 BEGIN
     turns := ARRAY(
         WITH RECURSIVE keys(k, i) AS (
-            (SELECT x.ordering_key, 1 FROM task.task x
+            (SELECT x.ordering_key, 1 FROM ONLY task.task x
               WHERE x.queue = q.name AND x.ordering_key IS NOT NULL
                 AND x.status IN ('queued', 'rescheduled', 'processing')
               ORDER BY x.ordering_key LIMIT 1)
             UNION ALL
-            SELECT (SELECT x.ordering_key FROM task.task x
+            SELECT (SELECT x.ordering_key FROM ONLY task.task x
                      WHERE x.queue = q.name AND x.ordering_key > keys.k
                        AND x.status IN ('queued', 'rescheduled', 'processing')
                      ORDER BY x.ordering_key LIMIT 1), keys.i + 1
@@ -589,7 +589,7 @@ BEGIN
             SELECT c.id, c.priority, c.run_at, c.r, keys.k
               FROM keys CROSS JOIN LATERAL (
                    SELECT x.id, x.priority, x.run_at, row_number() OVER (ORDER BY x.run_at, x.id) AS r
-                     FROM task.task x
+                     FROM ONLY task.task x
                     WHERE x.queue = q.name AND x.ordering_key = keys.k
                       AND x.status IN ('queued', 'rescheduled') AND x.run_at <= at
                       AND (q.key_concurrency = 0
@@ -600,7 +600,7 @@ BEGIN
              WHERE keys.k IS NOT NULL
             UNION ALL
             SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
-              FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM task.task x
+              FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM ONLY task.task x
                      WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
                      ORDER BY x.priority DESC, x.run_at, x.id
                      LIMIT 100) h
@@ -628,7 +628,7 @@ BEGIN
     SELECT array_agg(v.key ORDER BY v.key), array_agg(v.t ORDER BY v.key) INTO keys, times
       FROM (SELECT coalesce(x.ordering_key, '') AS key, at + max(u.i) * interval '1 microsecond' AS t
               FROM unnest(ids) WITH ORDINALITY AS u(id, i)
-              JOIN task.task x ON x.owner = q.owner AND x.id = u.id
+              JOIN ONLY task.task x ON x.owner = q.owner AND x.id = u.id
              GROUP BY 1) v;
     UPDATE task.queue_share s SET served_at = v.t
       FROM unnest(keys, times) AS v(key, t),
@@ -761,7 +761,7 @@ BEGIN
                 IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
                     PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(deadline, clock_timestamp() + interval '1 second')), q.name);
                 ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
-                      AND EXISTS (SELECT FROM task.task x
+                      AND EXISTS (SELECT FROM ONLY task.task x
                                    WHERE x.owner = q.owner AND x.queue = q.name
                                      AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()) THEN
                     NULL;

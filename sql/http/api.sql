@@ -544,6 +544,7 @@ CREATE FUNCTION @extschema@.task_queue_create(queue text, owner text DEFAULT NUL
                                       max_attempts integer DEFAULT NULL, backoff_base interval DEFAULT NULL,
                                       backoff_max interval DEFAULT NULL, retention interval DEFAULT NULL,
                                       paused boolean DEFAULT false, priority integer DEFAULT NULL,
+                                      max_run_time interval DEFAULT NULL,
                                       max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
                                       rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
                                       fair_share boolean DEFAULT false, key_rate_limit integer DEFAULT NULL)
@@ -559,6 +560,7 @@ BEGIN
                                 task_queue_create.max_attempts, task_queue_create.backoff_base,
                                 task_queue_create.backoff_max, task_queue_create.retention,
                                 coalesce(task_queue_create.paused, false), task_queue_create.priority,
+                                task_queue_create.max_run_time,
                                 task_queue_create.max_processing, task_queue_create.key_concurrency,
                                 task_queue_create.rate_limit, task_queue_create.rate_interval,
                                 coalesce(task_queue_create.fair_share, false), task_queue_create.key_rate_limit);
@@ -570,13 +572,13 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
-    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy and claim-time limits (max_processing, key_concurrency, rate_limit and key_rate_limit per rate_interval, fair_share); answers 201 with the queue. 409 when the name is taken.';
+COMMENT ON FUNCTION @extschema@.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
+    'Creates a queue under the calling service''s namespace (Operations name the owner, SVC-XXXX) with its worker policy, the maximum run time of one attempt (max_run_time) and claim-time limits (max_processing, key_concurrency, rate_limit and key_rate_limit per rate_interval, fair_share); answers 201 with the queue. 409 when the name is taken.';
 
 CREATE FUNCTION @extschema@.task_queue_configure(queue text, lease interval DEFAULT NULL, max_attempts integer DEFAULT NULL,
                                          backoff_base interval DEFAULT NULL, backoff_max interval DEFAULT NULL,
                                          retention interval DEFAULT NULL, paused boolean DEFAULT NULL,
-                                         priority integer DEFAULT NULL,
+                                         priority integer DEFAULT NULL, max_run_time interval DEFAULT NULL,
                                          max_processing integer DEFAULT NULL, key_concurrency integer DEFAULT NULL,
                                          rate_limit integer DEFAULT NULL, rate_interval interval DEFAULT NULL,
                                          fair_share boolean DEFAULT NULL, key_rate_limit integer DEFAULT NULL)
@@ -592,6 +594,7 @@ BEGIN
                                    task_queue_configure.max_attempts, task_queue_configure.backoff_base,
                                    task_queue_configure.backoff_max, task_queue_configure.retention,
                                    task_queue_configure.paused, task_queue_configure.priority,
+                                   task_queue_configure.max_run_time,
                                    task_queue_configure.max_processing, task_queue_configure.key_concurrency,
                                    task_queue_configure.rate_limit, task_queue_configure.rate_interval,
                                    task_queue_configure.fair_share, task_queue_configure.key_rate_limit);
@@ -602,8 +605,8 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
-    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority) and claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share; 0 removes a limit; absent ones are kept) and answers the queue. 404 out of scope.';
+COMMENT ON FUNCTION @extschema@.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
+    'Owning service: changes a queue''s worker policy (lease, max_attempts, backoff_base, backoff_max, retention, paused, priority, max_run_time) and claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share; 0 removes a limit; absent ones are kept) and answers the queue. 404 out of scope.';
 
 CREATE FUNCTION @extschema@.task_queue_notify(queue text, channel text)
     RETURNS jsonb

@@ -542,7 +542,7 @@ COMMENT ON FUNCTION task_router.task_login_revoke(regrole) IS 'Unmapped on node 
 
 CREATE FUNCTION task_router._queue_create(
     queue text, owner text, lease interval, max_attempts integer, backoff_base interval,
-    backoff_max interval, retention interval, paused boolean, priority integer,
+    backoff_max interval, retention interval, paused boolean, priority integer, max_run_time interval,
     max_processing integer, key_concurrency integer, rate_limit integer, rate_interval interval,
     fair_share boolean, key_rate_limit integer)
     RETURNS task.queue
@@ -552,7 +552,7 @@ AS $$
     RUN ON 0;
     TARGET task.task_queue_create;
 $$;
-COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_create on node 0.';
+COMMENT ON FUNCTION task_router._queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_create on node 0.';
 
 CREATE FUNCTION task_router.task_queue_create(
     queue        text,
@@ -564,6 +564,7 @@ CREATE FUNCTION task_router.task_queue_create(
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT false,
     priority     integer DEFAULT NULL,
+    max_run_time interval DEFAULT NULL,
     max_processing  integer DEFAULT NULL,
     key_concurrency integer DEFAULT NULL,
     rate_limit      integer DEFAULT NULL,
@@ -575,7 +576,7 @@ CREATE FUNCTION task_router.task_queue_create(
 AS $$
 DECLARE
     r task.queue := task_router._queue_create(queue, owner, lease, max_attempts, backoff_base, backoff_max, retention, paused,
-                                              priority, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
+                                              priority, max_run_time, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
                                               key_rate_limit);
 BEGIN
     PERFORM task_router._place(r.name);
@@ -583,12 +584,12 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+COMMENT ON FUNCTION task_router.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
     'Created on node 0, placed on a node (beside its service''s other queues, else on the node with the fewest) and copied to every node: see task_queue_create of the task extension.';
 
 CREATE FUNCTION task_router._queue_configure(
     queue text, lease interval, max_attempts integer, backoff_base interval,
-    backoff_max interval, retention interval, paused boolean, priority integer,
+    backoff_max interval, retention interval, paused boolean, priority integer, max_run_time interval,
     max_processing integer, key_concurrency integer, rate_limit integer, rate_interval interval,
     fair_share boolean, key_rate_limit integer)
     RETURNS task.queue
@@ -598,7 +599,7 @@ AS $$
     RUN ON 0;
     TARGET task.task_queue_configure;
 $$;
-COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_configure on node 0.';
+COMMENT ON FUNCTION task_router._queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS 'Internal: task_queue_configure on node 0.';
 
 CREATE FUNCTION task_router.task_queue_configure(
     queue        text,
@@ -609,6 +610,7 @@ CREATE FUNCTION task_router.task_queue_configure(
     retention    interval DEFAULT NULL,
     paused       boolean DEFAULT NULL,
     priority     integer DEFAULT NULL,
+    max_run_time interval DEFAULT NULL,
     max_processing  integer DEFAULT NULL,
     key_concurrency integer DEFAULT NULL,
     rate_limit      integer DEFAULT NULL,
@@ -620,14 +622,14 @@ CREATE FUNCTION task_router.task_queue_configure(
 AS $$
 DECLARE
     r task.queue := task_router._queue_configure(queue, lease, max_attempts, backoff_base, backoff_max, retention, paused,
-                                                 priority, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
+                                                 priority, max_run_time, max_processing, key_concurrency, rate_limit, rate_interval, fair_share,
                                               key_rate_limit);
 BEGIN
     PERFORM task_router.directory_sync();
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, integer, integer, integer, interval, boolean, integer) IS
+COMMENT ON FUNCTION task_router.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
     'Configured on node 0 and copied to every node (the queue''s node included): see task_queue_configure of the task extension.';
 
 CREATE FUNCTION task_router._queue_notify(queue text, channel text)
