@@ -21,7 +21,7 @@
 --   POST /rpc/task_create_many   201 with the new ids (services)
 --   POST /rpc/task_unblock, task_access_add, task_access_remove, task_bulk,
 --        task_wait_many, task_queue_create (201), task_queue_configure,
---        task_queue_notify, task_schedule (201), task_unschedule
+--        task_queue_notify, task_queue_archive, task_schedule (201), task_unschedule
 --   GET  /rpc/task_schedules, task_whoami
 --   (market.sql: the marketplace routes and GET /rpc/task_list)
 --
@@ -627,6 +627,28 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.task_queue_notify(text, text) IS
     'Owning service: NOTIFY channel, payload {"id", "queue", "status"}, when a task of the queue reaches completed, failed or cancelled; null or "" turns it off. Answers the queue. For database clients that LISTEN (PostgREST does not relay notifications).';
+
+-- Long history: finished tasks of the queue move to the monthly history
+-- tables archive_after they finished (83_history.sql of the task extension).
+CREATE FUNCTION @extschema@.task_queue_archive(queue text, archive_after interval)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    q task.queue;
+    s text; m text; d text; h text;
+BEGIN
+    q := task.task_queue_archive(task_queue_archive.queue, task_queue_archive.archive_after);
+    RETURN pg_catalog.to_jsonb(q) || pg_catalog.jsonb_build_object('owner', task.service_text(q.owner), 'created_at', task._iso(q.created_at));
+EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    PERFORM task._http_raise(s, m, d, h);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.task_queue_archive(text, interval) IS
+    'Owning service: finished tasks of the queue move to the monthly history tables archive_after they finished (0 turns it off), read as before and dropped by month past the retention. Answers the queue. 404 out of scope.';
 
 -- Recurring tasks (pg_cron) of the calling service.
 CREATE FUNCTION @extschema@.task_schedule(name text, cron text, template jsonb)

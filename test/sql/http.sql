@@ -630,6 +630,17 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "channel" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "channel" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_notify"("queue" := pgrst_body."queue", "channel" := pgrst_body."channel") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
+-- POST /rpc/task_queue_archive {queue, archive_after} as svc
+\set payload '{"queue":"http/platform/jobs","archive_after":"30 days"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_queue_archive \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "archive_after" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "archive_after" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_archive"("queue" := pgrst_body."queue", "archive_after" := pgrst_body."archive_after") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_queue_archive as other: not its queue, 404
+\set role task_web_service \set claims :other_claims \set method POST \set path /rpc/task_queue_archive \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "archive_after" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "archive_after" interval) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_queue_archive"("queue" := pgrst_body."queue", "archive_after" := pgrst_body."archive_after") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
 -- POST /rpc/task_create {code, queue, name, priority, unique_key} as svc: T6, priority 9
 \set payload '{"code":"jobs.index","queue":"http/platform/jobs","name":"Index the catalog","priority":9,"unique_key":"index-catalog"}'
 \set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
