@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and --no-install-recommends would leave out the C headers.
-pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plproxy make gcc libc6-dev)
+# procps: pgrep and pkill, with which test/harness/faults.sh finds the sessions it kills.
+pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plproxy make gcc libc6-dev procps)
 
 missing=()
 for p in "${pkgs[@]}"; do
