@@ -136,14 +136,20 @@ COMMENT ON FUNCTION task._require_operations(text) IS
 -- May the caller see this task? Operations see all, a service its own,
 -- an account the tasks whose access list holds it.
 CREATE FUNCTION task._visible(owner integer, id task.task_id) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
 AS $$
-    -- coalesce: a NULL identity must mean "no", never "unknown"
-    SELECT coalesce(task.current_is_operations()
-        OR _visible.owner = task.current_service()
-        OR EXISTS (SELECT FROM task.task_access a
+BEGIN
+    -- PL/pgSQL, not SQL: a SQL function with a subquery is never inlined,
+    -- so each query calling it parsed and planned it again; here the
+    -- first test is a simple expression and the lookup a cached plan.
+    -- A NULL identity means "no", never "unknown".
+    IF task.current_is_operations() OR _visible.owner = task.current_service() THEN
+        RETURN true;
+    END IF;
+    RETURN EXISTS (SELECT FROM task.task_access a
                     WHERE a.owner = _visible.owner AND a.task_id = _visible.id
-                      AND a.account = task.current_account()), false)
+                      AND a.account = task.current_account());
+END
 $$;
 COMMENT ON FUNCTION task._visible(integer, task.task_id) IS 'Internal: whether the caller may see the task.';
 

@@ -4,27 +4,36 @@
 -- task_result. Visibility is decided by task._visible (30_identity.sql).
 
 -- ---------------------------------------------------------------- the JSON Task object
+-- STABLE, not IMMUTABLE: to_char is stable, and a SQL function is inlined
+-- only when its body is no more volatile than its marking says
 CREATE FUNCTION task._iso(at timestamptz) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
     RETURN pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 COMMENT ON FUNCTION task._iso(timestamptz) IS 'Internal: ISO 8601 in UTC with milliseconds, as in seed 001.';
 
 CREATE FUNCTION task._actor_json(actor text) RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT CASE
-        WHEN actor ~ '^SVC-[0-9]{4}$' THEN
-            (SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision)
-               FROM task.service s WHERE s.id = task.service_number(actor))
-        -- an account's name only to itself and Operations; others see its id
-        WHEN actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
-            CASE WHEN task.current_is_operations() OR task.account_number(actor) = task.current_account()
-                 THEN (SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision)
-                         FROM task.account a WHERE a.id = task.account_number(actor))
-                 ELSE jsonb_build_object('id', actor) END
-        -- an unmapped role (the operator, a maintenance job): its name only
-        ELSE jsonb_build_object('name', actor)
-        END
+DECLARE
+    doc jsonb;
+BEGIN
+    IF actor ~ '^SVC-[0-9]{4}$' THEN
+        SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision) INTO doc
+          FROM task.service s WHERE s.id = task.service_number(actor);
+    -- an account's name only to itself and Operations; others see its id
+    ELSIF actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
+        IF task.current_is_operations() OR task.account_number(actor) = task.current_account() THEN
+            SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision) INTO doc
+              FROM task.account a WHERE a.id = task.account_number(actor);
+        ELSE
+            doc := jsonb_build_object('id', actor);
+        END IF;
+    -- an unmapped role (the operator, a maintenance job): its name only
+    ELSE
+        doc := jsonb_build_object('name', actor);
+    END IF;
+    RETURN doc;
+END
 $$;
 COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author; an account other than the caller is {id} only, except for Operations.';
 
@@ -37,12 +46,7 @@ $$;
 COMMENT ON FUNCTION task._stamp(timestamptz, text) IS 'Internal: one audit entry {at, by}.';
 
 CREATE FUNCTION task._strip_nulls(obj jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$
-    SELECT coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
-      FROM pg_catalog.jsonb_each(obj) e
-     WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.<>) 'null'
-$$;
+    AS 'MODULE_PATHNAME', 'task_strip_nulls' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION task._strip_nulls(jsonb) IS 'Internal: drops the top-level keys whose value is null (nested values are kept as they are).';
 
 CREATE FUNCTION task._result_uri(t task.task) RETURNS text
@@ -57,8 +61,10 @@ COMMENT ON FUNCTION task._result_uri(task.task) IS
     'Internal: the result field of a task: the resource URI, or the URI of its JSON result endpoint.';
 
 -- What each status means, in words (seed 002's "description" of a status).
+-- Not STRICT (a CASE keeps a strict function from being inlined); NULL
+-- still gives NULL.
 CREATE FUNCTION task.status_description(status task.status) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE status
         WHEN 'blocked' THEN 'Task is blocked until the tasks it depends on complete or it is unblocked'
         WHEN 'queued' THEN 'Task request received and is being queued for processing'
@@ -73,9 +79,10 @@ COMMENT ON FUNCTION task.status_description(task.status) IS
 
 -- The task as JSON, in the shape of seed 001's FULL EXAMPLE.
 CREATE FUNCTION task._task_json(t task.task) RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT task._strip_nulls(jsonb_build_object(
+BEGIN
+    RETURN task._strip_nulls(jsonb_build_object(
         'id', t.id::text,
         'name', t.name,
         'revision', t.revision,
@@ -131,7 +138,8 @@ AS $$
                                                  'since', task._iso(t.started_at))) END,
         -- hired tasks only (code market.*): no lookup for every other task
         'marketplace', CASE WHEN t.code LIKE 'market.%' THEN task._market_json(t.owner, t.id) END
-    ))
+    ));
+END
 $$;
 COMMENT ON FUNCTION task._task_json(task.task) IS 'Internal: a task row as the JSON Task object of seed 001, with nothing the caller may not see: no parent it may not see, an access list of ids for the owning service and of itself for an account, no account names but its own in the audit, the worker holding a processing task for the owning service only (Operations see all).';
 
