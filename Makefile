@@ -23,7 +23,8 @@ OBJS = \
 	src/identity.o \
 	src/rules.o \
 	src/transition.o \
-	src/wait.o
+	src/wait.o \
+	src/maintenance.o
 
 # The install script is built from the fragments in sql/, in name order;
 # the update from the last release from those in sql/update/, in name

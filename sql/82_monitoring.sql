@@ -25,6 +25,7 @@ CREATE FUNCTION task._monitor(
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
 AS $$
     WITH ready AS (
         SELECT t.queue,
@@ -149,6 +150,7 @@ CREATE FUNCTION task._monitor_workers(
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
 AS $$
     SELECT task.service_text(t.owner), t.queue, t.worker_name, t.worker_addr, t.worker_pid,
            count(*), count(*) FILTER (WHERE t.lease_until < now()), now() - min(t.started_at)
@@ -178,6 +180,7 @@ COMMENT ON COLUMN task.monitor_workers.oldest_claim_age IS 'How long ago it clai
 CREATE FUNCTION task.monitor_prometheus() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
 AS $$
     WITH m AS (SELECT * FROM task._monitor()),
     metric(ord, name, kind, help) AS (VALUES
