@@ -319,6 +319,19 @@ $$;
 COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
     'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
 
+-- The key of an advisory lock of the extension: a keyed hash (SHA-256) of
+-- the lock's name and the secret task.lock_secret, so that no other role
+-- can compute it, take it or probe it.
+CREATE FUNCTION task._lock_key(name text) RETURNS bigint
+    LANGUAGE sql STABLE
+AS $$
+    SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(
+               s.last_value::text || '/' || _lock_key.name, 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint
+      FROM task.lock_secret s
+$$;
+COMMENT ON FUNCTION task._lock_key(text) IS
+    'Internal: the advisory lock key of a named lock of the extension (queue/<name>, service/<id>, share/<queue>/<key>, history), derived from the secret task.lock_secret.';
+
 -- The claim lock of a limited queue (of its service when the service is
 -- capped), held until the transaction ends. A claim waits for the claims
 -- ahead of it, not for a transaction that goes on after its claim (a
@@ -328,17 +341,16 @@ CREATE FUNCTION task._claim_lock(q task.queue) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    k1 integer := CASE WHEN q.service_capped THEN 1952543596 ELSE 1952543595 END;
-    k2 integer := CASE WHEN q.service_capped THEN q.owner ELSE hashtext(q.name) END;
+    k bigint := task._lock_key(CASE WHEN q.service_capped THEN 'service/' || q.owner ELSE 'queue/' || q.name END);
     old text;
 BEGIN
-    IF pg_try_advisory_xact_lock(k1, k2) THEN
+    IF pg_try_advisory_xact_lock(k) THEN
         RETURN true;
     END IF;
     old := current_setting('lock_timeout');
     BEGIN
         PERFORM set_config('lock_timeout', '1s', true);
-        PERFORM pg_advisory_xact_lock(k1, k2);
+        PERFORM pg_advisory_xact_lock(k);
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;   -- the subtransaction's lock_timeout is undone with it
     END;
@@ -639,7 +651,7 @@ BEGIN
     SELECT q.name, v.key, v.t FROM unnest(keys, times) AS v(key, t)
      WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = v.key)
        -- one claim adds a new key; one beside it does not wait for that insert
-       AND pg_try_advisory_xact_lock(1952543597, hashtext(q.name || '/' || v.key))
+       AND pg_try_advisory_xact_lock(task._lock_key('share/' || q.name || '/' || v.key))
     ON CONFLICT (queue, key) DO NOTHING;
     -- keys not served for a day are forgotten (they come back first)
     IF random() < 0.01 THEN

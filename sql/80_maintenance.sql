@@ -118,7 +118,7 @@ BEGIN
 
     -- 4. finished tasks archive_after past their finishing time move to the
     -- history tables of their month (83_history.sql)
-    history := pg_try_advisory_xact_lock(pg_catalog.hashtext('task._history'));
+    history := pg_try_advisory_xact_lock(task._lock_key('history'));
     IF history THEN
         BEGIN
             archived := task._history_archive(task_maintain.max_rows);

@@ -226,4 +226,14 @@ SELECT task_service_configure('SVC-9998', 1);
 SELECT name, max_processing, key_concurrency, rate_limit, key_rate_limit, rate_interval, fair_share
   FROM task.queue WHERE owner = task.service_number(:'svc') ORDER BY name;
 
+-- the claim locks' keys come from a secret no tenant can read or use
+-- (a key computed from a queue's name could be held against its claims)
+SET ROLE fl_other;
+SELECT last_value FROM task.lock_secret;
+SELECT task._lock_key('queue/fl/cap');
+RESET ROLE;
+SELECT count(DISTINCT task._lock_key(n)) AS distinct_keys,
+       bool_and(task._lock_key(n) <> hashtextextended(n, 0)) AS not_the_plain_hash
+  FROM (VALUES ('queue/fl/cap'), ('service/1'), ('history'), ('share/fl/cap/a')) v(n);
+
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset
