@@ -12,7 +12,7 @@
 # and the same from one connection (a scraper that stays connected). Prints the times (ms: min,
 # median, max) and EXPLAIN (ANALYZE, BUFFERS) of _monitor()'s query.
 #   bench/monitoring.sh   (MON_TASKS, MON_QUEUES, MON_RUNS, MON_PORT default 58446; MON_KEEP=1
-#   leaves the cluster running; MON_COMPARE=1 then times the reader as it ran before, with JIT)
+#   leaves the cluster running; MON_COMPARE=REV, e.g. main, also times the reader of git revision REV)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -78,10 +78,17 @@ same "SELECT * FROM task.monitor_queues" "SELECT * FROM task.monitor_queues"
 # the plan of the reader's query (its text from the function body)
 body=$(q -At -c "SELECT prosrc FROM pg_proc WHERE oid = 'task._monitor'::regproc")
 q -c "SET search_path = task, pg_catalog" -c "SET jit = off" -c "SET work_mem = '64MB'" -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $body"
-if [ -n "${MON_COMPARE:-}" ]; then # MON_COMPARE=1: the same query as 0.2.0 before the fix ran it (JIT on, work_mem 4MB)
-	q -c 'ALTER FUNCTION task._monitor() RESET jit' -c 'ALTER FUNCTION task._monitor() RESET work_mem' \
-	  -c 'ALTER FUNCTION task.monitor_prometheus() RESET jit'
-	echo "with JIT and the default work_mem (the reader before this change):"
-	times "SELECT task.monitor_prometheus()" "SELECT task.monitor_prometheus()"
-	same "SELECT task.monitor_prometheus()" "SELECT task.monitor_prometheus()"
+if [ -n "${MON_COMPARE:-}" ]; then # MON_COMPARE=REV: the reader task._monitor() as of git revision REV, side by side
+	git -C "$ROOT" show "$MON_COMPARE:sql/82_monitoring.sql" |
+		sed -n '/^CREATE FUNCTION task._monitor(/,/^\$\$;/p' |
+		sed 's/^CREATE FUNCTION task._monitor(/CREATE FUNCTION task._monitor_before(/' >"$DIR/before.sql"
+	q -f "$DIR/before.sql"
+	echo "the reader task._monitor() of $MON_COMPARE ($(git -C "$ROOT" rev-parse --short "$MON_COMPARE")) and of this tree, side by side:"
+	times "SELECT * FROM task._monitor_before()  [$MON_COMPARE]" "SELECT * FROM task._monitor_before()"
+	times "SELECT * FROM task._monitor()" "SELECT * FROM task._monitor()"
+	same "SELECT * FROM task._monitor_before()  [$MON_COMPARE]" "SELECT * FROM task._monitor_before()"
+	same "SELECT * FROM task._monitor()" "SELECT * FROM task._monitor()"
+	for f in _monitor_before _monitor; do
+		echo "task.$f(): $(q -At -c 'SET client_min_messages = log' -c 'SET log_statement_stats = on' -c "SELECT count(*) FROM task.$f()" 2>&1 | grep -o '[0-9.]* s user, [0-9.]* s system' | tail -1) (CPU of a call on a new connection)"
+	done
 fi
