@@ -207,7 +207,8 @@ BEGIN
     END IF;
     -- the pg_cron run of the same backend that started at most a minute
     -- before the call's transaction (a worker may start it before pg_cron
-    -- records the start) and did not end before the call finished
+    -- records the start) and did not end before it began (pg_cron takes
+    -- the end time before it reads the worker's last messages)
     RETURN QUERY
         SELECT m.at, m.finished_at - m.at, m.pid, m.by, m.result, d.jobid, d.runid, d.status, d.return_message
           FROM task.maintenance_run m
@@ -216,7 +217,7 @@ BEGIN
                   FROM cron.job_run_details r
                  WHERE r.job_pid = m.pid
                    AND r.start_time BETWEEN m.at - interval '1 minute' AND m.finished_at
-                   AND (r.end_time IS NULL OR r.end_time >= m.finished_at)
+                   AND (r.end_time IS NULL OR r.end_time >= m.at)
                  ORDER BY r.start_time DESC
                  LIMIT 1) d ON true
          WHERE m.at >= now() - task_maintain_runs.since
