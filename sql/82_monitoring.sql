@@ -27,6 +27,7 @@ CREATE FUNCTION task._monitor(
     SET search_path = task, pg_catalog, pg_temp
     SET jit = off
     SET work_mem = '64MB'
+    SET max_parallel_workers_per_gather = 0
 AS $$
     WITH ready AS (
         SELECT t.queue,
