@@ -89,6 +89,6 @@ if [ -n "${MON_COMPARE:-}" ]; then # MON_COMPARE=REV: the reader task._monitor()
 	same "SELECT * FROM task._monitor_before()  [$MON_COMPARE]" "SELECT * FROM task._monitor_before()"
 	same "SELECT * FROM task._monitor()" "SELECT * FROM task._monitor()"
 	for f in _monitor_before _monitor; do
-		echo "task.$f(): $(q -At -c 'SET client_min_messages = log' -c 'SET log_statement_stats = on' -c "SELECT count(*) FROM task.$f()" 2>&1 | grep -o '[0-9.]* s user, [0-9.]* s system' | tail -1) (CPU of a call on a new connection)"
+		echo "task.$f(): $(q -At -c 'SET client_min_messages = log' -c 'SET log_statement_stats = on' -c "SELECT count(*) FROM task.$f()" 2>&1 | grep -v '\[' | grep -o '[0-9.]* s user, [0-9.]* s system' | tail -1) (CPU of the call, on a new connection)"
 	done
 fi
