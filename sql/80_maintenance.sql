@@ -208,20 +208,19 @@ BEGIN
     -- the pg_cron run of the same backend that started at most a minute
     -- before the call's transaction (a worker may start it before pg_cron
     -- records the start) and did not end before it began (pg_cron takes
-    -- the end time before it reads the worker's last messages)
+    -- the end time before it reads the worker's last messages); one pass
+    -- over the runs of the period (pg_cron indexes only runid)
     RETURN QUERY
-        SELECT m.at, m.finished_at - m.at, m.pid, m.by, m.result, d.jobid, d.runid, d.status, d.return_message
+        SELECT DISTINCT ON (m.at, m.finished_at, m.pid)
+               m.at, m.finished_at - m.at, m.pid, m.by, m.result, r.jobid, r.runid, r.status, r.return_message
           FROM task.maintenance_run m
-          LEFT JOIN LATERAL (
-                SELECT r.jobid, r.runid, r.status, r.return_message
-                  FROM cron.job_run_details r
-                 WHERE r.job_pid = m.pid
-                   AND r.start_time BETWEEN m.at - interval '1 minute' AND m.finished_at
-                   AND (r.end_time IS NULL OR r.end_time >= m.at)
-                 ORDER BY r.start_time DESC
-                 LIMIT 1) d ON true
+          LEFT JOIN cron.job_run_details r
+                 ON r.job_pid = m.pid
+                AND r.start_time BETWEEN m.at - interval '1 minute' AND m.finished_at
+                AND (r.end_time IS NULL OR r.end_time >= m.at)
+                AND r.start_time >= now() - task_maintain_runs.since - interval '1 minute'
          WHERE m.at >= now() - task_maintain_runs.since
-         ORDER BY m.at DESC, m.finished_at DESC;
+         ORDER BY m.at DESC, m.finished_at DESC, m.pid, r.start_time DESC;
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain_runs(interval) IS
