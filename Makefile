@@ -24,7 +24,8 @@ OBJS = \
 	src/rules.o \
 	src/transition.o \
 	src/wait.o \
-	src/json.o
+	src/json.o \
+	src/maintenance.o
 
 # The install script is built from the fragments in sql/, in name order;
 # the update from the last release from those in sql/update/, in name

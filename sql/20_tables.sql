@@ -403,6 +403,28 @@ COMMENT ON COLUMN task.schedule.last_run_at IS 'The last tick, successful or not
 COMMENT ON COLUMN task.schedule.last_task IS 'The task the last successful tick created.';
 COMMENT ON COLUMN task.schedule.last_error IS 'SQLSTATE and message of the last tick that failed to create its task (kept after later successes; compare last_error_at with last_run_at).';
 COMMENT ON COLUMN task.schedule.queue IS 'The queue of the template, checked to belong to the owner at each tick.';
+
+-- ---------------------------------------------------------------- maintenance runs
+-- One row per task_maintain() call (80_maintenance.sql), kept 7 days: its
+-- counts, by backend pid and time, so that a pg_cron job's run
+-- (cron.job_run_details.job_pid, start_time) finds them in either of
+-- pg_cron's modes (task_maintain_runs). Inserted only: no hot row.
+CREATE TABLE task.maintenance_run (
+    at          timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL,
+    pid         integer NOT NULL,
+    by          text NOT NULL,
+    result      jsonb NOT NULL,
+    PRIMARY KEY (pid, finished_at)
+);
+CREATE INDEX maintenance_run_at_idx ON task.maintenance_run (at);
+COMMENT ON TABLE task.maintenance_run IS
+    'The counts of each task_maintain() call of the last 7 days, with the calling backend''s pid (a pg_cron job''s job_pid): read them with task_maintain_runs().';
+COMMENT ON COLUMN task.maintenance_run.at IS 'Start of the calling transaction (now()).';
+COMMENT ON COLUMN task.maintenance_run.finished_at IS 'When the call finished its work (clock_timestamp()).';
+COMMENT ON COLUMN task.maintenance_run.pid IS 'The calling backend''s process id (pg_backend_pid(); cron.job_run_details.job_pid for a pg_cron job).';
+COMMENT ON COLUMN task.maintenance_run.by IS 'Who called it (task.current_actor()).';
+COMMENT ON COLUMN task.maintenance_run.result IS 'What task_maintain() returned: leases_rescued, released, purged, logs_purged, archived, months_dropped, more.';
 COMMENT ON COLUMN task.schedule.created_at IS 'When the schedule was created.';
 COMMENT ON COLUMN task.schedule.created_by IS 'Who created it (SVC-XXXX, ACC-XXXX-YYYY, or the name of an unmapped role).';
 COMMENT ON COLUMN task.schedule.runs IS 'Ticks that created their task.';
@@ -443,3 +465,5 @@ SELECT pg_catalog.pg_extension_config_dump('task.task_log', '');
 SELECT pg_catalog.pg_extension_config_dump('task.task_log_seq', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task.schedule', '');
+
+SELECT pg_catalog.pg_extension_config_dump('task.maintenance_run', '');

@@ -32,6 +32,7 @@ DECLARE
     -- one call at a time archives and drops history (83_history.sql);
     -- another skips both steps rather than wait
     history boolean;
+    result jsonb;
 BEGIN
     PERFORM task._require_operations('run maintenance');
     IF task_maintain.max_rows IS NULL OR task_maintain.max_rows NOT BETWEEN 1 AND 100000 THEN
@@ -139,7 +140,7 @@ BEGIN
         months_dropped := task._history_drop();
     END IF;
 
-    RETURN jsonb_build_object(
+    result := jsonb_build_object(
         'leases_rescued', rescued,
         'released', released,
         'purged', purged,
@@ -149,10 +150,81 @@ BEGIN
         -- a step stopped at max_rows: there may be more to do now
         'more', rescued >= task_maintain.max_rows OR released >= task_maintain.max_rows
                 OR purged >= task_maintain.max_rows OR archived >= task_maintain.max_rows);
+
+    -- 7. the run's record (task_maintain_runs; a pg_cron job's run details
+    -- join it on the job's pid), and the records past a week
+    DELETE FROM task.maintenance_run m
+     WHERE m.ctid = ANY (ARRAY(SELECT o.ctid FROM task.maintenance_run o
+                                WHERE o.at < now() - interval '7 days'
+                                LIMIT task_maintain.max_rows
+                                  FOR UPDATE SKIP LOCKED));
+    INSERT INTO task.maintenance_run (at, finished_at, pid, by, result)
+    VALUES (now(), clock_timestamp(), pg_backend_pid(), task.current_actor(), result);
+    RETURN result;
 END
 $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
-    'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges live finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows, moves finished tasks archive_after old to the monthly history tables (archived) and drops the months past every queue''s retention (months_dropped); at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+    'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges live finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows, moves finished tasks archive_after old to the monthly history tables (archived) and drops the months past every queue''s retention (months_dropped); at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again), and records them with the caller''s pid in task.maintenance_run (task_maintain_runs; kept 7 days). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
+
+-- What a pg_cron job records of task_maintain (pg_cron 1.4.2, src/pg_cron.c):
+-- over libpq (GetTaskFeedback) return_message is the last result's
+-- command tag or "N rows" ("1 row" for SELECT task.task_maintain()) and
+-- notices go to the server log, so no text of the job's reaches it; in a
+-- background worker (GetBgwTaskFeedback) every message the worker sends
+-- overwrites it in order: a notice, then the statement's tag ("SELECT 1"),
+-- so only a notice sent after the statement, at its commit, is what stays.
+-- This deferred trigger sends the counts then, in pg_cron's background
+-- workers only (C: a PL/pgSQL RAISE would add a CONTEXT line to the
+-- message); over libpq the run is found in task.maintenance_run by the
+-- job's pid (task_maintain_runs).
+CREATE FUNCTION task._maintain_notice() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'task_maintain_notice'
+    LANGUAGE C;
+COMMENT ON FUNCTION task._maintain_notice() IS
+    'Internal: at the commit of a task_maintain() call in a pg_cron background worker, a NOTICE "task_maintain {counts}" -- the last message of the run, which pg_cron 1.4 keeps as cron.job_run_details.return_message (src/maintenance.c).';
+
+CREATE CONSTRAINT TRIGGER maintenance_run_notice AFTER INSERT ON task.maintenance_run
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION task._maintain_notice();
+COMMENT ON TRIGGER maintenance_run_notice ON task.maintenance_run IS
+    'Sends the counts of a task_maintain() call as a NOTICE at commit when it ran in a pg_cron background worker (task._maintain_notice).';
+
+CREATE FUNCTION task.task_maintain_runs(since interval DEFAULT '1 day')
+    RETURNS TABLE (at timestamptz, duration interval, pid integer, by text, result jsonb,
+                   cron_jobid bigint, cron_runid bigint, cron_status text, cron_message text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_operations('read the maintenance runs');
+    IF to_regclass('cron.job_run_details') IS NULL THEN
+        RETURN QUERY
+            SELECT m.at, m.finished_at - m.at, m.pid, m.by, m.result, NULL::bigint, NULL::bigint, NULL::text, NULL::text
+              FROM task.maintenance_run m
+             WHERE m.at >= now() - task_maintain_runs.since
+             ORDER BY m.at DESC, m.finished_at DESC;
+        RETURN;
+    END IF;
+    -- the pg_cron run of the same backend that started at most a minute
+    -- before the call's transaction (a worker may start it before pg_cron
+    -- records the start) and did not end before it began (pg_cron takes
+    -- the end time before it reads the worker's last messages); one pass
+    -- over the runs of the period (pg_cron indexes only runid)
+    RETURN QUERY
+        SELECT DISTINCT ON (m.at, m.finished_at, m.pid)
+               m.at, m.finished_at - m.at, m.pid, m.by, m.result, r.jobid, r.runid, r.status, r.return_message
+          FROM task.maintenance_run m
+          LEFT JOIN cron.job_run_details r
+                 ON r.job_pid = m.pid
+                AND r.start_time BETWEEN m.at - interval '1 minute' AND m.finished_at
+                AND (r.end_time IS NULL OR r.end_time >= m.at)
+                AND r.start_time >= now() - task_maintain_runs.since - interval '1 minute'
+         WHERE m.at >= now() - task_maintain_runs.since
+         ORDER BY m.at DESC, m.finished_at DESC, m.pid, r.start_time DESC;
+END
+$$;
+COMMENT ON FUNCTION task.task_maintain_runs(interval) IS
+    'The task_maintain() calls of the last since (default a day; 7 days are kept), newest first: start, duration, backend pid, caller, the counts it returned, and, for a call made by a pg_cron job, that run''s jobid, runid, status and return_message from cron.job_run_details. Operations only.';
 
 -- ---------------------------------------------------------------- pg_cron
 -- Can this database schedule pg_cron jobs? Raises a clear error if not;

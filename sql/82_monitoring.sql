@@ -25,6 +25,9 @@ CREATE FUNCTION task._monitor(
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+    SET max_parallel_workers_per_gather = 0
 AS $$
     WITH ready AS (
         SELECT t.queue,
@@ -40,11 +43,15 @@ AS $$
         SELECT t.queue, count(*) AS blocked
           FROM task.task t WHERE t.status = 'blocked' GROUP BY t.queue
     ), finished AS (
-        -- queue by queue: task_finished_idx leads with the queue
+        -- queue by queue, in (owner, queue) order, so that the rates below
+        -- need no sort but their percentiles': task_finished_idx leads with
+        -- the queue. Run times in seconds (float8: no interval arithmetic
+        -- or allocation per task)
         SELECT q.owner, q.name AS queue, f.completed_at, f.failed_at, f.run_time
-          FROM task.queue q
+          FROM (SELECT x.owner, x.name FROM task.queue x ORDER BY x.owner, x.name) q
          CROSS JOIN LATERAL (
-               SELECT t.completed_at, t.failed_at, t.completed_at - t.started_at AS run_time
+               SELECT t.completed_at, t.failed_at,
+                      date_part('epoch', t.completed_at) - date_part('epoch', t.started_at) AS run_time
                  FROM task.task t
                 WHERE t.queue = q.name AND t.status IN ('completed', 'failed')
                   AND t.status_at >= now() - interval '1 hour'
@@ -84,7 +91,7 @@ AS $$
            l.runnable::bigint, l.scheduled::bigint, l.processing::bigint, l.expired::bigint, l.blocked::bigint,
            l.oldest,
            coalesce(x.c1, 0), coalesce(x.c60, 0), coalesce(x.f1, 0), coalesce(x.f60, 0),
-           x.mean_run, x.p95_run, l.waiting::bigint
+           x.mean_run * interval '1 second', x.p95_run * interval '1 second', l.waiting::bigint
       FROM levels l
       JOIN task.service s ON s.id = l.owner
       LEFT JOIN rates x ON x.owner = l.owner AND x.queue IS NOT DISTINCT FROM l.queue
@@ -149,6 +156,7 @@ CREATE FUNCTION task._monitor_workers(
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
 AS $$
     SELECT task.service_text(t.owner), t.queue, t.worker_name, t.worker_addr, t.worker_pid,
            count(*), count(*) FILTER (WHERE t.lease_until < now()), now() - min(t.started_at)
@@ -178,6 +186,7 @@ COMMENT ON COLUMN task.monitor_workers.oldest_claim_age IS 'How long ago it clai
 CREATE FUNCTION task.monitor_prometheus() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = task, pg_catalog, pg_temp
+    SET jit = off
 AS $$
     WITH m AS (SELECT * FROM task._monitor()),
     metric(ord, name, kind, help) AS (VALUES

@@ -172,6 +172,11 @@ CREATE POLICY schedule_operations ON task.schedule FOR SELECT TO task_operations
 CREATE POLICY schedule_owner ON task.schedule FOR SELECT TO task_service
     USING (owner = (SELECT task.current_service()));
 
+-- the maintenance runs: read through task_maintain_runs() only
+ALTER TABLE task.maintenance_run ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task.maintenance_run FORCE ROW LEVEL SECURITY;
+
+
 -- ---------------------------------------------------------------- privileges
 REVOKE ALL ON ALL TABLES IN SCHEMA task FROM PUBLIC;
 

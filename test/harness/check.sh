@@ -30,7 +30,7 @@ mapfile -t all_nopreload < <(names_in test/nopreload sql)
 
 sql_tests=() spec_tests=() nopreload_tests=() harness_tests=() unknown=()
 # whole-install checks with a harness script of their own (test/harness/NAME.sh)
-all_harness=(upgrade restore multinode docs faults)
+all_harness=(upgrade restore multinode docs faults cron)
 # TASK_CHECK_EXISTING: run against a running server (libpq's PGHOST, PGPORT, PGUSER) instead of
 # throwaway instances -- "server": pg_regress creates the test databases there (make installcheck);
 # "database": they exist already and are used as they are (pg_regress --use-existing; the upgrade

@@ -67,7 +67,7 @@ step features features
 signatures() {
 	local q="SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') ' || pg_get_function_result(p.oid)
 	           FROM pg_proc p WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE 'task\_%'
-	            AND p.proname NOT LIKE 'task\_id\_%' AND p.prokind = 'f' AND p.proname NOT IN ('task_transition', 'task_maintain',
+	            AND p.proname NOT LIKE 'task\_id\_%' AND p.prokind = 'f' AND p.proname NOT IN ('task_transition', 'task_maintain', 'task_maintain_runs',
 	                'task_cron_enable', 'task_cron_disable', 'task_hire', 'task_accept', 'task_reassign', 'task_dispute',
 	                'task_dispute_resolve', 'task_message', 'task_messages', 'task_artifacts_add', 'task_artifacts',
 	                'task_artifact', 'task_payment', 'task_payments', 'task_agents', 'task_agent_heartbeat',

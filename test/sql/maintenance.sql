@@ -28,11 +28,22 @@ SET ROLE mt_svc;
 SELECT task_maintain();
 SELECT task_cron_enable();
 SELECT task_cron_disable();
+SELECT * FROM task_maintain_runs();
 \set ON_ERROR_STOP 1
 RESET ROLE;
 SET ROLE mt_ops;
 SELECT task_maintain();
+-- each call is recorded with its counts (no pg_cron run: no cron columns)
+SELECT result = task_maintain() AS same, by = :'ops' AS by_ops, pid = pg_backend_pid() AS this_backend,
+       duration >= '0' AS timed, cron_runid IS NULL AS no_cron_run
+  FROM task_maintain_runs() ORDER BY at DESC LIMIT 1;
 RESET ROLE;
+-- records older than 7 days go
+INSERT INTO task.maintenance_run (at, finished_at, pid, by, result)
+VALUES (now() - interval '8 days', now() - interval '8 days', 1, 'old', '{}'), (now() - interval '6 days', now() - interval '6 days', 1, 'kept', '{}');
+SELECT task_maintain() IS NOT NULL AS ran;
+SELECT by FROM task.maintenance_run WHERE by IN ('old', 'kept');
+DELETE FROM task.maintenance_run WHERE by = 'kept';
 \set ON_ERROR_STOP 0
 SELECT task_maintain(0);
 \set ON_ERROR_STOP 1
@@ -238,13 +249,23 @@ DO $$
 BEGIN
     FOR i IN 1..90 LOOP
         EXIT WHEN EXISTS (SELECT FROM cron.job_run_details r JOIN cron.job j USING (jobid)
-                           WHERE j.jobname = 'task-maintain' AND r.status IN ('succeeded', 'failed'))
+                           WHERE j.jobname = 'task-maintain'
+                             -- the run's NOTICE follows its tag, which marks it succeeded
+                             AND (r.status = 'failed' OR r.return_message LIKE 'NOTICE:%'))
               AND EXISTS (SELECT FROM task.schedule s WHERE s.name = 'tick' AND s.last_run_at IS NOT NULL);
         PERFORM pg_sleep(1);
     END LOOP;
 END
 $$;
-SELECT r.status, r.return_message FROM cron.job_run_details r WHERE r.jobid = :job ORDER BY r.runid LIMIT 1;
+-- in a background worker, the counts are the run's return_message (a
+-- NOTICE task_maintain sends at commit, after the statement's tag)
+SELECT r.status, regexp_replace(r.return_message, '\{.*\}', '{...}') AS return_message,
+       substring(r.return_message FROM '\{.*\}')::jsonb ->> 'leases_rescued' AS leases_rescued
+  FROM cron.job_run_details r WHERE r.jobid = :job ORDER BY r.runid LIMIT 1;
+-- and task_maintain_runs finds the run by the job's pid: the same counts
+SELECT m.cron_jobid = :job AS this_job, m.cron_status, m.result = substring(m.cron_message FROM '\{.*\}')::jsonb AS same_counts
+  FROM task_maintain_runs() m
+ WHERE m.cron_runid = (SELECT min(r.runid) FROM cron.job_run_details r WHERE r.jobid = :job);
 SELECT status, error FROM task.task WHERE id = :'leased';
 SET ROLE mt_svc;
 SELECT name, runs >= 1 AS ran, last_task IS NOT NULL AS made_task, failures, last_error FROM task_schedules() WHERE name = 'tick';

@@ -395,7 +395,7 @@ SELECT is(ARRAY(SELECT c.relname || ' ' || CASE WHEN c.relrowsecurity THEN 'rls'
                  WHERE c.relnamespace = 'task'::regnamespace AND c.relkind IN ('r', 'p')
                  ORDER BY c.relname)::text[],
           ARRAY['account rls forced', 'key_rate rls forced', 'ledger_account rls forced', 'ledger_entry rls forced', 'ledger_txn rls forced',
-                'login rls forced', 'market rls forced', 'market_agent rls forced', 'market_artifact rls forced',
+                'login rls forced', 'maintenance_run rls forced', 'market rls forced', 'market_agent rls forced', 'market_artifact rls forced',
                 'market_assignment rls forced', 'market_dispute rls forced', 'market_dispute_event rls forced',
                 'market_message rls forced', 'market_task rls forced', 'queue rls forced',
                 'queue_rate rls forced', 'queue_share rls forced', 'schedule rls forced',
