@@ -10,8 +10,8 @@
 #   drain10    complete the previous batch and claim the next 10, 1 tx
 #   enqueue1   one task_create (raw: one INSERT) per tx
 #   enqueue100 one task_create_many of 100 (raw: INSERT of 100 rows) per tx
-# Prints one line per run, then the median of each system and workload:
-#   SYSTEM WORKLOAD cpu_us/task wal_bytes/task wal_records/task
+# Prints one line per run, then the fastest and the median run of each system and workload:
+#   SYSTEM WORKLOAD cpu_us/task(min median) wal_bytes/task wal_records/task
 #
 #   bench/hot_cpu.sh [WORKLOAD...]        (default: all four)
 # Environment: HOT_N tasks per run (8000), HOT_RUNS runs (3, alternating
@@ -19,6 +19,9 @@
 # HOT_KEEP=1 leaves the cluster running (tmp/hot_cpu), HOT_PERF=DIR records
 # `perf record -g` of the task backend of each run into DIR/WORKLOAD-RUN.data,
 # HOT_PERF_CALLGRAPH (dwarf), HOT_PGSS_TRACK (pg_stat_statements.track, none).
+# A/B in one cluster: the systems taskA and taskB run the task procedures
+# after the SQL in HOT_A_SQL / HOT_B_SQL (say, a trigger or an index
+# dropped and created again), so two variants alternate on the same data.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -46,13 +49,17 @@ q -f "$HERE/sql/hot_cpu.sql" >/dev/null
 out=$(mktemp)
 trap 'rm -f "$out"; [ -n "${HOT_KEEP:-}" ] || cluster_stop "$DIR"' EXIT
 run() {	# SYSTEM WORKLOAD RUN
-	local sys=$1 w=$2 r=$3 pidf="$DIR/backend.pid" perf=""
+	local sys=$1 w=$2 r=$3 pidf="$DIR/backend.pid" perf="" proc=$1
+	case $sys in
+	taskA) proc=task; q -c "${HOT_A_SQL:-SELECT}" >/dev/null ;;
+	taskB) proc=task; q -c "${HOT_B_SQL:-SELECT}" >/dev/null ;;
+	esac
 	q -c "TRUNCATE public.bench_raw" -c "SET client_min_messages = warning" -c "TRUNCATE task.task CASCADE"
-	case $w in drain*) q -c "SELECT public.hot_preload('$sys', $N)" >/dev/null ;; esac
+	case $w in drain*) q -c "SELECT public.hot_preload('$proc', $N)" >/dev/null ;; esac
 	q -c 'VACUUM ANALYZE public.bench_raw' -c 'VACUUM ANALYZE task.task' -c 'VACUUM ANALYZE task.task_log' -c CHECKPOINT
-	if [ -n "${HOT_PERF:-}" ] && [ "$sys" = task ]; then
+	if [ -n "${HOT_PERF:-}" ] && [ "$proc" = task ]; then
 		mkdir -p "$HOT_PERF"
-		perf="$HOT_PERF/$w-$r.data"
+		perf="$HOT_PERF/$sys-$w-$r.data"
 	fi
 	# reconnect: a fresh backend, whose caches the run warms like a worker's
 	q -v pidf="$pidf" -v perf="$perf" -v cg="${HOT_PERF_CALLGRAPH:-dwarf}" <<-SQL
@@ -66,7 +73,7 @@ run() {	# SYSTEM WORKLOAD RUN
 		\endif
 		SELECT pg_stat_force_next_flush();
 		SELECT s.wal_records AS rec0, pg_current_wal_insert_lsn() AS lsn0, public.hot_cpu_ns() AS cpu0 FROM pg_stat_wal s \gset
-		CALL public.hot_${sys}_${w}($N);
+		CALL public.hot_${proc}_${w}($N);
 		SELECT public.hot_cpu_ns() AS cpu1, pg_current_wal_insert_lsn() AS lsn1 \gset
 		SELECT pg_stat_force_next_flush();
 		\if :perfon
@@ -88,8 +95,8 @@ for w in $WORKLOADS; do
 		done
 	done
 done
-echo "median of $RUNS runs, $N tasks each (load $(cut -d' ' -f1-3 /proc/loadavg)): system workload cpu_us/task wal_bytes/task wal_records/task"
+echo "$RUNS runs of $N tasks (load $(cut -d' ' -f1-3 /proc/loadavg)); per task: system workload cpu_us(min median) wal_bytes(median) wal_records(median)"
 sort -k1,1 -k2,2 -k3,3n "$out" | awk '
 	{ k = $1 " " $2; n[k]++; c[k, n[k]] = $3; b[k, n[k]] = $4; w[k, n[k]] = $5; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
-	function med(a, k, cnt,   i, v, t, j) { for (i = 1; i <= cnt; i++) v[i] = a[k, i]; for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t } return v[int((cnt + 1) / 2)] }
-	END { for (i = 1; i <= m; i++) { k = order[i]; printf "%s %s %s %s\n", k, med(c, k, n[k]), med(b, k, n[k]), med(w, k, n[k]) } }'
+	function med(a, k, cnt, which,   i, v, t, j) { for (i = 1; i <= cnt; i++) v[i] = a[k, i] + 0; for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t } return which == "min" ? v[1] : v[int((cnt + 1) / 2)] }
+	END { for (i = 1; i <= m; i++) { k = order[i]; printf "%s %s %s %s %s\n", k, med(c, k, n[k], "min"), med(c, k, n[k], "med"), med(b, k, n[k], "med"), med(w, k, n[k], "med") } }'
