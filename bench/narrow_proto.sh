@@ -23,7 +23,7 @@ q() { cluster_psql "$DIR" "$PORT" -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
 run() {	# LAYOUT WORKLOAD
 	q -c "SET client_min_messages = warning" -f "$HERE/sql/narrow_proto.sql" >/dev/null
 	case $2 in drain*) q -c "SELECT proto_preload('$1', $N)" >/dev/null ;; esac
-	q -c 'VACUUM ANALYZE w_task' -c 'VACUUM ANALYZE n_task' -c 'VACUUM ANALYZE n_entry' -c CHECKPOINT
+	q -c 'VACUUM ANALYZE w_task' -c 'VACUUM ANALYZE w4_task' -c 'VACUUM ANALYZE n_task' -c 'VACUUM ANALYZE n_entry' -c CHECKPOINT
 	q <<-SQL
 		SELECT pg_stat_force_next_flush();
 		SELECT s.wal_records AS rec0, pg_current_wal_insert_lsn() AS lsn0, proto_cpu_ns() AS cpu0 FROM pg_stat_wal s \gset
@@ -37,7 +37,7 @@ run() {	# LAYOUT WORKLOAD
 }
 for w in drain1 enqueue1; do
 	for r in $(seq "$RUNS"); do
-		if [ $((r % 2)) = 1 ]; then order="wide narrow"; else order="narrow wide"; fi
+		if [ $((r % 2)) = 1 ]; then order="wide wide4 narrow"; else order="narrow wide4 wide"; fi
 		for l in $order; do run "$l" "$w" | tail -n 1 | tee -a "$out"; done
 	done
 done

@@ -7,7 +7,7 @@
 -- completion deletes it and updates the wide row once). bench/narrow_proto.sh
 -- runs it and measures CPU and WAL per task like bench/hot_cpu.sh.
 
-DROP TABLE IF EXISTS w_task, n_task, n_entry CASCADE;
+DROP TABLE IF EXISTS w_task, w4_task, n_task, n_entry CASCADE;
 CREATE SEQUENCE IF NOT EXISTS proto_seq;
 
 -- the wide row: task.task's columns and indexes (20_tables.sql)
@@ -35,6 +35,15 @@ CREATE INDEX ON w_task (queue, ordering_key, run_at, id) WHERE ordering_key IS N
 CREATE INDEX ON w_task (queue, status_at) INCLUDE (status, started_at, completed_at, failed_at) WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX ON w_task (owner, id) WHERE status = 'blocked';
 
+-- the wide row with only the indexes the queue path itself reads (primary
+-- key, runnable, leases) and the listing index every status change writes:
+-- what the six other indexes cost each statement, written or not
+CREATE TABLE w4_task (LIKE w_task INCLUDING DEFAULTS);
+ALTER TABLE w4_task ADD PRIMARY KEY (id, owner);
+CREATE INDEX ON w4_task (queue, priority DESC, run_at, id) WHERE status IN ('queued', 'rescheduled');
+CREATE INDEX ON w4_task (owner, status_at DESC);
+CREATE INDEX ON w4_task (queue, lease_until) WHERE status = 'processing';
+
 -- the narrow layout: the same wide table (written at creation and at the
 -- final transition) and the queue state of unfinished tasks
 CREATE TABLE n_task (LIKE w_task INCLUDING ALL);
@@ -51,7 +60,10 @@ DECLARE
     base bigint := nextval('proto_seq');
 BEGIN
     PERFORM setval('proto_seq', base + n);
-    IF layout = 'wide' THEN
+    IF layout = 'wide4' THEN
+        INSERT INTO w4_task (owner, id, code, queue, parameters, created_by, updated_by)
+        SELECT 1, base + i, 'bench.job', 'bench/q', '{"n": 1}', 'SVC-0001', 'SVC-0001' FROM generate_series(1, n) i;
+    ELSIF layout = 'wide' THEN
         INSERT INTO w_task (owner, id, code, queue, parameters, created_by, updated_by)
         SELECT 1, base + i, 'bench.job', 'bench/q', '{"n": 1}', 'SVC-0001', 'SVC-0001' FROM generate_series(1, n) i;
     ELSE
@@ -63,9 +75,16 @@ BEGIN
 END
 $$;
 
+-- (generated for w_task and w4_task)
+DO $do$
+DECLARE
+    l text;
+BEGIN
+    FOREACH l IN ARRAY ARRAY['wide', 'wide4'] LOOP
+        EXECUTE replace(replace($g$
 -- today's row writes: claim = lock + update of the wide row (status,
 -- attempts, token, lease, audit), completion = update of the wide row
-CREATE OR REPLACE PROCEDURE proto_wide_drain1(n integer) LANGUAGE plpgsql AS $$
+CREATE OR REPLACE PROCEDURE proto_LAYOUT_drain1(n integer) LANGUAGE plpgsql AS $p$
 DECLARE
     prev bigint;
     tok bigint;
@@ -73,17 +92,17 @@ DECLARE
 BEGIN
     FOR i IN 1..n + 1 LOOP
         IF prev IS NOT NULL THEN
-            UPDATE w_task x SET status = 'completed', revision = x.revision + 1, progress = 100,
+            UPDATE TABLE x SET status = 'completed', revision = x.revision + 1, progress = 100,
                    status_at = clock_timestamp(), updated_at = clock_timestamp(), updated_by = 'SVC-0001',
                    completed_at = clock_timestamp(), completed_by = 'SVC-0001', lease_until = NULL
              WHERE x.owner = 1 AND x.id = prev AND x.status = 'processing' AND x.lease_token = tok;
         END IF;
-        UPDATE w_task t SET status = 'processing', attempts = t.attempts + 1, lease_token = t.revision + 1,
+        UPDATE TABLE t SET status = 'processing', attempts = t.attempts + 1, lease_token = t.revision + 1,
                revision = t.revision + 1, lease_until = clock_timestamp() + interval '5 minutes',
                status_at = clock_timestamp(), updated_at = clock_timestamp(), updated_by = 'SVC-0001',
                started_at = clock_timestamp(), started_by = 'SVC-0001', worker_pid = pg_backend_pid()
          WHERE t.owner = 1 AND t.id = ANY (ARRAY(
-                SELECT x.id FROM w_task x
+                SELECT x.id FROM TABLE x
                  WHERE x.queue = 'bench/q' AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()
                  ORDER BY x.priority DESC, x.run_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED))
         RETURNING t.id, t.lease_token INTO r;
@@ -92,7 +111,23 @@ BEGIN
         tok := r.lease_token;
     END LOOP;
 END
-$$;
+$p$;
+
+-- enqueue: one task per transaction, wide row alone vs wide row + entry
+CREATE OR REPLACE PROCEDURE proto_LAYOUT_enqueue1(n integer) LANGUAGE plpgsql AS $p$
+BEGIN
+    FOR i IN 1..n LOOP
+        INSERT INTO TABLE (owner, id, code, queue, parameters, created_by, updated_by)
+        VALUES (1, nextval('proto_seq'), 'bench.job', 'bench/q', '{"n": 1}', 'SVC-0001', 'SVC-0001');
+        COMMIT;
+    END LOOP;
+END
+$p$;
+
+$g$, 'LAYOUT', l), 'TABLE', CASE l WHEN 'wide' THEN 'w_task' ELSE 'w4_task' END);
+    END LOOP;
+END
+$do$;
 
 -- the narrow layout: claim = lock + HOT update of the entry (no indexed
 -- column changes); completion = delete of the entry + one update of the
@@ -126,17 +161,6 @@ BEGIN
         COMMIT;
         prev := r.id;
         tok := r.lease_token;
-    END LOOP;
-END
-$$;
-
--- enqueue: one task per transaction, wide row alone vs wide row + entry
-CREATE OR REPLACE PROCEDURE proto_wide_enqueue1(n integer) LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1..n LOOP
-        INSERT INTO w_task (owner, id, code, queue, parameters, created_by, updated_by)
-        VALUES (1, nextval('proto_seq'), 'bench.job', 'bench/q', '{"n": 1}', 'SVC-0001', 'SVC-0001');
-        COMMIT;
     END LOOP;
 END
 $$;
