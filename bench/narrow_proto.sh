@@ -1,48 +1,48 @@
 #!/usr/bin/env bash
 # The narrow queue-state table, estimated (issue 15, docs/QUEUE.md): the
 # plain-SQL prototype bench/sql/narrow_proto.sql on a throwaway cluster (no
-# extension), the wide layout of today against the narrow one, drain (1
-# per transaction) and enqueue (1 per transaction), CPU and WAL per task
-# measured as bench/hot_cpu.sh does (synchronous_commit = off, no
-# autovacuum, a CHECKPOINT before the backlog is loaded).
-#   bench/narrow_proto.sh      (NARROW_N 8000, NARROW_RUNS 3, NARROW_PORT 58557)
+# extension), today's wide layout against the narrow one and against the
+# wide row with four indexes (wide4), drain and enqueue (1 per
+# transaction). All blocks run in ONE backend, alternating the layouts
+# (wide narrow wide4 wide4 narrow wide ...): a new backend's first
+# thousands of transactions cost more (more page faults, more so for wider
+# statements), which made separate runs of a fresh session each overstate
+# the differences. Each block: TRUNCATE, load the backlog (drain), VACUUM
+# ANALYZE, then the backend's CPU (/proc/self/schedstat) and the WAL
+# (pg_current_wal_insert_lsn(); no checkpoint, so no full-page images) of
+# the CALL. synchronous_commit = off, no autovacuum.
+#   bench/narrow_proto.sh      (NARROW_N per block 2000, NARROW_ROUNDS 4, NARROW_PORT 58557)
+# Prints per layout and workload: fastest block, median block (µs of CPU
+# per task), WAL bytes per task (mean), blocks.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 PORT=${NARROW_PORT:-58557}
-N=${NARROW_N:-8000}
-RUNS=${NARROW_RUNS:-3}
+N=${NARROW_N:-2000}
+ROUNDS=${NARROW_ROUNDS:-4}
 # shellcheck source=../test/harness/cluster.sh
 . "$ROOT/test/harness/cluster.sh"
 DIR=$(h_tmp "$ROOT")/narrow_proto
 cluster_start "$DIR" "$PORT" bench synchronous_commit=off autovacuum=off \
 	checkpoint_timeout=1h max_wal_size=20GB shared_buffers=256MB >/dev/null
-out=$(mktemp)
-trap 'rm -f "$out"; cluster_stop "$DIR"' EXIT
-q() { cluster_psql "$DIR" "$PORT" -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
-run() {	# LAYOUT WORKLOAD
-	q -c "SET client_min_messages = warning" -f "$HERE/sql/narrow_proto.sql" >/dev/null
-	case $2 in drain*) q -c "SELECT proto_preload('$1', $N)" >/dev/null ;; esac
-	q -c 'VACUUM ANALYZE w_task' -c 'VACUUM ANALYZE w4_task' -c 'VACUUM ANALYZE n_task' -c 'VACUUM ANALYZE n_entry' -c CHECKPOINT
-	q <<-SQL
-		SELECT pg_stat_force_next_flush();
-		SELECT s.wal_records AS rec0, pg_current_wal_insert_lsn() AS lsn0, proto_cpu_ns() AS cpu0 FROM pg_stat_wal s \gset
-		CALL proto_$1_$2($N);
-		SELECT proto_cpu_ns() AS cpu1, pg_current_wal_insert_lsn() AS lsn1 \gset
-		SELECT pg_stat_force_next_flush();
-		SELECT format('%s %s %s %s %s', '$1', '$2', round((:cpu1 - :cpu0) / 1000.0 / $N, 1),
-		              round(pg_wal_lsn_diff(:'lsn1', :'lsn0') / $N, 0), round((s.wal_records - :rec0)::numeric / $N, 2))
-		  FROM pg_stat_wal s;
-	SQL
-}
-for w in drain1 enqueue1; do
-	for r in $(seq "$RUNS"); do
-		if [ $((r % 2)) = 1 ]; then order="wide wide4 narrow"; else order="narrow wide4 wide"; fi
-		for l in $order; do run "$l" "$w" | tail -n 1 | tee -a "$out"; done
+trap 'cluster_stop "$DIR"' EXIT
+{
+	echo "SET client_min_messages = warning;"
+	echo "\\i $HERE/sql/narrow_proto.sql"
+	echo "CREATE TEMP TABLE r (layout text, workload text, us numeric, wal numeric);"
+	for w in drain1 enqueue1; do
+		for r in $(seq "$ROUNDS"); do
+			for l in wide narrow wide4 wide4 narrow wide; do
+				echo "TRUNCATE w_task, w4_task, n_task, n_entry;"
+				case $w in drain*) echo "SELECT proto_preload('$l', $N);" ;; esac
+				echo "VACUUM ANALYZE w_task; VACUUM ANALYZE w4_task; VACUUM ANALYZE n_task; VACUUM ANALYZE n_entry;"
+				echo "SELECT proto_cpu_ns() AS c0, pg_current_wal_insert_lsn() AS l0 \\gset"
+				echo "CALL proto_${l}_$w($N);"
+				echo "INSERT INTO r SELECT '$l', '$w', (proto_cpu_ns() - :c0) / 1000.0 / $N, pg_wal_lsn_diff(pg_current_wal_insert_lsn(), :'l0') / $N;"
+			done
+		done
 	done
-done
-echo "$RUNS runs of $N tasks (load $(cut -d' ' -f1-3 /proc/loadavg)); per task: layout workload cpu_us(min median) wal_bytes(median) wal_records(median)"
-sort -k1,1 -k2,2 -k3,3n "$out" | awk '
-	{ k = $1 " " $2; n[k]++; c[k, n[k]] = $3; b[k, n[k]] = $4; w[k, n[k]] = $5; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
-	function med(a, k, cnt, which,   i, v, t, j) { for (i = 1; i <= cnt; i++) v[i] = a[k, i] + 0; for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t } return which == "min" ? v[1] : v[int((cnt + 1) / 2)] }
-	END { for (i = 1; i <= m; i++) { k = order[i]; printf "%s %s %s %s %s\n", k, med(c, k, n[k], "min"), med(c, k, n[k], "med"), med(b, k, n[k], "med"), med(w, k, n[k], "med") } }'
+	echo "SELECT format('%s %s: fastest %s, median %s µs/task, WAL %s bytes/task (%s blocks of $N; load %s)', layout, workload,"
+	echo "  round(min(us), 1), round((percentile_cont(0.5) WITHIN GROUP (ORDER BY us))::numeric, 1), round(avg(wal)), count(*),"
+	echo "  '$(cut -d' ' -f1 /proc/loadavg)') FROM r GROUP BY layout, workload ORDER BY workload, layout;"
+} | cluster_psql "$DIR" "$PORT" -d bench -v ON_ERROR_STOP=1 -qAt | grep -v '^$'
