@@ -213,7 +213,9 @@ CREATE TABLE task.task (
     -- worker state added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts it)
     priority        integer NOT NULL DEFAULT 0,
     unique_key      text,
-    max_run_time    interval CHECK (max_run_time > '0'),
+    -- positive: checked by the trigger (src/transition.c), not a CHECK,
+    -- which every statement writing the table would parse and plan again
+    max_run_time    interval,
     worker_name     text,
     worker_addr     inet,
     worker_pid      integer,

@@ -104,13 +104,24 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._settle_dependents() IS
-    'Trigger: on a task that just completed, failed for good or was cancelled, sends its queue''s NOTIFY (task_queue_notify), releases (queued) or cancels the blocked tasks that depend on it, and moves the escrow of a hired task (task._market_on_final).';
+    'Trigger: on a task that just completed, failed for good or was cancelled, sends its queue''s NOTIFY (task_queue_notify), releases (queued) or cancels the blocked tasks that depend on it, and moves the escrow of a hired task (task._market_on_final). Called by the gate task._settle_gate() when one of these applies.';
+
+-- The trigger runs a C gate (src/transition.c) that calls
+-- task._settle_dependents() only for a task that has dependents, a queue
+-- with a NOTIFY channel or a hired task (code market.*): most completions
+-- need none of it, and the PL/pgSQL call cost a third of a completion's
+-- CPU (docs/QUEUE.md). Work added to task._settle_dependents needs its
+-- condition added to the gate.
+CREATE FUNCTION task._settle_gate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'task_settle_gate' LANGUAGE C;
+COMMENT ON FUNCTION task._settle_gate() IS
+    'Trigger: on a final transition, calls task._settle_dependents() when the task has dependents, its queue a NOTIFY channel, or it is a hired task (code market.*); otherwise does nothing.';
 
 CREATE TRIGGER task_settle_dependents
     AFTER UPDATE OF status ON task.task
     FOR EACH ROW
     WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION task._settle_dependents();
+    EXECUTE FUNCTION task._settle_gate();
 
 CREATE FUNCTION task.task_unblock(id task.task_id) RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER

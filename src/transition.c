@@ -18,6 +18,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -32,6 +34,7 @@
 #include "task.h"
 
 PG_FUNCTION_INFO_V1(task_transition);
+PG_FUNCTION_INFO_V1(task_settle_gate);
 
 /* Columns of task.task the trigger reads or writes. */
 typedef enum TaskColumn
@@ -527,6 +530,33 @@ clamp_lease(Datum *values, bool *nulls, bool *replace, int lease_att, TimestampT
 	}
 }
 
+/*
+ * max_run_time must be positive. This was a CHECK constraint of the table
+ * (0.2.0 before issue 15); a CHECK is parsed and planned again by every
+ * statement that writes the table (ExecRelCheck: stringToNode and
+ * expression_planner per statement), which cost the claim and the
+ * completion, that never change it, about a tenth of their CPU. The same
+ * error (23514, naming the constraint it replaces) is raised here, and only
+ * when the value is new.
+ */
+static void
+check_max_run_time(Relation rel, Datum *values, bool *nulls)
+{
+	AttrNumber	a = cache.extra_attnum[XCOL_MAX_RUN_TIME];
+	Interval	zero = {0};
+
+	if (a <= 0 || nulls[a - 1])
+		return;
+	if (!DatumGetBool(DirectFunctionCall2(interval_gt, values[a - 1], IntervalPGetDatum(&zero))))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
+						RelationGetRelationName(rel), "task_max_run_time_check"),
+				 errdetail("max_run_time must be a positive interval."),
+				 errhint("Leave max_run_time out (NULL: the queue's limit applies) or give it a positive interval."),
+				 errtableconstraint(rel, "task_max_run_time_check")));
+}
+
 static inline void
 note_queue(Datum queue)
 {
@@ -625,6 +655,7 @@ task_transition(PG_FUNCTION_ARGS)
 		SETNULL(COL_LEASE_UNTIL);
 
 		validate_columns(values, nulls, NULL);
+		check_max_run_time(rel, values, nulls);
 	}
 	else
 	{
@@ -706,6 +737,13 @@ task_transition(PG_FUNCTION_ARGS)
 		}
 
 		validate_columns(values, nulls, changed);
+		if (cache.extra_attnum[XCOL_MAX_RUN_TIME] > 0 &&
+			!column_unchanged(desc, cache.extra_attnum[XCOL_MAX_RUN_TIME],
+							  oldvalues[cache.extra_attnum[XCOL_MAX_RUN_TIME] - 1],
+							  oldnulls[cache.extra_attnum[XCOL_MAX_RUN_TIME] - 1],
+							  values[cache.extra_attnum[XCOL_MAX_RUN_TIME] - 1],
+							  nulls[cache.extra_attnum[XCOL_MAX_RUN_TIME] - 1]))
+			check_max_run_time(rel, values, nulls);
 
 		/*
 		 * The log of transitions. Two are never stored, because task_logs()
@@ -772,4 +810,120 @@ restored:
 #undef ATT
 #undef SET
 #undef SETNULL
+}
+
+
+/*
+ * The gate of the final-transition trigger (task_settle_dependents, AFTER
+ * UPDATE OF status ... WHEN the status became completed, failed or
+ * cancelled). The work is task._settle_dependents() (75_dependencies.sql):
+ * move a hired task's escrow (code "market.*"), send the queue's NOTIFY
+ * (task_queue_notify), settle the blocked tasks that depend on this one.
+ * Most tasks need none of it, and a PL/pgSQL trigger call (a SECURITY
+ * DEFINER function with its own search_path, two records of 40 columns,
+ * two queries) cost a completion about a third of its CPU. So this C
+ * function looks first -- one probe of task_dependency_on_idx and one of
+ * the queue's primary key, a saved plan run as the tables' owner with a
+ * new snapshot, as the PL/pgSQL function's own queries are -- and calls
+ * task._settle_dependents() with the same trigger data only when there is
+ * something to do. A condition added to that function must be added here.
+ */
+static SPIPlanPtr settle_plan = NULL;
+static Oid	settle_plan_relid = InvalidOid;
+
+static bool
+settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		args[3];
+	bool		isnull;
+	bool		needed;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(task_tables_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (settle_plan == NULL || settle_plan_relid != RelationGetRelid(rel))
+	{
+		Oid			argtypes[3];
+		SPIPlanPtr	plan;
+
+		if (settle_plan)
+			SPI_freeplan(settle_plan);
+		settle_plan = NULL;
+		argtypes[0] = INT4OID;
+		argtypes[1] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_ID] - 1)->atttypid;
+		argtypes[2] = TEXTOID;
+		plan = SPI_prepare("SELECT EXISTS (SELECT FROM task.task_dependency d "
+						   "WHERE d.owner OPERATOR(pg_catalog.=) $1 AND d.depends_on OPERATOR(task.=) $2) "
+						   "OR EXISTS (SELECT FROM task.queue q WHERE q.name OPERATOR(pg_catalog.=) $3 "
+						   "AND q.notify_channel OPERATOR(pg_catalog.<>) '')",
+						   3, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		settle_plan = plan;
+		settle_plan_relid = RelationGetRelid(rel);
+	}
+	args[0] = owner;
+	args[1] = id;
+	args[2] = queue;
+	if (SPI_execute_plan(settle_plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "task settle lookup failed");
+	needed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return needed;
+}
+
+Datum
+task_settle_gate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	bool		isnull;
+	Datum		code;
+	text	   *codetext;
+	bool		needed;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("task_settle_gate() must be fired AFTER UPDATE FOR EACH ROW")));
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	load_cache(rel);
+	tuple = trigdata->tg_newtuple;
+
+	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
+	codetext = isnull ? NULL : DatumGetTextPP(code);
+	needed = codetext != NULL && VARSIZE_ANY_EXHDR(codetext) >= 7 &&
+		memcmp(VARDATA_ANY(codetext), "market.", 7) == 0;
+	if (!needed)
+	{
+		Datum		owner = heap_getattr(tuple, cache.attnum[COL_OWNER], desc, &isnull);
+		Datum		id = heap_getattr(tuple, cache.attnum[COL_ID], desc, &isnull);
+		Datum		queue = heap_getattr(tuple, cache.attnum[COL_QUEUE], desc, &isnull);
+
+		needed = settle_needed(rel, owner, id, queue);
+	}
+	if (needed)
+	{
+		Oid			fn = LookupFuncName(list_make2(makeString("task"), makeString("_settle_dependents")),
+										0, NULL, false);
+		FmgrInfo	finfo;
+		LOCAL_FCINFO(fc, 0);
+
+		/* called as the trigger itself would have been: same trigger data */
+		fmgr_info(fn, &finfo);
+		InitFunctionCallInfoData(*fc, &finfo, 0, InvalidOid, (Node *) trigdata, NULL);
+		(void) FunctionCallInvoke(fc);
+	}
+	return PointerGetDatum(NULL);
 }

@@ -1,0 +1,128 @@
+-- The cost per task of the queue path inside one backend (issue 15): the
+-- procedures bench/hot_cpu.sh calls, and the measurement around them.
+-- Each procedure commits once per transaction of its workload, so no client
+-- round trip and no parse of a client statement is counted; the backend's
+-- CPU is read from /proc/self/schedstat (ns on CPU), the WAL from
+-- pg_current_wal_insert_lsn() and pg_stat_wal (after a forced stats flush).
+-- Needs a superuser (pg_read_file) and a database where task is installed
+-- with a service 'bench' and queue 'bench/q' (bench/hot_cpu.sh sets it up).
+
+CREATE TABLE IF NOT EXISTS public.bench_raw (
+    id         bigserial PRIMARY KEY,
+    payload    jsonb,
+    created_at timestamptz DEFAULT now()
+);
+
+-- drain, 1 per transaction: complete the previous task and claim the next
+-- in one call (bench/sql/task_drain1.sql)
+CREATE OR REPLACE PROCEDURE public.hot_task_drain1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    prev task.task_id;
+    tok bigint;
+    r record;
+BEGIN
+    FOR i IN 1..n + 1 LOOP
+        SELECT d.id, d.lease_token INTO r
+          FROM task.task_dequeue('bench/q', 1, complete => prev, complete_token => tok) d;
+        COMMIT;
+        prev := r.id;
+        tok := r.lease_token;
+    END LOOP;
+END
+$$;
+
+-- drain, 10 per transaction: complete the previous batch, claim the next
+CREATE OR REPLACE PROCEDURE public.hot_task_drain10(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    ids task.task_id[];
+    toks bigint[];
+BEGIN
+    FOR i IN 1..n / 10 + 1 LOOP
+        SELECT array_agg(d.id), array_agg(d.lease_token) INTO ids, toks
+          FROM task.task_dequeue('bench/q', 10, complete_batch => ids, complete_tokens => toks) d;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_task_enqueue1(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        PERFORM task.task_create('bench.job', 'bench/q', parameters => '{"n": 1}'::jsonb);
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_task_enqueue100(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n / 100 LOOP
+        PERFORM task.task_create_many(code => 'bench.job', queue => 'bench/q',
+                                      parameters => array_fill('{"n": 1}'::jsonb, ARRAY[100]));
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_raw_drain1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR i IN 1..n + 1 LOOP
+        DELETE FROM public.bench_raw
+         WHERE id = (SELECT id FROM public.bench_raw ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+        RETURNING * INTO r;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_raw_drain10(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    k integer;
+BEGIN
+    FOR i IN 1..n / 10 + 1 LOOP
+        WITH d AS (DELETE FROM public.bench_raw
+         WHERE id = ANY (ARRAY(SELECT id FROM public.bench_raw ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 10))
+        RETURNING *)
+        SELECT count(*) INTO k FROM d;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_raw_enqueue1(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        INSERT INTO public.bench_raw (payload) VALUES ('{"n": 1}');
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_raw_enqueue100(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n / 100 LOOP
+        INSERT INTO public.bench_raw (payload) SELECT '{"n": 1}' FROM generate_series(1, 100);
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+-- The backlog a drain works on (not measured).
+CREATE OR REPLACE FUNCTION public.hot_preload(sys text, n integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF sys = 'raw' THEN
+        INSERT INTO public.bench_raw (payload) SELECT '{"n": 1}' FROM generate_series(1, n);
+    ELSE
+        FOR i IN 1..n / 1000 LOOP
+            PERFORM task.task_create_many(code => 'bench.job', queue => 'bench/q',
+                                          parameters => array_fill('{"n": 1}'::jsonb, ARRAY[1000]));
+        END LOOP;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION public.hot_cpu_ns() RETURNS bigint LANGUAGE sql AS $$
+    SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint
+$$;
