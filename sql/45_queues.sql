@@ -49,6 +49,7 @@ DECLARE
     svc integer := task.current_service();
     owner_id integer;
     q task.queue;
+    d task.queue;
 BEGIN
     PERFORM task._check_path('queue', task_queue_create.queue);
     IF task.current_kind() = 'system' THEN
@@ -79,26 +80,28 @@ BEGIN
                                coalesce(task_queue_create.rate_limit, 0) > 0 OR coalesce(task_queue_create.key_rate_limit, 0) > 0,
                                task_queue_create.rate_interval);
 
+    -- what the caller leaves out comes from the table's own defaults
+    d := task._queue_defaults(task_queue_create.queue, owner_id);
     INSERT INTO task.queue AS x (name, owner, paused, lease, max_attempts, backoff_base, backoff_max, retention, priority,
                                  max_run_time,
                                  max_processing, key_concurrency, rate_limit, rate_interval, fair_share, service_capped,
                                  key_rate_limit)
-    VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, false),
-            coalesce(task_queue_create.lease, '5 minutes'),
-            coalesce(task_queue_create.max_attempts, 5),
-            coalesce(task_queue_create.backoff_base, '10 seconds'),
-            coalesce(task_queue_create.backoff_max, '1 hour'),
-            coalesce(task_queue_create.retention, '10 days'),
-            coalesce(task_queue_create.priority, 0),
-            coalesce(task._check_max_run_time(task_queue_create.max_run_time), '0'),
-            coalesce(task_queue_create.max_processing, 0),
-            coalesce(task_queue_create.key_concurrency, 1),
-            coalesce(task_queue_create.rate_limit, 0),
+    VALUES (task_queue_create.queue, owner_id, coalesce(task_queue_create.paused, d.paused),
+            coalesce(task_queue_create.lease, d.lease),
+            coalesce(task_queue_create.max_attempts, d.max_attempts),
+            coalesce(task_queue_create.backoff_base, d.backoff_base),
+            coalesce(task_queue_create.backoff_max, d.backoff_max),
+            coalesce(task_queue_create.retention, d.retention),
+            coalesce(task_queue_create.priority, d.priority),
+            coalesce(task._check_max_run_time(task_queue_create.max_run_time), d.max_run_time),
+            coalesce(task_queue_create.max_processing, d.max_processing),
+            coalesce(task_queue_create.key_concurrency, d.key_concurrency),
+            coalesce(task_queue_create.rate_limit, d.rate_limit),
             CASE WHEN task_queue_create.rate_limit > 0 OR task_queue_create.key_rate_limit > 0
-                 THEN task_queue_create.rate_interval ELSE '0' END,
-            coalesce(task_queue_create.fair_share, false),
+                 THEN task_queue_create.rate_interval ELSE d.rate_interval END,
+            coalesce(task_queue_create.fair_share, d.fair_share),
             EXISTS (SELECT FROM task.service s WHERE s.id = owner_id AND s.max_processing > 0),
-            coalesce(task_queue_create.key_rate_limit, 0))
+            coalesce(task_queue_create.key_rate_limit, d.key_rate_limit))
     ON CONFLICT (name) DO NOTHING
     RETURNING * INTO q;
     IF NOT FOUND THEN
@@ -304,6 +307,29 @@ COMMENT ON FUNCTION task._queue_for_create(text) IS 'Internal: resolves (or crea
 
 -- The queue a worker call acts on, checked: the owning service (or the
 -- system) only; a queue outside the caller's scope is not found.
+-- A queue row as task_queue_create would make it when the caller sets
+-- nothing: every column from the column defaults of task.queue
+-- (20_tables.sql), the one place they are written.
+CREATE FUNCTION task._queue_defaults(name text, owner integer) RETURNS task.queue
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    q task.queue;
+BEGIN
+    EXECUTE (SELECT 'SELECT (ROW(' || pg_catalog.string_agg(coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'NULL'),
+                                                          ', ' ORDER BY a.attnum) || ')::task.queue).*'
+               FROM pg_catalog.pg_attribute a
+               LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE a.attrelid = 'task.queue'::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped)
+       INTO q;
+    q.name := _queue_defaults.name;
+    q.owner := _queue_defaults.owner;
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION task._queue_defaults(text, integer) IS
+    'Internal: the row of a new queue of that name and owner with every other column at its table default (task_queue_create, and the not-yet-created queue a worker waits on).';
+
 CREATE FUNCTION task._worker_queue(queue text, missing_ok boolean DEFAULT false) RETURNS task.queue
     LANGUAGE plpgsql STABLE
 AS $$
@@ -329,25 +355,8 @@ BEGIN
         SELECT s.namespace INTO ns FROM task.service s WHERE s.id = task.current_service();
         IF left(_worker_queue.queue, length(ns) + 1) = ns || '/' THEN
             PERFORM task._check_path('queue', _worker_queue.queue);
-            q.name := _worker_queue.queue;
-            q.owner := task.current_service();
-            q.paused := false;
-            q.lease := '5 minutes';
-            q.max_attempts := 5;
-            q.backoff_base := '10 seconds';
-            q.backoff_max := '1 hour';
-            q.retention := '10 days';
-            q.priority := 0;
-            q.notify_channel := '';
-            q.max_run_time := '0';
-            q.archive_after := '0';
-            q.max_processing := 0;
-            q.key_concurrency := 1;
-            q.rate_limit := 0;
-            q.rate_interval := '0';
-            q.key_rate_limit := 0;
-            q.fair_share := false;
-            q.service_capped := false;
+            q := task._queue_defaults(_worker_queue.queue, task.current_service());
+            q.created_at := NULL;   -- not saved: the queue does not exist yet
             RETURN q;
         END IF;
     END IF;

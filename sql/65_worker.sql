@@ -209,13 +209,21 @@ CREATE FUNCTION task.task_complete(
     token    bigint DEFAULT NULL,
     force    boolean DEFAULT false)
     RETURNS task.task
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- an account completing a hired task is its agent: the marketplace's rules
-    RETURN CASE WHEN task.current_account() IS NOT NULL AND task._market_hired(id)
-                THEN task._market_finish(id, 'completed', result, NULL, resource)
-                ELSE task._complete(id, token, result, resource, coalesce(force, false)) END;
+AS $$
+BEGIN
+    -- an account completing a hired task is its agent: the marketplace's rules.
+    -- PL/pgSQL, not SQL: a SQL function with SET clauses is planned again
+    -- on every call; these plans are kept for the session.
+    IF task.current_account() IS NOT NULL AND task._market_hired(task_complete.id) THEN
+        RETURN task._market_finish(task_complete.id, 'completed', task_complete.result, NULL, task_complete.resource);
+    END IF;
+    RETURN task._complete(task_complete.id, task_complete.token, task_complete.result, task_complete.resource,
+                          coalesce(task_complete.force, false));
+END
+$$;
 COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint, boolean) IS
     'Owner only: completes a processing task with a JSON result (served at the task''s result URI) or a resource URI. Fenced: only with the token of the claim it is processing under (lease_token), unless force => true overrides the claim. The assigned agent of a hired task (marketplace) completes it without a token.';
 
