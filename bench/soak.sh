@@ -26,7 +26,12 @@
 #   BENCH_FLAT_TOLERANCE (0.10), BENCH_SOAK_WORKERS (4), BENCH_SOAK_PRODUCERS (4),
 #   BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_RATE (unset), BENCH_CAP_SECONDS (20; quick 10),
 #   BENCH_CAP_BACKLOG (100000; quick 30000), BENCH_SOAK_WAIT ('1 second'),
-#   BENCH_RAW_POLL_MS (10), BENCH_SOAK_PARTS ("W6 W7"), BENCH_SOAK_PORT (58446).
+#   BENCH_RAW_POLL_MS (10), BENCH_SOAK_PARTS ("W6 W7"), BENCH_SOAK_PORT (58446),
+#   BENCH_SOAK_RETENTION (task: the queue's retention, e.g. '2 minutes'; unset keeps
+#   the default of 10 days, so finished tasks stay and the tables grow with the work
+#   done), BENCH_SOAK_MAINTAIN (task: task_maintain() every that many seconds during
+#   a phase, as pg_cron's job does every minute; 0 = never; default 60 when
+#   BENCH_SOAK_RETENTION is set, else 0).
 # Output: bench/results/<date>-<mode>-soak.md and <date>-<mode>-w6-*.svg, -w7-sizes.svg;
 # the raw data in tmp/soak/.  See bench/README.md.
 set -euo pipefail
@@ -56,6 +61,8 @@ CAP_BACKLOG=${BENCH_CAP_BACKLOG:-$dback}
 WAIT=${BENCH_SOAK_WAIT:-1 second}
 POLL_MS=${BENCH_RAW_POLL_MS:-10}
 SAMPLE=${BENCH_SOAK_SAMPLE:-10}
+RETENTION=${BENCH_SOAK_RETENTION:-}
+MAINTAIN=${BENCH_SOAK_MAINTAIN:-$([[ -n $RETENTION ]] && echo 60 || echo 0)}
 PARTS=${BENCH_SOAK_PARTS:-W6 W7}
 PORT=${BENCH_SOAK_PORT:-58446}
 
@@ -129,6 +136,9 @@ phase() {
 	q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 	local st=$DATA_OUT/$tag.stat sizes=$DATA_OUT/$tag.sizes
 	: >"$st"; : >"$sizes"
+	if [[ $sys == task && -n $RETENTION ]]; then
+		q "$db" -c "SELECT task.task_queue_configure('bench/q', retention => '$RETENTION')" >/dev/null
+	fi
 	if [[ $held == 1 ]]; then
 		# the held snapshot: REPEATABLE READ, a SELECT (takes the snapshot), then sleep in the transaction
 		printf '%s\n' "SET application_name = 'bench_held';" "BEGIN ISOLATION LEVEL REPEATABLE READ;" \
@@ -154,6 +164,14 @@ phase() {
 			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", (d > 0 ? d : 0) }')"
 		done
 	) & BG+=($!)
+	# housekeeping, as pg_cron's job would run it (task only: raw deletes its rows)
+	if [[ $sys == task && $MAINTAIN != 0 ]]; then
+		(
+			while sleep "$MAINTAIN"; do
+				q "$db" -c "SELECT task.task_maintain()" >>"$DATA_OUT/$tag.maintain" 2>&1 || true
+			done
+		) & BG+=($!)
+	fi
 	local wargs=(-D "poll_ms=$POLL_MS")
 	[[ $sys == task ]] && wargs=(-D "wait=$WAIT" "${carry[@]}")
 	pgb -c "$WORKERS" -j "$(( WORKERS < 2 ? 1 : 2 ))" -T "$secs" "${wargs[@]}" -f "$SQL/${sys}_work.sql" "$db" >"$DATA_OUT/$tag-workers.pgbench" 2>&1 &
@@ -277,7 +295,7 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = 512MB, synchronous_commit = on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = 512MB, synchronous_commit = on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
 		clean_text="${W6_CLEAN} s without the held snapshot"

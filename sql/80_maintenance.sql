@@ -14,7 +14,7 @@
 -- refers to pg_cron until one of those is called, so the extension
 -- installs and works without it.
 
-CREATE FUNCTION task.task_maintain(max_rows integer DEFAULT 1000) RETURNS jsonb
+CREATE FUNCTION task.task_maintain(max_rows integer DEFAULT 20000) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
