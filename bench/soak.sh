@@ -168,7 +168,12 @@ phase() {
 	if [[ $sys == task && $MAINTAIN != 0 ]]; then
 		(
 			while sleep "$MAINTAIN"; do
-				q "$db" -c "SELECT task.task_maintain()" >>"$DATA_OUT/$tag.maintain" 2>&1 || true
+				# and again while a step stopped at max_rows ("more"), as the docs advise
+				for _ in $(seq 20); do
+					r=$(q "$db" -c "SELECT task.task_maintain()" 2>&1) || true
+					printf '%s %s\n' "$(date +%s)" "$r" >>"$DATA_OUT/$tag.maintain"
+					[[ $r == *'"more": true'* ]] || break
+				done
 			done
 		) & BG+=($!)
 	fi
