@@ -117,6 +117,28 @@ task_tables_owner(void)
 	return owner;
 }
 
+/*
+ * Internal lookups and writes: SPI as the tables' owner, whoever the caller
+ * is, with row-level security not forced on it; task_owner_spi_finish
+ * restores the caller.
+ */
+void
+task_owner_spi_connect(TaskOwnerSpi *save)
+{
+	GetUserIdAndSecContext(&save->userid, &save->sec_context);
+	SetUserIdAndSecContext(task_tables_owner(),
+						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+void
+task_owner_spi_finish(TaskOwnerSpi *save)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
 /* Index of the web role `role` is, or -1. */
 static int
 web_role_index(Oid role)
@@ -217,8 +239,7 @@ identity_from_row(TaskIdentity *ident, int web, Oid role)
 static void
 lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	TaskOwnerSpi owner_spi;
 	Datum		arg[1];
 	int			ret = SPI_OK_SELECT;
 	bool		found = false;
@@ -226,12 +247,7 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 	memset(ident, 0, sizeof(*ident));
 	ident->kind = TASK_IDENT_NONE;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(task_tables_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	task_owner_spi_connect(&owner_spi);
 
 	if (web < 0)
 	{
@@ -292,8 +308,7 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 		strlcpy(ident->actor, rolname ? rolname : "unknown", sizeof(ident->actor));
 	}
 
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	task_owner_spi_finish(&owner_spi);
 }
 
 const TaskIdentity *

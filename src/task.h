@@ -34,6 +34,15 @@ extern const TaskIdentity *task_current_identity(void);
 /* Run SPI statements with the privileges of the extension's tables' owner. */
 extern Oid	task_tables_owner(void);
 
+/* SPI_connect as the tables' owner (row-level security not forced), and back. */
+typedef struct TaskOwnerSpi
+{
+	Oid			userid;
+	int			sec_context;
+} TaskOwnerSpi;
+extern void task_owner_spi_connect(TaskOwnerSpi *save);
+extern void task_owner_spi_finish(TaskOwnerSpi *save);
+
 /* ---- wait.c: wake on commit (blocking task_dequeue and task_wait) ---- */
 extern int	task_wait_slots;
 extern void task_wait_init(void);

@@ -359,18 +359,12 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 		"AND l.task_id OPERATOR(task.=) $2 AND l.to_status OPERATOR(pg_catalog.=) $6)"
 	};
 	int			which = unless_logged ? 1 : 0;
-	Oid			save_userid;
-	int			save_sec_context;
+	TaskOwnerSpi owner_spi;
 	Datum		args[7];
 	char		msg[64];
 	int			ret;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(task_tables_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	task_owner_spi_connect(&owner_spi);
 
 	if (cache.log_plan[which] == NULL)
 	{
@@ -404,8 +398,7 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "task log insert failed: %s", SPI_result_code_string(ret));
 
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	task_owner_spi_finish(&owner_spi);
 }
 
 /*
@@ -417,19 +410,14 @@ log_transition(Relation rel, Datum owner, Datum id, Datum at,
 static Datum
 queue_lease_until(Datum queue, TimestampTz now)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	TaskOwnerSpi owner_spi;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	Datum		lease = (Datum) 0;
 	Datum		result;
 	bool		isnull = true;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(task_tables_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	task_owner_spi_connect(&owner_spi);
 	args[0] = queue;
 	if (SPI_execute_with_args("SELECT q.lease FROM task.queue q WHERE q.name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -440,8 +428,7 @@ queue_lease_until(Datum queue, TimestampTz now)
 		result = TimestampTzGetDatum(now);
 	else
 		result = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), lease);
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	task_owner_spi_finish(&owner_spi);
 	return result;
 }
 
@@ -531,7 +518,7 @@ clamp_lease(Datum *values, bool *nulls, bool *replace, int lease_att, TimestampT
 }
 
 /*
- * max_run_time must be positive. This was a CHECK constraint of the table
+ * max_run_time must not be negative. This was a CHECK constraint of the table
  * (0.2.0 before issue 15); a CHECK is parsed and planned again by every
  * statement that writes the table (ExecRelCheck: stringToNode and
  * expression_planner per statement), which cost the claim and the
@@ -552,8 +539,8 @@ check_max_run_time(Relation rel, Datum *values, bool *nulls)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
 						RelationGetRelationName(rel), "task_max_run_time_check"),
-				 errdetail("max_run_time must be a positive interval."),
-				 errhint("Leave max_run_time out (NULL: the queue's limit applies) or give it a positive interval."),
+				 errdetail("max_run_time must not be negative (0: no limit)."),
+				 errhint("Leave max_run_time out (NULL: the queue's limit applies) or give it an interval of 0 or more."),
 				 errtableconstraint(rel, "task_max_run_time_check")));
 }
 
@@ -834,17 +821,12 @@ static Oid	settle_plan_relid = InvalidOid;
 static bool
 settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	TaskOwnerSpi owner_spi;
 	Datum		args[3];
 	bool		isnull;
 	bool		needed;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(task_tables_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	task_owner_spi_connect(&owner_spi);
 	if (settle_plan == NULL || settle_plan_relid != RelationGetRelid(rel))
 	{
 		Oid			argtypes[3];
@@ -873,8 +855,7 @@ settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
 	if (SPI_execute_plan(settle_plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "task settle lookup failed");
 	needed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	task_owner_spi_finish(&owner_spi);
 	return needed;
 }
 

@@ -27,49 +27,9 @@ COMMENT ON COLUMN task.queue.key_rate_limit IS 'At most this many claims per rat
 COMMENT ON COLUMN task.queue.fair_share IS 'Claims go round-robin over the ordering keys of runnable tasks (least recently served key first), so one key''s flood does not starve the others.';
 COMMENT ON COLUMN task.queue.service_capped IS 'The owning service has a cap on its processing tasks (task.service.max_processing), which claims of this queue check; kept by task_service_configure.';
 
-CREATE TABLE task.queue_rate (
-    queue        text PRIMARY KEY REFERENCES task.queue ON DELETE CASCADE,
-    window_start timestamptz NOT NULL,
-    claims       integer NOT NULL
-);
-COMMENT ON TABLE task.queue_rate IS 'Internal: the current rate-limit window of each rate-limited queue.';
-COMMENT ON COLUMN task.queue_rate.queue IS 'The rate-limited queue.';
-COMMENT ON COLUMN task.queue_rate.window_start IS 'When the current window opened (the first claim after the previous window closed).';
-COMMENT ON COLUMN task.queue_rate.claims IS 'Tasks claimed in the current window.';
-
-CREATE TABLE task.key_rate (
-    queue        text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
-    key          text NOT NULL,
-    window_start timestamptz NOT NULL,
-    claims       integer NOT NULL,
-    PRIMARY KEY (queue, key)
-);
-COMMENT ON TABLE task.key_rate IS 'Internal: the current rate-limit window of each ordering key of a queue with key_rate_limit.';
-COMMENT ON COLUMN task.key_rate.queue IS 'The queue.';
-COMMENT ON COLUMN task.key_rate.key IS 'The ordering key.';
-COMMENT ON COLUMN task.key_rate.window_start IS 'When the key''s current window opened (its first claim after the previous window closed).';
-COMMENT ON COLUMN task.key_rate.claims IS 'Tasks of the key claimed in the current window.';
-
-CREATE TABLE task.queue_share (
-    queue     text NOT NULL REFERENCES task.queue ON DELETE CASCADE,
-    key       text NOT NULL,
-    served_at timestamptz NOT NULL,
-    PRIMARY KEY (queue, key)
-);
-COMMENT ON TABLE task.queue_share IS 'Internal: when each ordering key of a fair-share queue was last served by a claim.';
-COMMENT ON COLUMN task.queue_share.queue IS 'The fair-share queue.';
-COMMENT ON COLUMN task.queue_share.key IS 'The ordering key (empty: the tasks without one).';
-COMMENT ON COLUMN task.queue_share.served_at IS 'When a claim last took a task of the key: the least recently served key goes first.';
-
-ALTER TABLE task.queue_rate ENABLE ROW LEVEL SECURITY;
-ALTER TABLE task.queue_rate FORCE ROW LEVEL SECURITY;
-ALTER TABLE task.queue_share ENABLE ROW LEVEL SECURITY;
-ALTER TABLE task.queue_share FORCE ROW LEVEL SECURITY;
-ALTER TABLE task.key_rate ENABLE ROW LEVEL SECURITY;
-ALTER TABLE task.key_rate FORCE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('task.queue_rate', '');
-SELECT pg_catalog.pg_extension_config_dump('task.queue_share', '');
-SELECT pg_catalog.pg_extension_config_dump('task.key_rate', '');
+-- @create table task.queue_rate
+-- @create table task.key_rate
+-- @create table task.queue_share
 REVOKE ALL ON task.queue_rate, task.queue_share, task.key_rate FROM PUBLIC;
 
 -- ---------------------------------------------------------------- queues and services

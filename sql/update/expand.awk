@@ -6,6 +6,11 @@
 #   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";") and the
 #                                            COMMENT ON VIEW / COLUMN statements right after it
 #   -- @include sql/87_market.sql            a whole install fragment, new in this version
+#   -- @create table task.queue_rate         a table new in this version: every statement of the
+#   -- @create sequence task.lock_secret     install fragments that makes or sets it up, in their
+#                                            order -- CREATE TABLE/SEQUENCE, its indexes, COMMENTs,
+#                                            ALTER TABLE/SEQUENCE, setval, pg_extension_config_dump,
+#                                            its triggers and policies (create their functions first)
 #
 # Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
 function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
@@ -47,7 +52,42 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 		exit 1
 	}
 }
+# Is LINE the first line of a statement that makes or sets up NAME?
+function about(line, name) {
+	return index(line, "CREATE TABLE " name " (") == 1 || index(line, "CREATE SEQUENCE " name " ") == 1 ||
+	       index(line, "CREATE SEQUENCE " name ";") == 1 ||
+	       index(line, "COMMENT ON TABLE " name " ") == 1 || index(line, "COMMENT ON SEQUENCE " name " ") == 1 ||
+	       index(line, "COMMENT ON COLUMN " name ".") == 1 ||
+	       index(line, "ALTER TABLE " name " ") == 1 || index(line, "ALTER SEQUENCE " name " ") == 1 ||
+	       index(line, "SELECT pg_catalog.pg_extension_config_dump('" name "',") == 1 ||
+	       index(line, "SELECT pg_catalog.setval('" name "',") == 1 ||
+	       (line ~ /^(CREATE (UNIQUE )?INDEX|CREATE (CONSTRAINT )?TRIGGER|COMMENT ON TRIGGER|CREATE POLICY) / &&
+	        index(line " ", " ON " name " ") > 0)
+}
+function create(kind, name,    n, i, f, line, on, found) {
+	n = split(fragments, files, " ")
+	found = 0
+	for (i = 1; i <= n; i++) {
+		f = files[i]; on = 0
+		while ((getline line < f) > 0) {
+			if (!on && about(line, name)) {
+				on = 1
+				if (index(line, "CREATE " toupper(kind) " " name) == 1) found++
+			}
+			if (!on) continue
+			print line
+			if (line ~ /;$/) on = 0   # a statement ends at the first line ending with ";"
+		}
+		close(f)
+	}
+	if (found != 1) {
+		printf("expand.awk: %s: %d CREATE %s %s in the install fragments\n", src, found, toupper(kind), name) > "/dev/stderr"
+		failed = 1
+		exit 1
+	}
+}
 /^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
+/^-- @create (table|sequence) [^ ]+$/ { create($3, $4); next }
 /^-- @include [^ ]+$/ {
 	f = $3; n = 0
 	while ((getline line < f) > 0) { n++; if (line !~ /^\\echo Use /) print line }

@@ -48,6 +48,17 @@ h_tmp() {
 	printf '%s\n' "$t"
 }
 
+# The scratch directory of harness check NAME run from the checkout ROOT: under TASK_CHECK_DIR
+# when set (a test run's own directory), else under ROOT/tmp.
+h_check_dir() { # NAME ROOT
+	printf '%s-%s\n' "${TASK_CHECK_DIR:-$(h_tmp "$2")/check}" "$1"
+}
+
+# The result line of a harness check, as check.sh counts it: h_result NAME ok|FAILED.
+h_result() {
+	printf 'test %-30s ... %s\n' "$1" "$2"
+}
+
 # The unix socket directory for a cluster in DIR: DIR itself unless the socket path would be too long.
 h_sockdir() {
 	local dir=$1

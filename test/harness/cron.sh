@@ -14,10 +14,10 @@ root=$(cd "$here/../.." && pwd)
 . "$here/cluster.sh"
 cd "$root"
 port=${TASK_CHECK_CRON_PORT:-58450}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-cron
+dir=$(h_check_dir cron "$root")
 fail() {
 	echo "cron: $*"
-	echo "test cron                         ... FAILED"
+	h_result cron FAILED
 	cluster_stop "$dir"
 	exit 1
 }
@@ -61,4 +61,4 @@ got=$(q -At -F ' | ' -c "SELECT m.cron_status, m.cron_message, m.result->>'lease
 [ "$got" = "succeeded | 1 row | 1 | postgres" ] ||
 	fail "task_maintain_runs() should show the run's counts (succeeded | 1 row | 1 | system), not: '$got'"
 cluster_stop "$dir"
-echo "test cron                         ... ok"
+h_result cron ok

@@ -20,7 +20,7 @@ root=$(cd "$here/../.." && pwd)
 . "$here/cluster.sh"
 cd "$root"
 port=${TASK_CHECK_DOCS_PORT:-58436}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-docs
+dir=$(h_check_dir docs "$root")
 rm -rf "$dir"
 mkdir -p "$dir"
 
@@ -77,7 +77,7 @@ for md in "${files[@]}"; do
 	fails=()
 	if ! extract "$md" "$out" 2>"$out/extract.err"; then
 		cat "$out/extract.err"
-		echo "test $name ... FAILED"
+		h_result "$name" FAILED
 		status=1
 		continue
 	fi
@@ -112,10 +112,10 @@ for md in "${files[@]}"; do
 	[ ${#norun[@]} -eq 0 ] || msg="$msg (norun at line(s) ${norun[*]})"
 	echo "$msg"
 	if [ ${#fails[@]} -eq 0 ]; then
-		echo "test $name ... ok"
+		h_result "$name" ok
 	else
 		printf '%s\n' "${fails[@]}"
-		echo "test $name ... FAILED"
+		h_result "$name" FAILED
 		status=1
 	fi
 done

@@ -22,12 +22,12 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 port=${TASK_CHECK_FAULTS_PORT:-58451}
 seconds=${FAULTS_SECONDS:-20}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-faults
+dir=$(h_check_dir faults "$root")
 bindir=$(h_bindir)
 rm -rf "$dir"
 mkdir -p "$dir/out"
 h_own "$dir"
-cluster_start "$dir/c" "$port" app >/dev/null || { echo "test faults                        ... FAILED"; exit 1; }
+cluster_start "$dir/c" "$port" app >/dev/null || { h_result faults FAILED; exit 1; }
 sock=$(h_sockdir "$(realpath -m "$dir/c")")
 data=$(realpath -m "$dir/c")/data
 export PGHOST=$sock PGPORT=$port PGUSER=postgres PGDATABASE=app PGCONNECT_TIMEOUT=5
@@ -35,7 +35,7 @@ q() { "$bindir/psql" -X -Atq -v ON_ERROR_STOP=1 "$@"; }
 pids=()
 fail() {
 	echo "faults: $*"
-	echo "test faults                        ... FAILED"
+	h_result faults FAILED
 	for p in "${pids[@]}"; do kill -CONT -- -"$p" 2>/dev/null; kill -- -"$p" 2>/dev/null; done
 	cluster_stop "$dir/c"
 	exit 1
@@ -156,4 +156,4 @@ eval "$(echo "$report" | tr ' ' '\n' | sed 's/^/r_/')"
 [ "$r_no_attempt" = 0 ] || fail "a completed task with no attempt"
 [ "$kills" -gt 0 ] && [ "$crashes$restarts" != 00 ] || fail "too few faults happened to mean anything"
 cluster_stop "$dir/c"
-echo "test faults                        ... ok"
+h_result faults ok

@@ -14,7 +14,7 @@ root=$(cd "$here/../.." && pwd)
 . "$root/test/multinode/lib.sh"
 cd "$root"
 base=${TASK_CHECK_MULTINODE_PORT:-58446}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-multinode
+dir=$(h_check_dir multinode "$root")
 suite=$root/test/multinode
 failed=()
 trap mn_stop_all EXIT
@@ -27,9 +27,9 @@ step() {
 	shift
 	"$@" >"$dir/$name.log" 2>&1 || rc=$?
 	if [ "$rc" = 0 ]; then
-		printf 'test %-30s ... ok\n' "multinode_$name"
+		h_result "multinode_$name" ok
 	else
-		printf 'test %-30s ... FAILED\n' "multinode_$name"
+		h_result "multinode_$name" FAILED
 		sed 's/^/    /' "$dir/$name.log" | tail -n 30
 		failed+=("$name")
 	fi
@@ -41,7 +41,7 @@ mkdir -p "$dir"
 h_own "$dir"
 if ! mn_start "$dir/cluster" "$base" 2 >"$dir/start.log" 2>&1; then
 	cat "$dir/start.log"
-	echo "test multinode                      ... FAILED"
+	h_result multinode FAILED
 	exit 1
 fi
 
@@ -172,9 +172,9 @@ add_node() {
 step add_node add_node
 
 if [ ${#failed[@]} -eq 0 ]; then
-	echo "test multinode                      ... ok"
+	h_result multinode ok
 else
 	echo "multinode: failed: ${failed[*]} (logs in $dir)"
-	echo "test multinode                      ... FAILED"
+	h_result multinode FAILED
 	exit 1
 fi

@@ -18,12 +18,12 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 port=${TASK_CHECK_RESTORE_PORT:-58436}
 tport=${TASK_CHECK_RESTORE_TARGET_PORT:-$((port + 1))}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-restore
+dir=$(h_check_dir restore "$root")
 out=$dir/out
 bindir=$(h_bindir)
 fail() {
 	echo "restore: $*"
-	echo "test restore                      ... FAILED"
+	h_result restore FAILED
 	cluster_stop "$dir/source"
 	cluster_stop "$dir/target"
 	exit 1
@@ -177,4 +177,4 @@ done
 src -At -c "SELECT status || ' ' || return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' ORDER BY runid LIMIT 1" >"$out/cron.txt"
 grep -q '^succeeded' "$out/cron.txt" || fail "the task-maintain job did not succeed on a unix-socket-only server: $(cat "$out/cron.txt")"
 cluster_stop "$dir/source"
-echo "test restore                      ... ok"
+h_result restore ok

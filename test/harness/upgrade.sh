@@ -14,9 +14,9 @@ root=$(cd "$here/../.." && pwd)
 . "$here/cluster.sh"
 cd "$root"
 port=${TASK_CHECK_UPGRADE_PORT:-58435}
-dir=${TASK_CHECK_DIR:-$(h_tmp "$root")/check}-upgrade
+dir=$(h_check_dir upgrade "$root")
 out=$dir/out
-fail() { echo "upgrade: $*"; echo "test upgrade                      ... FAILED"; cluster_stop "$dir/cluster"; exit 1; }
+fail() { echo "upgrade: $*"; h_result upgrade FAILED; cluster_stop "$dir/cluster"; exit 1; }
 # The updated database is the suite's, contrib_regression, which is also pg_cron's
 # (cron.database_name): test/upgrade/data.sql schedules a job.
 updated=contrib_regression
@@ -66,4 +66,4 @@ SQL
 	echo "upgrade: the suite on the updated database: $(tail -n 1 "$out/suite.log")"
 fi
 cluster_stop "$dir/cluster"
-echo "test upgrade                      ... ok"
+h_result upgrade ok
