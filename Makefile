@@ -24,6 +24,7 @@ OBJS = \
 	src/rules.o \
 	src/transition.o \
 	src/wait.o \
+	src/mark.o \
 	src/json.o \
 	src/maintenance.o
 

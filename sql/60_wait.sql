@@ -47,6 +47,29 @@ CREATE FUNCTION task._wait_attached() RETURNS boolean
 COMMENT ON FUNCTION task._wait_attached() IS
     'Internal: whether this server has the shared wait slots (task is in shared_preload_libraries).';
 
+-- The claim mark (src/mark.c): where task._claim starts its search of a
+-- queue's runnable index, so that a snapshot held open elsewhere does not
+-- make every claim walk the entries of all the tasks claimed since.
+CREATE TYPE task.claim_mark AS (
+    priority integer,       -- start at (priority, run_at, id); NULL: from the beginning
+    run_at   timestamptz,
+    id       task.task_id,
+    empty    boolean,       -- nothing runnable: claim nothing
+    ticket   bigint         -- refresh the mark first, with this ticket
+);
+COMMENT ON TYPE task.claim_mark IS 'Internal: where a claim starts in its queue (task._mark_get).';
+
+CREATE FUNCTION task._mark_get(owner integer, queue text) RETURNS task.claim_mark
+    AS 'MODULE_PATHNAME', 'task_mark_get' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._mark_get(integer, text) IS
+    'Internal: the position where a claim of the queue starts (nothing runnable sorts before it), and a ticket when the claim should refresh it first; NULL without shared memory or under a transaction snapshot.';
+
+CREATE FUNCTION task._mark_set(owner integer, queue text, ticket bigint, priority integer,
+                               run_at timestamptz, id task.task_id, full_scan boolean) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_mark_set' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._mark_set(integer, text, bigint, integer, timestamptz, task.task_id, boolean) IS
+    'Internal: stores the first runnable position a refresh found (NULL: none) unless the mark moved since the ticket was taken; true when stored.';
+
 -- Milliseconds from now to a deadline, for _wait_sleep.
 CREATE FUNCTION task._ms_until(deadline timestamptz) RETURNS double precision
     LANGUAGE sql VOLATILE

@@ -229,11 +229,20 @@ COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint, boolea
 
 -- ---------------------------------------------------------------- the claim
 -- The claim: up to n runnable tasks of q, higher priority first and FIFO
--- within a priority, locked with SKIP
--- LOCKED and set processing. Every task of a queue belongs to the queue's
--- owner, so the update is a primary-key probe (owner, id = ANY(...)): a
--- plan that stays good as a generic plan, which the worker functions
--- force (SET plan_cache_mode) to skip planning on every call.
+-- within a priority, locked with SKIP LOCKED and set processing. Every
+-- task of a queue belongs to the queue's owner, so the update is a
+-- primary-key probe (owner, id = ANY(...)): a plan that stays good as a
+-- generic plan, which the worker functions force (SET plan_cache_mode) to
+-- skip planning on every call.
+--
+-- The search of the runnable index starts at the queue's claim mark
+-- (src/mark.c): nothing runnable sorts before it, and the entries of
+-- tasks claimed before it, which a snapshot held open elsewhere keeps in
+-- the index, are never read. It goes one priority level at a time (the
+-- index is (queue, priority DESC, run_at, id): within a level the mark
+-- is a row comparison that bounds the scan). Every few claims of a queue
+-- refresh the mark first: the first runnable entry at or after it, locked
+-- or not, read without SKIP LOCKED.
 CREATE FUNCTION task._claim(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql
 AS $$
@@ -242,6 +251,16 @@ DECLARE
     -- so a waiting dequeue would never see tasks created while it waits,
     -- and a lease claimed late would start in the past
     at timestamptz := clock_timestamp();
+    mk task.claim_mark;
+    -- the level being claimed and where in it; below: move first to the
+    -- first runnable entry of a level at or under it (NULL: stay)
+    lvl integer;
+    from_at timestamptz;
+    from_id task.task_id;
+    below bigint;
+    got integer := 0;
+    took integer;
+    stored boolean;
 BEGIN
     -- a queue with a claim-time limit takes the limited claim; a queue
     -- without one runs no other statement than this one
@@ -250,37 +269,86 @@ BEGIN
         RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
         RETURN;
     END IF;
-    -- returned in claim order too
-    RETURN QUERY
-    WITH claimed AS (
-    UPDATE ONLY task.task t
-       SET status = 'processing',
-           attempts = t.attempts + 1,
-           lease_token = t.revision + 1,
-           lease_until = at + coalesce(_claim.lease, q.lease)
-     WHERE t.owner = q.owner
-       AND t.id = ANY (ARRAY(
-            SELECT x.id FROM ONLY task.task x
+    mk := task._mark_get(q.owner, q.name);
+    IF mk.empty THEN
+        RETURN;
+    END IF;
+    lvl := mk.priority;
+    from_at := mk.run_at;
+    from_id := mk.id;
+    IF lvl IS NULL THEN
+        below := 2147483647;
+    ELSIF mk.ticket IS NOT NULL THEN
+        -- refresh: the first runnable entry of the mark's level at or after it
+        SELECT x.run_at, x.id INTO from_at, from_id FROM ONLY task.task x
+         WHERE x.owner = q.owner AND x.queue = q.name
+           AND x.status IN ('queued', 'rescheduled')
+           AND x.priority = lvl AND (x.run_at, x.id) >= (mk.run_at, mk.id)
+         ORDER BY x.run_at, x.id
+         LIMIT 1;
+        IF FOUND THEN
+            stored := task._mark_set(q.owner, q.name, mk.ticket, lvl, from_at, from_id, false);
+            mk.ticket := NULL;
+        ELSE
+            below := lvl::bigint - 1;
+        END IF;
+    END IF;
+    LOOP
+        IF below IS NOT NULL THEN
+            -- the first runnable entry at or under level "below", locked or not
+            SELECT x.priority, x.run_at, x.id INTO lvl, from_at, from_id FROM ONLY task.task x
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
-               AND x.run_at <= at
-               -- ordering keys: tasks of a key run one at a time, in the
-               -- order they were created (ids of one queue share an owner,
-               -- so they sort by creation): none while another task of the
-               -- key is processing or an older one waits, even for a retry
-               AND (x.ordering_key IS NULL OR NOT EXISTS (
-                        SELECT FROM ONLY task.task k
-                         WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
-                           AND k.status IN ('queued', 'rescheduled', 'processing')
-                           AND (k.status = 'processing' OR k.id < x.id)))
+               AND x.priority <= below
              ORDER BY x.priority DESC, x.run_at, x.id
-             LIMIT _claim.n
-             FOR UPDATE SKIP LOCKED))
-    RETURNING t.*)
-    SELECT * FROM claimed c ORDER BY c.priority DESC, c.run_at, c.id;
+             LIMIT 1;
+            IF NOT FOUND THEN
+                lvl := NULL;
+            END IF;
+            IF mk.ticket IS NOT NULL THEN
+                stored := task._mark_set(q.owner, q.name, mk.ticket, lvl, from_at, from_id, mk.priority IS NULL);
+                mk.ticket := NULL;
+            END IF;
+            EXIT WHEN lvl IS NULL;
+        END IF;
+        -- returned in claim order too
+        RETURN QUERY
+        WITH claimed AS (
+        UPDATE ONLY task.task t
+           SET status = 'processing',
+               attempts = t.attempts + 1,
+               lease_token = t.revision + 1,
+               lease_until = at + coalesce(_claim.lease, q.lease)
+         WHERE t.owner = q.owner
+           AND t.id = ANY (ARRAY(
+                SELECT x.id FROM ONLY task.task x
+                 WHERE x.owner = q.owner AND x.queue = q.name
+                   AND x.status IN ('queued', 'rescheduled')
+                   AND x.priority = lvl AND (x.run_at, x.id) >= (from_at, from_id)
+                   AND x.run_at <= at
+                   -- ordering keys: tasks of a key run one at a time, in the
+                   -- order they were created (ids of one queue share an owner,
+                   -- so they sort by creation): none while another task of the
+                   -- key is processing or an older one waits, even for a retry
+                   AND (x.ordering_key IS NULL OR NOT EXISTS (
+                            SELECT FROM ONLY task.task k
+                             WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
+                               AND k.status IN ('queued', 'rescheduled', 'processing')
+                               AND (k.status = 'processing' OR k.id < x.id)))
+                 ORDER BY x.run_at, x.id
+                 LIMIT _claim.n - got
+                 FOR UPDATE SKIP LOCKED))
+        RETURNING t.*)
+        SELECT * FROM claimed c ORDER BY c.run_at, c.id;
+        GET DIAGNOSTICS took = ROW_COUNT;
+        got := got + took;
+        EXIT WHEN got >= _claim.n;
+        -- then the next level down
+        below := lvl::bigint - 1;
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (FIFO, SKIP LOCKED); a queue with a claim-time limit is claimed by task._claim_limited.';
+COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (higher priority first, FIFO within a priority, SKIP LOCKED), searching from the queue''s claim mark; a queue with a claim-time limit is claimed by task._claim_limited.';
 
 -- ---------------------------------------------------------------- limited claims
 -- Claim-time limits (docs/FEATURES.md): max_processing per queue, a cap per

@@ -45,6 +45,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	task_wait_init();
+	task_mark_init();
 
 	MarkGUCPrefixReserved("task");
 }

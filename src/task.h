@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 /* ---- task.c: settings ---- */
 extern char *task_result_uri_prefix;
 extern int	task_schedules_per_service;
@@ -52,5 +54,15 @@ extern void task_wait_note_task(int64 id);
 extern void task_wait_note_claim(const char *name, int len);
 /* a task of the service left processing (a claim slot is free) / was claimed (one is taken) */
 extern void task_wait_note_limit(int32 owner, bool claim);
+/* a queue's wait key: its name hashed with the database oid */
+extern uint64 task_wait_key_of_queue(const char *name, int len);
+
+/* ---- mark.c: where a queue's claim starts (in wait.c's shared memory) ---- */
+extern int	task_claim_mark_refresh;
+extern void task_mark_init(void);
+extern Size task_mark_shmem_size(void);
+extern void task_mark_shmem_init(void);
+extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id);
+extern void task_mark_xact_end(bool commit, bool prepare);
 
 #endif							/* TASK_H */

@@ -97,11 +97,13 @@ typedef enum TaskExtraColumn
 	XCOL_WORKER_NAME,
 	XCOL_WORKER_ADDR,
 	XCOL_WORKER_PID,
+	XCOL_PRIORITY,
+	XCOL_RUN_AT,
 	NUM_TASK_EXTRA_COLUMNS
 } TaskExtraColumn;
 
 static const char *const extra_column_names[NUM_TASK_EXTRA_COLUMNS] = {
-	"max_run_time", "worker_name", "worker_addr", "worker_pid"
+	"max_run_time", "worker_name", "worker_addr", "worker_pid", "priority", "run_at"
 };
 
 typedef enum TaskStatus
@@ -560,6 +562,30 @@ note_claim(Datum queue)
 	task_wait_note_claim(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+/*
+ * The claim mark (mark.c): a row that is runnable after this write, new
+ * or not (a requeue, a retry, a new priority, run_at or queue), may sort
+ * before the queue's mark; its position lowers the mark at commit.
+ */
+static void
+note_mark(Datum *values, bool *nulls)
+{
+	AttrNumber	pa = cache.extra_attnum[XCOL_PRIORITY];
+	AttrNumber	ra = cache.extra_attnum[XCOL_RUN_AT];
+	TaskStatus	status = status_of(values[cache.attnum[COL_STATUS] - 1]);
+	text	   *t;
+
+	if ((status != ST_QUEUED && status != ST_RESCHEDULED) || pa == 0 || ra == 0 ||
+		nulls[pa - 1] || nulls[ra - 1])
+		return;
+	t = DatumGetTextPP(values[cache.attnum[COL_QUEUE] - 1]);
+	task_mark_note(DatumGetInt32(values[cache.attnum[COL_OWNER] - 1]),
+				   task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
+				   DatumGetInt32(values[pa - 1]),
+				   DatumGetTimestampTz(values[ra - 1]),
+				   DatumGetInt64(values[cache.attnum[COL_ID] - 1]));
+}
+
 Datum
 task_transition(PG_FUNCTION_ARGS)
 {
@@ -791,6 +817,8 @@ restored:
 				task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));
 		}
 	}
+
+	note_mark(values, nulls);
 
 	result = heap_modify_tuple(newtuple, desc, values, nulls, replace);
 	return PointerGetDatum(result);

@@ -227,6 +227,7 @@ wait_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(wait_shmem_size());
+	RequestAddinShmemSpace(task_mark_shmem_size());
 }
 
 static void
@@ -268,6 +269,7 @@ wait_shmem_startup(void)
 			slot->sleepers = 0;
 		}
 	}
+	task_mark_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -351,6 +353,12 @@ wait_xact_callback(XactEvent event, void *arg)
 
 	if (!ends)
 		return;
+
+	/*
+	 * The claim marks first (mark.c): a commit lowers them before this
+	 * callback wakes anyone, so a woken waiter's claim starts low enough.
+	 */
+	task_mark_xact_end(event == XACT_EVENT_COMMIT, event == XACT_EVENT_PREPARE);
 
 	/*
 	 * A waiter that was signalled and did not get to look for work (an
@@ -503,6 +511,12 @@ note_key(uint64 key, bool broadcast, bool claim)
 	pending[npending].claimed = claim ? 1 : 0;
 	pending[npending].broadcast = broadcast;
 	npending++;
+}
+
+uint64
+task_wait_key_of_queue(const char *name, int len)
+{
+	return queue_key(name, len);
 }
 
 void

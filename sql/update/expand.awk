@@ -8,7 +8,7 @@
 #   -- @include sql/87_market.sql            a whole install fragment, new in this version
 #   -- @create table task.queue_rate         a table new in this version: every statement of the
 #   -- @create sequence task.lock_secret     install fragments that makes or sets it up, in their
-#                                            order -- CREATE TABLE/SEQUENCE, its indexes, COMMENTs,
+#   -- @create type task.claim_mark          order -- CREATE TABLE/SEQUENCE/TYPE, its indexes, COMMENTs,
 #                                            ALTER TABLE/SEQUENCE, setval, pg_extension_config_dump,
 #                                            its triggers and policies (create their functions first)
 #
@@ -56,6 +56,7 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 function about(line, name) {
 	return index(line, "CREATE TABLE " name " (") == 1 || index(line, "CREATE SEQUENCE " name " ") == 1 ||
 	       index(line, "CREATE SEQUENCE " name ";") == 1 ||
+	       index(line, "CREATE TYPE " name " ") == 1 || index(line, "COMMENT ON TYPE " name " ") == 1 ||
 	       index(line, "COMMENT ON TABLE " name " ") == 1 || index(line, "COMMENT ON SEQUENCE " name " ") == 1 ||
 	       index(line, "COMMENT ON COLUMN " name ".") == 1 ||
 	       index(line, "ALTER TABLE " name " ") == 1 || index(line, "ALTER SEQUENCE " name " ") == 1 ||
@@ -87,7 +88,7 @@ function create(kind, name,    n, i, f, line, on, found) {
 	}
 }
 /^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
-/^-- @create (table|sequence) [^ ]+$/ { create($3, $4); next }
+/^-- @create (table|sequence|type) [^ ]+$/ { create($3, $4); next }
 /^-- @include [^ ]+$/ {
 	f = $3; n = 0
 	while ((getline line < f) > 0) { n++; if (line !~ /^\\echo Use /) print line }

@@ -1,0 +1,12 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- The claim mark (issue 15, W6): task._claim starts its search of a
+-- queue's runnable index where nothing runnable sorts before it
+-- (src/mark.c), so a snapshot held open elsewhere no longer makes every
+-- claim walk the entries of all the tasks claimed since. Here before the
+-- fragments that replace task._claim, whose body declares a claim_mark.
+-- @create type task.claim_mark
+-- @replace function task._mark_get
+-- @replace function task._mark_set
+REVOKE ALL ON FUNCTION task._mark_get(integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION task._mark_set(integer, text, bigint, integer, timestamptz, task.task_id, boolean) FROM PUBLIC;

@@ -1,0 +1,458 @@
+/*
+ * mark.c
+ *		The claim mark: where a queue's claim starts its search of the
+ *		runnable index, so that it does not walk the entries of tasks
+ *		claimed since the oldest snapshot of the cluster was taken.
+ *
+ * A claim reads task_runnable_idx (queue, priority DESC, run_at, id) in
+ * order, with SKIP LOCKED. A claimed task leaves the index only when
+ * vacuum removes its old version, and its entry can be skipped cheaply
+ * (marked dead by the first scan that finds the old version dead to
+ * everyone) only when no snapshot can still see it. While one snapshot is
+ * held open (a long report, a forgotten REPEATABLE READ transaction, a
+ * replica's hot_standby_feedback), every claim walks every entry claimed
+ * since, one heap visit each: the published failure of SKIP LOCKED queues
+ * (docs/QUEUE.md, W6).
+ *
+ * The mark M of a queue is a position in that order with this property:
+ *
+ *	  every committed task of the queue that is runnable now (queued or
+ *	  rescheduled; due or not, locked or not, held back by its ordering key
+ *	  or not) sorts at M or after it
+ *
+ * except for the moment between a commit becoming visible and its
+ * callback running (below). A claim then starts at M instead of at the
+ * start of the queue's index range, and a task before M cannot be missed.
+ *
+ * Lowering. The transition trigger notes every row it writes that is
+ * runnable afterwards (insert, requeue, retry, a new priority or run_at,
+ * a move to another queue) with its position, in a backend-local list:
+ * the smallest per queue. At commit (XACT_EVENT_COMMIT, after the commit
+ * is visible, before wait.c wakes anyone) each noted queue's mark is
+ * lowered to that position. Lowering is never wrong, only slower.
+ *
+ * Raising. Only a refresh raises a mark: task._claim reads the first
+ * runnable entry at or after M with an ordinary MVCC read (no SKIP LOCKED,
+ * no due or ordering-key filter, so locked, future and held-back tasks
+ * all stop it) and stores its position (or "empty") with
+ * task._mark_set. A refresh carries a ticket, the mark's generation read
+ * before the refresh's snapshot was taken; every lowering and every store
+ * bumps the generation, and the store happens only if the generation is
+ * still the ticket. So a commit that the refresh's snapshot did not see
+ * either lowered the mark before the ticket was read (the refresh started
+ * below that task) or bumped the generation after it (the store is
+ * dropped). A refresh runs on every task.claim_mark_refresh-th claim of
+ * a queue (8), so a claim walks at most about that many entries of claimed
+ * tasks before its first runnable one.
+ *
+ * Safety net. Some writes are not noted. ALTER TABLE task.task ... DISABLE
+ * TRIGGER and ENABLE TRIGGER (as a restore or a test pinning times does
+ * around its writes) invalidate the table's relation cache entry: every
+ * backend that has claimed processes that invalidation before its next
+ * claim and makes all marks unknown (so does a cache reset). A PREPARE
+ * TRANSACTION (whose commit may come from another backend) makes its
+ * queues' marks unknown. For what is left (session_replication_role =
+ * replica), every mark is trusted for at most MARK_FULL_REFRESH_MS after a
+ * refresh that started at the beginning of the queue. An unknown mark is
+ * refreshed from the beginning of the queue.
+ *
+ * task.claim_mark_refresh = 0 turns marks off for a session's claims (a
+ * comparison, a way out).
+ *
+ * Only READ COMMITTED: a refresh needs a snapshot taken after its ticket
+ * was read, which a transaction snapshot is not; under REPEATABLE READ or
+ * SERIALIZABLE task._mark_get returns NULL and the claim searches from the
+ * beginning, as without shared memory.
+ *
+ * Marks live in a direct-mapped table of task.wait_slots entries, found
+ * by the queue's wait key (its name hashed with the database oid); an
+ * entry remembers the key and the queue's owner it holds, so two queues
+ * that land on one entry take it from each other (each then refreshes
+ * from the beginning) and never use each other's mark.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "catalog/namespace.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "task.h"
+
+PG_FUNCTION_INFO_V1(task_mark_get);
+PG_FUNCTION_INFO_V1(task_mark_set);
+
+/* task.claim_mark_refresh: a refresh every this many claims of a queue */
+int			task_claim_mark_refresh = 8;
+
+/* a mark is trusted this long after a refresh from the beginning */
+#define MARK_FULL_REFRESH_MS	10000
+
+/* queues a transaction remembers before its list grows */
+#define MARK_PENDING_INITIAL	16
+
+typedef struct MarkPos
+{
+	int32		priority;
+	TimestampTz run_at;
+	int64		id;
+} MarkPos;
+
+typedef enum MarkState
+{
+	MARK_UNKNOWN,				/* refresh from the beginning */
+	MARK_AT,					/* nothing runnable before pos */
+	MARK_EMPTY					/* nothing runnable at all */
+} MarkState;
+
+typedef struct ClaimMark
+{
+	slock_t		mutex;
+	uint64		key;			/* the queue's wait key */
+	int32		owner;			/* and its owner */
+	MarkState	state;
+	MarkPos		pos;
+	uint64		generation;		/* bumped by every lowering and store */
+	uint32		claims;			/* claims since the last refresh */
+	TimestampTz full_at;		/* the last refresh from the beginning */
+} ClaimMark;
+
+typedef struct MarkShared
+{
+	int			nmarks;
+	ClaimMark	marks[FLEXIBLE_ARRAY_MEMBER];
+} MarkShared;
+
+static MarkShared *mark_shared = NULL;
+
+/* what the current transaction made runnable: the first position per queue */
+typedef struct PendingMark
+{
+	uint64		key;
+	int32		owner;
+	MarkPos		pos;
+} PendingMark;
+
+/* task.task in this database (InvalidOid: not looked up yet) */
+static Oid	task_relid = InvalidOid;
+static bool callback_registered = false;
+
+static PendingMark *pending = NULL;
+static int	npending = 0;
+static int	maxpending = 0;
+
+/* a before b in claim order: higher priority first, then run_at, then id */
+static inline bool
+pos_before(const MarkPos *a, const MarkPos *b)
+{
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	if (a->run_at != b->run_at)
+		return a->run_at < b->run_at;
+	return a->id < b->id;
+}
+
+void
+task_mark_init(void)
+{
+	DefineCustomIntVariable("task.claim_mark_refresh",
+							"Claims of a queue between two refreshes of its claim mark.",
+							"A claim starts its search where nothing runnable sorts before; every this many claims of a queue first move that mark up to the queue's first runnable task. Lower: fewer index entries read per claim under a held snapshot, one more statement more often. 0: no marks, every claim searches from the beginning of its queue.",
+							&task_claim_mark_refresh,
+							8, 0, 1000000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+}
+
+Size
+task_mark_shmem_size(void)
+{
+	return add_size(offsetof(MarkShared, marks),
+					mul_size(task_wait_slots, sizeof(ClaimMark)));
+}
+
+/* called by wait.c's shmem startup hook, under AddinShmemInitLock */
+void
+task_mark_shmem_init(void)
+{
+	bool		found;
+
+	mark_shared = ShmemInitStruct("task claim marks", task_mark_shmem_size(), &found);
+	if (!found)
+	{
+		int			i;
+
+		mark_shared->nmarks = task_wait_slots;
+		for (i = 0; i < task_wait_slots; i++)
+		{
+			ClaimMark  *m = &mark_shared->marks[i];
+
+			SpinLockInit(&m->mutex);
+			m->key = 0;
+			m->owner = 0;
+			m->state = MARK_UNKNOWN;
+			m->generation = 0;
+			m->claims = 0;
+			m->full_at = 0;
+		}
+	}
+}
+
+static inline ClaimMark *
+mark_of(uint64 key)
+{
+	return &mark_shared->marks[key % (uint64) mark_shared->nmarks];
+}
+
+/*
+ * A relation cache invalidation of task.task (its triggers disabled or
+ * enabled, its definition changed, its statistics updated), or of every
+ * relation (a cache reset): make every mark unknown. No catalog access
+ * here; the oid is looked up again by the next task._mark_get.
+ */
+static void
+mark_relcache_callback(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (mark_shared == NULL || (relid != InvalidOid && relid != task_relid))
+		return;
+	for (i = 0; i < mark_shared->nmarks; i++)
+	{
+		ClaimMark  *m = &mark_shared->marks[i];
+
+		SpinLockAcquire(&m->mutex);
+		m->state = MARK_UNKNOWN;
+		m->generation++;
+		SpinLockRelease(&m->mutex);
+	}
+	if (relid == InvalidOid)
+		task_relid = InvalidOid;
+}
+
+/*
+ * The transition trigger: a row of the queue is runnable after this write,
+ * at pos. Kept until the end of the transaction, the smallest per queue.
+ */
+void
+task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id)
+{
+	MarkPos		pos = {priority, run_at, id};
+	int			i;
+
+	if (mark_shared == NULL)
+		return;
+	for (i = npending - 1; i >= 0; i--)
+		if (pending[i].key == key && pending[i].owner == owner)
+		{
+			if (pos_before(&pos, &pending[i].pos))
+				pending[i].pos = pos;
+			return;
+		}
+	if (npending == maxpending)
+	{
+		int			newmax = maxpending == 0 ? MARK_PENDING_INITIAL : maxpending * 2;
+
+		pending = pending == NULL
+			? MemoryContextAlloc(TopMemoryContext, newmax * sizeof(PendingMark))
+			: repalloc(pending, newmax * sizeof(PendingMark));
+		maxpending = newmax;
+	}
+	pending[npending].key = key;
+	pending[npending].owner = owner;
+	pending[npending].pos = pos;
+	npending++;
+}
+
+/*
+ * The end of a transaction (wait.c's callback, first): a commit lowers the
+ * marks of the queues it made runnable work for, before anyone is woken;
+ * a PREPARE makes them unknown (its commit may come from another backend);
+ * an abort changes nothing. Every end forgets the list.
+ */
+void
+task_mark_xact_end(bool commit, bool prepare)
+{
+	int			i;
+
+	if (mark_shared != NULL && (commit || prepare))
+		for (i = 0; i < npending; i++)
+		{
+			ClaimMark  *m = mark_of(pending[i].key);
+
+			SpinLockAcquire(&m->mutex);
+			if (m->key == pending[i].key && m->owner == pending[i].owner)
+			{
+				if (prepare)
+					m->state = MARK_UNKNOWN;
+				else if (m->state == MARK_EMPTY ||
+						 (m->state == MARK_AT && pos_before(&pending[i].pos, &m->pos)))
+				{
+					m->state = MARK_AT;
+					m->pos = pending[i].pos;
+				}
+			}
+			m->generation++;
+			SpinLockRelease(&m->mutex);
+		}
+	npending = 0;
+}
+
+/*
+ * task._mark_get(owner integer, queue text) → task.claim_mark:
+ * where the claim starts, and a ticket when it should refresh the mark
+ * first. NULL: no marks here (no shared memory, or a transaction
+ * snapshot); the claim searches from the beginning.
+ *   (NULL, NULL, NULL, false, ticket)  unknown: refresh from the beginning
+ *   (p, r, i, false, ticket or NULL)   start at (p, r, i)
+ *   (NULL, NULL, NULL, true, NULL)     nothing runnable: claim nothing
+ */
+Datum
+task_mark_get(PG_FUNCTION_ARGS)
+{
+	int32		owner = PG_GETARG_INT32(0);
+	text	   *queue = PG_GETARG_TEXT_PP(1);
+	uint64		key;
+	ClaimMark  *m;
+	MarkState	state;
+	MarkPos		pos = {0, 0, 0};
+	bool		ticketed = false;
+	uint64		ticket = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	int			i;
+
+	if (mark_shared == NULL || IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
+		PG_RETURN_NULL();
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(mark_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (!OidIsValid(task_relid))
+		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
+
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	m = mark_of(key);
+
+	SpinLockAcquire(&m->mutex);
+	if (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
+		!TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
+	{
+		state = m->state;
+		pos = m->pos;
+		if (state == MARK_AT && ++m->claims >= (uint32) task_claim_mark_refresh)
+		{
+			m->claims = 0;
+			ticketed = true;
+			ticket = m->generation;
+		}
+	}
+	else
+	{
+		state = MARK_UNKNOWN;
+		ticketed = true;
+		ticket = m->generation;
+	}
+	SpinLockRelease(&m->mutex);
+
+	/* what this transaction made runnable itself is not in the mark yet */
+	if (state != MARK_UNKNOWN)
+		for (i = 0; i < npending; i++)
+			if (pending[i].key == key && pending[i].owner == owner)
+			{
+				if (state == MARK_EMPTY || pos_before(&pending[i].pos, &pos))
+					pos = pending[i].pos;
+				state = MARK_AT;
+				break;
+			}
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("task._mark_get must return a composite type")));
+	desc = BlessTupleDesc(desc);
+
+	if (state == MARK_AT)
+	{
+		values[0] = Int32GetDatum(pos.priority);
+		values[1] = TimestampTzGetDatum(pos.run_at);
+		values[2] = Int64GetDatum(pos.id);
+	}
+	else
+		nulls[0] = nulls[1] = nulls[2] = true;
+	values[3] = BoolGetDatum(state == MARK_EMPTY);
+	values[4] = Int64GetDatum((int64) ticket);
+	nulls[4] = !ticketed;
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * task._mark_set(owner integer, queue text, ticket bigint, priority integer,
+ *                run_at timestamptz, id task_id, full boolean) → boolean:
+ * store the first runnable position a refresh found (NULL priority:
+ * none), unless the mark changed since the ticket was taken. full: the
+ * refresh started at the beginning of the queue. True when stored.
+ */
+Datum
+task_mark_set(PG_FUNCTION_ARGS)
+{
+	int32		owner;
+	text	   *queue;
+	uint64		ticket;
+	bool		empty = PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5);
+	bool		full;
+	bool		stored;
+	uint64		key;
+	ClaimMark  *m;
+
+	if (mark_shared == NULL || IsolationUsesXactSnapshot() ||
+		PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(6))
+		PG_RETURN_BOOL(false);
+	owner = PG_GETARG_INT32(0);
+	queue = PG_GETARG_TEXT_PP(1);
+	ticket = (uint64) PG_GETARG_INT64(2);
+	full = PG_GETARG_BOOL(6);
+
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	m = mark_of(key);
+
+	SpinLockAcquire(&m->mutex);
+	stored = m->generation == ticket &&
+		(full || (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN));
+	if (stored)
+	{
+		m->key = key;
+		m->owner = owner;
+		if (empty)
+			m->state = MARK_EMPTY;
+		else
+		{
+			m->state = MARK_AT;
+			m->pos.priority = PG_GETARG_INT32(3);
+			m->pos.run_at = PG_GETARG_TIMESTAMPTZ(4);
+			m->pos.id = PG_GETARG_INT64(5);
+		}
+		if (full)
+			m->full_at = GetCurrentTimestamp();
+		m->claims = 0;
+		m->generation++;
+	}
+	SpinLockRelease(&m->mutex);
+
+	PG_RETURN_BOOL(stored);
+}
