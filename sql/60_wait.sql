@@ -62,13 +62,35 @@ COMMENT ON TYPE task.claim_mark IS 'Internal: where a claim starts in its queue 
 CREATE FUNCTION task._mark_get(owner integer, queue text) RETURNS task.claim_mark
     AS 'MODULE_PATHNAME', 'task_mark_get' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION task._mark_get(integer, text) IS
-    'Internal: the position where a claim of the queue starts (nothing runnable sorts before it), and a ticket when the claim should refresh it first; NULL without shared memory or under a transaction snapshot.';
+    'Internal: takes a place among the queue''s claimers (task.claim_concurrency; waits at most 100 ms for one), then returns the position where the claim starts (nothing runnable sorts before it) and a ticket when the claim should refresh it first; NULL without shared memory, under a transaction snapshot or with task.claim_mark_refresh = 0.';
 
 CREATE FUNCTION task._mark_set(owner integer, queue text, ticket bigint, priority integer,
                                run_at timestamptz, id task.task_id, full_scan boolean) RETURNS boolean
     AS 'MODULE_PATHNAME', 'task_mark_set' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._mark_set(integer, text, bigint, integer, timestamptz, task.task_id, boolean) IS
     'Internal: stores the first runnable position a refresh found (NULL: none) unless the mark moved since the ticket was taken; true when stored.';
+
+CREATE FUNCTION task._mark_peek(owner integer, queue text) RETURNS task.claim_mark
+    AS 'MODULE_PATHNAME', 'task_mark_peek' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._mark_peek(integer, text) IS
+    'Internal: the queue''s claim mark for a look that claims nothing (no place taken, no ticket); NULL fields when unknown.';
+
+-- The lease mark (src/mark.c): where a rescue of expired leases starts in
+-- the queue's lease index, for the same reason.
+CREATE FUNCTION task._lease_from(owner integer, queue text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'task_lease_from' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._lease_from(integer, text) IS
+    'Internal: no processing task of the queue has a lease_until before this (NULL: unknown, rescue from the beginning); takes a ticket for task._lease_set.';
+
+CREATE FUNCTION task._lease_set(owner integer, queue text, upto timestamptz) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_lease_set' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._lease_set(integer, text, timestamptz) IS
+    'Internal: a rescue looked at every lease of the queue before upto: stores it unless the lease mark moved since task._lease_from; true when stored.';
+
+CREATE FUNCTION task._mark_done(queue text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_mark_done' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._mark_done(text) IS
+    'Internal: a claim of the queue took nothing: gives back its place among the queue''s claimers (true when it held one).';
 
 -- Milliseconds from now to a deadline, for _wait_sleep.
 CREATE FUNCTION task._ms_until(deadline timestamptz) RETURNS double precision

@@ -65,13 +65,21 @@ DECLARE
     r record;
     ids task.task_id[];
     n integer := 0;
+    -- the leases run out before now; none of the queue before its lease
+    -- mark (src/mark.c), so a held snapshot's old versions are not walked
+    upto timestamptz := clock_timestamp();
+    since timestamptz := coalesce(task._lease_from(q.owner, q.name), '-infinity');
+    stored boolean;
 BEGIN
     ids := ARRAY(SELECT x.id FROM ONLY task.task x
                   WHERE x.owner = q.owner AND x.queue = q.name
-                    AND x.status = 'processing' AND x.lease_until < clock_timestamp()
+                    AND x.status = 'processing' AND x.lease_until >= since AND x.lease_until < upto
                   ORDER BY x.lease_until
                   LIMIT max_rows
                   FOR UPDATE SKIP LOCKED);
+    IF cardinality(ids) < max_rows THEN
+        stored := task._lease_set(q.owner, q.name, upto);
+    END IF;
     IF q.max_run_time > '0' AND cardinality(ids) < max_rows THEN
         ids := ids || ARRAY(SELECT x.id FROM ONLY task.task x
                              WHERE x.owner = q.owner AND x.queue = q.name
@@ -262,15 +270,16 @@ DECLARE
     took integer;
     stored boolean;
 BEGIN
-    -- a queue with a claim-time limit takes the limited claim; a queue
-    -- without one runs no other statement than this one
+    -- a queue with a claim-time limit takes the limited claim
     IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0
        OR q.fair_share OR q.service_capped THEN
         RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
         RETURN;
     END IF;
+    -- a place among the queue's claimers, and where to start
     mk := task._mark_get(q.owner, q.name);
     IF mk.empty THEN
+        stored := task._mark_done(q.name);
         RETURN;
     END IF;
     lvl := mk.priority;
@@ -309,7 +318,13 @@ BEGIN
                 stored := task._mark_set(q.owner, q.name, mk.ticket, lvl, from_at, from_id, mk.priority IS NULL);
                 mk.ticket := NULL;
             END IF;
-            EXIT WHEN lvl IS NULL;
+            IF lvl IS NULL THEN
+                -- nothing claimed: no place among the queue's claimers needed
+                IF got = 0 THEN
+                    stored := task._mark_done(q.name);
+                END IF;
+                EXIT;
+            END IF;
         END IF;
         -- returned in claim order too
         RETURN QUERY
@@ -763,6 +778,7 @@ DECLARE
     key bigint;
     seq bigint;
     next_due timestamptz;
+    mk task.claim_mark;
     -- a queue whose claims a cap or a rate limit may hold back
     limited boolean;
     lkey bigint;
@@ -833,9 +849,28 @@ BEGIN
             'Call it in READ COMMITTED (the default), or with wait => ''0''.');
         deadline := clock_timestamp() + task_dequeue.wait;
         LOOP
-            SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
-             WHERE x.owner = q.owner AND x.queue = q.name
-               AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+            -- the earliest task not yet due: within the claim mark's level
+            -- from now on (an index range), then in the levels below; none
+            -- before the mark, none at all when nothing is runnable
+            mk := task._mark_peek(q.owner, q.name);
+            IF mk.empty THEN
+                next_due := NULL;
+            ELSIF mk.priority IS NULL THEN
+                SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
+                 WHERE x.owner = q.owner AND x.queue = q.name
+                   AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+            ELSE
+                SELECT least(
+                    (SELECT min(x.run_at) FROM ONLY task.task x
+                      WHERE x.owner = q.owner AND x.queue = q.name
+                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp()
+                        AND x.priority = mk.priority),
+                    (SELECT min(x.run_at) FROM ONLY task.task x
+                      WHERE x.owner = q.owner AND x.queue = q.name
+                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp()
+                        AND x.priority < mk.priority))
+                  INTO next_due;
+            END IF;
             IF NOT limited THEN
                 PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
             ELSE

@@ -56,6 +56,18 @@
  * refresh that started at the beginning of the queue. An unknown mark is
  * refreshed from the beginning of the queue.
  *
+ * Claimers at once. The same entries count the transactions that hold
+ * claimed tasks of a queue: a claim first takes one of
+ * task.claim_concurrency places (default 4 per CPU) and keeps it until its
+ * transaction ends, or gives it back at once when it claimed nothing. A claim that finds every place taken sleeps on the entry's
+ * condition variable until one is given back, at most
+ * CLAIM_ADMIT_WAIT_MS, and then goes ahead anyway: a transaction that
+ * holds its claim open for long (or a lock a place holder waits for)
+ * delays the others by that much, never blocks them. Without it, a claim
+ * steps over the row of every claim in flight before its own (SKIP LOCKED
+ * still visits a locked row), and 64 workers on 2 cores ran at 0.60 of 16
+ * (docs/QUEUE.md, "Scaling").
+ *
  * task.claim_mark_refresh = 0 turns marks off for a session's claims (a
  * comparison, a way out).
  *
@@ -76,6 +88,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/condition_variable.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "catalog/namespace.h"
@@ -85,14 +98,30 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include <unistd.h>
 
 #include "task.h"
 
 PG_FUNCTION_INFO_V1(task_mark_get);
 PG_FUNCTION_INFO_V1(task_mark_set);
+PG_FUNCTION_INFO_V1(task_mark_done);
+PG_FUNCTION_INFO_V1(task_mark_peek);
+PG_FUNCTION_INFO_V1(task_lease_from);
+PG_FUNCTION_INFO_V1(task_lease_set);
 
 /* task.claim_mark_refresh: a refresh every this many claims of a queue */
 int			task_claim_mark_refresh = 8;
+
+/* task.claim_concurrency: places per queue (0: 4 per CPU; -1: no limit) */
+int			task_claim_concurrency = 0;
+
+/* the longest wait for a place, in milliseconds */
+#define CLAIM_ADMIT_WAIT_MS	100
+
+/* places a transaction holds before it stops counting (several queues) */
+#define CLAIM_HELD_MAX	16
 
 /* a mark is trusted this long after a refresh from the beginning */
 #define MARK_FULL_REFRESH_MS	10000
@@ -124,6 +153,13 @@ typedef struct ClaimMark
 	uint64		generation;		/* bumped by every lowering and store */
 	uint32		claims;			/* claims since the last refresh */
 	TimestampTz full_at;		/* the last refresh from the beginning */
+	int			claimers;		/* places taken (task.claim_concurrency) */
+	ConditionVariable cv;		/* claims waiting for a place */
+	/* the lease mark: no processing task's lease_until is before lease_from */
+	bool		lease_known;
+	TimestampTz lease_from;
+	uint64		lease_generation;
+	TimestampTz lease_full_at;
 } ClaimMark;
 
 typedef struct MarkShared
@@ -139,12 +175,26 @@ typedef struct PendingMark
 {
 	uint64		key;
 	int32		owner;
-	MarkPos		pos;
+	bool		has_pos;
+	MarkPos		pos;			/* the first runnable row written */
+	bool		has_lease;
+	TimestampTz lease;			/* the first lease_until of a processing row written */
 } PendingMark;
+
+/* the ticket of this backend's last task._lease_from */
+static bool lease_ticketed = false;
+static uint64 lease_ticket_key;
+static int32 lease_ticket_owner;
+static uint64 lease_ticket;
+static bool lease_ticket_full;
 
 /* task.task in this database (InvalidOid: not looked up yet) */
 static Oid	task_relid = InvalidOid;
 static bool callback_registered = false;
+
+/* the entries this transaction holds a place in */
+static int	held[CLAIM_HELD_MAX];
+static int	nheld = 0;
 
 static PendingMark *pending = NULL;
 static int	npending = 0;
@@ -172,6 +222,148 @@ task_mark_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("task.claim_concurrency",
+							"Transactions holding claimed tasks of one queue at once, beyond which a claim waits (up to 100 ms) for one to end.",
+							"0: four per CPU of the server; -1: no limit. Waits only happen with more workers than that draining one queue.",
+							&task_claim_concurrency,
+							0, -1, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+}
+
+static int
+claim_limit(void)
+{
+	static int	cpus = 0;
+
+	if (task_claim_concurrency != 0)
+		return task_claim_concurrency;
+	if (cpus == 0)
+	{
+		long		n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cpus = n > 0 ? (int) Min(n, 10000) : 1;
+	}
+	return 4 * cpus;
+}
+
+/*
+ * Take a place among the claimers of entry i (held until the transaction
+ * ends, or the backend sleeps for work): wait while all are taken, at
+ * most CLAIM_ADMIT_WAIT_MS, then take one anyway.
+ */
+static void
+claim_admit(int i)
+{
+	ClaimMark  *m = &mark_shared->marks[i];
+	int			limit = claim_limit();
+	TimestampTz deadline;
+	int			k;
+	bool		slept = false;
+
+	if (limit < 0 || nheld >= CLAIM_HELD_MAX)
+		return;
+	for (k = 0; k < nheld; k++)
+		if (held[k] == i)
+			return;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLAIM_ADMIT_WAIT_MS);
+	for (;;)
+	{
+		long		left;
+		bool		taken = false;
+
+		SpinLockAcquire(&m->mutex);
+		if (m->claimers < limit)
+		{
+			m->claimers++;
+			taken = true;
+		}
+		SpinLockRelease(&m->mutex);
+		if (taken)
+			break;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left <= 0)
+		{
+			SpinLockAcquire(&m->mutex);
+			m->claimers++;
+			SpinLockRelease(&m->mutex);
+			break;
+		}
+		slept = true;
+		(void) ConditionVariableTimedSleep(&m->cv, left, PG_WAIT_EXTENSION);
+	}
+	if (slept)
+		ConditionVariableCancelSleep();
+	held[nheld++] = i;
+}
+
+/*
+ * Entry m now holds the marks of queue key: if it held another queue's,
+ * neither of them is known for this one. Under m's spinlock.
+ */
+static void
+take_entry(ClaimMark *m, uint64 key, int32 owner)
+{
+	if (m->key == key && m->owner == owner)
+		return;
+	m->key = key;
+	m->owner = owner;
+	m->state = MARK_UNKNOWN;
+	m->generation++;
+	m->lease_known = false;
+	m->lease_generation++;
+}
+
+/* Give back the place held in entry i, if any. */
+static bool
+release_place(int i)
+{
+	int			k;
+
+	for (k = 0; k < nheld; k++)
+		if (held[k] == i)
+		{
+			ClaimMark  *m = &mark_shared->marks[i];
+
+			SpinLockAcquire(&m->mutex);
+			if (m->claimers > 0)
+				m->claimers--;
+			SpinLockRelease(&m->mutex);
+			ConditionVariableSignal(&m->cv);
+			held[k] = held[--nheld];
+			return true;
+		}
+	return false;
+}
+
+/* Give back every place this backend holds: its transaction ends. */
+static void
+task_mark_release_places(void)
+{
+	if (mark_shared == NULL)
+	{
+		nheld = 0;
+		return;
+	}
+	while (nheld > 0)
+		(void) release_place(held[nheld - 1]);
+}
+
+/*
+ * task._mark_done(queue text) → boolean: the claim took nothing, so it
+ * holds no row of the queue: give its place back (true when it held one).
+ */
+Datum
+task_mark_done(PG_FUNCTION_ARGS)
+{
+	text	   *queue = PG_GETARG_TEXT_PP(0);
+	uint64		key;
+
+	if (mark_shared == NULL)
+		PG_RETURN_BOOL(false);
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	PG_RETURN_BOOL(release_place((int) (key % (uint64) mark_shared->nmarks)));
 }
 
 Size
@@ -204,6 +396,12 @@ task_mark_shmem_init(void)
 			m->generation = 0;
 			m->claims = 0;
 			m->full_at = 0;
+			m->claimers = 0;
+			ConditionVariableInit(&m->cv);
+			m->lease_known = false;
+			m->lease_from = 0;
+			m->lease_generation = 0;
+			m->lease_full_at = 0;
 		}
 	}
 }
@@ -234,6 +432,8 @@ mark_relcache_callback(Datum arg, Oid relid)
 		SpinLockAcquire(&m->mutex);
 		m->state = MARK_UNKNOWN;
 		m->generation++;
+		m->lease_known = false;
+		m->lease_generation++;
 		SpinLockRelease(&m->mutex);
 	}
 	if (relid == InvalidOid)
@@ -244,21 +444,14 @@ mark_relcache_callback(Datum arg, Oid relid)
  * The transition trigger: a row of the queue is runnable after this write,
  * at pos. Kept until the end of the transaction, the smallest per queue.
  */
-void
-task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id)
+static PendingMark *
+pending_of(int32 owner, uint64 key)
 {
-	MarkPos		pos = {priority, run_at, id};
 	int			i;
 
-	if (mark_shared == NULL)
-		return;
 	for (i = npending - 1; i >= 0; i--)
 		if (pending[i].key == key && pending[i].owner == owner)
-		{
-			if (pos_before(&pos, &pending[i].pos))
-				pending[i].pos = pos;
-			return;
-		}
+			return &pending[i];
 	if (npending == maxpending)
 	{
 		int			newmax = maxpending == 0 ? MARK_PENDING_INITIAL : maxpending * 2;
@@ -270,41 +463,85 @@ task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int6
 	}
 	pending[npending].key = key;
 	pending[npending].owner = owner;
-	pending[npending].pos = pos;
-	npending++;
+	pending[npending].has_pos = false;
+	pending[npending].has_lease = false;
+	return &pending[npending++];
+}
+
+void
+task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id)
+{
+	MarkPos		pos = {priority, run_at, id};
+	PendingMark *p;
+
+	if (mark_shared == NULL)
+		return;
+	p = pending_of(owner, key);
+	if (!p->has_pos || pos_before(&pos, &p->pos))
+		p->pos = pos;
+	p->has_pos = true;
+}
+
+/* The transition trigger: a processing row of the queue, leased until lease. */
+void
+task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease)
+{
+	PendingMark *p;
+
+	if (mark_shared == NULL)
+		return;
+	p = pending_of(owner, key);
+	if (!p->has_lease || lease < p->lease)
+		p->lease = lease;
+	p->has_lease = true;
 }
 
 /*
  * The end of a transaction (wait.c's callback, first): a commit lowers the
  * marks of the queues it made runnable work for, before anyone is woken;
  * a PREPARE makes them unknown (its commit may come from another backend);
- * an abort changes nothing. Every end forgets the list.
+ * an abort changes nothing. Every end forgets the list and gives back
+ * the transaction's places among claimers.
  */
 void
 task_mark_xact_end(bool commit, bool prepare)
 {
 	int			i;
 
+	task_mark_release_places();
+
 	if (mark_shared != NULL && (commit || prepare))
 		for (i = 0; i < npending; i++)
 		{
-			ClaimMark  *m = mark_of(pending[i].key);
+			PendingMark *p = &pending[i];
+			ClaimMark  *m = mark_of(p->key);
+			bool		ours;
 
 			SpinLockAcquire(&m->mutex);
-			if (m->key == pending[i].key && m->owner == pending[i].owner)
+			ours = m->key == p->key && m->owner == p->owner;
+			if (p->has_pos)
 			{
-				if (prepare)
+				if (ours && prepare)
 					m->state = MARK_UNKNOWN;
-				else if (m->state == MARK_EMPTY ||
-						 (m->state == MARK_AT && pos_before(&pending[i].pos, &m->pos)))
+				else if (ours && (m->state == MARK_EMPTY ||
+								  (m->state == MARK_AT && pos_before(&p->pos, &m->pos))))
 				{
 					m->state = MARK_AT;
-					m->pos = pending[i].pos;
+					m->pos = p->pos;
 				}
+				m->generation++;
 			}
-			m->generation++;
+			if (p->has_lease)
+			{
+				if (ours && prepare)
+					m->lease_known = false;
+				else if (ours && m->lease_known && p->lease < m->lease_from)
+					m->lease_from = p->lease;
+				m->lease_generation++;
+			}
 			SpinLockRelease(&m->mutex);
 		}
+	lease_ticketed = false;
 	npending = 0;
 }
 
@@ -317,8 +554,27 @@ task_mark_xact_end(bool commit, bool prepare)
  *   (p, r, i, false, ticket or NULL)   start at (p, r, i)
  *   (NULL, NULL, NULL, true, NULL)     nothing runnable: claim nothing
  */
+static Datum mark_read(FunctionCallInfo fcinfo, bool claim);
+
 Datum
 task_mark_get(PG_FUNCTION_ARGS)
+{
+	return mark_read(fcinfo, true);
+}
+
+/*
+ * task._mark_peek(owner integer, queue text) → task.claim_mark: the mark
+ * only, for a look that claims nothing (the next due time of a waiting
+ * dequeue): no place taken, no claim counted, no ticket.
+ */
+Datum
+task_mark_peek(PG_FUNCTION_ARGS)
+{
+	return mark_read(fcinfo, false);
+}
+
+static Datum
+mark_read(FunctionCallInfo fcinfo, bool claim)
 {
 	int32		owner = PG_GETARG_INT32(0);
 	text	   *queue = PG_GETARG_TEXT_PP(1);
@@ -334,7 +590,14 @@ task_mark_get(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 	int			i;
 
-	if (mark_shared == NULL || IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
+	if (mark_shared == NULL)
+		PG_RETURN_NULL();
+
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	if (claim)
+		claim_admit((int) (key % (uint64) mark_shared->nmarks));
+
+	if (IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
 		PG_RETURN_NULL();
 
 	if (!callback_registered)
@@ -345,7 +608,6 @@ task_mark_get(PG_FUNCTION_ARGS)
 	if (!OidIsValid(task_relid))
 		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
 
-	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
 
 	SpinLockAcquire(&m->mutex);
@@ -354,7 +616,7 @@ task_mark_get(PG_FUNCTION_ARGS)
 	{
 		state = m->state;
 		pos = m->pos;
-		if (state == MARK_AT && ++m->claims >= (uint32) task_claim_mark_refresh)
+		if (claim && state == MARK_AT && ++m->claims >= (uint32) task_claim_mark_refresh)
 		{
 			m->claims = 0;
 			ticketed = true;
@@ -364,7 +626,7 @@ task_mark_get(PG_FUNCTION_ARGS)
 	else
 	{
 		state = MARK_UNKNOWN;
-		ticketed = true;
+		ticketed = claim;
 		ticket = m->generation;
 	}
 	SpinLockRelease(&m->mutex);
@@ -436,8 +698,7 @@ task_mark_set(PG_FUNCTION_ARGS)
 		(full || (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN));
 	if (stored)
 	{
-		m->key = key;
-		m->owner = owner;
+		take_entry(m, key, owner);
 		if (empty)
 			m->state = MARK_EMPTY;
 		else
@@ -454,5 +715,106 @@ task_mark_set(PG_FUNCTION_ARGS)
 	}
 	SpinLockRelease(&m->mutex);
 
+	PG_RETURN_BOOL(stored);
+}
+
+/*
+ * task._lease_from(owner integer, queue text) → timestamptz: where a
+ * rescue of expired leases starts in the queue's lease index (no
+ * processing task's lease_until is before it; NULL: from the beginning),
+ * and a ticket for task._lease_set. The lease mark works as the claim
+ * mark does: lowered at commit by the processing rows the trigger noted
+ * (a claim, a heartbeat, a lease set by hand), raised by a rescue that
+ * looked at every lease before a time, with a ticket read before its
+ * snapshot; trusted MARK_FULL_REFRESH_MS after a rescue from the
+ * beginning. Under a held snapshot the lease index keeps the entry of
+ * every processing version since, so a rescue from the beginning walks
+ * all the tasks completed since their lease would have run out.
+ */
+Datum
+task_lease_from(PG_FUNCTION_ARGS)
+{
+	int32		owner = PG_GETARG_INT32(0);
+	text	   *queue = PG_GETARG_TEXT_PP(1);
+	uint64		key;
+	ClaimMark  *m;
+	bool		known;
+	TimestampTz from = 0;
+
+	lease_ticketed = false;
+	if (mark_shared == NULL || IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
+		PG_RETURN_NULL();
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(mark_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (!OidIsValid(task_relid))
+		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
+
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	m = mark_of(key);
+	SpinLockAcquire(&m->mutex);
+	known = m->key == key && m->owner == owner && m->lease_known &&
+		!TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS);
+	if (known)
+		from = m->lease_from;
+	lease_ticket = m->lease_generation;
+	SpinLockRelease(&m->mutex);
+
+	lease_ticketed = true;
+	lease_ticket_key = key;
+	lease_ticket_owner = owner;
+	lease_ticket_full = !known;
+
+	/* what this transaction leased itself is not in the mark yet */
+	if (known)
+	{
+		int			i;
+
+		for (i = 0; i < npending; i++)
+			if (pending[i].key == key && pending[i].owner == owner &&
+				pending[i].has_lease && pending[i].lease < from)
+				from = pending[i].lease;
+		PG_RETURN_TIMESTAMPTZ(from);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * task._lease_set(owner integer, queue text, upto timestamptz) → boolean:
+ * the rescue since task._lease_from looked at every lease before upto:
+ * store it, unless the lease mark moved since the ticket was taken.
+ */
+Datum
+task_lease_set(PG_FUNCTION_ARGS)
+{
+	int32		owner = PG_GETARG_INT32(0);
+	text	   *queue = PG_GETARG_TEXT_PP(1);
+	TimestampTz upto = PG_GETARG_TIMESTAMPTZ(2);
+	uint64		key;
+	ClaimMark  *m;
+	bool		stored;
+
+	if (mark_shared == NULL || !lease_ticketed)
+		PG_RETURN_BOOL(false);
+	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	if (key != lease_ticket_key || owner != lease_ticket_owner)
+		PG_RETURN_BOOL(false);
+	lease_ticketed = false;
+	m = mark_of(key);
+	SpinLockAcquire(&m->mutex);
+	stored = m->lease_generation == lease_ticket &&
+		(lease_ticket_full || (m->key == key && m->owner == owner && m->lease_known));
+	if (stored)
+	{
+		take_entry(m, key, owner);
+		m->lease_known = true;
+		m->lease_from = upto;
+		if (lease_ticket_full)
+			m->lease_full_at = GetCurrentTimestamp();
+		m->lease_generation++;
+	}
+	SpinLockRelease(&m->mutex);
 	PG_RETURN_BOOL(stored);
 }

@@ -63,6 +63,8 @@ extern void task_mark_init(void);
 extern Size task_mark_shmem_size(void);
 extern void task_mark_shmem_init(void);
 extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id);
+extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
 extern void task_mark_xact_end(bool commit, bool prepare);
+extern int	task_claim_concurrency;
 
 #endif							/* TASK_H */

@@ -563,9 +563,10 @@ note_claim(Datum queue)
 }
 
 /*
- * The claim mark (mark.c): a row that is runnable after this write, new
- * or not (a requeue, a retry, a new priority, run_at or queue), may sort
- * before the queue's mark; its position lowers the mark at commit.
+ * The marks (mark.c): a row that is runnable after this write, new or not
+ * (a requeue, a retry, a new priority, run_at or queue), may sort before
+ * the queue's claim mark; its position lowers the mark at commit. A
+ * processing row's lease_until lowers the queue's lease mark likewise.
  */
 static void
 note_mark(Datum *values, bool *nulls)
@@ -575,6 +576,14 @@ note_mark(Datum *values, bool *nulls)
 	TaskStatus	status = status_of(values[cache.attnum[COL_STATUS] - 1]);
 	text	   *t;
 
+	if (status == ST_PROCESSING && !nulls[cache.attnum[COL_LEASE_UNTIL] - 1])
+	{
+		t = DatumGetTextPP(values[cache.attnum[COL_QUEUE] - 1]);
+		task_mark_note_lease(DatumGetInt32(values[cache.attnum[COL_OWNER] - 1]),
+							 task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
+							 DatumGetTimestampTz(values[cache.attnum[COL_LEASE_UNTIL] - 1]));
+		return;
+	}
 	if ((status != ST_QUEUED && status != ST_RESCHEDULED) || pa == 0 || ra == 0 ||
 		nulls[pa - 1] || nulls[ra - 1])
 		return;
