@@ -144,9 +144,17 @@ BEGIN
     END IF;
     UPDATE ONLY task.task x
        SET status = 'completed', result = _complete.result, resource = _complete.resource
-     WHERE x.owner = task.task_id_owner(_complete.id) AND x.id = _complete.id
+     WHERE x.id = _complete.id AND x.owner = task.task_id_owner(x.id)
        AND task._may_write(x.owner, false)
-       AND x.status = 'processing'
+       -- a probe of the primary key by id, whatever the statistics say:
+       -- "status = 'processing'" let a generic plan read the partial lease
+       -- index whole (its statistics count only live processing tasks, so
+       -- it looks tiny) and filter on the id, and "owner = <parameter>"
+       -- the owner's listing index, on a fresh table; under a held
+       -- snapshot both keep every version since, and each completion
+       -- walked them all. Hence status as text, and the owner (the
+       -- distribution key) derived from the row's own id.
+       AND x.status::text = 'processing'
        AND (_complete.force OR x.lease_token IS NOT DISTINCT FROM _complete.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN
@@ -934,10 +942,10 @@ BEGIN
                                x.started_at + task._run_limit(x, q.max_run_time)),
            progress = coalesce(task_heartbeat.progress, x.progress)
       FROM task.queue q
-     WHERE x.owner = task.task_id_owner(task_heartbeat.id) AND x.id = task_heartbeat.id
+     WHERE x.id = task_heartbeat.id AND x.owner = task.task_id_owner(x.id)
        AND q.name = x.queue
        AND task._may_write(x.owner, false)
-       AND x.status = 'processing' AND x.lease_token = task_heartbeat.token
+       AND x.status::text = 'processing' AND x.lease_token = task_heartbeat.token  -- see _complete
        AND NOT coalesce(x.started_at + task._run_limit(x, q.max_run_time) <= clock_timestamp(), false)
     RETURNING x.* INTO t;
     IF NOT FOUND THEN
@@ -969,11 +977,11 @@ BEGIN
        SET progress = coalesce(task_progress.progress, x.progress),
            eta = coalesce(task_progress.eta, x.eta),
            parameters = coalesce(task_progress.parameters, x.parameters)
-     WHERE x.owner = task.task_id_owner(task_progress.id) AND x.id = task_progress.id
+     WHERE x.id = task_progress.id AND x.owner = task.task_id_owner(x.id)
        AND task._may_write(x.owner, false)
        AND x.status NOT IN ('completed', 'failed', 'cancelled')
        AND (task_progress.token IS NULL
-            OR (x.status = 'processing' AND x.lease_token = task_progress.token
+            OR (x.status::text = 'processing' AND x.lease_token = task_progress.token  -- see _complete
                 AND NOT coalesce(x.started_at + task._run_limit(x, (SELECT q.max_run_time FROM task.queue q WHERE q.name = x.queue))
                                  <= clock_timestamp(), false)))
     RETURNING * INTO t;
@@ -1070,9 +1078,9 @@ BEGIN
            run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN clock_timestamp() + task._backoff(q, x.attempts) ELSE x.run_at END,
            error = task_fail.error
-     WHERE x.owner = task.task_id_owner(task_fail.id) AND x.id = task_fail.id
+     WHERE x.id = task_fail.id AND x.owner = task.task_id_owner(x.id)
        AND task._may_write(x.owner, false)
-       AND x.status = 'processing'
+       AND x.status::text = 'processing'  -- see _complete
        AND (task_fail.force OR x.lease_token IS NOT DISTINCT FROM task_fail.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN
@@ -1106,9 +1114,9 @@ BEGIN
     UPDATE ONLY task.task x
        SET status = 'rescheduled', run_at = task_reschedule.at,
            attempts = x.attempts - 1  -- not a failure: the next claim counts it again
-     WHERE x.owner = task.task_id_owner(task_reschedule.id) AND x.id = task_reschedule.id
+     WHERE x.id = task_reschedule.id AND x.owner = task.task_id_owner(x.id)
        AND task._may_write(x.owner, false)
-       AND x.status = 'processing'
+       AND x.status::text = 'processing'  -- see _complete
        AND (task_reschedule.force OR x.lease_token IS NOT DISTINCT FROM task_reschedule.token)
     RETURNING * INTO t;
     IF NOT FOUND THEN

@@ -34,16 +34,20 @@
  * Raising. Only a refresh raises a mark: task._claim reads the first
  * runnable entry at or after M with an ordinary MVCC read (no SKIP LOCKED,
  * no due or ordering-key filter, so locked, future and held-back tasks
- * all stop it) and stores its position (or "empty") with
- * task._mark_set. A refresh carries a ticket, the mark's generation read
- * before the refresh's snapshot was taken; every lowering and every store
- * bumps the generation, and the store happens only if the generation is
- * still the ticket. So a commit that the refresh's snapshot did not see
- * either lowered the mark before the ticket was read (the refresh started
- * below that task) or bumped the generation after it (the store is
- * dropped). A refresh runs on every task.claim_mark_refresh-th claim of
- * a queue (8), so a claim walks at most about that many entries of claimed
- * tasks before its first runnable one.
+ * all stop it) and stores its position (or "empty") with task._mark_set.
+ * A commit may make a task runnable that the refresh's snapshot did not
+ * see, so the entry also keeps the first position committed since the
+ * last store ("recent"), and a store takes the lower of the two. A
+ * refresh carries a ticket, the entry's epoch read before the refresh's
+ * snapshot was taken; every store bumps the epoch (as do a reset and a
+ * commit for a queue that does not hold the entry), and a store whose
+ * ticket is stale is dropped: "recent" covers every commit since the
+ * ticket only while no store has happened since. (A first version dropped
+ * the store on every commit of the queue instead; under load hardly a
+ * refresh got through, the mark stayed behind, and a held snapshot brought
+ * back the walk.) A refresh runs on every task.claim_mark_refresh-th claim
+ * of a queue (8), so a claim walks at most about that many entries of
+ * claimed tasks before its first runnable one.
  *
  * Safety net. Some writes are not noted. ALTER TABLE task.task ... DISABLE
  * TRIGGER and ENABLE TRIGGER (as a restore or a test pinning times does
@@ -150,7 +154,9 @@ typedef struct ClaimMark
 	int32		owner;			/* and its owner */
 	MarkState	state;
 	MarkPos		pos;
-	uint64		generation;		/* bumped by every lowering and store */
+	uint64		generation;		/* epoch: bumped by every store and reset */
+	bool		recent_any;		/* a commit made the queue runnable work */
+	MarkPos		recent;			/* since the last store: the first position */
 	uint32		claims;			/* claims since the last refresh */
 	TimestampTz full_at;		/* the last refresh from the beginning */
 	int			claimers;		/* places taken (task.claim_concurrency) */
@@ -159,6 +165,8 @@ typedef struct ClaimMark
 	bool		lease_known;
 	TimestampTz lease_from;
 	uint64		lease_generation;
+	bool		lease_recent_any;
+	TimestampTz lease_recent;	/* the first lease committed since the last store */
 	TimestampTz lease_full_at;
 } ClaimMark;
 
@@ -311,8 +319,10 @@ take_entry(ClaimMark *m, uint64 key, int32 owner)
 	m->owner = owner;
 	m->state = MARK_UNKNOWN;
 	m->generation++;
+	m->recent_any = false;
 	m->lease_known = false;
 	m->lease_generation++;
+	m->lease_recent_any = false;
 }
 
 /* Give back the place held in entry i, if any. */
@@ -394,6 +404,7 @@ task_mark_shmem_init(void)
 			m->owner = 0;
 			m->state = MARK_UNKNOWN;
 			m->generation = 0;
+			m->recent_any = false;
 			m->claims = 0;
 			m->full_at = 0;
 			m->claimers = 0;
@@ -401,6 +412,7 @@ task_mark_shmem_init(void)
 			m->lease_known = false;
 			m->lease_from = 0;
 			m->lease_generation = 0;
+			m->lease_recent_any = false;
 			m->lease_full_at = 0;
 		}
 	}
@@ -438,6 +450,23 @@ mark_relcache_callback(Datum arg, Oid relid)
 	}
 	if (relid == InvalidOid)
 		task_relid = InvalidOid;
+}
+
+/*
+ * Before a mark is used: have this backend forget every mark when
+ * task.task's relation cache entry is invalidated (its triggers disabled
+ * or enabled, ...), and know which relation that is.
+ */
+static void
+watch_task_table(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(mark_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (!OidIsValid(task_relid))
+		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
 }
 
 /*
@@ -521,23 +550,41 @@ task_mark_xact_end(bool commit, bool prepare)
 			ours = m->key == p->key && m->owner == p->owner;
 			if (p->has_pos)
 			{
-				if (ours && prepare)
-					m->state = MARK_UNKNOWN;
-				else if (ours && (m->state == MARK_EMPTY ||
-								  (m->state == MARK_AT && pos_before(&p->pos, &m->pos))))
+				if (!ours || prepare)
 				{
-					m->state = MARK_AT;
-					m->pos = p->pos;
+					if (ours)
+						m->state = MARK_UNKNOWN;
+					m->generation++;
 				}
-				m->generation++;
+				else
+				{
+					if (m->state == MARK_EMPTY ||
+						(m->state == MARK_AT && pos_before(&p->pos, &m->pos)))
+					{
+						m->state = MARK_AT;
+						m->pos = p->pos;
+					}
+					if (!m->recent_any || pos_before(&p->pos, &m->recent))
+						m->recent = p->pos;
+					m->recent_any = true;
+				}
 			}
 			if (p->has_lease)
 			{
-				if (ours && prepare)
-					m->lease_known = false;
-				else if (ours && m->lease_known && p->lease < m->lease_from)
-					m->lease_from = p->lease;
-				m->lease_generation++;
+				if (!ours || prepare)
+				{
+					if (ours)
+						m->lease_known = false;
+					m->lease_generation++;
+				}
+				else
+				{
+					if (m->lease_known && p->lease < m->lease_from)
+						m->lease_from = p->lease;
+					if (!m->lease_recent_any || p->lease < m->lease_recent)
+						m->lease_recent = p->lease;
+					m->lease_recent_any = true;
+				}
 			}
 			SpinLockRelease(&m->mutex);
 		}
@@ -600,13 +647,7 @@ mark_read(FunctionCallInfo fcinfo, bool claim)
 	if (IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
 		PG_RETURN_NULL();
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(mark_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
-	if (!OidIsValid(task_relid))
-		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
+	watch_task_table();
 
 	m = mark_of(key);
 
@@ -698,6 +739,9 @@ task_mark_set(PG_FUNCTION_ARGS)
 		(full || (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN));
 	if (stored)
 	{
+		/* what was committed since the last store, if the entry was ours */
+		bool		recent = m->key == key && m->owner == owner && m->recent_any;
+
 		take_entry(m, key, owner);
 		if (empty)
 			m->state = MARK_EMPTY;
@@ -708,6 +752,12 @@ task_mark_set(PG_FUNCTION_ARGS)
 			m->pos.run_at = PG_GETARG_TIMESTAMPTZ(4);
 			m->pos.id = PG_GETARG_INT64(5);
 		}
+		if (recent && (empty || pos_before(&m->recent, &m->pos)))
+		{
+			m->state = MARK_AT;
+			m->pos = m->recent;
+		}
+		m->recent_any = false;
 		if (full)
 			m->full_at = GetCurrentTimestamp();
 		m->claims = 0;
@@ -744,13 +794,7 @@ task_lease_from(PG_FUNCTION_ARGS)
 	lease_ticketed = false;
 	if (mark_shared == NULL || IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
 		PG_RETURN_NULL();
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(mark_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
-	if (!OidIsValid(task_relid))
-		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
+	watch_task_table();
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
@@ -808,9 +852,14 @@ task_lease_set(PG_FUNCTION_ARGS)
 		(lease_ticket_full || (m->key == key && m->owner == owner && m->lease_known));
 	if (stored)
 	{
+		bool		recent = m->key == key && m->owner == owner && m->lease_recent_any;
+
 		take_entry(m, key, owner);
 		m->lease_known = true;
 		m->lease_from = upto;
+		if (recent && m->lease_recent < upto)
+			m->lease_from = m->lease_recent;
+		m->lease_recent_any = false;
 		if (lease_ticket_full)
 			m->lease_full_at = GetCurrentTimestamp();
 		m->lease_generation++;
