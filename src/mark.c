@@ -56,9 +56,9 @@
  * claim and makes all marks unknown (so does a cache reset). A PREPARE
  * TRANSACTION (whose commit may come from another backend) makes its
  * queues' marks unknown. For what is left (session_replication_role =
- * replica), every mark is trusted for at most MARK_FULL_REFRESH_MS after a
- * refresh that started at the beginning of the queue. An unknown mark is
- * refreshed from the beginning of the queue.
+ * replica), one claim of a queue refreshes its mark from the beginning of
+ * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
+ * the mark. An unknown mark is refreshed from the beginning of the queue.
  *
  * Claimers at once. The same entries count the transactions that hold
  * claimed tasks of a queue: a claim first takes one of
@@ -128,7 +128,7 @@ int			task_claim_concurrency = 0;
 #define CLAIM_HELD_MAX	16
 
 /* a mark is trusted this long after a refresh from the beginning */
-#define MARK_FULL_REFRESH_MS	10000
+#define MARK_FULL_REFRESH_MS	60000
 
 /* queues a transaction remembers before its list grows */
 #define MARK_PENDING_INITIAL	16
@@ -652,8 +652,20 @@ mark_read(FunctionCallInfo fcinfo, bool claim)
 	m = mark_of(key);
 
 	SpinLockAcquire(&m->mutex);
-	if (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
-		!TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
+	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
+		TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
+	{
+		/*
+		 * The safety net's refresh from the beginning is due: this claim
+		 * does it, the others go on with the mark meanwhile (under a held
+		 * snapshot it reads every entry since, so once is enough).
+		 */
+		m->full_at = now;
+		state = MARK_UNKNOWN;
+		ticketed = true;
+		ticket = m->generation;
+	}
+	else if (m->key == key && m->owner == owner && m->state != MARK_UNKNOWN)
 	{
 		state = m->state;
 		pos = m->pos;
@@ -776,8 +788,8 @@ task_mark_set(PG_FUNCTION_ARGS)
  * mark does: lowered at commit by the processing rows the trigger noted
  * (a claim, a heartbeat, a lease set by hand), raised by a rescue that
  * looked at every lease before a time, with a ticket read before its
- * snapshot; trusted MARK_FULL_REFRESH_MS after a rescue from the
- * beginning. Under a held snapshot the lease index keeps the entry of
+ * snapshot; one rescue looks from the beginning every
+ * MARK_FULL_REFRESH_MS. Under a held snapshot the lease index keeps the entry of
  * every processing version since, so a rescue from the beginning walks
  * all the tasks completed since their lease would have run out.
  */
@@ -799,8 +811,13 @@ task_lease_from(PG_FUNCTION_ARGS)
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
 	SpinLockAcquire(&m->mutex);
-	known = m->key == key && m->owner == owner && m->lease_known &&
-		!TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS);
+	known = m->key == key && m->owner == owner && m->lease_known;
+	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
+	{
+		/* this rescue looks from the beginning; the others go on meanwhile */
+		m->lease_full_at = GetCurrentTimestamp();
+		known = false;
+	}
 	if (known)
 		from = m->lease_from;
 	lease_ticket = m->lease_generation;
