@@ -30,7 +30,9 @@
 #   bench/latency.sh [quick|full]  (LAT_RATE=500/s, LAT_SECONDS=24 (quick 8),
 #                                LAT_WORKER_SETS="4 32", LAT_RUNS=3, LAT_IDLE=32,
 #                                LAT_W1_SECONDS=10 (quick 5), LAT_W1_RUNS=3, LAT_PORT=58445,
-#                                LAT_GW=1: 0 skips graphile-worker)
+#                                LAT_GW=1: 0 skips graphile-worker, LAT_WARMUP=3: seconds of
+#                                unrecorded jobs at the same rate before each measured run,
+#                                LAT_SETTINGS: extra server settings, name=value words)
 # Output: the table on stdout and in bench/results/<date>-latency.md (<date>-quick-latency.md
 # in quick mode), with <same>-percentiles.svg.
 set -euo pipefail
@@ -39,7 +41,7 @@ ROOT=$(dirname "$HERE")
 MODE=full
 if [[ ${1:-} == quick || ${1:-} == full ]]; then MODE=$1; shift; fi
 if [[ $MODE == quick ]]; then d_sec=8 d_w1=5; else d_sec=24 d_w1=10; fi
-RATE=${LAT_RATE:-500} SECONDS_RUN=${LAT_SECONDS:-$d_sec}
+RATE=${LAT_RATE:-500} SECONDS_RUN=${LAT_SECONDS:-$d_sec} WARMUP=${LAT_WARMUP:-3}
 WORKER_SETS=${LAT_WORKER_SETS:-${LAT_WORKERS:-4 32}} RUNS=${LAT_RUNS:-3} IDLE=${LAT_IDLE:-32}
 PRODUCER_SYNC=${LAT_PRODUCER_SYNC:-off}
 W1_SECONDS=${LAT_W1_SECONDS:-$d_w1} W1_RUNS=${LAT_W1_RUNS:-3} PORT=${LAT_PORT:-58445}
@@ -55,7 +57,8 @@ q() { "$CL" psql "$DIR" "$PORT" -d bench -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 "$CL" stop "$DIR" >/dev/null 2>&1 || true
 rm -rf "$DIR"
-"$CL" start "$DIR" "$PORT" bench track_commit_timestamp=on synchronous_commit=on max_connections=100 >/dev/null
+# shellcheck disable=SC2086  # LAT_SETTINGS: words
+"$CL" start "$DIR" "$PORT" bench track_commit_timestamp=on synchronous_commit=on max_connections=100 ${LAT_SETTINGS:-} >/dev/null
 [ -n "${LAT_KEEP:-}" ] || trap '"$CL" stop "$DIR" >/dev/null 2>&1 || true' EXIT
 SOCK=$DIR
 q -c "CREATE EXTENSION IF NOT EXISTS task CASCADE" >/dev/null 2>&1 || true
@@ -84,6 +87,10 @@ BEGIN
 END $$;
 SQL
 
+warm() { # script db: WARMUP seconds of unrecorded jobs at RATE
+	(( WARMUP > 0 )) || return 0
+	PGOPTIONS="-c synchronous_commit=$PRODUCER_SYNC" "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -U postgres -n -M prepared -c 2 -j 2 -R "$RATE" -T "$WARMUP" -f "$1" "$2" >"$DIR/warm.log" 2>&1
+}
 prod() { # pgbench log: achieved rate and schedule lag
 	[ -f "$1" ] || { echo "not run"; return; }
 	awk '/^tps/ { tps = $3 } /schedule lag/ { m = $8; sub(/\)/, "", m); lag = $6 " ms, max " m " ms" } END { printf "%.1f/s, schedule lag avg %s", tps, lag }' "$1"
@@ -102,9 +109,13 @@ WITH t AS (SELECT (task.task_create('lat.job', '$queue')).id) INSERT INTO bench_
 SQL
 	log "pickup latency: $workers waiting workers, $RATE tasks/s for $SECONDS_RUN s (run $run)"
 	for _ in $(seq "$workers"); do
-		PGOPTIONS="-c synchronous_commit=$PRODUCER_SYNC" q -c "CALL bench_worker('$queue', $SECONDS_RUN + 3)" & pids+=($!)
+		PGOPTIONS="-c synchronous_commit=$PRODUCER_SYNC" q -c "CALL bench_worker('$queue', $SECONDS_RUN + $WARMUP + 3)" & pids+=($!)
 	done
 	sleep 1
+	# warm-up: the same load, not recorded (each new worker session plans its
+	# statements on its first tasks; a worker's connection is long-lived)
+	echo "SELECT task.task_create('lat.job', '$queue');" >"$DIR/produce-warm.sql"
+	warm "$DIR/produce-warm.sql" bench
 	PGOPTIONS="-c synchronous_commit=$PRODUCER_SYNC" "$PGBIN/pgbench" -h "$SOCK" -p "$PORT" -U postgres -n -M prepared -c 2 -j 2 -R "$RATE" -T "$SECONDS_RUN" -f "$DIR/produce.sql" bench >"$DIR/produce-$workers-$run.log" 2>&1
 	for p in "${pids[@]}"; do wait "$p"; done
 	lat=$(q -F ' | ' -v queue="$queue" <<'SQL'
@@ -145,6 +156,8 @@ run_gw() { # workers
 	for i in $(seq 300); do grep -q '^ready' "$DIR/gw-run.log" 2>/dev/null && break; kill -0 "$gpid" 2>/dev/null || break; sleep 0.1; done
 	grep -q '^ready' "$DIR/gw-run.log" || { gw_note="runner did not start: $(head -c 200 "$DIR/gw-run.err")"; return 1; }
 	sleep 2 # the LISTEN connection, the workers' first (empty) get_job
+	echo "SELECT graphile_worker.add_job('lat_job', '{}'::json);" >"$DIR/produce-gw-warm.sql"
+	warm "$DIR/produce-gw-warm.sql" lat_gw
 	cat >"$DIR/produce-gw.sql" <<'SQL'
 WITH j AS (SELECT (graphile_worker.add_job('lat_job', '{}'::json)).id) INSERT INTO bench_gw_added SELECT id FROM j;
 SQL
@@ -232,7 +245,7 @@ printf '%s\n' "${pct[@]}" | awk -F'\t' -v kind=bar -v logy=1 -v title="Pickup la
 	echo
 	echo "## Pickup latency (commit of the creating transaction → claim by a waiting worker)"
 	echo
-	echo "For each number of waiting workers ($WORKER_SETS): $RUNS runs of task, each on a queue of its own, then one of graphile-worker (nothing else running on the cluster): 2 producer clients at $RATE jobs/s in all (pgbench -R, Poisson arrivals) for $SECONDS_RUN s; producers and workers with synchronous_commit = $PRODUCER_SYNC (the commit timestamp is taken before the WAL flush; with on, the figure would include the producer's fsync)."
+	echo "For each number of waiting workers ($WORKER_SETS): $RUNS runs of task, each on a queue of its own, then one of graphile-worker (nothing else running on the cluster): 2 producer clients at $RATE jobs/s in all (pgbench -R, Poisson arrivals) for $SECONDS_RUN s, after $WARMUP s of the same load whose jobs are not counted (a warm-up: a new worker session plans its statements on its first jobs); producers and workers with synchronous_commit = $PRODUCER_SYNC (the commit timestamp is taken before the WAL flush; with on, the figure would include the producer's fsync)."
 	echo "Commit time, both systems: \`pg_xact_commit_timestamp(xmin)\` of a row the producer inserts into a side table in the same transaction as the job (\`INSERT INTO bench_created SELECT (task_create(...)).id\`, \`INSERT INTO bench_gw_added SELECT (graphile_worker.add_job('lat_job', '{}')).id\`)."
 	echo
 	echo "- **task**: N sessions looping \`task_dequeue(queue, wait => '1 second')\` + \`task_complete\`, one transaction per task. Claim time = \`started_at\`, \`clock_timestamp()\` in the transition trigger of the claiming UPDATE."

@@ -342,8 +342,12 @@ BEGIN
                attempts = t.attempts + 1,
                lease_token = t.revision + 1,
                lease_until = at + coalesce(_claim.lease, q.lease)
-         WHERE t.owner = q.owner
-           AND t.id = ANY (ARRAY(
+         -- by the id alone, so that only the primary key fits: a plan made
+         -- while the table is new (no statistics yet) took the owner's
+         -- listing index for "t.owner = q.owner", every task of the service
+         -- read for each claim until the first ANALYZE (task_id_owner's
+         -- COST keeps a sequential scan out too)
+         WHERE t.id = ANY (ARRAY(
                 SELECT x.id FROM ONLY task.task x
                  WHERE x.owner = q.owner AND x.queue = q.name
                    AND x.status IN ('queued', 'rescheduled')
@@ -361,6 +365,7 @@ BEGIN
                  ORDER BY x.run_at, x.id
                  LIMIT _claim.n - got
                  FOR UPDATE SKIP LOCKED))
+           AND t.owner = task.task_id_owner(t.id)
         RETURNING t.*)
         SELECT * FROM claimed c ORDER BY c.run_at, c.id;
         GET DIAGNOSTICS took = ROW_COUNT;
