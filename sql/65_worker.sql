@@ -791,6 +791,13 @@ DECLARE
     key bigint;
     seq bigint;
     next_due timestamptz;
+    -- the real clock for the next-due look, in a variable: compared with
+    -- clock_timestamp() (volatile) run_at was a filter checked on the
+    -- heap row of every runnable entry of the queue, and under a snapshot
+    -- held open elsewhere that is every task ever queued there (W6: 57,000
+    -- buffers and 32 ms a look); compared with a parameter it bounds the
+    -- index range
+    now_at timestamptz;
     mk task.claim_mark;
     -- a queue whose claims a cap or a rate limit may hold back
     limited boolean;
@@ -866,21 +873,22 @@ BEGIN
             -- from now on (an index range), then in the levels below; none
             -- before the mark, none at all when nothing is runnable
             mk := task._mark_peek(q.owner, q.name);
+            now_at := clock_timestamp();
             IF mk.empty THEN
                 next_due := NULL;
             ELSIF mk.priority IS NULL THEN
                 SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
                  WHERE x.owner = q.owner AND x.queue = q.name
-                   AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp();
+                   AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at;
             ELSE
                 SELECT least(
                     (SELECT min(x.run_at) FROM ONLY task.task x
                       WHERE x.owner = q.owner AND x.queue = q.name
-                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp()
+                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
                         AND x.priority = mk.priority),
                     (SELECT min(x.run_at) FROM ONLY task.task x
                       WHERE x.owner = q.owner AND x.queue = q.name
-                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > clock_timestamp()
+                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
                         AND x.priority < mk.priority))
                   INTO next_due;
             END IF;
@@ -899,7 +907,7 @@ BEGIN
                 ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
                       AND EXISTS (SELECT FROM ONLY task.task x
                                    WHERE x.owner = q.owner AND x.queue = q.name
-                                     AND x.status IN ('queued', 'rescheduled') AND x.run_at <= clock_timestamp()) THEN
+                                     AND x.status IN ('queued', 'rescheduled') AND x.run_at <= now_at) THEN
                     NULL;
                 ELSE
                     PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot,

@@ -11,12 +11,12 @@
  * of them also wakes the waiters of the other, which re-check, find
  * nothing and sleep again. Collisions cost extra wakeups, never a lost one.
  *
- * Each slot has a ConditionVariable, a generation (bumped by every commit
+ * Each slot has a list of sleepers, a generation (bumped by every commit
  * that made work for one of its keys) and counters. The protocol that
  * makes a commit between a waiter's check and its sleep impossible to miss:
  *
  *	waiter:    seq := generation (task._wait_seq); look for work with a new
- *			   snapshot; if none: waiters++, ConditionVariablePrepareToSleep,
+ *			   snapshot; if none: waiters++, join the slot's sleepers,
  *			   then sleep only while generation = seq.
  *	committer: the commit is visible to new snapshots (the XACT_EVENT_COMMIT
  *			   callback runs after ProcArrayEndTransaction), then
@@ -37,8 +37,7 @@
  * next wakeup or timeout.
  *
  * One waiter per runnable task: a commit that made c runnable tasks for a
- * queue key signals at most c sleepers of its slot (ConditionVariableSignal),
- * not all of them; a final task status (task_wait) still broadcasts, and so
+ * queue key signals at most c sleepers of its slot, not all of them; a final task status (task_wait) still broadcasts, and so
  * does a slot whose sleepers wait for different keys (a hash collision: a
  * signal could land on a waiter of the other key). A signalled waiter holds
  * the wake until it has looked for work: when its transaction aborts (an
@@ -49,6 +48,17 @@
  * used up (tokens: a commit adds one per runnable task; a committed claim,
  * by any worker, and a pass each use one): a wake whose task another
  * worker took is dropped rather than sent round every sleeper.
+ *
+ * Last in, first out. A slot's sleepers are a list in shared memory (links
+ * per PGPROC, under the slot's spinlock), and a signal wakes the one that
+ * went to sleep last, unlike a ConditionVariable, which wakes the one that
+ * has slept longest. With 32 workers on a queue fed at 500 tasks/s, the
+ * longest sleeper has been idle for 32 tasks; its memory has left the CPU's
+ * caches and its claim runs slower (docs/QUEUE.md, "Waiters"). Waking the
+ * latest keeps a few workers warm and the others asleep. A sleeper is
+ * woken through its latch; a signal it got but could not use (an error, a
+ * cancel) is passed to the next sleeper, as ConditionVariableCancelSleep
+ * does.
  *
  * A third key space, a service's freed claim slots (limit_key): every
  * task of the service that leaves processing announces one, every claim
@@ -87,6 +97,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -100,7 +111,6 @@
 #include "nodes/plannodes.h"
 #include "storage/proc.h"
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -158,7 +168,6 @@ typedef enum WaitKind
 
 typedef struct WaitSlot
 {
-	ConditionVariable cv;
 	pg_atomic_uint64 generation;	/* commits that made work for a key here */
 	pg_atomic_uint64 broadcasts;	/* of those, the ones that found waiters */
 	pg_atomic_uint64 sleeps;		/* waits that went to sleep here */
@@ -171,7 +180,17 @@ typedef struct WaitSlot
 	uint64		sleeper_key;		/* key of the sleepers, while unmixed */
 	bool		mixed;				/* sleepers wait for different keys now */
 	int			sleepers;			/* sleepers counted under the mutex */
+	int			head;				/* pgprocno of the latest sleeper, -1: none */
 } WaitSlot;
+
+/* a backend's place in its slot's list of sleepers (by pgprocno) */
+typedef struct WaitLink
+{
+	int			prev;			/* -1: the head */
+	int			next;			/* -1: the tail */
+	bool		listed;			/* in a slot's list now */
+	pg_atomic_uint32 signalled; /* taken off the list by a signal */
+} WaitLink;
 
 typedef struct WaitShared
 {
@@ -183,6 +202,7 @@ typedef struct WaitShared
 int			task_wait_slots = 1024;
 
 static WaitShared *wait_shared = NULL;
+static WaitLink *wait_links = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -214,11 +234,24 @@ static ExecutorRun_hook_type prev_executor_run = NULL;
 
 static bool fallback_noticed = false;
 
+/* every PGPROC may sleep: regular backends, auxiliary, prepared (unused) */
+static int
+wait_nprocs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
 static Size
 wait_shmem_size(void)
 {
 	return add_size(offsetof(WaitShared, slots),
 					mul_size(task_wait_slots, sizeof(WaitSlot)));
+}
+
+static Size
+wait_links_size(void)
+{
+	return mul_size(wait_nprocs(), sizeof(WaitLink));
 }
 
 static void
@@ -227,6 +260,7 @@ wait_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(wait_shmem_size());
+	RequestAddinShmemSpace(wait_links_size());
 	RequestAddinShmemSpace(task_mark_shmem_size());
 }
 
@@ -240,8 +274,8 @@ wait_shmem_startup(void)
 
 	/*
 	 * No LWLock tranche is needed: slots are found by arithmetic, counters
-	 * are atomics, the label has a spinlock, and each ConditionVariable
-	 * protects its wait list with its own spinlock.
+	 * are atomics, and the slot's spinlock protects its label and its list
+	 * of sleepers.
 	 */
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	wait_shared = ShmemInitStruct("task wait slots", wait_shmem_size(), &found);
@@ -254,7 +288,6 @@ wait_shmem_startup(void)
 		{
 			WaitSlot   *slot = &wait_shared->slots[i];
 
-			ConditionVariableInit(&slot->cv);
 			pg_atomic_init_u64(&slot->generation, 0);
 			pg_atomic_init_u64(&slot->broadcasts, 0);
 			pg_atomic_init_u64(&slot->sleeps, 0);
@@ -267,10 +300,88 @@ wait_shmem_startup(void)
 			slot->sleeper_key = 0;
 			slot->mixed = false;
 			slot->sleepers = 0;
+			slot->head = -1;
+		}
+	}
+	wait_links = ShmemInitStruct("task wait links", wait_links_size(), &found);
+	if (!found)
+	{
+		int			i;
+
+		for (i = 0; i < wait_nprocs(); i++)
+		{
+			wait_links[i].prev = wait_links[i].next = -1;
+			wait_links[i].listed = false;
+			pg_atomic_init_u32(&wait_links[i].signalled, 0);
 		}
 	}
 	task_mark_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Put this backend at the head of slot's sleepers. Under the slot's mutex. */
+static void
+sleeper_push(WaitSlot *slot)
+{
+	int			me = MyProc->pgprocno;
+	WaitLink   *l = &wait_links[me];
+
+	l->prev = -1;
+	l->next = slot->head;
+	if (slot->head >= 0)
+		wait_links[slot->head].prev = me;
+	slot->head = me;
+	l->listed = true;
+	pg_atomic_write_u32(&l->signalled, 0);
+}
+
+/* Take sleeper no off slot's list. Under the slot's mutex. */
+static void
+sleeper_unlink(WaitSlot *slot, int no)
+{
+	WaitLink   *l = &wait_links[no];
+
+	if (l->prev >= 0)
+		wait_links[l->prev].next = l->next;
+	else
+		slot->head = l->next;
+	if (l->next >= 0)
+		wait_links[l->next].prev = l->prev;
+	l->prev = l->next = -1;
+	l->listed = false;
+}
+
+/*
+ * Wake up to count sleepers of slot, the latest first (all of them when
+ * count is PG_UINT32_MAX): each is taken off the list and marked, then its
+ * latch is set (outside the spinlock).
+ */
+static void
+sleepers_signal(WaitSlot *slot, uint32 count)
+{
+#define SIGNAL_BATCH 64
+	int			woken[SIGNAL_BATCH];
+	int			n;
+	int			i;
+
+	do
+	{
+		n = 0;
+		SpinLockAcquire(&slot->mutex);
+		while (count > 0 && slot->head >= 0 && n < SIGNAL_BATCH)
+		{
+			int			no = slot->head;
+
+			sleeper_unlink(slot, no);
+			pg_atomic_write_u32(&wait_links[no].signalled, 1);
+			woken[n++] = no;
+			if (count != PG_UINT32_MAX)
+				count--;
+		}
+		SpinLockRelease(&slot->mutex);
+		for (i = 0; i < n; i++)
+			SetLatch(&GetPGProcByNumber(woken[i])->procLatch);
+	} while (n == SIGNAL_BATCH && count > 0);
 }
 
 /*
@@ -296,11 +407,7 @@ wake_slot(WaitSlot *slot, uint32 count, bool broadcast)
 		broadcast = slot->mixed;
 		SpinLockRelease(&slot->mutex);
 	}
-	if (broadcast || count >= waiters)
-		ConditionVariableBroadcast(&slot->cv);
-	else
-		while (count-- > 0)
-			ConditionVariableSignal(&slot->cv);
+	sleepers_signal(slot, broadcast ? PG_UINT32_MAX : count);
 }
 
 /* Use up to n of a slot's announced wakes; returns how many it used. */
@@ -338,7 +445,7 @@ pass_wake(bool looked)
 		WaitSlot   *slot = &wait_shared->slots[holding_slot];
 
 		if (!looked || take_tokens(slot, 1) > 0)
-			ConditionVariableSignal(&slot->cv);
+			sleepers_signal(slot, 1);
 	}
 	holding_slot = -1;
 }
@@ -586,14 +693,22 @@ task_wait_seq(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) pg_atomic_read_u64(&slot_of(PG_GETARG_INT64(0))->generation));
 }
 
-/* Undo "waiters++" when the sleep ends (also by an error or a FATAL exit). */
+/*
+ * Undo "waiters++" and leave the list when the sleep ends (also by an error
+ * or a FATAL exit). A signal that came and was not used (the sleep ended
+ * otherwise) goes to the next sleeper; the normal end clears it first.
+ */
 static void
 wait_cleanup(int code, Datum arg)
 {
 	WaitSlot   *slot = (WaitSlot *) DatumGetPointer(arg);
+	WaitLink   *l = &wait_links[MyProc->pgprocno];
+	bool		unused;
 
-	ConditionVariableCancelSleep();
 	SpinLockAcquire(&slot->mutex);
+	if (l->listed)
+		sleeper_unlink(slot, MyProc->pgprocno);
+	unused = pg_atomic_exchange_u32(&l->signalled, 0) != 0;
 	if (--slot->sleepers <= 0)
 	{
 		slot->sleepers = 0;
@@ -601,6 +716,8 @@ wait_cleanup(int code, Datum arg)
 	}
 	SpinLockRelease(&slot->mutex);
 	pg_atomic_fetch_sub_u32(&slot->waiters, 1);
+	if (unused)
+		sleepers_signal(slot, 1);
 }
 
 /*
@@ -822,12 +939,14 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 		slot->sleeper_key = (uint64) key;
 	else if (slot->sleeper_key != (uint64) key)
 		slot->mixed = true;
+	sleeper_push(slot);
 	SpinLockRelease(&slot->mutex);
 
 	pg_atomic_fetch_add_u32(&slot->waiters, 1);
 	PG_ENSURE_ERROR_CLEANUP(wait_cleanup, PointerGetDatum(slot));
 	{
-		ConditionVariablePrepareToSleep(&slot->cv);
+		WaitLink   *me = &wait_links[MyProc->pgprocno];
+
 		pg_atomic_fetch_add_u64(&slot->sleeps, 1);
 		release_xmin();
 
@@ -843,18 +962,33 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 		while (!woken)
 		{
 			long		left;
-			bool		signalled;
 
 			CHECK_FOR_INTERRUPTS();
 			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
 			if (left <= 0)
 				break;
 			check_client();
-			signalled = !ConditionVariableTimedSleep(&slot->cv, Min(left, WAIT_CHECK_CLIENT_MS),
-													 PG_WAIT_EXTENSION);
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Min(left, WAIT_CHECK_CLIENT_MS), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			if (pg_atomic_read_u32(&me->signalled) == 0)
+				continue;		/* a timeout, or the latch set for another reason */
 			/* a full barrier: pairs with wake_slot's increment */
-			if (signalled && pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+			if (pg_atomic_fetch_add_u64(&slot->generation, 0) != seq)
+			{
+				pg_atomic_write_u32(&me->signalled, 0);
 				woken = by_signal = true;
+			}
+			else
+			{
+				/*
+				 * A wake passed on by a waiter that found nothing, while this
+				 * one has seen every commit: back on the list, and sleep on.
+				 */
+				SpinLockAcquire(&slot->mutex);
+				sleeper_push(slot);
+				SpinLockRelease(&slot->mutex);
+			}
 		}
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(wait_cleanup, PointerGetDatum(slot));
