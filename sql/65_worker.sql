@@ -228,6 +228,10 @@ CREATE FUNCTION task.task_complete(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 BEGIN
     -- an account completing a hired task is its agent: the marketplace's rules.
@@ -782,6 +786,10 @@ CREATE FUNCTION task.task_dequeue(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -939,6 +947,10 @@ CREATE FUNCTION task.task_heartbeat(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -981,6 +993,10 @@ CREATE FUNCTION task.task_progress(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1019,6 +1035,10 @@ CREATE FUNCTION task.task_log(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1067,6 +1087,10 @@ CREATE FUNCTION task.task_fail(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1115,6 +1139,10 @@ CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigi
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
+    -- never a sequential scan of task.task: a plan made while the table
+    -- was analyzed empty (a fresh database, a purge) scanned it whole per
+    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
