@@ -172,12 +172,9 @@ CREATE FUNCTION task.task_id_make(owner pg_catalog.int4, serial pg_catalog.int8)
     AS 'MODULE_PATHNAME', 'task_id_make'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- COST 100 (the call itself is cheap): a filter "owner = task_id_owner(id)"
--- next to "id = ANY (...)" must never make a sequential scan look cheaper
--- than the primary key, even on a new table the planner thinks is tiny
 CREATE FUNCTION task.task_id_owner(id task.task_id) RETURNS pg_catalog.int4
     AS 'MODULE_PATHNAME', 'task_id_owner'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF COST 100;
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION task.task_id_serial(id task.task_id) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'task_id_serial'

@@ -69,10 +69,7 @@ CREATE FUNCTION task.task_create(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -250,10 +247,7 @@ CREATE FUNCTION task.task_create_many(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE

@@ -228,10 +228,7 @@ CREATE FUNCTION task.task_complete(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 BEGIN
     -- an account completing a hired task is its agent: the marketplace's rules.
@@ -349,8 +346,8 @@ BEGIN
          -- by the id alone, so that only the primary key fits: a plan made
          -- while the table is new (no statistics yet) took the owner's
          -- listing index for "t.owner = q.owner", every task of the service
-         -- read for each claim until the first ANALYZE (task_id_owner's
-         -- COST keeps a sequential scan out too)
+         -- read for each claim until the first ANALYZE (task_dequeue's
+         -- enable_seqscan = off keeps a sequential scan out)
          WHERE t.id = ANY (ARRAY(
                 SELECT x.id FROM ONLY task.task x
                  WHERE x.owner = q.owner AND x.queue = q.name
@@ -786,10 +783,7 @@ CREATE FUNCTION task.task_dequeue(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -947,10 +941,7 @@ CREATE FUNCTION task.task_heartbeat(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -993,10 +984,7 @@ CREATE FUNCTION task.task_progress(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1035,10 +1023,7 @@ CREATE FUNCTION task.task_log(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1087,10 +1072,7 @@ CREATE FUNCTION task.task_fail(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1139,10 +1121,7 @@ CREATE FUNCTION task.task_reschedule(id task.task_id, at timestamptz, token bigi
     RETURNS task.task
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
-    -- never a sequential scan of task.task: a plan made while the table
-    -- was analyzed empty (a fresh database, a purge) scanned it whole per
-    -- call until the next ANALYZE (docs/QUEUE.md, "Plans made on an empty table")
-    SET enable_seqscan = off
+    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
 AS $$
 #variable_conflict use_column
 DECLARE

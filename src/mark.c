@@ -140,7 +140,7 @@ int			task_claim_concurrency = 0;
 /* places a transaction holds before it stops counting (several queues) */
 #define CLAIM_HELD_MAX	16
 
-/* a mark is trusted this long after a refresh from the beginning */
+/* one claim of a queue refreshes its mark from the beginning this often */
 #define MARK_FULL_REFRESH_MS	60000
 
 /* queues a transaction remembers before its list grows */

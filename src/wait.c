@@ -37,9 +37,10 @@
  * next wakeup or timeout.
  *
  * One waiter per runnable task: a commit that made c runnable tasks for a
- * queue key signals at most c sleepers of its slot, not all of them; a final task status (task_wait) still broadcasts, and so
- * does a slot whose sleepers wait for different keys (a hash collision: a
- * signal could land on a waiter of the other key). A signalled waiter holds
+ * queue key signals at most c sleepers of its slot, not all of them; a
+ * final task status (task_wait) still broadcasts, and so does a slot
+ * whose sleepers wait for different keys (a hash collision: a signal could
+ * land on a waiter of the other key). A signalled waiter holds
  * the wake until it has looked for work: when its transaction aborts (an
  * error, a cancel, a client gone: FATAL), it passes the wake on to the
  * next sleeper, so a wake is never lost with the waiter it went to. When
@@ -155,6 +156,9 @@ PG_FUNCTION_INFO_V1(task_wait_stats);
 
 /* keys a transaction remembers before its list grows (no upper bound) */
 #define WAIT_PENDING_INITIAL	64
+
+/* sleepers a signal takes off a slot's list under one spinlock hold */
+#define WAIT_SIGNAL_BATCH	64
 
 /* the longest sleep between two checks of the client socket, in ms */
 #define WAIT_CHECK_CLIENT_MS	1000
@@ -359,8 +363,7 @@ sleeper_unlink(WaitSlot *slot, int no)
 static void
 sleepers_signal(WaitSlot *slot, uint32 count)
 {
-#define SIGNAL_BATCH 64
-	int			woken[SIGNAL_BATCH];
+	int			woken[WAIT_SIGNAL_BATCH];
 	int			n;
 	int			i;
 
@@ -368,7 +371,7 @@ sleepers_signal(WaitSlot *slot, uint32 count)
 	{
 		n = 0;
 		SpinLockAcquire(&slot->mutex);
-		while (count > 0 && slot->head >= 0 && n < SIGNAL_BATCH)
+		while (count > 0 && slot->head >= 0 && n < WAIT_SIGNAL_BATCH)
 		{
 			int			no = slot->head;
 
@@ -381,7 +384,7 @@ sleepers_signal(WaitSlot *slot, uint32 count)
 		SpinLockRelease(&slot->mutex);
 		for (i = 0; i < n; i++)
 			SetLatch(&GetPGProcByNumber(woken[i])->procLatch);
-	} while (n == SIGNAL_BATCH && count > 0);
+	} while (n == WAIT_SIGNAL_BATCH && count > 0);
 }
 
 /*

@@ -21,8 +21,3 @@ CREATE TRIGGER task_settle_dependents
     FOR EACH ROW
     WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION task._settle_gate();
-
--- The claim finds its rows by id alone (sql/65_worker.sql, task._claim); the
--- planner must not think a sequential scan filtering on task_id_owner(id)
--- cheaper than the primary key on a new table (sql/10_types.sql).
-ALTER FUNCTION task.task_id_owner(task.task_id) COST 100;
