@@ -233,8 +233,12 @@ CREATE TABLE task.task (
 CREATE INDEX task_runnable_idx ON task.task (queue, priority DESC, run_at, id)
     WHERE status IN ('queued', 'rescheduled');
 
--- Listing: newest status change first.
-CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at DESC);
+-- Listing: newest status change first, read backward. Ascending, because
+-- every transition stamps status_at with the clock, so new entries go to
+-- the right edge of the owner's range, and pages split there stay full
+-- (descending, every entry went to the left edge and every split left two
+-- half-empty pages: twice the size, docs/QUEUE.md "Index order").
+CREATE INDEX task_owner_status_at_idx ON task.task (owner, status_at);
 
 CREATE UNIQUE INDEX task_idempotency_idx ON task.task (owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;

@@ -102,7 +102,7 @@ BEGIN
             CONSTRAINT %1$I_month CHECK (status_at >= %2$s AND status_at < %3$s),
             PRIMARY KEY (id, owner)
         ) INHERITS (task.task);
-        CREATE INDEX ON task.%1$I (owner, status_at DESC);
+        CREATE INDEX ON task.%1$I (owner, status_at);
         CREATE INDEX ON task.%1$I (queue, status_at) INCLUDE (status, started_at, completed_at, failed_at);
         CREATE INDEX ON task.%1$I (owner, parent) WHERE parent IS NOT NULL;
         CREATE TRIGGER task_history_read_only BEFORE UPDATE OR DELETE ON task.%1$I

@@ -123,7 +123,7 @@ SELECT is(
           'task_runnable_idx: (status = ANY (ARRAY[''queued''::task.status, ''rescheduled''::task.status]))'],
     'partial index predicates: runnable, lease, ordering and idempotency are partial; the listing index is not');
 SELECT is((SELECT i.indoption[1] & 1 FROM pg_index i WHERE i.indexrelid = 'task.task_owner_status_at_idx'::regclass)::integer,
-          1, 'task_owner_status_at_idx orders status_at descending');
+          0, 'task_owner_status_at_idx orders status_at ascending (new entries at the right edge; task_list reads it backward)');
 
 -- ------------------------------------------------------------ the transition trigger
 SELECT has_trigger('task', 'task', 'task_transition', 'task.task has trigger task_transition');
