@@ -69,14 +69,17 @@
  * Claimers at once. The same entries count the transactions that hold
  * claimed tasks of a queue: a claim first takes one of
  * task.claim_concurrency places (default 4 per CPU) and keeps it until its
- * transaction ends, or gives it back at once when it claimed nothing. A claim that finds every place taken sleeps on the entry's
- * condition variable until one is given back, at most
- * CLAIM_ADMIT_WAIT_MS, and then goes ahead anyway: a transaction that
- * holds its claim open for long (or a lock a place holder waits for)
- * delays the others by that much, never blocks them. Without it, a claim
- * steps over the row of every claim in flight before its own (SKIP LOCKED
- * still visits a locked row), and 64 workers on 2 cores ran at 0.60 of 16
- * (docs/QUEUE.md, "Scaling").
+ * transaction ends, or gives it back at once when it claimed nothing. A
+ * claim that finds every place taken sleeps on the entry's list (wait.c's
+ * lists: a place given back wakes the latest to sleep, whose backend's
+ * caches are warm) until one is given back. While none is, it waits at
+ * most task.claim_wait (100 ms) and then goes ahead anyway: a transaction
+ * that holds its claim open for long (or a lock a place holder waits for)
+ * delays the others by that much, never blocks them. While places go
+ * round it waits on, at most ten times as long. Without the places, a
+ * claim steps over the row of every claim in flight before its own (SKIP
+ * LOCKED still visits a locked row), and 64 workers on 2 cores ran at
+ * 0.60 of 16 (docs/QUEUE.md, "Claimers at once").
  *
  * task.claim_mark_refresh = 0 turns marks off for a session's claims (a
  * comparison, a way out).
@@ -103,7 +106,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "catalog/namespace.h"
@@ -134,8 +138,13 @@ int			task_claim_mark_refresh = 8;
 /* task.claim_concurrency: places per queue (0: 4 per CPU; -1: no limit) */
 int			task_claim_concurrency = 0;
 
-/* the longest wait for a place, in milliseconds */
-#define CLAIM_ADMIT_WAIT_MS	100
+/*
+ * task.claim_wait: how long a claim waits for a place while none is given
+ * back (holders that keep their transactions open), in milliseconds; while
+ * places go round it waits on, at most CLAIM_WAIT_ROUNDS times as long
+ */
+int			task_claim_wait = 100;
+#define CLAIM_WAIT_ROUNDS	10
 
 /* places a transaction holds before it stops counting (several queues) */
 #define CLAIM_HELD_MAX	16
@@ -173,7 +182,9 @@ typedef struct ClaimMark
 	uint32		claims;			/* claims since the last refresh */
 	TimestampTz full_at;		/* the last refresh from the beginning */
 	int			claimers;		/* places taken (task.claim_concurrency) */
-	ConditionVariable cv;		/* claims waiting for a place */
+	int			waiting;		/* claims waiting for a place: the latest, by
+								 * pgprocno (-1: none; wait.c's lists) */
+	uint64		given_back;		/* places given back, ever */
 	/* the lease mark: no processing task's lease_until is before lease_from */
 	bool		lease_known;
 	TimestampTz lease_from;
@@ -249,12 +260,20 @@ task_mark_init(void)
 							0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("task.claim_concurrency",
-							"Transactions holding claimed tasks of one queue at once, beyond which a claim waits (up to 100 ms) for one to end.",
+							"Transactions holding claimed tasks of one queue at once, beyond which a claim waits for one to end (task.claim_wait).",
 							"0: four per CPU of the server; -1: no limit. Waits only happen with more workers than that draining one queue.",
 							&task_claim_concurrency,
 							0, -1, 100000,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("task.claim_wait",
+							"How long a claim waits for a place among a queue's claimers while none is given back, before it goes ahead anyway.",
+							"While places are given back (other claims end) it waits on, at most ten times as long: the latest claim to wait gets the next place. 0: never wait.",
+							&task_claim_wait,
+							100, 0, 60000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 }
 
@@ -276,51 +295,69 @@ claim_limit(void)
 
 /*
  * Take a place among the claimers of entry i (held until the transaction
- * ends, or the backend sleeps for work): wait while all are taken, at
- * most CLAIM_ADMIT_WAIT_MS, then take one anyway.
+ * ends, or the backend sleeps for work): wait while all are taken (see
+ * the head of this file for how long), then take one anyway. A place given back
+ * wakes the latest claim to wait, whose backend ran last and whose caches
+ * are warm; with the oldest first, as a condition variable wakes, every
+ * claim of a drain with more workers than places ran in the backend idle
+ * the longest (docs/QUEUE.md, "Claimers at once").
  */
 static void
 claim_admit(int i)
 {
 	ClaimMark  *m = &mark_shared->marks[i];
 	int			limit = claim_limit();
+	TimestampTz start;
 	TimestampTz deadline;
+	TimestampTz most;
+	uint64		seen = 0;
 	int			k;
-	bool		slept = false;
 
 	if (limit < 0 || nheld >= CLAIM_HELD_MAX)
 		return;
 	for (k = 0; k < nheld; k++)
 		if (held[k] == i)
 			return;
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLAIM_ADMIT_WAIT_MS);
+	start = GetCurrentTimestamp();
+	deadline = TimestampTzPlusMilliseconds(start, task_claim_wait);
+	most = TimestampTzPlusMilliseconds(start, (int64) task_claim_wait * CLAIM_WAIT_ROUNDS);
 	for (;;)
 	{
+		TimestampTz now = GetCurrentTimestamp();
 		long		left;
 		bool		taken = false;
 
 		SpinLockAcquire(&m->mutex);
-		if (m->claimers < limit)
+		/* places went round since the last deadline: wait on, up to the most */
+		if (now >= deadline && m->given_back != seen && now < most)
+			deadline = Min(TimestampTzPlusMilliseconds(now, task_claim_wait), most);
+		seen = m->given_back;
+		left = TimestampDifferenceMilliseconds(now, deadline);
+		if (m->claimers < limit || left <= 0)
 		{
 			m->claimers++;
 			taken = true;
 		}
+		/* off the list while awake: an error below leaves nothing behind */
+		if (task_sleeper_listed())
+			task_sleeper_unlink(&m->waiting, MyProc->pgprocno);
+		if (!taken)
+			task_sleeper_push(&m->waiting);
 		SpinLockRelease(&m->mutex);
 		if (taken)
 			break;
-		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (left <= 0)
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (INTERRUPTS_PENDING_CONDITION())
 		{
 			SpinLockAcquire(&m->mutex);
-			m->claimers++;
+			if (task_sleeper_listed())
+				task_sleeper_unlink(&m->waiting, MyProc->pgprocno);
 			SpinLockRelease(&m->mutex);
-			break;
+			CHECK_FOR_INTERRUPTS();
 		}
-		slept = true;
-		(void) ConditionVariableTimedSleep(&m->cv, left, PG_WAIT_EXTENSION);
 	}
-	if (slept)
-		ConditionVariableCancelSleep();
 	held[nheld++] = i;
 }
 
@@ -357,8 +394,9 @@ release_place(int i)
 			SpinLockAcquire(&m->mutex);
 			if (m->claimers > 0)
 				m->claimers--;
+			m->given_back++;
 			SpinLockRelease(&m->mutex);
-			ConditionVariableSignal(&m->cv);
+			task_sleepers_signal(&m->mutex, &m->waiting, 1);
 			held[k] = held[--nheld];
 			return true;
 		}
@@ -426,7 +464,8 @@ task_mark_shmem_init(void)
 			m->claims = 0;
 			m->full_at = 0;
 			m->claimers = 0;
-			ConditionVariableInit(&m->cv);
+			m->waiting = -1;
+			m->given_back = 0;
 			m->lease_known = false;
 			m->lease_from = 0;
 			m->lease_generation = 0;

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "storage/spin.h"
 
 /* ---- task.c: settings ---- */
 extern char *task_result_uri_prefix;
@@ -56,6 +57,11 @@ extern void task_wait_note_claim(const char *name, int len);
 extern void task_wait_note_limit(int32 owner, bool claim);
 /* a queue's wait key: its name hashed with the database oid */
 extern uint64 task_wait_key_of_queue(const char *name, int len);
+/* lists of sleeping backends, latest first (head: a pgprocno, -1 empty; under the caller's spinlock) */
+extern void task_sleeper_push(int *head);
+extern void task_sleeper_unlink(int *head, int no);
+extern bool task_sleeper_listed(void);
+extern void task_sleepers_signal(slock_t *mutex, int *head, uint32 count);
 
 /* ---- mark.c: where a queue's claim starts (in wait.c's shared memory) ---- */
 extern int	task_claim_mark_refresh;
@@ -66,5 +72,6 @@ extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz 
 extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
 extern void task_mark_xact_end(bool commit, bool prepare);
 extern int	task_claim_concurrency;
+extern int	task_claim_wait;
 
 #endif							/* TASK_H */

@@ -323,45 +323,59 @@ wait_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Put this backend at the head of slot's sleepers. Under the slot's mutex. */
-static void
-sleeper_push(WaitSlot *slot)
+/*
+ * Lists of sleeping backends, the latest first: a head (a pgprocno, -1:
+ * empty) guarded by a spinlock of the caller's, and one link per backend
+ * here. A backend is on at most one list at a time: the wait slots' lists
+ * below and the claim places' lists in mark.c.
+ */
+
+/* Put this backend at the head of a list. Under the list's spinlock. */
+void
+task_sleeper_push(int *head)
 {
 	int			me = MyProc->pgprocno;
 	WaitLink   *l = &wait_links[me];
 
 	l->prev = -1;
-	l->next = slot->head;
-	if (slot->head >= 0)
-		wait_links[slot->head].prev = me;
-	slot->head = me;
+	l->next = *head;
+	if (*head >= 0)
+		wait_links[*head].prev = me;
+	*head = me;
 	l->listed = true;
 	pg_atomic_write_u32(&l->signalled, 0);
 }
 
-/* Take sleeper no off slot's list. Under the slot's mutex. */
-static void
-sleeper_unlink(WaitSlot *slot, int no)
+/* Take sleeper no off a list. Under the list's spinlock. */
+void
+task_sleeper_unlink(int *head, int no)
 {
 	WaitLink   *l = &wait_links[no];
 
 	if (l->prev >= 0)
 		wait_links[l->prev].next = l->next;
 	else
-		slot->head = l->next;
+		*head = l->next;
 	if (l->next >= 0)
 		wait_links[l->next].prev = l->prev;
 	l->prev = l->next = -1;
 	l->listed = false;
 }
 
+/* This backend is on a list (read under the list's spinlock). */
+bool
+task_sleeper_listed(void)
+{
+	return wait_links[MyProc->pgprocno].listed;
+}
+
 /*
- * Wake up to count sleepers of slot, the latest first (all of them when
+ * Wake up to count sleepers of a list, the latest first (all of them when
  * count is PG_UINT32_MAX): each is taken off the list and marked, then its
  * latch is set (outside the spinlock).
  */
-static void
-sleepers_signal(WaitSlot *slot, uint32 count)
+void
+task_sleepers_signal(slock_t *mutex, int *head, uint32 count)
 {
 	int			woken[WAIT_SIGNAL_BATCH];
 	int			n;
@@ -370,22 +384,26 @@ sleepers_signal(WaitSlot *slot, uint32 count)
 	do
 	{
 		n = 0;
-		SpinLockAcquire(&slot->mutex);
-		while (count > 0 && slot->head >= 0 && n < WAIT_SIGNAL_BATCH)
+		SpinLockAcquire(mutex);
+		while (count > 0 && *head >= 0 && n < WAIT_SIGNAL_BATCH)
 		{
-			int			no = slot->head;
+			int			no = *head;
 
-			sleeper_unlink(slot, no);
+			task_sleeper_unlink(head, no);
 			pg_atomic_write_u32(&wait_links[no].signalled, 1);
 			woken[n++] = no;
 			if (count != PG_UINT32_MAX)
 				count--;
 		}
-		SpinLockRelease(&slot->mutex);
+		SpinLockRelease(mutex);
 		for (i = 0; i < n; i++)
 			SetLatch(&GetPGProcByNumber(woken[i])->procLatch);
 	} while (n == WAIT_SIGNAL_BATCH && count > 0);
 }
+
+#define sleeper_push(slot) task_sleeper_push(&(slot)->head)
+#define sleeper_unlink(slot, no) task_sleeper_unlink(&(slot)->head, (no))
+#define sleepers_signal(slot, count) task_sleepers_signal(&(slot)->mutex, &(slot)->head, (count))
 
 /*
  * Wake the waiters of one slot: a commit made work for one of its keys.

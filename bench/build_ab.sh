@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A/B of two builds of task.so on the W3 drain (bench/sql/task_drain1.sql:
+# one task_dequeue per task that completes the previous one), the builds
+# alternated on one throwaway cluster (restarted for each, the .so
+# installed in between), so that the load of a shared machine falls on
+# both alike. Per run: tasks/s, CPU of the whole machine per task (all
+# processes: server, pgbench, kernel; /proc/stat), WAL bytes and fsyncs
+# per task (pg_stat_wal). Installs each build over the server's task.so:
+# run `make install` afterwards.
+#   bench/build_ab.sh A.so B.so ["WORKERS..." (4 64)] [ROUNDS (3)]
+# Settings: BUILD_AB_BACKLOG (40000), BUILD_AB_PORT (58449).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+A=${1:?usage: bench/build_ab.sh A.so B.so [WORKERS] [ROUNDS]}
+B=${2:?usage: bench/build_ab.sh A.so B.so [WORKERS] [ROUNDS]}
+WORKERS=${3:-4 64}
+ROUNDS=${4:-3}
+BACKLOG=${BUILD_AB_BACKLOG:-40000}
+PORT=${BUILD_AB_PORT:-58449}
+# shellcheck source=../test/harness/cluster.sh
+export PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
+. "$ROOT/test/harness/cluster.sh"
+# shellcheck source=conf.sh
+. "$HERE/conf.sh"
+BIN=$(h_bindir)
+LIB=$("$PG_CONFIG" --pkglibdir)/task.so
+DIR=$(h_tmp "$ROOT")/build_ab
+DATA=$DIR/data
+SOCK=$DIR/sock
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+unset PGDATABASE PGOPTIONS
+q() { "$BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d "$@"; }
+stop() { [ ! -f "$DATA/postmaster.pid" ] || h_as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; }
+trap stop EXIT
+cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+rm -rf "$DIR"; mkdir -p "$SOCK"; h_own "$DIR"
+h_as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --no-sync >/dev/null
+bench_conf "$PORT" "$SOCK" task >>"$DATA/postgresql.conf"
+echo "build_ab: A = $A, B = $B; W3 drain of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
+printf '%-5s %-3s %7s %8s %12s %9s %10s\n' round ab workers tasks/s "cpu us/task" "wal B" "fsyncs"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
+	for v in $order; do
+		stop
+		if [ "$v" = A ]; then cp "$A" "$LIB"; else cp "$B" "$LIB"; fi
+		h_as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/log" -w start >/dev/null
+		for n in $WORKERS; do
+			"$BIN/dropdb" --if-exists ab >/dev/null 2>&1; "$BIN/createdb" ab
+			q ab -f "$HERE/sql/task_setup.sql" >/dev/null
+			PGOPTIONS='-c synchronous_commit=off' q ab -c "SELECT bench_task_preload($BACKLOG)" >/dev/null
+			q ab -c "VACUUM ANALYZE" -c "CHECKPOINT" -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
+			c0=$(cpu); t0=$(date +%s.%N)
+			"$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t $((BACKLOG / n)) \
+				-D prev_id=none -D prev_token=none -f "$HERE/sql/task_drain1.sql" ab >"$DIR/pgbench.log" 2>&1 \
+				|| { tail -5 "$DIR/pgbench.log" >&2; exit 1; }
+			t1=$(date +%s.%N); c1=$(cpu)
+			left=$(q ab -f "$HERE/sql/task_pending.sql")
+			wal=$(q ab -c "SELECT wal_bytes || ' ' || wal_sync FROM pg_stat_wal")
+			awk -v r="$r" -v v="$v" -v n="$n" -v d=$((BACKLOG - left)) -v t0="$t0" -v t1="$t1" \
+				-v c0="$c0" -v c1="$c1" -v w="$wal" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+				split(w, a, " ")
+				printf "%-5d %-3s %7d %8.0f %12.0f %9.0f %10.3f\n", r, v, n, d / (t1 - t0),
+				       (c1 - c0) / hz * 1e6 / d, a[1] / d, a[2] / d }'
+		done
+	done
+done
