@@ -92,6 +92,11 @@ CREATE FUNCTION task._mark_done(queue text) RETURNS boolean
 COMMENT ON FUNCTION task._mark_done(text) IS
     'Internal: a claim of the queue took nothing: gives back its place among the queue''s claimers (true when it held one).';
 
+CREATE FUNCTION task._claimable_version(rel regclass, version tid) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_claimable_version' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._claimable_version(regclass, tid) IS
+    'Internal: the row version at the tid has no updater that committed or is running; the claim checks it before FOR UPDATE SKIP LOCKED, which would otherwise lock (and keep) the newest version of a task another claim took while the statement ran.';
+
 -- Milliseconds from now to a deadline, for _wait_sleep.
 CREATE FUNCTION task._ms_until(deadline timestamptz) RETURNS double precision
     LANGUAGE sql VOLATILE

@@ -354,6 +354,11 @@ BEGIN
                    AND x.status IN ('queued', 'rescheduled')
                    AND x.priority = lvl AND (x.run_at, x.id) >= (from_at, from_id)
                    AND x.run_at <= at
+                   -- not a version another claim updated after this
+                   -- statement's snapshot: locking it would lock that
+                   -- claim's task until this transaction ends, and its
+                   -- completion would wait (docs/QUEUE.md)
+                   AND task._claimable_version('task.task', x.ctid)
                    -- ordering keys: tasks of a key run one at a time, in the
                    -- order they were created (ids of one queue share an owner,
                    -- so they sort by creation): none while another task of the

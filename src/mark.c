@@ -99,6 +99,10 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/pg_class.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
@@ -986,4 +990,62 @@ task_lease_set(PG_FUNCTION_ARGS)
 	}
 	SpinLockRelease(&m->mutex);
 	PG_RETURN_BOOL(stored);
+}
+
+/*
+ * task._claimable_version(rel regclass, version tid) → boolean: the row
+ * version at tid has no updater that committed or is still running (a
+ * lock-only xmax, an aborted updater or none: true). The claim's search
+ * checks it before FOR UPDATE SKIP LOCKED: for a version updated after the
+ * statement's snapshot (another claim that committed while it ran), the
+ * lock would follow the update chain, lock the newest version (the other
+ * worker's task, processing), fail the re-check and skip it, and keep the
+ * lock until the transaction ends: the other worker's completion waited
+ * for it (docs/QUEUE.md, "Claimers at once"). A claim that commits between
+ * this check and the lock still can; the window is that, not the
+ * statement. A running updater would be skipped by SKIP LOCKED anyway.
+ */
+PG_FUNCTION_INFO_V1(task_claimable_version);
+
+Datum
+task_claimable_version(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	Relation	rel;
+	Buffer		buf;
+	Page		page;
+	OffsetNumber off;
+	TransactionId updater = InvalidTransactionId;
+
+	rel = table_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		ItemPointerGetBlockNumber(tid) >= RelationGetNumberOfBlocks(rel))
+	{
+		table_close(rel, AccessShareLock);
+		PG_RETURN_BOOL(true);
+	}
+	buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	off = ItemPointerGetOffsetNumber(tid);
+	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdIsNormal(lp))
+		{
+			HeapTupleHeader htup = (HeapTupleHeader) PageGetItem(page, lp);
+
+			if (!(htup->t_infomask & HEAP_XMAX_INVALID) &&
+				!HEAP_XMAX_IS_LOCKED_ONLY(htup->t_infomask))
+				updater = HeapTupleHeaderGetUpdateXid(htup);
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	table_close(rel, AccessShareLock);
+
+	if (!TransactionIdIsValid(updater) || TransactionIdIsCurrentTransactionId(updater))
+		PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(!TransactionIdIsInProgress(updater) && !TransactionIdDidCommit(updater));
 }

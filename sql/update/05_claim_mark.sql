@@ -13,9 +13,11 @@
 -- @replace function task._mark_peek
 -- @replace function task._lease_from
 -- @replace function task._lease_set
+-- @replace function task._claimable_version
 REVOKE ALL ON FUNCTION task._mark_get(integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._mark_done(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._mark_peek(integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._lease_from(integer, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._lease_set(integer, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION task._claimable_version(regclass, tid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._mark_set(integer, text, bigint, integer, timestamptz, task.task_id, boolean) FROM PUBLIC;
