@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A/B of two builds of task.so on the W3 drain (bench/sql/task_drain1.sql:
 # one task_dequeue per task that completes the previous one), the builds
-# alternated on one throwaway cluster (restarted for each, the .so
-# installed in between), so that the load of a shared machine falls on
-# both alike. Per run: tasks/s, CPU of the whole machine per task (all
+# alternated (ABBA) so that the load of a shared machine falls on both
+# alike, each run on a throwaway cluster of its own (test/harness/
+# cluster.sh), started after the build was installed. Per run: tasks/s, CPU of the whole machine per task (all
 # processes: server, pgbench, kernel; /proc/stat), WAL bytes and fsyncs
 # per task (pg_stat_wal). Installs each build over the server's task.so:
 # run `make install` afterwards.
@@ -18,34 +18,26 @@ WORKERS=${3:-4 64}
 ROUNDS=${4:-3}
 BACKLOG=${BUILD_AB_BACKLOG:-40000}
 PORT=${BUILD_AB_PORT:-58449}
-# shellcheck source=../test/harness/cluster.sh
 export PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
+# shellcheck source=../test/harness/cluster.sh
 . "$ROOT/test/harness/cluster.sh"
-# shellcheck source=conf.sh
-. "$HERE/conf.sh"
 BIN=$(h_bindir)
 LIB=$("$PG_CONFIG" --pkglibdir)/task.so
 DIR=$(h_tmp "$ROOT")/build_ab
-DATA=$DIR/data
-SOCK=$DIR/sock
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+export PGHOST=$(h_sockdir "$(realpath -m "$DIR")") PGPORT=$PORT PGUSER=postgres
 unset PGDATABASE PGOPTIONS
 q() { "$BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d "$@"; }
-stop() { [ ! -f "$DATA/postmaster.pid" ] || h_as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; }
-trap stop EXIT
+trap 'cluster_stop "$DIR"' EXIT
 cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
-rm -rf "$DIR"; mkdir -p "$SOCK"; h_own "$DIR"
-h_as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --no-sync >/dev/null
-bench_conf "$PORT" "$SOCK" task >>"$DATA/postgresql.conf"
 echo "build_ab: A = $A, B = $B; W3 drain of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
 printf '%-5s %-3s %7s %8s %12s %9s %10s\n' round ab workers tasks/s "cpu us/task" "wal B" "fsyncs"
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
 	for v in $order; do
-		stop
+		cluster_stop "$DIR"
 		if [ "$v" = A ]; then cp "$A" "$LIB"; else cp "$B" "$LIB"; fi
-		h_as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/log" -w start >/dev/null
+		cluster_start "$DIR" "$PORT" postgres shared_buffers=512MB synchronous_commit=on max_connections=200 >/dev/null
 		for n in $WORKERS; do
 			"$BIN/dropdb" --if-exists ab >/dev/null 2>&1; "$BIN/createdb" ab
 			q ab -f "$HERE/sql/task_setup.sql" >/dev/null

@@ -17,8 +17,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 SQL=$HERE/sql
-# shellcheck source=conf.sh
-. "$HERE/conf.sh"
 
 MODE=full
 if [[ ${1:-} == quick || ${1:-} == full ]]; then MODE=$1; shift; fi
@@ -85,7 +83,17 @@ start_cluster() {
   PRELOAD=
   [[ -f $PKGLIB/task.so ]] && PRELOAD=task
   write_conf() {
-    { printf '\n# ---- bench/run.sh\n'; bench_conf "$PORT" "$SOCK" "$1"; } >>"$DATA/postgresql.conf"
+    cat >>"$DATA/postgresql.conf" <<EOF
+
+# ---- bench/run.sh
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+max_connections = 200
+shared_buffers = 512MB
+synchronous_commit = on
+shared_preload_libraries = '$1'
+EOF
   }
   write_conf "$PRELOAD"
   if ! as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; then

@@ -99,19 +99,19 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/transam.h"
-#include "catalog/pg_class.h"
-#include "storage/bufmgr.h"
-#include "storage/procarray.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "catalog/namespace.h"
@@ -1018,9 +1018,14 @@ task_claimable_version(PG_FUNCTION_ARGS)
 	OffsetNumber off;
 	TransactionId updater = InvalidTransactionId;
 
+	/*
+	 * The tid is a version the caller's scan just returned, so its block
+	 * exists: no size check (RelationGetNumberOfBlocks is an lseek per call,
+	 * and this runs for every entry a claim looks at). Internal: not
+	 * granted to PUBLIC.
+	 */
 	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		ItemPointerGetBlockNumber(tid) >= RelationGetNumberOfBlocks(rel))
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
 	{
 		table_close(rel, AccessShareLock);
 		PG_RETURN_BOOL(true);
