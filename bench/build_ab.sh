@@ -8,7 +8,10 @@
 # per task (pg_stat_wal). Installs each build over the server's task.so:
 # run `make install` afterwards.
 #   bench/build_ab.sh A.so B.so ["WORKERS..." (4 64)] [ROUNDS (3)]
-# Settings: BUILD_AB_BACKLOG (40000), BUILD_AB_PORT (58449).
+# Settings: BUILD_AB_BACKLOG (40000), BUILD_AB_PORT (58449);
+# BUILD_AB_A_PGOPTIONS, BUILD_AB_B_PGOPTIONS: the workers' PGOPTIONS in A's
+# and B's runs, to compare two settings of one build (pass the same .so
+# twice), e.g. BUILD_AB_A_PGOPTIONS="-c task.claim_concurrency=0".
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -30,7 +33,7 @@ q() { "$BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d "$@"; }
 trap 'cluster_stop "$DIR"' EXIT
 cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
-echo "build_ab: A = $A, B = $B; W3 drain of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
+echo "build_ab: A = $A ${BUILD_AB_A_PGOPTIONS:+($BUILD_AB_A_PGOPTIONS)}, B = $B ${BUILD_AB_B_PGOPTIONS:+($BUILD_AB_B_PGOPTIONS)}; W3 drain of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
 printf '%-5s %-3s %7s %8s %12s %9s %10s\n' round ab workers tasks/s "cpu us/task" "wal B" "fsyncs"
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
@@ -44,7 +47,8 @@ for r in $(seq "$ROUNDS"); do
 			PGOPTIONS='-c synchronous_commit=off' q ab -c "SELECT bench_task_preload($BACKLOG)" >/dev/null
 			q ab -c "VACUUM ANALYZE" -c "CHECKPOINT" -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
 			c0=$(cpu); t0=$(date +%s.%N)
-			"$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t $((BACKLOG / n)) \
+			if [ "$v" = A ]; then opts=${BUILD_AB_A_PGOPTIONS:-}; else opts=${BUILD_AB_B_PGOPTIONS:-}; fi
+			PGOPTIONS=$opts "$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t $((BACKLOG / n)) \
 				-D prev_id=none -D prev_token=none -f "$HERE/sql/task_drain1.sql" ab >"$DIR/pgbench.log" 2>&1 \
 				|| { tail -5 "$DIR/pgbench.log" >&2; exit 1; }
 			t1=$(date +%s.%N); c1=$(cpu)

@@ -62,7 +62,7 @@ COMMENT ON TYPE task.claim_mark IS 'Internal: where a claim starts in its queue 
 CREATE FUNCTION task._mark_get(owner integer, queue text) RETURNS task.claim_mark
     AS 'MODULE_PATHNAME', 'task_mark_get' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION task._mark_get(integer, text) IS
-    'Internal: takes a place among the queue''s claimers (task.claim_concurrency; waits at most 100 ms for one), then returns the position where the claim starts (nothing runnable sorts before it) and a ticket when the claim should refresh it first; NULL without shared memory, under a transaction snapshot or with task.claim_mark_refresh = 0.';
+    'Internal: takes a place among the queue''s claimers when task.claim_concurrency sets a limit (waiting at most task.claim_wait for one), then returns the position where the claim starts (nothing runnable sorts before it) and a ticket when the claim should refresh it first; NULL without shared memory, under a transaction snapshot or with task.claim_mark_refresh = 0.';
 
 CREATE FUNCTION task._mark_set(owner integer, queue text, ticket bigint, priority integer,
                                run_at timestamptz, id task.task_id, full_scan boolean) RETURNS boolean

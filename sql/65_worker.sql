@@ -507,6 +507,9 @@ BEGIN
              WHERE x.owner = q.owner AND x.queue = q.name
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
+               -- not a version another claim updated after this
+               -- statement's snapshot (as in task._claim)
+               AND task._claimable_version('task.task', x.ctid)
                AND (x.ordering_key IS NULL OR q.key_concurrency = 0
                     OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
              ORDER BY x.priority DESC, x.run_at, x.id
@@ -625,6 +628,7 @@ BEGIN
     RETURN ARRAY(
         SELECT x.id FROM ONLY task.task x
          WHERE x.owner = q.owner AND x.id = ANY (turns) AND x.status IN ('queued', 'rescheduled')
+           AND task._claimable_version('task.task', x.ctid)
          ORDER BY array_position(turns, x.id)
          LIMIT n
          FOR UPDATE SKIP LOCKED);
@@ -811,15 +815,21 @@ DECLARE
     lkey bigint;
     lseq bigint;
     next_slot timestamptz;
+    -- what the completion returned (not used): assigned, not PERFORMed, so
+    -- that the call is a simple expression, evaluated without a query of
+    -- its own (PERFORM runs a SELECT through SPI: an executor start and
+    -- end per task)
+    done task.task;
+    ndone integer;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
     IF task_dequeue.complete IS NOT NULL THEN
-        PERFORM task._complete(task_dequeue.complete, task_dequeue.complete_token,
+        done := task._complete(task_dequeue.complete, task_dequeue.complete_token,
                                task_dequeue.result, task_dequeue.resource);
     END IF;
     -- ... or the previous batch, in one statement
     IF cardinality(task_dequeue.complete_batch) > 0 THEN
-        PERFORM task._complete_many(task_dequeue.complete_batch, task_dequeue.complete_tokens);
+        ndone := task._complete_many(task_dequeue.complete_batch, task_dequeue.complete_tokens);
     END IF;
 
     IF task_dequeue.n IS NULL OR task_dequeue.n NOT BETWEEN 1 AND 1000 THEN

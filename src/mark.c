@@ -66,9 +66,10 @@
  * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
  * the mark. An unknown mark is refreshed from the beginning of the queue.
  *
- * Claimers at once. The same entries count the transactions that hold
- * claimed tasks of a queue: a claim first takes one of
- * task.claim_concurrency places (default 4 per CPU) and keeps it until its
+ * Claimers at once (off by default). The same entries can count the
+ * transactions that hold claimed tasks of a queue: with
+ * task.claim_concurrency set, a claim first takes one of its places
+ * (0: 4 per CPU) and keeps it until its
  * transaction ends, or gives it back at once when it claimed nothing. A
  * claim that finds every place taken sleeps on the entry's list (wait.c's
  * lists: a place given back wakes the latest to sleep, whose backend's
@@ -76,10 +77,12 @@
  * most task.claim_wait (100 ms) and then goes ahead anyway: a transaction
  * that holds its claim open for long (or a lock a place holder waits for)
  * delays the others by that much, never blocks them. While places go
- * round it waits on, at most ten times as long. Without the places, a
- * claim steps over the row of every claim in flight before its own (SKIP
- * LOCKED still visits a locked row), and 64 workers on 2 cores ran at
- * 0.60 of 16 (docs/QUEUE.md, "Claimers at once").
+ * round it waits on, at most ten times as long. The places were the
+ * default while a claim locked the row of every claim in flight before
+ * its own (SKIP LOCKED visits a locked row); since the claim checks the
+ * row version first (task._claimable_version), they only shrink the
+ * commit groups: 64 workers drain about a quarter faster without them
+ * (docs/QUEUE.md, "Claimers at once").
  *
  * task.claim_mark_refresh = 0 turns marks off for a session's claims (a
  * comparison, a way out).
@@ -139,8 +142,8 @@ PG_FUNCTION_INFO_V1(task_lease_set);
 /* task.claim_mark_refresh: a refresh every this many claims of a queue */
 int			task_claim_mark_refresh = 8;
 
-/* task.claim_concurrency: places per queue (0: 4 per CPU; -1: no limit) */
-int			task_claim_concurrency = 0;
+/* task.claim_concurrency: places per queue (-1: no limit; 0: 4 per CPU) */
+int			task_claim_concurrency = -1;
 
 /*
  * task.claim_wait: how long a claim waits for a place while none is given
@@ -265,9 +268,9 @@ task_mark_init(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("task.claim_concurrency",
 							"Transactions holding claimed tasks of one queue at once, beyond which a claim waits for one to end (task.claim_wait).",
-							"0: four per CPU of the server; -1: no limit. Waits only happen with more workers than that draining one queue.",
+							"-1 (the default): no limit; 0: four per CPU of the server. Waits only happen with more workers than that draining one queue.",
 							&task_claim_concurrency,
-							0, -1, 100000,
+							-1, -1, 100000,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
