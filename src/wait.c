@@ -870,15 +870,28 @@ release_xmin(void)
 	MyProc->xmin = InvalidTransactionId;
 }
 
-/* End the backend, before it claims anything, when its client has gone. */
+/*
+ * End the backend, before it claims anything, when its client has gone.
+ * pq_check_connection resets the latch when it finds it set (so that the
+ * socket's event can show): a latch set before the check is set again, and
+ * the sleep loop reads its signal flag after the check, so that neither a
+ * signal nor an interrupt that came just before is lost for a whole turn.
+ */
 static void
 check_client(void)
 {
-	if (whereToSendOutput == DestRemote && !pq_check_connection())
+	bool		was_set;
+
+	if (whereToSendOutput != DestRemote)
+		return;
+	was_set = MyLatch->is_set;
+	if (!pq_check_connection())
 		ereport(FATAL,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("connection to client lost while waiting"),
 				 errhint("A waiting worker whose client has gone claims nothing; the task stays queued for the next worker.")));
+	if (was_set)
+		SetLatch(MyLatch);
 }
 
 /*
@@ -989,8 +1002,18 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 			if (left <= 0)
 				break;
 			check_client();
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 Min(left, WAIT_CHECK_CLIENT_MS), PG_WAIT_EXTENSION);
+
+			/*
+			 * A signal that set the latch while the client check reset it
+			 * shows in the flag (written before the latch was set; the
+			 * reset is a barrier): no sleep then. Without this, a waiter
+			 * signalled between joining the list and its first check slept
+			 * its whole turn (1 s) with the list's signals going nowhere:
+			 * W6's pickup tail (docs/QUEUE.md, "The lost latch").
+			 */
+			if (pg_atomic_read_u32(&me->signalled) == 0)
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 Min(left, WAIT_CHECK_CLIENT_MS), PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			if (pg_atomic_read_u32(&me->signalled) == 0)
 				continue;		/* a timeout, or the latch set for another reason */
