@@ -226,3 +226,11 @@ SELECT task_dequeue('xx/elsewhere');
 SELECT task_dequeue('wk/Bad Name');
 \set ON_ERROR_STOP 1
 RESET ROLE;
+-- claimers at once: no cap by default (docs/QUEUE.md, "Why the places are
+-- off by default"); only a superuser sets one
+SHOW task.claim_concurrency;
+SET ROLE wk_svc;
+\set ON_ERROR_STOP 0
+SET task.claim_concurrency = 8;
+\set ON_ERROR_STOP 1
+RESET ROLE;
