@@ -11,7 +11,9 @@
 # Settings: BUILD_AB_BACKLOG (40000), BUILD_AB_PORT (58449);
 # BUILD_AB_A_PGOPTIONS, BUILD_AB_B_PGOPTIONS: the workers' PGOPTIONS in A's
 # and B's runs, to compare two settings of one build (pass the same .so
-# twice), e.g. BUILD_AB_A_PGOPTIONS="-c task.claim_concurrency=0".
+# twice), e.g. BUILD_AB_A_PGOPTIONS="-c task.claim_concurrency=0";
+# BUILD_AB_WORKLOAD: drain (W3, the default) or enqueue (W1: BACKLOG
+# task_create calls, one per transaction, bench/sql/task_insert1.sql).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -21,6 +23,9 @@ WORKERS=${3:-4 64}
 ROUNDS=${4:-3}
 BACKLOG=${BUILD_AB_BACKLOG:-40000}
 PORT=${BUILD_AB_PORT:-58449}
+WORKLOAD=${BUILD_AB_WORKLOAD:-drain}
+case $WORKLOAD in drain) SCRIPT=task_drain1.sql ;; enqueue) SCRIPT=task_insert1.sql ;;
+*) echo "build_ab: BUILD_AB_WORKLOAD is drain or enqueue" >&2; exit 2 ;; esac
 export PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
 # shellcheck source=../test/harness/cluster.sh
 . "$ROOT/test/harness/cluster.sh"
@@ -33,7 +38,7 @@ q() { "$BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d "$@"; }
 trap 'cluster_stop "$DIR"' EXIT
 cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
-echo "build_ab: A = $A ${BUILD_AB_A_PGOPTIONS:+($BUILD_AB_A_PGOPTIONS)}, B = $B ${BUILD_AB_B_PGOPTIONS:+($BUILD_AB_B_PGOPTIONS)}; W3 drain of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
+echo "build_ab: A = $A ${BUILD_AB_A_PGOPTIONS:+($BUILD_AB_A_PGOPTIONS)}, B = $B ${BUILD_AB_B_PGOPTIONS:+($BUILD_AB_B_PGOPTIONS)}; $WORKLOAD of $BACKLOG tasks; workers: $WORKERS; $ROUNDS rounds"
 printf '%-5s %-3s %7s %8s %12s %9s %10s\n' round ab workers tasks/s "cpu us/task" "wal B" "fsyncs"
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
@@ -44,15 +49,17 @@ for r in $(seq "$ROUNDS"); do
 		for n in $WORKERS; do
 			"$BIN/dropdb" --if-exists ab >/dev/null 2>&1; "$BIN/createdb" ab
 			q ab -f "$HERE/sql/task_setup.sql" >/dev/null
-			PGOPTIONS='-c synchronous_commit=off' q ab -c "SELECT bench_task_preload($BACKLOG)" >/dev/null
+			[ "$WORKLOAD" = enqueue ] || PGOPTIONS='-c synchronous_commit=off' q ab -c "SELECT bench_task_preload($BACKLOG)" >/dev/null
 			q ab -c "VACUUM ANALYZE" -c "CHECKPOINT" -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
 			c0=$(cpu); t0=$(date +%s.%N)
 			if [ "$v" = A ]; then opts=${BUILD_AB_A_PGOPTIONS:-}; else opts=${BUILD_AB_B_PGOPTIONS:-}; fi
 			PGOPTIONS=$opts "$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t $((BACKLOG / n)) \
-				-D prev_id=none -D prev_token=none -f "$HERE/sql/task_drain1.sql" ab >"$DIR/pgbench.log" 2>&1 \
+				-D prev_id=none -D prev_token=none -f "$HERE/sql/$SCRIPT" ab >"$DIR/pgbench.log" 2>&1 \
 				|| { tail -5 "$DIR/pgbench.log" >&2; exit 1; }
 			t1=$(date +%s.%N); c1=$(cpu)
 			left=$(q ab -f "$HERE/sql/task_pending.sql")
+			# enqueue: the tasks made are the ones pending now
+			[ "$WORKLOAD" = drain ] || left=$((BACKLOG - left))
 			wal=$(q ab -c "SELECT wal_bytes || ' ' || wal_sync FROM pg_stat_wal")
 			awk -v r="$r" -v v="$v" -v n="$n" -v d=$((BACKLOG - left)) -v t0="$t0" -v t1="$t1" \
 				-v c0="$c0" -v c1="$c1" -v w="$wal" -v hz="$(getconf CLK_TCK)" 'BEGIN {

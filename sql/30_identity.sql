@@ -54,6 +54,20 @@ CREATE FUNCTION task._identity_invalidate() RETURNS void
     AS 'MODULE_PATHNAME', 'task_identity_invalidate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._identity_invalidate() IS 'Internal: forget the identity cached for this transaction.';
 
+-- An identity is kept across the transactions of a session while nothing it
+-- was read from changes (src/identity.c): a change of a login, an account
+-- or a service tells every backend, at commit, to look it up again.
+CREATE FUNCTION task._identity_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'task_identity_changed' LANGUAGE C;
+COMMENT ON FUNCTION task._identity_changed() IS
+    'Internal: statement trigger of task.login, task.account and task.service; at commit every backend forgets the identity it kept.';
+CREATE TRIGGER login_identity_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON task.login
+    FOR EACH STATEMENT EXECUTE FUNCTION task._identity_changed();
+CREATE TRIGGER account_identity_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON task.account
+    FOR EACH STATEMENT EXECUTE FUNCTION task._identity_changed();
+CREATE TRIGGER service_identity_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON task.service
+    FOR EACH STATEMENT EXECUTE FUNCTION task._identity_changed();
+
 CREATE FUNCTION task._act_as_service(service integer) RETURNS void
     AS 'MODULE_PATHNAME', 'task_act_as_service' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._act_as_service(integer) IS

@@ -29,8 +29,21 @@
  * file's memory, not in a setting, and only the extension's owner can
  * throw it, so no session can forge it.
  *
- * The answer is cached for the rest of the transaction (the trigger asks on
- * every task change): one lookup per transaction.
+ * The answer stands for the rest of the transaction (the trigger asks on
+ * every task change), and is kept for the transactions that follow while
+ * nothing it was made from has changed: a worker's or a PostgREST
+ * connection's next transaction by the same role (with the same claims)
+ * looks nothing up. What it was made from: the rows of task.login,
+ * task.account and task.service, whose statement-level trigger
+ * (task._identity_changed) sends a relcache invalidation of its table at
+ * commit, and the roles and their memberships (pg_authid, pg_auth_members),
+ * whose syscache invalidations PostgreSQL sends. Either, received by this
+ * backend at its next transaction start (or lock), drops the kept answer.
+ * The lookup reads with a snapshot taken when it runs, not the statement's:
+ * a change committed before it is in the answer, and one committed after it
+ * sends its invalidation after its commit, hence after the lookup; an
+ * invalidation received while looking up keeps the answer from outliving
+ * its transaction.
  */
 #include "postgres.h"
 
@@ -43,9 +56,12 @@
 #include "utils/acl.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "commands/trigger.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
@@ -56,6 +72,7 @@ PG_FUNCTION_INFO_V1(task_current_service);
 PG_FUNCTION_INFO_V1(task_current_account);
 PG_FUNCTION_INFO_V1(task_current_is_operations);
 PG_FUNCTION_INFO_V1(task_identity_invalidate);
+PG_FUNCTION_INFO_V1(task_identity_changed);
 PG_FUNCTION_INFO_V1(task_current_kind);
 
 PG_FUNCTION_INFO_V1(task_roles);
@@ -92,6 +109,17 @@ static Oid	cached_role = InvalidOid;
 static int	cached_web = -1;		/* web_role_index(cached_role) */
 static char *cached_claims = NULL;	/* TopMemoryContext: outlives transactions */
 static SPIPlanPtr login_plan = NULL;
+
+/*
+ * cached_identity may also answer a later transaction (see the header):
+ * cleared by any invalidation of what it was made from, which also counts
+ * in identity_changes. identity_rels: task.login, task.account,
+ * task.service, whose relcache invalidations count.
+ */
+static bool cached_kept = false;
+static uint64 identity_changes = 0;
+static Oid	identity_rels[3];
+static bool identity_callbacks = false;
 
 /* task._act_as_service: the service a schedule's job acts as, in transaction acting_lxid */
 static TaskIdentity acting_identity;
@@ -259,7 +287,8 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 				"  LEFT JOIN task.account a ON a.id OPERATOR(pg_catalog.=) l.account "
 				" WHERE l.role::pg_catalog.oid OPERATOR(pg_catalog.=) $1", OIDOID);
 		arg[0] = ObjectIdGetDatum(role);
-		ret = SPI_execute_plan(login_plan, arg, NULL, true, 1);
+		ret = SPI_execute_snapshot(login_plan, arg, NULL, GetLatestSnapshot(),
+								   InvalidSnapshot, true, false, 1);
 	}
 	else if (claims != NULL && claims[0] != '\0')
 	{
@@ -284,7 +313,8 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 				"             OPERATOR(pg_catalog.||) pg_catalog.substr(c.ident, 10, 4))::pg_catalog.int8 END "
 				" WHERE s.id IS NOT NULL OR a.id IS NOT NULL", TEXTOID);
 		arg[0] = CStringGetTextDatum(claims);
-		ret = SPI_execute_plan(claim_plan, arg, NULL, true, 1);
+		ret = SPI_execute_snapshot(claim_plan, arg, NULL, GetLatestSnapshot(),
+								   InvalidSnapshot, true, false, 1);
 	}
 	/* else: a web role without claims is nobody */
 
@@ -311,6 +341,58 @@ lookup_identity(Oid role, int web, const char *claims, TaskIdentity *ident)
 	task_owner_spi_finish(&owner_spi);
 }
 
+static void
+identity_forget(void)
+{
+	cached_kept = false;
+	identity_changes++;
+}
+
+static void
+identity_relcache_changed(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(identity_rels); i++)
+		if (relid == InvalidOid || relid == identity_rels[i])
+		{
+			identity_forget();
+			return;
+		}
+}
+
+static void
+identity_syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	identity_forget();
+}
+
+/* the tables an identity is read from, and the callbacks that watch them */
+static void
+identity_watch(void)
+{
+	static const char *const names[] = {"login", "account", "service"};
+	Oid			nsp = get_namespace_oid("task", true);
+	int			i;
+
+	if (!identity_callbacks)
+	{
+		CacheRegisterRelcacheCallback(identity_relcache_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, identity_syscache_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, identity_syscache_changed, (Datum) 0);
+		identity_callbacks = true;
+	}
+	for (i = 0; i < (int) lengthof(identity_rels); i++)
+		identity_rels[i] = OidIsValid(nsp) ? get_relname_relid(names[i], nsp) : InvalidOid;
+}
+
+static bool
+same_claims(const char *claims)
+{
+	return claims ? cached_claims != NULL && strcmp(claims, cached_claims) == 0
+		: cached_claims == NULL;
+}
+
 const TaskIdentity *
 task_current_identity(void)
 {
@@ -332,23 +414,37 @@ task_current_identity(void)
 	{
 		if (cached_web < 0)
 			return &cached_identity;
-		claims = GetConfigOption("request.jwt.claims", true, false);
-		if (claims ? cached_claims != NULL && strcmp(claims, cached_claims) == 0
-			: cached_claims == NULL)
+		if (same_claims(GetConfigOption("request.jwt.claims", true, false)))
 			return &cached_identity;
 	}
 
 	web = web_role_index(role);
 	claims = web >= 0 ? GetConfigOption("request.jwt.claims", true, false) : NULL;
 
+	/* a new transaction, and nothing the kept answer was made from changed */
+	if (cached_kept && lxid != InvalidLocalTransactionId && role == cached_role &&
+		same_claims(claims))
+	{
+		cached_lxid = lxid;
+		return &cached_identity;
+	}
+
 	/* invalidate first: an error during the lookup must not leave a stale answer */
 	cached_lxid = InvalidLocalTransactionId;
+	cached_kept = false;
 	if (cached_claims)
 	{
 		pfree(cached_claims);
 		cached_claims = NULL;
 	}
-	lookup_identity(role, web, claims, &cached_identity);
+	identity_watch();
+	{
+		uint64		changes = identity_changes;
+
+		lookup_identity(role, web, claims, &cached_identity);
+		/* kept for later transactions unless something changed meanwhile */
+		cached_kept = (identity_changes == changes);
+	}
 	if (claims)
 		cached_claims = MemoryContextStrdup(TopMemoryContext, claims);
 	cached_role = role;
@@ -402,7 +498,28 @@ Datum
 task_identity_invalidate(PG_FUNCTION_ARGS)
 {
 	cached_lxid = InvalidLocalTransactionId;
+	identity_forget();
 	PG_RETURN_VOID();
+}
+
+/*
+ * task._identity_changed(): statement-level AFTER trigger of task.login,
+ * task.account and task.service. An identity read from them may be kept
+ * by every backend (see the header): the relcache invalidation of the
+ * table, sent to all of them when this transaction commits (and processed
+ * here at the next command), makes each look it up again.
+ */
+Datum
+task_identity_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("task._identity_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
 }
 
 /*
