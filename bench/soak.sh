@@ -20,6 +20,11 @@
 # Sizes of the queue tables (raw: bench_raw; task: every table of schema task, heap +
 # indexes) are sampled every BENCH_SOAK_SAMPLE (10) s; claims per 10 s interval and
 # pickup latency (claim - created_at) come from bench_pickup, written by the workers.
+# With the sizes, the cluster's I/O counters (bench_io: shared-buffer misses,
+# buffers written by backends and the checkpointer, WAL fsyncs and their time),
+# the kernel's dirty pages and the machine's CPU (busy, and stolen by the host
+# of a virtual machine) are sampled; the report sets them beside claims and
+# pickup percentiles minute by minute, to tell what a tail came from.
 #
 # Settings: BENCH_W6_SECONDS (600; quick 60), BENCH_W6_CLEAN_SECONDS (120; quick 30),
 #   BENCH_W7_SECONDS (1800; quick 120), BENCH_W7_FLAT_AFTER (300; quick 60),
@@ -27,6 +32,7 @@
 #   BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_RATE (unset), BENCH_CAP_SECONDS (20; quick 10),
 #   BENCH_CAP_BACKLOG (100000; quick 30000), BENCH_SOAK_WAIT ('1 second'),
 #   BENCH_RAW_POLL_MS (10), BENCH_SOAK_PARTS ("W6 W7"), BENCH_SOAK_PORT (58446),
+#   BENCH_SOAK_SHARED_BUFFERS (512MB),
 #   BENCH_SOAK_RETENTION (task: the queue's retention, e.g. '2 minutes'; unset keeps
 #   the default of 10 days, so finished tasks stay and the tables grow with the work
 #   done), BENCH_SOAK_MAINTAIN (task: task_maintain() every that many seconds during
@@ -65,6 +71,7 @@ RETENTION=${BENCH_SOAK_RETENTION:-}
 MAINTAIN=${BENCH_SOAK_MAINTAIN:-$([[ -n $RETENTION ]] && echo 60 || echo 0)}
 PARTS=${BENCH_SOAK_PARTS:-W6 W7}
 PORT=${BENCH_SOAK_PORT:-58446}
+SHARED_BUFFERS=${BENCH_SOAK_SHARED_BUFFERS:-512MB}
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 export PG_CONFIG
@@ -91,7 +98,8 @@ trap 'exit 130' INT TERM
 mkdir -p "$DIR" "$RESULTS"
 rm -rf "$DATA_OUT"; mkdir -p "$DATA_OUT"
 h_own "$DIR"
-cluster_start "$DIR/cluster" "$PORT" postgres shared_buffers=512MB synchronous_commit=on max_connections=100 >/dev/null
+cluster_start "$DIR/cluster" "$PORT" postgres shared_buffers="$SHARED_BUFFERS" synchronous_commit=on max_connections=100 \
+	track_io_timing=on track_wal_io_timing=on log_checkpoints=on >/dev/null
 SOCK=$(h_sockdir "$(realpath -m "$DIR/cluster")")
 log "cluster on port $PORT; mode $MODE: parts $PARTS: W7 ${W7_SECONDS}s (W6's clean reference; without W7 a ${W6_CLEAN}s clean run), W6 held ${W6_SECONDS}s; $WORKERS workers, $PRODUCERS producers; systems ${SYSTEMS[*]}"
 
@@ -135,7 +143,7 @@ phase() {
 	fresh "$db" "$sys" || return 1
 	q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 	local st=$DATA_OUT/$tag.stat sizes=$DATA_OUT/$tag.sizes
-	: >"$st"; : >"$sizes"
+	: >"$st"; : >"$sizes"; : >"$DATA_OUT/$tag.io"
 	if [[ $sys == task && -n $RETENTION ]]; then
 		q "$db" -c "SELECT task.task_queue_configure('bench/q', retention => '$RETENTION')" >/dev/null
 	fi
@@ -160,6 +168,10 @@ phase() {
 		while :; do
 			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')" 2>/dev/null) || r=
 			[[ -n $r ]] && printf '%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" >>"$sizes"
+			# and the cluster's I/O counters (cumulative) with the kernel's dirty pages
+			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_io()" 2>/dev/null) || r=
+			[[ -n $r ]] && printf '%s\t%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" \
+				"$(awk '/^Dirty:/ { d = $2 } /^Writeback:/ { w = $2 } END { printf "%d\t%d", d, w }' /proc/meminfo)	$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 "\t" $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 "\t" $9 }' /proc/stat)" >>"$DATA_OUT/$tag.io"
 			k=$(( k + 1 ))   # the next sample at t0 + k * SAMPLE, not SAMPLE after this one
 			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", (d > 0 ? d : 0) }')"
 		done
@@ -213,6 +225,12 @@ phase() {
 	q "$db" -F $'\t' -c "SELECT (b + 1) * $SAMPLE, round(count(*)::numeric / $SAMPLE, 1)
 		FROM (SELECT floor((extract(epoch FROM claimed_at) - $t0) / $SAMPLE)::int AS b FROM bench_pickup) x
 		WHERE b >= 0 AND (b + 1) * $SAMPLE <= $secs GROUP BY b ORDER BY b" >"$DATA_OUT/$tag.tput"
+	# claims and pickup percentiles per minute, to set beside the I/O counters
+	q "$db" -F $'\t' -c "SELECT (b + 1) * 60, round(count(*)::numeric / 60, 1),
+		round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
+		round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
+		FROM (SELECT floor((extract(epoch FROM claimed_at) - $t0) / 60)::int AS b, ms FROM bench_pickup) x
+		WHERE b >= 0 AND (b + 1) * 60 <= $secs + 1 GROUP BY b ORDER BY b" >"$DATA_OUT/$tag.pmin"
 	dropdb_ "$db"
 	log "$tag: offered $rate/s for $secs s: $(tr '\n' ' ' <"$st" | sed 's/t0=[^ ]* //; s/t1=[^ ]* //')"
 }
@@ -289,6 +307,21 @@ flat() { # file -> "at_mark_MB end_MB max_MB growth flat?"
 			printf "%.2f %.2f %.2f %+.0f%% %s\n", at / 1048576, last / 1048576, mx / 1048576, 100 * g, (g <= tol ? "yes" : "no")
 		}' "$1" 2>/dev/null || echo "? ? ? ? no data"
 }
+by_minute() { # tag -> markdown table: claims, pickup and I/O per minute (deltas of bench_io between samples)
+	[[ -s $DATA_OUT/$1.pmin && -s $DATA_OUT/$1.io ]] || { echo "no data"; return; }
+	echo "| minute ending (s) | claimed /s | pickup p50 ms | p99 ms | shared-buffer misses /s | buffers written by backends /s | by the checkpointer /s | checkpoints | WAL fsyncs /s | mean fsync ms | data write ms /s | kernel dirty + writeback MB | machine CPU busy % | CPU stolen by the host % |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	awk -F'\t' 'FNR == NR { t[++n] = $1; for (i = 2; i <= NF; i++) v[n, i] = $i; next }
+		function at(s,   k, j) { j = 0; for (k = 1; k <= n; k++) if (t[k] <= s + 2) j = k; return j }
+		{ m = $1; a = at(m - 60); b = at(m); if (!a || !b || b <= a) { print "| " m " | " $2 " | " $3 " | " $4 " | | | | | | | | | | |"; next }
+		  d = t[b] - t[a]; fs = v[b, 8] - v[a, 8]
+		  busy = v[b, 15] - v[a, 15]
+		  printf "| %s | %s | %s | %s | %.0f | %.0f | %.0f | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f |\n", m, $2, $3, $4,
+			(v[b, 2] - v[a, 2]) / d, (v[b, 4] - v[a, 4]) / d, (v[b, 5] - v[a, 5]) / d, v[b, 7] - v[a, 7],
+			fs / d, (fs > 0 ? (v[b, 9] - v[a, 9]) / fs : 0), (v[b, 11] - v[a, 11]) / d, (v[b, 12] + v[b, 13]) / 1024,
+			(busy > 0 ? 100 * (v[b, 14] - v[a, 14]) / busy : 0), (busy > 0 ? 100 * (v[b, 16] - v[a, 16]) / busy : 0) }' \
+		"$DATA_OUT/$1.io" "$DATA_OUT/$1.pmin"
+}
 tables() { # tag -> markdown list of the tables at the end of that run
 	awk -F'\t' '{ printf "  - %s: table %.2f MB, indexes %.2f MB, %s live rows, %s dead\n", $1, $2 / 1048576, $3 / 1048576, $4, $5 }' "$DATA_OUT/$1.tables" 2>/dev/null
 }
@@ -300,7 +333,7 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = 512MB, synchronous_commit = on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
 		clean_text="${W6_CLEAN} s without the held snapshot"
@@ -328,6 +361,14 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 			done
 		done
 		echo
+		echo "Minute by minute, with the cluster's I/O (pg_stat_database, pg_stat_bgwriter, pg_stat_wal with track_wal_io_timing; shared_buffers = $SHARED_BUFFERS), the kernel's dirty pages (/proc/meminfo) and the machine's CPU (/proc/stat: busy = user, nice, system, irq, softirq; stolen = steal, the time a virtual machine's CPUs were runnable but not run by the host):"
+		echo
+		for sys in "${SYSTEMS[@]}"; do
+			for ph in W6clean W6held; do
+				[[ $ph == W6clean && $CLEAN == W7 ]] && continue
+				echo "- $sys ${ph#W6}:"; echo; by_minute "$ph-$sys"; echo
+			done
+		done
 		echo "Tables at the end of the held run (n_live_tup, n_dead_tup from pg_stat_user_tables, as of the last statistics report):"
 		echo
 		for sys in "${SYSTEMS[@]}"; do echo "- $sys:"; tables "W6held-$sys"; done

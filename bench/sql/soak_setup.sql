@@ -27,3 +27,21 @@ LANGUAGE sql AS $$
            coalesce(sum(t.dead), 0)::bigint
       FROM bench_tables(sys) t
 $$;
+
+-- The cluster's I/O counters, cumulative (sampled every 10 s with the sizes,
+-- with the kernel's Dirty and Writeback from /proc/meminfo): shared-buffer
+-- misses and hits of this database, buffers written by backends (no clean
+-- buffer to evict), by the checkpointer and by the background writer,
+-- checkpoints, WAL fsyncs and their total time, and the time spent reading
+-- and writing data files (track_io_timing, track_wal_io_timing).
+CREATE FUNCTION bench_io(OUT blks_read bigint, OUT blks_hit bigint, OUT buffers_backend bigint,
+                         OUT buffers_checkpoint bigint, OUT buffers_clean bigint, OUT checkpoints bigint,
+                         OUT wal_sync bigint, OUT wal_sync_ms double precision,
+                         OUT blk_read_ms double precision, OUT blk_write_ms double precision)
+LANGUAGE sql AS $$
+    SELECT d.blks_read, d.blks_hit, b.buffers_backend, b.buffers_checkpoint, b.buffers_clean,
+           b.checkpoints_timed + b.checkpoints_req, w.wal_sync, w.wal_sync_time,
+           d.blk_read_time, d.blk_write_time
+      FROM pg_stat_database d, pg_stat_bgwriter b, pg_stat_wal w
+     WHERE d.datname = current_database()
+$$;
