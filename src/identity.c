@@ -406,28 +406,23 @@ task_current_identity(void)
 		return &acting_identity;
 
 	/*
-	 * Asked again in the same transaction by the same role: the answer
-	 * stands, unless the role is a web role whose claims changed. This is
-	 * the trigger's path (every row), so it reads nothing else.
+	 * Asked again by the same role, in the same transaction or in a later
+	 * one while nothing the answer was made from changed: it stands, unless
+	 * the role is a web role whose claims changed. This is the trigger's
+	 * path (every row) and every transaction's first question, so it reads
+	 * nothing else: the role's kind (cached_web) cannot change without an
+	 * invalidation of pg_authid, which clears cached_kept.
 	 */
-	if (lxid == cached_lxid && lxid != InvalidLocalTransactionId && role == cached_role)
-	{
-		if (cached_web < 0)
-			return &cached_identity;
-		if (same_claims(GetConfigOption("request.jwt.claims", true, false)))
-			return &cached_identity;
-	}
-
-	web = web_role_index(role);
-	claims = web >= 0 ? GetConfigOption("request.jwt.claims", true, false) : NULL;
-
-	/* a new transaction, and nothing the kept answer was made from changed */
-	if (cached_kept && lxid != InvalidLocalTransactionId && role == cached_role &&
-		same_claims(claims))
+	if (lxid != InvalidLocalTransactionId && role == cached_role &&
+		(lxid == cached_lxid || cached_kept) &&
+		(cached_web < 0 || same_claims(GetConfigOption("request.jwt.claims", true, false))))
 	{
 		cached_lxid = lxid;
 		return &cached_identity;
 	}
+
+	web = web_role_index(role);
+	claims = web >= 0 ? GetConfigOption("request.jwt.claims", true, false) : NULL;
 
 	/* invalidate first: an error during the lookup must not leave a stale answer */
 	cached_lxid = InvalidLocalTransactionId;

@@ -11,6 +11,9 @@
 #   -- @create type task.claim_mark          order -- CREATE TABLE/SEQUENCE/TYPE, its indexes, COMMENTs,
 #                                            ALTER TABLE/SEQUENCE, setval, pg_extension_config_dump,
 #                                            its triggers and policies (create their functions first)
+#   -- @create triggers task._identity_changed   the triggers, new in this version, that run a
+#                                            function (on tables that exist already): every
+#                                            CREATE TRIGGER ... EXECUTE FUNCTION that function()
 #
 # Usage (the Makefile): awk -v src=FRAGMENT -v fragments="sql/10_types.sql ..." -f expand.awk < FRAGMENT
 function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
@@ -87,7 +90,29 @@ function create(kind, name,    n, i, f, line, on, found) {
 		exit 1
 	}
 }
+# every CREATE TRIGGER statement of the install fragments that executes FUNC
+function triggers(func,    n, i, f, line, stmt, found) {
+	n = split(fragments, files, " ")
+	found = 0
+	for (i = 1; i <= n; i++) {
+		f = files[i]; stmt = ""
+		while ((getline line < f) > 0) {
+			if (stmt == "" && line !~ /^CREATE (CONSTRAINT )?TRIGGER /) continue
+			stmt = stmt line "\n"
+			if (line !~ /;$/) continue
+			if (index(stmt, " EXECUTE FUNCTION " func "()") > 0) { printf "%s", stmt; found++ }
+			stmt = ""
+		}
+		close(f)
+	}
+	if (found == 0) {
+		printf("expand.awk: %s: no trigger executes %s in the install fragments\n", src, func) > "/dev/stderr"
+		failed = 1
+		exit 1
+	}
+}
 /^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
+/^-- @create triggers [^ ]+$/ { triggers($4); next }
 /^-- @create (table|sequence|type) [^ ]+$/ { create($3, $4); next }
 /^-- @include [^ ]+$/ {
 	f = $3; n = 0
