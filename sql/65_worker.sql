@@ -130,40 +130,11 @@ COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
 -- ---------------------------------------------------------------- completion
 -- Complete one claimed task: the shared body of task_complete and the
 -- complete-and-claim form of task_dequeue.
+-- In C (src/worker.c, with task_dequeue's hot path): the UPDATE, then
+-- task._write_failed for the error when it found nothing.
 CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text,
                                force boolean DEFAULT false) RETURNS task.task
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    t task.task;
-BEGIN
-    IF result IS NOT NULL AND resource IS NOT NULL THEN
-        RAISE EXCEPTION 'a task result is either a JSON value or a resource URI, not both'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass result => a JSON value, or resource => ''/relative/uri''.';
-    END IF;
-    UPDATE ONLY task.task x
-       SET status = 'completed', result = _complete.result, resource = _complete.resource
-     WHERE x.id = _complete.id AND x.owner = task.task_id_owner(x.id)
-       AND task._may_write(x.owner, false)
-       -- a probe of the primary key by id, whatever the statistics say:
-       -- "status = 'processing'" let a generic plan read the partial lease
-       -- index whole (its statistics count only live processing tasks, so
-       -- it looks tiny) and filter on the id, and "owner = <parameter>"
-       -- the owner's listing index, on a fresh table; under a held
-       -- snapshot both keep every version since, and each completion
-       -- walked them all. Hence status as text, and the owner (the
-       -- distribution key) derived from the row's own id.
-       AND x.status::text = 'processing'
-       AND (_complete.force OR x.lease_token IS NOT DISTINCT FROM _complete.token)
-    RETURNING * INTO t;
-    IF NOT FOUND THEN
-        PERFORM task._write_failed(_complete.id, 'complete', false, _complete.token, '{processing}',
-                                   NOT _complete.force);
-    END IF;
-    RETURN t;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'task_complete_one' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text, boolean) IS 'Internal: completes a processing task, fenced by its claim''s token unless forced.';
 
 -- Complete a batch of claimed tasks in one statement (the batch form of
@@ -260,128 +231,13 @@ COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint, boolea
 -- is a row comparison that bounds the scan). Every few claims of a queue
 -- refresh the mark first: the first runnable entry at or after it, locked
 -- or not, read without SKIP LOCKED.
+--
+-- In C (src/claim.c): the same statements as saved plans, the mark read
+-- and stored by direct calls, the rows put straight into the caller's
+-- tuplestore (a fifth of a drained task's backend CPU went to the PL/pgSQL
+-- function around them; docs/QUEUE.md).
 CREATE FUNCTION task._claim(q task.queue, n integer, lease interval) RETURNS SETOF task.task
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    -- the real clock, read once: now() stands still for a whole transaction,
-    -- so a waiting dequeue would never see tasks created while it waits,
-    -- and a lease claimed late would start in the past
-    at timestamptz := clock_timestamp();
-    mk task.claim_mark;
-    -- the level being claimed and where in it; below: move first to the
-    -- first runnable entry of a level at or under it (NULL: stay)
-    lvl integer;
-    from_at timestamptz;
-    from_id task.task_id;
-    below bigint;
-    got integer := 0;
-    took integer;
-    stored boolean;
-BEGIN
-    -- a queue with a claim-time limit takes the limited claim
-    IF q.max_processing <> 0 OR q.key_concurrency <> 1 OR q.rate_limit <> 0 OR q.key_rate_limit <> 0
-       OR q.fair_share OR q.service_capped THEN
-        RETURN QUERY SELECT * FROM task._claim_limited(q, n, lease);
-        RETURN;
-    END IF;
-    -- a place among the queue's claimers, and where to start
-    mk := task._mark_get(q.owner, q.name);
-    IF mk.empty THEN
-        stored := task._mark_done(q.name);
-        RETURN;
-    END IF;
-    lvl := mk.priority;
-    from_at := mk.run_at;
-    from_id := mk.id;
-    IF lvl IS NULL THEN
-        below := 2147483647;
-    ELSIF mk.ticket IS NOT NULL THEN
-        -- refresh: the first runnable entry of the mark's level at or after it
-        SELECT x.run_at, x.id INTO from_at, from_id FROM ONLY task.task x
-         WHERE x.owner = q.owner AND x.queue = q.name
-           AND x.status IN ('queued', 'rescheduled')
-           AND x.priority = lvl AND (x.run_at, x.id) >= (mk.run_at, mk.id)
-         ORDER BY x.run_at, x.id
-         LIMIT 1;
-        IF FOUND THEN
-            stored := task._mark_set(q.owner, q.name, mk.ticket, lvl, from_at, from_id, false);
-            mk.ticket := NULL;
-        ELSE
-            below := lvl::bigint - 1;
-        END IF;
-    END IF;
-    LOOP
-        IF below IS NOT NULL THEN
-            -- the first runnable entry at or under level "below", locked or not
-            SELECT x.priority, x.run_at, x.id INTO lvl, from_at, from_id FROM ONLY task.task x
-             WHERE x.owner = q.owner AND x.queue = q.name
-               AND x.status IN ('queued', 'rescheduled')
-               AND x.priority <= below
-             ORDER BY x.priority DESC, x.run_at, x.id
-             LIMIT 1;
-            IF NOT FOUND THEN
-                lvl := NULL;
-            END IF;
-            IF mk.ticket IS NOT NULL THEN
-                stored := task._mark_set(q.owner, q.name, mk.ticket, lvl, from_at, from_id, mk.priority IS NULL);
-                mk.ticket := NULL;
-            END IF;
-            IF lvl IS NULL THEN
-                -- nothing claimed: no place among the queue's claimers needed
-                IF got = 0 THEN
-                    stored := task._mark_done(q.name);
-                END IF;
-                EXIT;
-            END IF;
-        END IF;
-        -- returned in claim order too
-        RETURN QUERY
-        WITH claimed AS (
-        UPDATE ONLY task.task t
-           SET status = 'processing',
-               attempts = t.attempts + 1,
-               lease_token = t.revision + 1,
-               lease_until = at + coalesce(_claim.lease, q.lease)
-         -- by the id alone, so that only the primary key fits: a plan made
-         -- while the table is new (no statistics yet) took the owner's
-         -- listing index for "t.owner = q.owner", every task of the service
-         -- read for each claim until the first ANALYZE (task_dequeue's
-         -- enable_seqscan = off keeps a sequential scan out)
-         WHERE t.id = ANY (ARRAY(
-                SELECT x.id FROM ONLY task.task x
-                 WHERE x.owner = q.owner AND x.queue = q.name
-                   AND x.status IN ('queued', 'rescheduled')
-                   AND x.priority = lvl AND (x.run_at, x.id) >= (from_at, from_id)
-                   AND x.run_at <= at
-                   -- not a version another claim updated after this
-                   -- statement's snapshot: locking it would lock that
-                   -- claim's task until this transaction ends, and its
-                   -- completion would wait (docs/QUEUE.md)
-                   AND task._claimable_version('task.task', x.ctid)
-                   -- ordering keys: tasks of a key run one at a time, in the
-                   -- order they were created (ids of one queue share an owner,
-                   -- so they sort by creation): none while another task of the
-                   -- key is processing or an older one waits, even for a retry
-                   AND (x.ordering_key IS NULL OR NOT EXISTS (
-                            SELECT FROM ONLY task.task k
-                             WHERE k.owner = q.owner AND k.queue = q.name AND k.ordering_key = x.ordering_key
-                               AND k.status IN ('queued', 'rescheduled', 'processing')
-                               AND (k.status = 'processing' OR k.id < x.id)))
-                 ORDER BY x.run_at, x.id
-                 LIMIT _claim.n - got
-                 FOR UPDATE SKIP LOCKED))
-           AND t.owner = task.task_id_owner(t.id)
-        RETURNING t.*)
-        SELECT * FROM claimed c ORDER BY c.run_at, c.id;
-        GET DIAGNOSTICS took = ROW_COUNT;
-        got := got + took;
-        EXIT WHEN got >= _claim.n;
-        -- then the next level down
-        below := lvl::bigint - 1;
-    END LOOP;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'task_claim' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: claims up to n runnable tasks of a queue (higher priority first, FIFO within a priority, SKIP LOCKED), searching from the queue''s claim mark; a queue with a claim-time limit is claimed by task._claim_limited.';
 
 -- ---------------------------------------------------------------- limited claims
@@ -777,6 +633,11 @@ COMMENT ON FUNCTION task._fair_served(task.queue, task.task_id[], timestamptz) I
     'Internal: records when a fair-share claim served each ordering key of the tasks it took.';
 
 
+-- task_dequeue is C (src/worker.c) for the calls of a busy worker, those
+-- that do not wait (with valid arguments): complete the previous task or
+-- batch, find the queue, claim, rescue expired leases when the queue is
+-- short. Every other call is task._dequeue below, called with the same
+-- arguments: it does the same in the same order, then waits.
 CREATE FUNCTION task.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
@@ -789,10 +650,21 @@ CREATE FUNCTION task.task_dequeue(
     complete_batch  task.task_id[] DEFAULT NULL,
     complete_tokens bigint[] DEFAULT NULL)
     RETURNS SETOF task.task
-    LANGUAGE plpgsql SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'task_dequeue' LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
+    SET enable_seqscan = off;  -- docs/QUEUE.md, "Plans made on an empty table"
+COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+
+-- The parameters of task_dequeue, always all passed (by src/worker.c).
+CREATE FUNCTION task._dequeue(queue text, n integer, lease interval, wait interval,
+                              complete task.task_id, complete_token bigint, result jsonb, resource text,
+                              complete_batch task.task_id[], complete_tokens bigint[])
+    RETURNS SETOF task.task
+    LANGUAGE plpgsql
+    SET search_path = task, pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -823,38 +695,38 @@ DECLARE
     ndone integer;
 BEGIN
     -- the one-round-trip loop: finish the previous task first
-    IF task_dequeue.complete IS NOT NULL THEN
-        done := task._complete(task_dequeue.complete, task_dequeue.complete_token,
-                               task_dequeue.result, task_dequeue.resource);
+    IF _dequeue.complete IS NOT NULL THEN
+        done := task._complete(_dequeue.complete, _dequeue.complete_token,
+                               _dequeue.result, _dequeue.resource);
     END IF;
     -- ... or the previous batch, in one statement
-    IF cardinality(task_dequeue.complete_batch) > 0 THEN
-        ndone := task._complete_many(task_dequeue.complete_batch, task_dequeue.complete_tokens);
+    IF cardinality(_dequeue.complete_batch) > 0 THEN
+        ndone := task._complete_many(_dequeue.complete_batch, _dequeue.complete_tokens);
     END IF;
 
-    IF task_dequeue.n IS NULL OR task_dequeue.n NOT BETWEEN 1 AND 1000 THEN
+    IF _dequeue.n IS NULL OR _dequeue.n NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'n must be between 1 and 1000'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Claim at most 1000 tasks a call.';
     END IF;
-    IF task_dequeue.wait IS NULL OR task_dequeue.wait < '0' OR task_dequeue.wait > '1 hour' THEN
+    IF _dequeue.wait IS NULL OR _dequeue.wait < '0' OR _dequeue.wait > '1 hour' THEN
         RAISE EXCEPTION 'wait must be between 0 and 1 hour'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Wait a few seconds and loop; a long wait holds a connection.';
     END IF;
-    IF task_dequeue.lease IS NOT NULL AND task_dequeue.lease <= '0' THEN
+    IF _dequeue.lease IS NOT NULL AND _dequeue.lease <= '0' THEN
         RAISE EXCEPTION 'lease must be positive'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave lease out to use the queue''s policy.';
     END IF;
-    q := task._worker_queue(task_dequeue.queue, missing_ok => true);
+    q := task._worker_queue(_dequeue.queue, missing_ok => true);
     IF q.paused THEN
         RETURN;
     END IF;
 
     -- a waiting call reads the queue's wake generation before it looks
     -- (see 60_wait.sql): a commit after this point wakes its sleep
-    IF task_dequeue.wait > '0' THEN
+    IF _dequeue.wait > '0' THEN
         key := task._wait_key(q.name);
         seq := task._wait_seq(key);
         -- ... and, for a queue with a cap, the generation of its service's
@@ -867,12 +739,12 @@ BEGIN
     END IF;
 
     claimed := 0;
-    RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
+    RETURN QUERY SELECT * FROM task._claim(q, _dequeue.n, _dequeue.lease);
     GET DIAGNOSTICS claimed = ROW_COUNT;
 
     -- a short queue: also look for expired leases to take over
-    IF claimed < task_dequeue.n AND task._rescue_leases(q, task_dequeue.n - claimed) > 0 THEN
-        RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n - claimed, task_dequeue.lease);
+    IF claimed < _dequeue.n AND task._rescue_leases(q, _dequeue.n - claimed) > 0 THEN
+        RETURN QUERY SELECT * FROM task._claim(q, _dequeue.n - claimed, _dequeue.lease);
         GET DIAGNOSTICS claimed = ROW_COUNT;
     END IF;
 
@@ -880,11 +752,11 @@ BEGIN
     -- earliest scheduled task of the queue is due (no commit announces
     -- that), or the wait is over; then claim again with a new snapshot
     -- (hence READ COMMITTED). Not preloaded: a 50 ms poll each time round.
-    IF claimed = 0 AND task_dequeue.wait > '0' THEN
+    IF claimed = 0 AND _dequeue.wait > '0' THEN
         PERFORM task._check_wait_isolation('task_dequeue',
             'Its snapshot would never see tasks committed after it started.',
             'Call it in READ COMMITTED (the default), or with wait => ''0''.');
-        deadline := clock_timestamp() + task_dequeue.wait;
+        deadline := clock_timestamp() + _dequeue.wait;
         LOOP
             -- the earliest task not yet due: within the claim mark's level
             -- from now on (an index range), then in the levels below; none
@@ -936,15 +808,15 @@ BEGIN
             IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
                 q := task._worker_queue(q.name, missing_ok => true);
             END IF;
-            RETURN QUERY SELECT * FROM task._claim(q, task_dequeue.n, task_dequeue.lease);
+            RETURN QUERY SELECT * FROM task._claim(q, _dequeue.n, _dequeue.lease);
             GET DIAGNOSTICS claimed = ROW_COUNT;
             EXIT WHEN claimed > 0 OR clock_timestamp() >= deadline;
         END LOOP;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+COMMENT ON FUNCTION task._dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Internal: task_dequeue for the calls its C hot path leaves to PL/pgSQL (a wait, or an argument to refuse).';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

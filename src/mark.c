@@ -430,13 +430,18 @@ task_mark_release_places(void)
 Datum
 task_mark_done(PG_FUNCTION_ARGS)
 {
-	text	   *queue = PG_GETARG_TEXT_PP(0);
+	PG_RETURN_BOOL(task_mark_give_back(PG_GETARG_TEXT_PP(0)));
+}
+
+bool
+task_mark_give_back(text *queue)
+{
 	uint64		key;
 
 	if (mark_shared == NULL)
-		PG_RETURN_BOOL(false);
+		return false;
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
-	PG_RETURN_BOOL(release_place((int) (key % (uint64) mark_shared->nmarks)));
+	return release_place((int) (key % (uint64) mark_shared->nmarks));
 }
 
 Size
@@ -730,11 +735,14 @@ task_mark_peek(PG_FUNCTION_ARGS)
 	return mark_read(fcinfo, false);
 }
 
-static Datum
-mark_read(FunctionCallInfo fcinfo, bool claim)
+/*
+ * The mark of a queue, read for a claim (a place is taken and the claim
+ * counted) or for a look. False: no marks here, search from the beginning
+ * (the SQL functions return NULL).
+ */
+bool
+task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 {
-	int32		owner = PG_GETARG_INT32(0);
-	text	   *queue = PG_GETARG_TEXT_PP(1);
 	uint64		key;
 	ClaimMark  *m;
 	MarkState	state;
@@ -742,20 +750,17 @@ mark_read(FunctionCallInfo fcinfo, bool claim)
 	bool		ticketed = false;
 	uint64		ticket = 0;
 	TimestampTz now = GetCurrentTimestamp();
-	TupleDesc	desc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
 	int			i;
 
 	if (mark_shared == NULL)
-		PG_RETURN_NULL();
+		return false;
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	if (claim)
 		claim_admit((int) (key % (uint64) mark_shared->nmarks));
 
 	if (IsolationUsesXactSnapshot() || task_claim_mark_refresh == 0)
-		PG_RETURN_NULL();
+		return false;
 
 	watch_task_table();
 
@@ -805,23 +810,44 @@ mark_read(FunctionCallInfo fcinfo, bool claim)
 				break;
 			}
 
+	out->at = state == MARK_AT;
+	out->priority = pos.priority;
+	out->run_at = pos.run_at;
+	out->id = pos.id;
+	out->empty = state == MARK_EMPTY;
+	out->ticketed = ticketed;
+	out->ticket = ticket;
+	return true;
+}
+
+static Datum
+mark_read(FunctionCallInfo fcinfo, bool claim)
+{
+	TaskMarkRead mk;
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (!task_mark_read(PG_GETARG_INT32(0), PG_GETARG_TEXT_PP(1), claim, &mk))
+		PG_RETURN_NULL();
+
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("task._mark_get must return a composite type")));
 	desc = BlessTupleDesc(desc);
 
-	if (state == MARK_AT)
+	if (mk.at)
 	{
-		values[0] = Int32GetDatum(pos.priority);
-		values[1] = TimestampTzGetDatum(pos.run_at);
-		values[2] = Int64GetDatum(pos.id);
+		values[0] = Int32GetDatum(mk.priority);
+		values[1] = TimestampTzGetDatum(mk.run_at);
+		values[2] = Int64GetDatum(mk.id);
 	}
 	else
 		nulls[0] = nulls[1] = nulls[2] = true;
-	values[3] = BoolGetDatum(state == MARK_EMPTY);
-	values[4] = Int64GetDatum((int64) ticket);
-	nulls[4] = !ticketed;
+	values[3] = BoolGetDatum(mk.empty);
+	values[4] = Int64GetDatum((int64) mk.ticket);
+	nulls[4] = !mk.ticketed;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
@@ -836,22 +862,28 @@ mark_read(FunctionCallInfo fcinfo, bool claim)
 Datum
 task_mark_set(PG_FUNCTION_ARGS)
 {
-	int32		owner;
-	text	   *queue;
-	uint64		ticket;
-	bool		empty = PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5);
-	bool		full;
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(6))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(task_mark_store(PG_GETARG_INT32(0), PG_GETARG_TEXT_PP(1),
+								   (uint64) PG_GETARG_INT64(2),
+								   PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5),
+								   PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3),
+								   PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
+								   PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5),
+								   PG_GETARG_BOOL(6)));
+}
+
+/* task._mark_set's work: empty, or the position (priority, run_at, id) */
+bool
+task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
+				int32 priority, TimestampTz run_at, int64 id, bool full)
+{
 	bool		stored;
 	uint64		key;
 	ClaimMark  *m;
 
-	if (mark_shared == NULL || IsolationUsesXactSnapshot() ||
-		PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(6))
-		PG_RETURN_BOOL(false);
-	owner = PG_GETARG_INT32(0);
-	queue = PG_GETARG_TEXT_PP(1);
-	ticket = (uint64) PG_GETARG_INT64(2);
-	full = PG_GETARG_BOOL(6);
+	if (mark_shared == NULL || IsolationUsesXactSnapshot())
+		return false;
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
@@ -870,9 +902,9 @@ task_mark_set(PG_FUNCTION_ARGS)
 		else
 		{
 			m->state = MARK_AT;
-			m->pos.priority = PG_GETARG_INT32(3);
-			m->pos.run_at = PG_GETARG_TIMESTAMPTZ(4);
-			m->pos.id = PG_GETARG_INT64(5);
+			m->pos.priority = priority;
+			m->pos.run_at = run_at;
+			m->pos.id = id;
 		}
 		if (recent && (empty || pos_before(&m->recent, &m->pos)))
 		{
@@ -887,7 +919,7 @@ task_mark_set(PG_FUNCTION_ARGS)
 	}
 	SpinLockRelease(&m->mutex);
 
-	PG_RETURN_BOOL(stored);
+	return stored;
 }
 
 /*

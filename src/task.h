@@ -71,6 +71,21 @@ extern void task_mark_shmem_init(void);
 extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id);
 extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
 extern void task_mark_xact_end(bool commit, bool prepare);
+/* a claim mark as task._mark_get returns it (at: a position; else from the beginning) */
+typedef struct TaskMarkRead
+{
+	bool		at;
+	int32		priority;
+	TimestampTz run_at;
+	int64		id;
+	bool		empty;
+	bool		ticketed;
+	uint64		ticket;
+} TaskMarkRead;
+extern bool task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out);
+extern bool task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
+							int32 priority, TimestampTz run_at, int64 id, bool full);
+extern bool task_mark_give_back(text *queue);
 extern int	task_claim_concurrency;
 extern int	task_claim_wait;
 

@@ -1,0 +1,731 @@
+/*
+ * worker.c
+ *		The worker's hot path: task_dequeue up to its wait, the claim
+ *		(task._claim) and the completion (task._complete).
+ *
+ * A drained task is one task_dequeue call: complete the previous task,
+ * claim the next. Written in PL/pgSQL, the functions around the two
+ * statements that do it (task_dequeue, _complete, _claim: calls with
+ * 20- and 40-column records, two RETURN QUERY tuplestores, a simple
+ * expression per claim-mark call) cost as much backend CPU as the
+ * statements (docs/QUEUE.md, "The worker path in C"). Here the statements
+ * are the same, as saved plans run through SPI, each with a new snapshot
+ * as a statement of a VOLATILE PL/pgSQL function takes; the claim mark
+ * (mark.c) is read and stored by direct calls; the claimed rows go
+ * straight into the caller's tuplestore.
+ *
+ * What is not on the path stays in PL/pgSQL and is called from here: the
+ * wait of a dequeue that found nothing, and a call with an argument to
+ * refuse, are task._dequeue, called with the same result set; a batch is completed by
+ * task._complete_many; a queue with a claim-time limit is
+ * claimed by task._claim_limited; a short queue's expired leases are
+ * rescued by task._rescue_leases; a completion that finds nothing asks
+ * task._write_failed which error to raise.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/tupconvert.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "task.h"
+
+PG_FUNCTION_INFO_V1(task_claim);
+PG_FUNCTION_INFO_V1(task_complete_one);
+PG_FUNCTION_INFO_V1(task_dequeue);
+
+/* The columns of task.queue the claim reads. */
+typedef enum QueueColumn
+{
+	QC_NAME,
+	QC_OWNER,
+	QC_LEASE,
+	QC_MAX_PROCESSING,
+	QC_KEY_CONCURRENCY,
+	QC_RATE_LIMIT,
+	QC_KEY_RATE_LIMIT,
+	QC_FAIR_SHARE,
+	QC_SERVICE_CAPPED,
+	QC_PAUSED,
+	NUM_QUEUE_COLUMNS
+} QueueColumn;
+
+static const char *const queue_column_names[NUM_QUEUE_COLUMNS] = {
+	"name", "owner", "lease", "max_processing", "key_concurrency", "rate_limit",
+	"key_rate_limit", "fair_share", "service_capped", "paused"
+};
+
+/* The statements, in the order of the PL/pgSQL function they replace. */
+typedef enum ClaimPlan
+{
+	CP_LIMITED,					/* a queue with a claim-time limit */
+	CP_REFRESH,					/* the first runnable entry of the mark's level from the mark */
+	CP_LEVEL,					/* the first runnable entry at or under a level */
+	CP_CLAIM,					/* claim up to k entries of one level from a position */
+	CP_COMPLETE,				/* complete a processing task */
+	CP_WRITE_FAILED,			/* why a completion found nothing (raises) */
+	CP_QUEUE,					/* the queue a worker call acts on */
+	CP_RESCUE,					/* take back a short queue's expired leases */
+	CP_COMPLETE_MANY,			/* complete a batch (PL/pgSQL: all or nothing) */
+	NUM_CLAIM_PLANS
+} ClaimPlan;
+
+static const char *const claim_sql[NUM_CLAIM_PLANS] = {
+	"SELECT * FROM task._claim_limited($1, $2, $3)",
+
+	"SELECT x.run_at, x.id FROM ONLY task.task x "
+	" WHERE x.owner = $1 AND x.queue = $2 "
+	"   AND x.status IN ('queued', 'rescheduled') "
+	"   AND x.priority = $3 AND (x.run_at, x.id) >= ($4, $5) "
+	" ORDER BY x.run_at, x.id "
+	" LIMIT 1",
+
+	"SELECT x.priority, x.run_at, x.id FROM ONLY task.task x "
+	" WHERE x.owner = $1 AND x.queue = $2 "
+	"   AND x.status IN ('queued', 'rescheduled') "
+	"   AND x.priority <= $3 "
+	" ORDER BY x.priority DESC, x.run_at, x.id "
+	" LIMIT 1",
+
+	/*
+	 * By the id alone, so that only the primary key fits: a plan made while
+	 * the table is new (no statistics yet) took the owner's listing index
+	 * for "t.owner = $1", every task of the service read for each claim
+	 * until the first ANALYZE (task_dequeue's enable_seqscan = off keeps a
+	 * sequential scan out). _claimable_version: not a version another claim
+	 * updated after this statement's snapshot (locking it would lock that
+	 * claim's task until this transaction ends, and its completion would
+	 * wait; docs/QUEUE.md). Ordering keys: tasks of a key run one at a
+	 * time, in the order they were created (ids of one queue share an
+	 * owner, so they sort by creation): none while another task of the key
+	 * is processing or an older one waits, even for a retry. Returned in
+	 * claim order.
+	 */
+	"WITH claimed AS ("
+	"UPDATE ONLY task.task t "
+	"   SET status = 'processing', "
+	"       attempts = t.attempts + 1, "
+	"       lease_token = t.revision + 1, "
+	"       lease_until = $8 "
+	" WHERE t.id = ANY (ARRAY( "
+	"        SELECT x.id FROM ONLY task.task x "
+	"         WHERE x.owner = $1 AND x.queue = $2 "
+	"           AND x.status IN ('queued', 'rescheduled') "
+	"           AND x.priority = $3 AND (x.run_at, x.id) >= ($4, $5) "
+	"           AND x.run_at <= $6 "
+	"           AND task._claimable_version('task.task', x.ctid) "
+	"           AND (x.ordering_key IS NULL OR NOT EXISTS ( "
+	"                    SELECT FROM ONLY task.task k "
+	"                     WHERE k.owner = $1 AND k.queue = $2 AND k.ordering_key = x.ordering_key "
+	"                       AND k.status IN ('queued', 'rescheduled', 'processing') "
+	"                       AND (k.status = 'processing' OR k.id < x.id))) "
+	"         ORDER BY x.run_at, x.id "
+	"         LIMIT $7 "
+	"         FOR UPDATE SKIP LOCKED)) "
+	"   AND t.owner = task.task_id_owner(t.id) "
+	"RETURNING t.*) "
+	"SELECT * FROM claimed c ORDER BY c.run_at, c.id",
+
+	/*
+	 * A probe of the primary key by id, whatever the statistics say:
+	 * "status = 'processing'" let a generic plan read the partial lease
+	 * index whole (its statistics count only live processing tasks, so it
+	 * looks tiny) and filter on the id, and "owner = <parameter>" the
+	 * owner's listing index, on a fresh table; under a held snapshot both
+	 * keep every version since, and each completion walked them all. Hence
+	 * status as text, and the owner (the distribution key) derived from
+	 * the row's own id. Fenced by the claim's token unless forced.
+	 */
+	"UPDATE ONLY task.task x "
+	"   SET status = 'completed', result = $3, resource = $4 "
+	" WHERE x.id = $1 AND x.owner = task.task_id_owner(x.id) "
+	"   AND task._may_write(x.owner, false) "
+	"   AND x.status::text = 'processing' "
+	"   AND ($5 OR x.lease_token IS NOT DISTINCT FROM $2) "
+	"RETURNING *",
+
+	"SELECT task._write_failed($1, 'complete', false, $2, '{processing}', $3)",
+
+	"SELECT q FROM task._worker_queue($1, true) q",
+
+	"SELECT task._rescue_leases($1, $2)",
+
+	"SELECT task._complete_many($1, $2)"
+};
+
+typedef struct ClaimCache
+{
+	Oid			queue_type;		/* task.queue's row type the plans were made for */
+	Oid			id_type;		/* task.task_id */
+	AttrNumber	attnum[NUM_QUEUE_COLUMNS];
+	SPIPlanPtr	plan[NUM_CLAIM_PLANS];
+} ClaimCache;
+
+static ClaimCache claim_cache;
+
+static void
+claim_cache_load(Oid queue_type)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(queue_type, -1);
+	Oid			id_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("task_id"),
+										  ObjectIdGetDatum(get_namespace_oid("task", false)));
+	int			c;
+	int			i;
+
+	for (c = 0; c < NUM_CLAIM_PLANS; c++)
+		if (claim_cache.plan[c])
+		{
+			SPI_freeplan(claim_cache.plan[c]);
+			claim_cache.plan[c] = NULL;
+		}
+	claim_cache.queue_type = InvalidOid;
+	for (c = 0; c < NUM_QUEUE_COLUMNS; c++)
+	{
+		claim_cache.attnum[c] = InvalidAttrNumber;
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), queue_column_names[c]) == 0)
+				claim_cache.attnum[c] = att->attnum;
+		}
+		if (claim_cache.attnum[c] == InvalidAttrNumber)
+			elog(ERROR, "column %s of task.queue is missing", queue_column_names[c]);
+	}
+	ReleaseTupleDesc(desc);
+	if (!OidIsValid(id_type))
+		elog(ERROR, "type task.task_id is missing");
+	claim_cache.id_type = id_type;
+	claim_cache.queue_type = queue_type;
+}
+
+static SPIPlanPtr
+claim_plan(ClaimPlan which)
+{
+	if (claim_cache.plan[which] == NULL)
+	{
+		Oid			argtypes[8];
+		int			nargs;
+		SPIPlanPtr	plan;
+
+		if (which == CP_LIMITED || which == CP_RESCUE)
+		{
+			argtypes[0] = claim_cache.queue_type;
+			argtypes[1] = INT4OID;
+			argtypes[2] = INTERVALOID;
+			nargs = which == CP_LIMITED ? 3 : 2;
+		}
+		else if (which == CP_COMPLETE || which == CP_WRITE_FAILED)
+		{
+			argtypes[0] = claim_cache.id_type;
+			argtypes[1] = INT8OID;
+			argtypes[2] = which == CP_COMPLETE ? JSONBOID : BOOLOID;
+			argtypes[3] = TEXTOID;
+			argtypes[4] = BOOLOID;
+			nargs = which == CP_COMPLETE ? 5 : 3;
+		}
+		else if (which == CP_COMPLETE_MANY)
+		{
+			argtypes[0] = get_array_type(claim_cache.id_type);
+			argtypes[1] = INT8ARRAYOID;
+			nargs = 2;
+		}
+		else if (which == CP_QUEUE)
+		{
+			argtypes[0] = TEXTOID;
+			nargs = 1;
+		}
+		else
+		{
+			argtypes[0] = INT4OID;
+			argtypes[1] = TEXTOID;
+			argtypes[2] = which == CP_LEVEL ? INT8OID : INT4OID;
+			argtypes[3] = TIMESTAMPTZOID;
+			argtypes[4] = claim_cache.id_type;
+			argtypes[5] = TIMESTAMPTZOID;
+			argtypes[6] = INT8OID;
+			argtypes[7] = TIMESTAMPTZOID;
+			nargs = which == CP_REFRESH ? 5 : which == CP_LEVEL ? 3 : 8;
+		}
+		plan = SPI_prepare_cursor(claim_sql[which], nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		claim_cache.plan[which] = plan;
+	}
+	return claim_cache.plan[which];
+}
+
+/* Appends the rows SPI returned to the caller's tuplestore, in order. */
+static uint64
+claim_keep_rows(ReturnSetInfo *rsinfo)
+{
+	TupleConversionMap *map;
+	uint64		i;
+
+	map = convert_tuples_by_position(SPI_tuptable->tupdesc, rsinfo->setDesc,
+									 gettext_noop("claimed rows do not match task.task"));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+
+		if (map)
+			tuple = execute_attr_map_tuple(tuple, map);
+		tuplestore_puttuple(rsinfo->setResult, tuple);
+	}
+	if (map)
+		free_conversion_map(map);
+	return SPI_processed;
+}
+
+/* The plans are made for the task.queue and task.task_id of the extension installed now. */
+static void
+claim_cache_ensure(void)
+{
+	Oid			queue_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("queue"),
+											 ObjectIdGetDatum(get_namespace_oid("task", false)));
+
+	if (!OidIsValid(queue_type))
+		elog(ERROR, "type task.queue is missing");
+	if (claim_cache.queue_type != queue_type)
+		claim_cache_load(queue_type);
+}
+
+/* The columns of a task.queue row the claim reads. */
+static void
+queue_values(HeapTupleHeader q, Datum *values, bool *nulls)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(q), HeapTupleHeaderGetTypMod(q));
+	HeapTupleData tuple;
+	int			c;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(q);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = q;
+	for (c = 0; c < NUM_QUEUE_COLUMNS; c++)
+		values[c] = heap_getattr(&tuple, claim_cache.attnum[c], desc, &nulls[c]);
+	ReleaseTupleDesc(desc);
+}
+
+/*
+ * Claims up to n tasks of queue q into the caller's tuplestore (SPI
+ * connected, the cache loaded); lease NULL: the queue's. Returns how many.
+ */
+static int64
+claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, int32 n, bool lease_isnull, Datum lease)
+{
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+	int32		owner;
+	text	   *name;
+	TimestampTz at;
+	Datum		lease_until;
+	bool		lease_null;
+	TaskMarkRead mk;
+	bool		have_mark;
+	bool		ticketed;
+	bool		lvl_null;
+	int32		lvl = 0;
+	TimestampTz from_at = 0;
+	int64		from_id = 0;
+	bool		below_null = true;
+	int64		below = 0;
+	int64		got = 0;
+
+	queue_values(q, qv, qnull);
+	owner = DatumGetInt32(qv[QC_OWNER]);
+	name = DatumGetTextPP(qv[QC_NAME]);
+
+	/* a queue with a claim-time limit takes the limited claim */
+	if (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetInt32(qv[QC_KEY_CONCURRENCY]) != 1 ||
+		DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0 ||
+		DatumGetBool(qv[QC_FAIR_SHARE]) || DatumGetBool(qv[QC_SERVICE_CAPPED]))
+	{
+		Datum		args[3];
+		char		nulls[3] = {' ', ' ', ' '};
+
+		args[0] = PointerGetDatum(q);
+		args[1] = Int32GetDatum(n);
+		args[2] = lease;
+		if (lease_isnull)
+			nulls[2] = 'n';
+		if (SPI_execute_plan(claim_plan(CP_LIMITED), args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "limited claim failed");
+		return (int64) claim_keep_rows(rsinfo);
+	}
+
+	/*
+	 * The real clock, read once: now() stands still for a whole
+	 * transaction, so a waiting dequeue would never see tasks created while
+	 * it waits, and a lease claimed late would start in the past.
+	 */
+	at = GetCurrentTimestamp();
+	lease_null = lease_isnull && qnull[QC_LEASE];
+	lease_until = lease_null ? (Datum) 0 :
+		DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(at),
+							lease_isnull ? qv[QC_LEASE] : lease);
+
+	/* a place among the queue's claimers, and where to start */
+	have_mark = task_mark_read(owner, name, true, &mk);
+	if (have_mark && mk.empty)
+	{
+		task_mark_give_back(name);
+		return 0;
+	}
+	ticketed = have_mark && mk.ticketed;
+	lvl_null = !(have_mark && mk.at);
+	if (lvl_null)
+	{
+		below_null = false;
+		below = PG_INT32_MAX;
+	}
+	else
+	{
+		lvl = mk.priority;
+		from_at = mk.run_at;
+		from_id = mk.id;
+		if (ticketed)
+		{
+			/* refresh: the first runnable entry of the mark's level at or after it */
+			Datum		args[5];
+
+			args[0] = Int32GetDatum(owner);
+			args[1] = PointerGetDatum(name);
+			args[2] = Int32GetDatum(lvl);
+			args[3] = TimestampTzGetDatum(mk.run_at);
+			args[4] = Int64GetDatum(mk.id);
+			if (SPI_execute_plan(claim_plan(CP_REFRESH), args, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "claim mark refresh failed");
+			if (SPI_processed > 0)
+			{
+				bool		isnull;
+
+				from_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				from_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+				(void) task_mark_store(owner, name, mk.ticket, false, lvl, from_at, from_id, false);
+				ticketed = false;
+			}
+			else
+			{
+				below_null = false;
+				below = (int64) lvl - 1;
+			}
+		}
+	}
+
+	for (;;)
+	{
+		Datum		args[8];
+		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		if (!below_null)
+		{
+			/* the first runnable entry at or under level "below", locked or not */
+			args[0] = Int32GetDatum(owner);
+			args[1] = PointerGetDatum(name);
+			args[2] = Int64GetDatum(below);
+			if (SPI_execute_plan(claim_plan(CP_LEVEL), args, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "claim level lookup failed");
+			lvl_null = SPI_processed == 0;
+			if (!lvl_null)
+			{
+				bool		isnull;
+
+				lvl = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				from_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+				from_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+			}
+			if (ticketed)
+			{
+				/* from the beginning when the mark had no position */
+				(void) task_mark_store(owner, name, mk.ticket, lvl_null, lvl, from_at, from_id,
+									   !(have_mark && mk.at));
+				ticketed = false;
+			}
+			if (lvl_null)
+			{
+				/* nothing claimed: no place among the queue's claimers needed */
+				if (got == 0)
+					task_mark_give_back(name);
+				break;
+			}
+		}
+		args[0] = Int32GetDatum(owner);
+		args[1] = PointerGetDatum(name);
+		args[2] = Int32GetDatum(lvl);
+		args[3] = TimestampTzGetDatum(from_at);
+		args[4] = Int64GetDatum(from_id);
+		args[5] = TimestampTzGetDatum(at);
+		args[6] = Int64GetDatum((int64) n - got);
+		args[7] = lease_until;
+		if (lease_null)
+			nulls[7] = 'n';
+		if (SPI_execute_plan(claim_plan(CP_CLAIM), args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "claim failed");
+		got += (int64) claim_keep_rows(rsinfo);
+		if (got >= n)
+			break;
+		/* then the next level down */
+		below_null = false;
+		below = (int64) lvl - 1;
+	}
+	return got;
+}
+
+/*
+ * task._claim(q task.queue, n integer, lease interval) → SETOF task.task:
+ * claims up to n runnable tasks of a queue (higher priority first, FIFO
+ * within a priority, SKIP LOCKED), from the queue's claim mark.
+ */
+Datum
+task_claim(PG_FUNCTION_ARGS)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return (Datum) 0;
+	claim_cache_ensure();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) claim_into((ReturnSetInfo *) fcinfo->resultinfo, PG_GETARG_HEAPTUPLEHEADER(0),
+					  PG_GETARG_INT32(1), PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * Completes a processing task (SPI connected, the cache loaded), fenced by
+ * its claim's token unless forced; when it finds nothing,
+ * task._write_failed raises the error that says why. The row is left in
+ * SPI_tuptable.
+ */
+static void
+complete_one(bool id_isnull, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
+			 bool resource_isnull, Datum resource, bool force)
+{
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	if (!result_isnull && !resource_isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a task result is either a JSON value or a resource URI, not both"),
+				 errhint("Pass result => a JSON value, or resource => '/relative/uri'.")));
+	args[0] = id;
+	nulls[0] = id_isnull ? 'n' : ' ';
+	args[1] = token;
+	nulls[1] = token_isnull ? 'n' : ' ';
+	args[2] = result;
+	nulls[2] = result_isnull ? 'n' : ' ';
+	args[3] = resource;
+	nulls[3] = resource_isnull ? 'n' : ' ';
+	args[4] = BoolGetDatum(force);
+	if (SPI_execute_plan(claim_plan(CP_COMPLETE), args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "completion failed");
+	if (SPI_processed == 0)
+	{
+		args[2] = BoolGetDatum(!force);
+		nulls[2] = ' ';
+		if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "completion check failed");
+		SPI_processed = 0;
+	}
+}
+
+/*
+ * task._complete(id task_id, token bigint, result jsonb, resource text,
+ * force boolean) → task.task: completes a processing task (see above);
+ * the completed row.
+ */
+Datum
+task_complete_one(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		row = (Datum) 0;
+	bool		found;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "task._complete must return a composite type");
+	claim_cache_ensure();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	complete_one(PG_ARGISNULL(0), PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(1), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
+				 PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
+				 PG_ARGISNULL(3), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3),
+				 !PG_ARGISNULL(4) && PG_GETARG_BOOL(4));
+	found = SPI_processed > 0;
+	if (found)
+	{
+		TupleConversionMap *map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
+															 gettext_noop("the completed row does not match task.task"));
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+
+		if (map)
+			tuple = execute_attr_map_tuple(tuple, map);
+		row = SPI_datumTransfer(heap_copy_tuple_as_datum(tuple, BlessTupleDesc(desc)), false, -1);
+	}
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(row);
+}
+
+/* Whether an interval is zero (sign < 0 negative, 0 zero, > 0 positive). */
+static int
+interval_sign(Datum span)
+{
+	Interval	zero;
+
+	memset(&zero, 0, sizeof(zero));
+	return DatumGetInt32(DirectFunctionCall2(interval_cmp, span, IntervalPGetDatum(&zero)));
+}
+
+/*
+ * The rest of the calls: task._dequeue (PL/pgSQL) with the same arguments,
+ * writing into the same result set; with done, without the completion
+ * (already made).
+ */
+static Datum
+dequeue_in_plpgsql(FunctionCallInfo fcinfo, bool done)
+{
+	FmgrInfo   *flinfo = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	LOCAL_FCINFO(fc, 10);
+	Datum		result;
+	int			i;
+
+	if (flinfo == NULL)
+	{
+		Oid			argtypes[10] = {TEXTOID, INT4OID, INTERVALOID, INTERVALOID, InvalidOid,
+		INT8OID, JSONBOID, TEXTOID, InvalidOid, INT8ARRAYOID};
+		Oid			fn;
+
+		claim_cache_ensure();
+		argtypes[4] = claim_cache.id_type;
+		argtypes[8] = get_array_type(claim_cache.id_type);
+		fn = LookupFuncName(list_make2(makeString("task"), makeString("_dequeue")), 10,
+							argtypes, false);
+		flinfo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
+		fmgr_info_cxt(fn, flinfo, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = flinfo;
+	}
+	InitFunctionCallInfoData(*fc, flinfo, 10, fcinfo->fncollation, fcinfo->context, fcinfo->resultinfo);
+	for (i = 0; i < 10; i++)
+	{
+		fc->args[i].value = done && i >= 4 ? (Datum) 0 : fcinfo->args[i].value;
+		fc->args[i].isnull = done && i >= 4 ? true : fcinfo->args[i].isnull;
+	}
+	result = FunctionCallInvoke(fc);
+	fcinfo->isnull = fc->isnull;
+	return result;
+}
+
+/*
+ * task.task_dequeue(queue, n, lease, wait, complete, complete_token,
+ * result, resource, complete_batch, complete_tokens) → SETOF task.task
+ * (65_worker.sql). Here, with valid arguments: complete the previous task
+ * (or batch), find the queue, claim, and rescue expired leases when the
+ * queue is short; when that found nothing and the call waits, task._dequeue
+ * waits (without the completion, made). A call with an argument to refuse
+ * is task._dequeue's whole, which does the same in the same order and
+ * raises the error.
+ */
+Datum
+task_dequeue(PG_FUNCTION_ARGS)
+{
+	static const Interval one_hour = {.time = USECS_PER_HOUR,.day = 0,.month = 0};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		n;
+	Datum		args[2];
+	HeapTupleHeader q;
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+	bool		isnull;
+	int64		got;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) ||
+		PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > 1000 ||
+		interval_sign(PG_GETARG_DATUM(3)) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(3),
+										  IntervalPGetDatum(&one_hour))) > 0 ||
+		(!PG_ARGISNULL(2) && interval_sign(PG_GETARG_DATUM(2)) <= 0))
+		return dequeue_in_plpgsql(fcinfo, false);
+
+	n = PG_GETARG_INT32(1);
+	InitMaterializedSRF(fcinfo, 0);
+	claim_cache_ensure();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the one-round-trip loop: finish the previous task first */
+	if (!PG_ARGISNULL(4))
+		complete_one(false, PG_GETARG_DATUM(4), PG_ARGISNULL(5), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
+					 PG_ARGISNULL(6), PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
+					 PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
+					 false);
+
+	/* ... or the previous batch, in one statement */
+	if (!PG_ARGISNULL(8) && ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(8)),
+										   ARR_DIMS(PG_GETARG_ARRAYTYPE_P(8))) > 0)
+	{
+		char		nulls[2] = {' ', PG_ARGISNULL(9) ? 'n' : ' '};
+
+		args[0] = PG_GETARG_DATUM(8);
+		args[1] = PG_ARGISNULL(9) ? (Datum) 0 : PG_GETARG_DATUM(9);
+		if (SPI_execute_plan(claim_plan(CP_COMPLETE_MANY), args, nulls, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "batch completion failed");
+	}
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (SPI_execute_plan(claim_plan(CP_QUEUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "worker queue lookup failed");
+	q = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		elog(ERROR, "worker queue lookup returned no queue");
+	q = (HeapTupleHeader) DatumGetPointer(datumCopy(PointerGetDatum(q), false, -1));
+	queue_values(q, qv, qnull);
+	if (DatumGetBool(qv[QC_PAUSED]))
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+
+	got = claim_into(rsinfo, q, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+
+	/* a short queue: also look for expired leases to take over */
+	if (got < n)
+	{
+		args[0] = PointerGetDatum(q);
+		args[1] = Int32GetDatum((int32) (n - got));
+		if (SPI_execute_plan(claim_plan(CP_RESCUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "lease rescue failed");
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0 && !isnull)
+			got += claim_into(rsinfo, q, (int32) (n - got), PG_ARGISNULL(2),
+							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	}
+
+	SPI_finish();
+
+	/*
+	 * Nothing to do and a wait: task._dequeue reads the queue's wake
+	 * generation, looks again (a commit since the look above is seen
+	 * either way) and sleeps. It holds no snapshot of ours: the statements
+	 * above are over.
+	 */
+	if (got == 0 && interval_sign(PG_GETARG_DATUM(3)) > 0)
+		return dequeue_in_plpgsql(fcinfo, true);
+	return (Datum) 0;
+}
