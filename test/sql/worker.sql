@@ -234,3 +234,36 @@ SET ROLE wk_svc;
 SET task.claim_concurrency = 8;
 \set ON_ERROR_STOP 1
 RESET ROLE;
+
+-- ------------------------------------------------------------ complete-and-claim hand-offs (src/worker.c)
+-- task_dequeue completes, claims and rescues in C; a wait on an empty
+-- queue, or an argument to refuse, goes on in task._dequeue (PL/pgSQL)
+SET ROLE wk_svc;
+SELECT id AS h1 FROM task_create('wk.hand', 'wk/hand') \gset
+SELECT lease_token AS htok FROM task_dequeue('wk/hand') \gset
+-- complete with a wait on the now empty queue: completed once, nothing claimed
+SELECT count(*) AS claimed FROM task_dequeue('wk/hand', wait => '20 milliseconds', complete => :'h1', complete_token => :htok);
+SELECT status, result IS NULL AS no_result FROM task_get(:'h1') j, LATERAL (SELECT j->>'status' AS status, j->'result' AS result) x;
+-- an argument to refuse: the completion is undone with the call (atomic)
+SELECT id AS h2 FROM task_create('wk.hand', 'wk/hand') \gset
+SELECT lease_token AS htok FROM task_dequeue('wk/hand') \gset
+\set ON_ERROR_STOP 0
+SELECT task_dequeue('wk/hand', 0, complete => :'h2', complete_token => :htok);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/hand', wait => '2 hours', complete => :'h2', complete_token => :htok);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/hand', lease => '-1 second', complete => :'h2', complete_token => :htok);
+\echo :LAST_ERROR_SQLSTATE
+-- a result and a resource at once: refused before anything is written
+SELECT task_dequeue('wk/hand', complete => :'h2', complete_token => :htok, result => '{}', resource => '/r/1');
+\echo :LAST_ERROR_SQLSTATE
+-- no id: not found, as before
+SELECT task_complete(NULL, '{}');
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+SELECT status FROM task_get(:'h2') j, LATERAL (SELECT j->>'status' AS status) x;
+-- a wait with work waiting: claimed at once, the previous task completed
+SELECT id AS h3 FROM task_create('wk.hand', 'wk/hand') \gset
+SELECT id = :'h3' AS next_claimed FROM task_dequeue('wk/hand', wait => '5 seconds', complete => :'h2', complete_token => :htok);
+SELECT status FROM task_get(:'h2') j, LATERAL (SELECT j->>'status' AS status) x;
+RESET ROLE;
