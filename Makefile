@@ -25,7 +25,7 @@ OBJS = \
 	src/transition.o \
 	src/wait.o \
 	src/mark.o \
-	src/worker.o \
+	src/hotpath.o \
 	src/json.o \
 	src/maintenance.o
 

@@ -44,6 +44,10 @@ $$;
 COMMENT ON FUNCTION task._check_same_request(task.task, text, text, text, text) IS
     'Internal: 23505 when a task found by an idempotency or unique key has another code or queue than the call.';
 
+-- task_create is C (src/hotpath.c) for the common task: no parent, access
+-- list, dependencies or keys, status queued, valid arguments -- find the
+-- queue (_queue_for_create), insert. Every other call is task._create
+-- below, called with the same arguments.
 CREATE FUNCTION task.task_create(
     code            text,
     queue           text,
@@ -66,10 +70,24 @@ CREATE FUNCTION task.task_create(
     debounce        interval DEFAULT NULL,
     max_run_time    interval DEFAULT NULL)
     RETURNS task.task
-    LANGUAGE plpgsql SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'task_create_one' LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
-    SET enable_seqscan = off  -- docs/QUEUE.md, "Plans made on an empty table"
+    SET enable_seqscan = off;  -- docs/QUEUE.md, "Plans made on an empty table"
+COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
+    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait), max_run_time (the hard limit of one attempt, overriding the queue''s: past it the attempt is failed or retried even if its worker keeps sending heartbeats).';
+
+-- The parameters of task_create, always all passed (by src/hotpath.c).
+CREATE FUNCTION task._create(code text, queue text, name text, description text, object jsonb,
+                             parent task.task_id, parameters jsonb, eta timestamptz, access text[],
+                             status task.status, run_at timestamptz, idempotency_key text,
+                             ordering_key text, max_attempts integer, depends_on task.task_id[],
+                             blocks_parent boolean, priority integer, unique_key text,
+                             debounce interval, max_run_time interval)
+    RETURNS task.task
+    LANGUAGE plpgsql
+    SET search_path = task, pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -77,42 +95,42 @@ DECLARE
     t task.task;
     accounts bigint[];
     deps task.task_id[];
-    initial task.status := task_create.status;
+    initial task.status := _create.status;
     n_found integer;
     n_pending integer;
     settled text;
-    run_limit interval := task._check_max_run_time(task_create.max_run_time);
+    run_limit interval := task._check_max_run_time(_create.max_run_time);
 BEGIN
-    q := task._queue_for_create(task_create.queue);
+    q := task._queue_for_create(_create.queue);
 
     -- the rule in C for any status but the default: PERFORM runs a query
     -- of its own (an executor start and end), the IF a simple expression
-    IF task_create.status IS DISTINCT FROM 'queued' THEN
-        PERFORM task._check_new_status(task_create.status);
+    IF _create.status IS DISTINCT FROM 'queued' THEN
+        PERFORM task._check_new_status(_create.status);
     END IF;
-    IF task_create.max_attempts IS NOT NULL AND task_create.max_attempts NOT BETWEEN 1 AND 1000 THEN
+    IF _create.max_attempts IS NOT NULL AND _create.max_attempts NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'max_attempts must be between 1 and 1000'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave it out to use the queue''s policy.';
     END IF;
-    IF task_create.parent IS NOT NULL AND NOT EXISTS (
-            SELECT FROM task.task p WHERE p.owner = q.owner AND p.id = task_create.parent) THEN
-        RAISE EXCEPTION 'parent task % not found', task_create.parent
+    IF _create.parent IS NOT NULL AND NOT EXISTS (
+            SELECT FROM task.task p WHERE p.owner = q.owner AND p.id = _create.parent) THEN
+        RAISE EXCEPTION 'parent task % not found', _create.parent
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'A parent is an existing task of the same service.';
     END IF;
-    IF task_create.parent IS NOT NULL AND NOT EXISTS (
-            SELECT FROM ONLY task.task p WHERE p.owner = q.owner AND p.id = task_create.parent) THEN
-        RAISE EXCEPTION 'parent task % is archived', task_create.parent
+    IF _create.parent IS NOT NULL AND NOT EXISTS (
+            SELECT FROM ONLY task.task p WHERE p.owner = q.owner AND p.id = _create.parent) THEN
+        RAISE EXCEPTION 'parent task % is archived', _create.parent
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'A parent is a live task: archived tasks are read-only (task_queue_archive).';
     END IF;
-    IF task_create.access IS NOT NULL THEN
-        accounts := task._account_numbers(task_create.access);
+    IF _create.access IS NOT NULL THEN
+        accounts := task._account_numbers(_create.access);
     END IF;
 
-    IF task_create.depends_on IS NOT NULL AND cardinality(task_create.depends_on) > 0 THEN
-        SELECT array_agg(DISTINCT d ORDER BY d) INTO deps FROM unnest(task_create.depends_on) d;
+    IF _create.depends_on IS NOT NULL AND cardinality(_create.depends_on) > 0 THEN
+        SELECT array_agg(DISTINCT d ORDER BY d) INTO deps FROM unnest(_create.depends_on) d;
         -- share-lock the dependencies: none can settle unseen while we look,
         -- and one completing right after us finds our dependency rows
         PERFORM FROM task.task d WHERE d.owner = q.owner AND d.id = ANY (deps) ORDER BY d.id FOR SHARE;
@@ -139,46 +157,46 @@ BEGIN
             initial := 'blocked';
         END IF;
     END IF;
-    IF task_create.blocks_parent AND task_create.parent IS NULL THEN
+    IF _create.blocks_parent AND _create.parent IS NULL THEN
         RAISE EXCEPTION 'blocks_parent needs a parent'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass parent => the blocked task that waits for this one.';
     END IF;
 
-    IF task_create.debounce IS NOT NULL AND (task_create.unique_key IS NULL OR task_create.debounce < '0') THEN
+    IF _create.debounce IS NOT NULL AND (_create.unique_key IS NULL OR _create.debounce < '0') THEN
         RAISE EXCEPTION 'debounce needs a unique_key and a window of at least 0'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass unique_key => ''...'', debounce => interval ''30 seconds''.';
     END IF;
 
-    IF task_create.idempotency_key IS NULL AND task_create.unique_key IS NULL THEN
+    IF _create.idempotency_key IS NULL AND _create.unique_key IS NULL THEN
         INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parent,
                                     parameters, eta, run_at, ordering_key, max_attempts, priority, max_run_time)
         VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
-                initial, task_create.code, task_create.name, task_create.queue,
-                task_create.object, task_create.description, task_create.parent,
-                task_create.parameters, task_create.eta, coalesce(task_create.run_at, now()),
-                task_create.ordering_key, task_create.max_attempts,
-                coalesce(task_create.priority, q.priority), run_limit)
+                initial, _create.code, _create.name, _create.queue,
+                _create.object, _create.description, _create.parent,
+                _create.parameters, _create.eta, coalesce(_create.run_at, now()),
+                _create.ordering_key, _create.max_attempts,
+                coalesce(_create.priority, q.priority), run_limit)
         RETURNING * INTO t;
     ELSE
         LOOP
-            IF task_create.unique_key IS NOT NULL THEN
+            IF _create.unique_key IS NOT NULL THEN
                 -- unique while active: an unfinished task with the key answers
                 SELECT * INTO t FROM task.task x
-                 WHERE x.owner = q.owner AND x.unique_key = task_create.unique_key
+                 WHERE x.owner = q.owner AND x.unique_key = _create.unique_key
                    AND x.status IN ('blocked', 'queued', 'processing', 'rescheduled')
                    FOR UPDATE;
                 IF FOUND THEN
-                    PERFORM task._check_same_request(t, 'unique_key', task_create.unique_key,
-                                                     task_create.code, task_create.queue);
-                    IF task_create.debounce IS NOT NULL AND t.status IN ('queued', 'rescheduled') THEN
+                    PERFORM task._check_same_request(t, 'unique_key', _create.unique_key,
+                                                     _create.code, _create.queue);
+                    IF _create.debounce IS NOT NULL AND t.status IN ('queued', 'rescheduled') THEN
                         -- debounce: the pending duplicate takes this call's arguments and waits again
                         UPDATE task.task x
-                           SET name = task_create.name, description = task_create.description,
-                               object = task_create.object, parameters = task_create.parameters,
-                               eta = task_create.eta,
-                               run_at = greatest(coalesce(task_create.run_at, now()), now() + task_create.debounce)
+                           SET name = _create.name, description = _create.description,
+                               object = _create.object, parameters = _create.parameters,
+                               eta = _create.eta,
+                               run_at = greatest(coalesce(_create.run_at, now()), now() + _create.debounce)
                          WHERE x.owner = t.owner AND x.id = t.id
                         RETURNING * INTO t;
                     END IF;
@@ -189,24 +207,24 @@ BEGIN
                                         parameters, eta, run_at, ordering_key, max_attempts,
                                         idempotency_key, unique_key, priority, max_run_time)
             VALUES (q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')),
-                    initial, task_create.code, task_create.name, task_create.queue,
-                    task_create.object, task_create.description, task_create.parent,
-                    task_create.parameters, task_create.eta,
-                    greatest(coalesce(task_create.run_at, now()), now() + coalesce(task_create.debounce, '0')),
-                    task_create.ordering_key, task_create.max_attempts,
-                    task_create.idempotency_key, task_create.unique_key,
-                    coalesce(task_create.priority, q.priority), run_limit)
+                    initial, _create.code, _create.name, _create.queue,
+                    _create.object, _create.description, _create.parent,
+                    _create.parameters, _create.eta,
+                    greatest(coalesce(_create.run_at, now()), now() + coalesce(_create.debounce, '0')),
+                    _create.ordering_key, _create.max_attempts,
+                    _create.idempotency_key, _create.unique_key,
+                    coalesce(_create.priority, q.priority), run_limit)
             ON CONFLICT DO NOTHING
             RETURNING * INTO t;
             EXIT WHEN FOUND;
-            IF task_create.idempotency_key IS NOT NULL THEN
+            IF _create.idempotency_key IS NOT NULL THEN
                 -- the same request again: answer with the task it created
                 -- (live tasks only: archiving frees a key, as purging does)
                 SELECT * INTO t FROM ONLY task.task x
-                 WHERE x.owner = q.owner AND x.idempotency_key = task_create.idempotency_key;
+                 WHERE x.owner = q.owner AND x.idempotency_key = _create.idempotency_key;
                 IF FOUND THEN
-                    PERFORM task._check_same_request(t, 'idempotency_key', task_create.idempotency_key,
-                                                     task_create.code, task_create.queue);
+                    PERFORM task._check_same_request(t, 'idempotency_key', _create.idempotency_key,
+                                                     _create.code, _create.queue);
                     RETURN t;
                 END IF;
             END IF;
@@ -223,7 +241,7 @@ BEGIN
         INSERT INTO task.task_dependency (owner, task_id, depends_on)
         SELECT t.owner, t.id, d FROM unnest(deps) d;
     END IF;
-    IF task_create.blocks_parent THEN
+    IF _create.blocks_parent THEN
         -- the parent, blocked, now also waits for this child
         PERFORM FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent FOR UPDATE;
         IF NOT EXISTS (SELECT FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent AND p.status = 'blocked') THEN
@@ -236,8 +254,8 @@ BEGIN
     RETURN t;
 END
 $$;
-COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
-    'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait), max_run_time (the hard limit of one attempt, overriding the queue''s: past it the attempt is failed or retried even if its worker keeps sending heartbeats).';
+COMMENT ON FUNCTION task._create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
+    'Internal: task_create for the calls its C path leaves to PL/pgSQL (a parent, an access list, dependencies, a key, another status, or an argument to refuse).';
 
 CREATE FUNCTION task.task_create_many(
     code          text,

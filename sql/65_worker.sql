@@ -130,7 +130,7 @@ COMMENT ON FUNCTION task._rescue_leases(task.queue, integer) IS
 -- ---------------------------------------------------------------- completion
 -- Complete one claimed task: the shared body of task_complete and the
 -- complete-and-claim form of task_dequeue.
--- In C (src/worker.c, with task_dequeue's hot path): the UPDATE, then
+-- In C (src/hotpath.c, with task_dequeue's hot path): the UPDATE, then
 -- task._write_failed for the error when it found nothing.
 CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, resource text,
                                force boolean DEFAULT false) RETURNS task.task
@@ -633,7 +633,7 @@ COMMENT ON FUNCTION task._fair_served(task.queue, task.task_id[], timestamptz) I
     'Internal: records when a fair-share claim served each ordering key of the tasks it took.';
 
 
--- task_dequeue is C (src/worker.c) for the calls of a busy worker, those
+-- task_dequeue is C (src/hotpath.c) for the calls of a busy worker, those
 -- that do not wait (with valid arguments): complete the previous task or
 -- batch, find the queue, claim, rescue expired leases when the queue is
 -- short. Every other call is task._dequeue below, called with the same
@@ -657,7 +657,7 @@ CREATE FUNCTION task.task_dequeue(
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
     'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
--- The parameters of task_dequeue, always all passed (by src/worker.c).
+-- The parameters of task_dequeue, always all passed (by src/hotpath.c).
 CREATE FUNCTION task._dequeue(queue text, n integer, lease interval, wait interval,
                               complete task.task_id, complete_token bigint, result jsonb, resource text,
                               complete_batch task.task_id[], complete_tokens bigint[])

@@ -235,7 +235,7 @@ SET task.claim_concurrency = 8;
 \set ON_ERROR_STOP 1
 RESET ROLE;
 
--- ------------------------------------------------------------ complete-and-claim hand-offs (src/worker.c)
+-- ------------------------------------------------------------ complete-and-claim hand-offs (src/hotpath.c)
 -- task_dequeue completes, claims and rescues in C; a wait on an empty
 -- queue, or an argument to refuse, goes on in task._dequeue (PL/pgSQL)
 SET ROLE wk_svc;

@@ -1,7 +1,8 @@
 /*
- * worker.c
- *		The worker's hot path: task_dequeue up to its wait, the claim
- *		(task._claim) and the completion (task._complete).
+ * hotpath.c
+ *		The hot paths of workers and producers: task_dequeue up to its
+ *		wait, the claim (task._claim), the completion (task._complete) and
+ *		task_create for a task without links or keys.
  *
  * A drained task is one task_dequeue call: complete the previous task,
  * claim the next. Written in PL/pgSQL, the functions around the two
@@ -14,9 +15,13 @@
  * (mark.c) is read and stored by direct calls; the claimed rows go
  * straight into the caller's tuplestore.
  *
+ * task_create is the same idea for a producer: the common task (no parent,
+ * access list, dependencies or keys) is the queue's lookup and one INSERT.
+ *
  * What is not on the path stays in PL/pgSQL and is called from here: the
  * wait of a dequeue that found nothing, and a call with an argument to
- * refuse, are task._dequeue, called with the same result set; a batch is completed by
+ * refuse, are task._dequeue, called with the same result set; any other
+ * task_create is task._create; a batch is completed by
  * task._complete_many; a queue with a claim-time limit is
  * claimed by task._claim_limited; a short queue's expired leases are
  * rescued by task._rescue_leases; a completion that finds nothing asks
@@ -47,6 +52,7 @@
 PG_FUNCTION_INFO_V1(task_claim);
 PG_FUNCTION_INFO_V1(task_complete_one);
 PG_FUNCTION_INFO_V1(task_dequeue);
+PG_FUNCTION_INFO_V1(task_create_one);
 
 /* The columns of task.queue the claim reads. */
 typedef enum QueueColumn
@@ -61,12 +67,13 @@ typedef enum QueueColumn
 	QC_FAIR_SHARE,
 	QC_SERVICE_CAPPED,
 	QC_PAUSED,
+	QC_PRIORITY,
 	NUM_QUEUE_COLUMNS
 } QueueColumn;
 
 static const char *const queue_column_names[NUM_QUEUE_COLUMNS] = {
 	"name", "owner", "lease", "max_processing", "key_concurrency", "rate_limit",
-	"key_rate_limit", "fair_share", "service_capped", "paused"
+	"key_rate_limit", "fair_share", "service_capped", "paused", "priority"
 };
 
 /* The statements, in the order of the PL/pgSQL function they replace. */
@@ -81,6 +88,8 @@ typedef enum ClaimPlan
 	CP_QUEUE,					/* the queue a worker call acts on */
 	CP_RESCUE,					/* take back a short queue's expired leases */
 	CP_COMPLETE_MANY,			/* complete a batch (PL/pgSQL: all or nothing) */
+	CP_CREATE_QUEUE,			/* the queue a task is created in */
+	CP_CREATE,					/* insert a task without keys, links or access list */
 	NUM_CLAIM_PLANS
 } ClaimPlan;
 
@@ -164,13 +173,22 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 
 	"SELECT task._rescue_leases($1, $2)",
 
-	"SELECT task._complete_many($1, $2)"
+	"SELECT task._complete_many($1, $2)",
+
+	"SELECT q FROM task._queue_for_create($1) q",
+
+	"INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, "
+	"                            parameters, eta, run_at, ordering_key, max_attempts, priority, max_run_time) "
+	"VALUES ($1, task.task_id_make($1, nextval('task.task_serial_seq')), 'queued', $2, $3, $4, $5, $6, "
+	"        $7, $8, coalesce($9, now()), $10, $11, $12, $13) "
+	"RETURNING *"
 };
 
 typedef struct ClaimCache
 {
 	Oid			queue_type;		/* task.queue's row type the plans were made for */
 	Oid			id_type;		/* task.task_id */
+	Oid			queued;			/* the task.status 'queued' */
 	AttrNumber	attnum[NUM_QUEUE_COLUMNS];
 	SPIPlanPtr	plan[NUM_CLAIM_PLANS];
 } ClaimCache;
@@ -210,6 +228,10 @@ claim_cache_load(Oid queue_type)
 	if (!OidIsValid(id_type))
 		elog(ERROR, "type task.task_id is missing");
 	claim_cache.id_type = id_type;
+	claim_cache.queued = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
+															  ObjectIdGetDatum(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+																							   CStringGetDatum("status"),
+																							   ObjectIdGetDatum(get_namespace_oid("task", false))))));
 	claim_cache.queue_type = queue_type;
 }
 
@@ -218,7 +240,7 @@ claim_plan(ClaimPlan which)
 {
 	if (claim_cache.plan[which] == NULL)
 	{
-		Oid			argtypes[8];
+		Oid			argtypes[13];
 		int			nargs;
 		SPIPlanPtr	plan;
 
@@ -244,10 +266,20 @@ claim_plan(ClaimPlan which)
 			argtypes[1] = INT8ARRAYOID;
 			nargs = 2;
 		}
-		else if (which == CP_QUEUE)
+		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE)
 		{
 			argtypes[0] = TEXTOID;
 			nargs = 1;
+		}
+		else if (which == CP_CREATE)
+		{
+			static const Oid create_types[13] = {
+				INT4OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, JSONBOID,
+				TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INTERVALOID
+			};
+
+			memcpy(argtypes, create_types, sizeof(create_types));
+			nargs = 13;
 		}
 		else
 		{
@@ -508,12 +540,27 @@ task_claim(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A row SPI returned (a task.task of RETURNING *) as this function's
+ * composite result, in the caller's memory (before SPI_finish).
+ */
+static Datum
+row_as_result(HeapTuple tuple, TupleDesc desc)
+{
+	TupleConversionMap *map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
+														 gettext_noop("the row does not match task.task"));
+
+	if (map)
+		tuple = execute_attr_map_tuple(tuple, map);
+	return SPI_datumTransfer(heap_copy_tuple_as_datum(tuple, BlessTupleDesc(desc)), false, -1);
+}
+
+/*
  * Completes a processing task (SPI connected, the cache loaded), fenced by
  * its claim's token unless forced; when it finds nothing,
- * task._write_failed raises the error that says why. The row is left in
- * SPI_tuptable.
+ * task._write_failed raises the error that says why. Returns the completed
+ * row (in SPI's memory), or NULL if _write_failed raised nothing.
  */
-static void
+static HeapTuple
 complete_one(bool id_isnull, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
 			 bool resource_isnull, Datum resource, bool force)
 {
@@ -536,14 +583,13 @@ complete_one(bool id_isnull, Datum id, bool token_isnull, Datum token, bool resu
 	args[4] = BoolGetDatum(force);
 	if (SPI_execute_plan(claim_plan(CP_COMPLETE), args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "completion failed");
-	if (SPI_processed == 0)
-	{
-		args[2] = BoolGetDatum(!force);
-		nulls[2] = ' ';
-		if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "completion check failed");
-		SPI_processed = 0;
-	}
+	if (SPI_processed > 0)
+		return SPI_tuptable->vals[0];
+	args[2] = BoolGetDatum(!force);
+	nulls[2] = ' ';
+	if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "completion check failed");
+	return NULL;
 }
 
 /*
@@ -555,31 +601,23 @@ Datum
 task_complete_one(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
+	HeapTuple	tuple;
 	Datum		row = (Datum) 0;
-	bool		found;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "task._complete must return a composite type");
 	claim_cache_ensure();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	complete_one(PG_ARGISNULL(0), PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(1), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
-				 PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
-				 PG_ARGISNULL(3), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3),
-				 !PG_ARGISNULL(4) && PG_GETARG_BOOL(4));
-	found = SPI_processed > 0;
-	if (found)
-	{
-		TupleConversionMap *map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
-															 gettext_noop("the completed row does not match task.task"));
-		HeapTuple	tuple = SPI_tuptable->vals[0];
-
-		if (map)
-			tuple = execute_attr_map_tuple(tuple, map);
-		row = SPI_datumTransfer(heap_copy_tuple_as_datum(tuple, BlessTupleDesc(desc)), false, -1);
-	}
+	tuple = complete_one(PG_ARGISNULL(0), PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
+						 PG_ARGISNULL(1), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
+						 PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
+						 PG_ARGISNULL(3), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3),
+						 !PG_ARGISNULL(4) && PG_GETARG_BOOL(4));
+	if (tuple)
+		row = row_as_result(tuple, desc);
 	SPI_finish();
-	if (!found)
+	if (!tuple)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(row);
 }
@@ -595,38 +633,35 @@ interval_sign(Datum span)
 }
 
 /*
- * The rest of the calls: task._dequeue (PL/pgSQL) with the same arguments,
- * writing into the same result set; with done, without the completion
- * (already made).
+ * The PL/pgSQL function name (task.<name>, the only one of that name)
+ * called with this call's arguments and result set; the arguments from
+ * first_null on as NULL. Its FmgrInfo is kept in the caller's fn_extra.
  */
 static Datum
-dequeue_in_plpgsql(FunctionCallInfo fcinfo, bool done)
+call_plpgsql(FunctionCallInfo fcinfo, const char *name, int first_null)
 {
 	FmgrInfo   *flinfo = (FmgrInfo *) fcinfo->flinfo->fn_extra;
-	LOCAL_FCINFO(fc, 10);
+	LOCAL_FCINFO(fc, FUNC_MAX_ARGS);
 	Datum		result;
 	int			i;
 
 	if (flinfo == NULL)
 	{
-		Oid			argtypes[10] = {TEXTOID, INT4OID, INTERVALOID, INTERVALOID, InvalidOid,
-		INT8OID, JSONBOID, TEXTOID, InvalidOid, INT8ARRAYOID};
-		Oid			fn;
+		Oid			fn = LookupFuncName(list_make2(makeString("task"), makeString(pstrdup(name))), -1,
+										NULL, false);
 
-		claim_cache_ensure();
-		argtypes[4] = claim_cache.id_type;
-		argtypes[8] = get_array_type(claim_cache.id_type);
-		fn = LookupFuncName(list_make2(makeString("task"), makeString("_dequeue")), 10,
-							argtypes, false);
 		flinfo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
 		fmgr_info_cxt(fn, flinfo, fcinfo->flinfo->fn_mcxt);
+		if (flinfo->fn_nargs != fcinfo->nargs)
+			elog(ERROR, "task.%s takes %d arguments, not %d", name, flinfo->fn_nargs, fcinfo->nargs);
 		fcinfo->flinfo->fn_extra = flinfo;
 	}
-	InitFunctionCallInfoData(*fc, flinfo, 10, fcinfo->fncollation, fcinfo->context, fcinfo->resultinfo);
-	for (i = 0; i < 10; i++)
+	InitFunctionCallInfoData(*fc, flinfo, fcinfo->nargs, fcinfo->fncollation, fcinfo->context,
+							 fcinfo->resultinfo);
+	for (i = 0; i < fcinfo->nargs; i++)
 	{
-		fc->args[i].value = done && i >= 4 ? (Datum) 0 : fcinfo->args[i].value;
-		fc->args[i].isnull = done && i >= 4 ? true : fcinfo->args[i].isnull;
+		fc->args[i].value = i >= first_null ? (Datum) 0 : fcinfo->args[i].value;
+		fc->args[i].isnull = i >= first_null ? true : fcinfo->args[i].isnull;
 	}
 	result = FunctionCallInvoke(fc);
 	fcinfo->isnull = fc->isnull;
@@ -662,7 +697,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(3),
 										  IntervalPGetDatum(&one_hour))) > 0 ||
 		(!PG_ARGISNULL(2) && interval_sign(PG_GETARG_DATUM(2)) <= 0))
-		return dequeue_in_plpgsql(fcinfo, false);
+		return call_plpgsql(fcinfo, "_dequeue", 10);
 
 	n = PG_GETARG_INT32(1);
 	InitMaterializedSRF(fcinfo, 0);
@@ -672,10 +707,11 @@ task_dequeue(PG_FUNCTION_ARGS)
 
 	/* the one-round-trip loop: finish the previous task first */
 	if (!PG_ARGISNULL(4))
-		complete_one(false, PG_GETARG_DATUM(4), PG_ARGISNULL(5), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
-					 PG_ARGISNULL(6), PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
-					 PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
-					 false);
+		(void) complete_one(false, PG_GETARG_DATUM(4),
+							PG_ARGISNULL(5), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
+							PG_ARGISNULL(6), PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
+							PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
+							false);
 
 	/* ... or the previous batch, in one statement */
 	if (!PG_ARGISNULL(8) && ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(8)),
@@ -726,6 +762,105 @@ task_dequeue(PG_FUNCTION_ARGS)
 	 * above are over.
 	 */
 	if (got == 0 && interval_sign(PG_GETARG_DATUM(3)) > 0)
-		return dequeue_in_plpgsql(fcinfo, true);
+		return call_plpgsql(fcinfo, "_dequeue", 4);
 	return (Datum) 0;
+}
+
+/*
+ * task.task_create(code, queue, name, description, object, parent,
+ * parameters, eta, access, status, run_at, idempotency_key, ordering_key,
+ * max_attempts, depends_on, blocks_parent, priority, unique_key, debounce,
+ * max_run_time) → task.task (50_create.sql). Here a task with none of a
+ * parent, an access list, dependencies, a key or a status other than
+ * queued, with valid arguments: the queue (task._queue_for_create, which
+ * makes it on a service's first task there and checks the caller may
+ * write to it), then the INSERT as a saved plan. Any other call is
+ * task._create, the PL/pgSQL task_create was, with the same arguments.
+ */
+typedef enum CreateArg
+{
+	CA_CODE, CA_QUEUE, CA_NAME, CA_DESCRIPTION, CA_OBJECT, CA_PARENT, CA_PARAMETERS, CA_ETA,
+	CA_ACCESS, CA_STATUS, CA_RUN_AT, CA_IDEMPOTENCY_KEY, CA_ORDERING_KEY, CA_MAX_ATTEMPTS,
+	CA_DEPENDS_ON, CA_BLOCKS_PARENT, CA_PRIORITY, CA_UNIQUE_KEY, CA_DEBOUNCE, CA_MAX_RUN_TIME,
+	NUM_CREATE_ARGS
+} CreateArg;
+
+Datum
+task_create_one(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	HeapTupleHeader q;
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+	Datum		args[13];
+	char		nulls[13];
+	bool		isnull;
+	int			sign;
+	Datum		row;
+
+	if (PG_NARGS() != NUM_CREATE_ARGS)
+		elog(ERROR, "task_create takes %d arguments", NUM_CREATE_ARGS);
+	claim_cache_ensure();
+	if (PG_ARGISNULL(CA_CODE) || PG_ARGISNULL(CA_QUEUE) || !PG_ARGISNULL(CA_PARENT) ||
+		!PG_ARGISNULL(CA_ACCESS) || PG_ARGISNULL(CA_STATUS) ||
+		PG_GETARG_OID(CA_STATUS) != claim_cache.queued ||
+		!PG_ARGISNULL(CA_IDEMPOTENCY_KEY) || !PG_ARGISNULL(CA_UNIQUE_KEY) || !PG_ARGISNULL(CA_DEBOUNCE) ||
+		(!PG_ARGISNULL(CA_DEPENDS_ON) &&
+		 ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(CA_DEPENDS_ON)),
+						ARR_DIMS(PG_GETARG_ARRAYTYPE_P(CA_DEPENDS_ON))) > 0) ||
+		(!PG_ARGISNULL(CA_BLOCKS_PARENT) && PG_GETARG_BOOL(CA_BLOCKS_PARENT)) ||
+		(!PG_ARGISNULL(CA_MAX_ATTEMPTS) &&
+		 (PG_GETARG_INT32(CA_MAX_ATTEMPTS) < 1 || PG_GETARG_INT32(CA_MAX_ATTEMPTS) > 1000)) ||
+		(!PG_ARGISNULL(CA_MAX_RUN_TIME) && interval_sign(PG_GETARG_DATUM(CA_MAX_RUN_TIME)) < 0))
+		return call_plpgsql(fcinfo, "_create", NUM_CREATE_ARGS);
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "task_create must return a composite type");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	args[0] = PG_GETARG_DATUM(CA_QUEUE);
+	if (SPI_execute_plan(claim_plan(CP_CREATE_QUEUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "queue lookup failed");
+	q = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		elog(ERROR, "queue lookup returned no queue");
+	queue_values(q, qv, qnull);
+
+#define ARG(i, a) \
+	do { \
+		args[i] = PG_ARGISNULL(a) ? (Datum) 0 : PG_GETARG_DATUM(a); \
+		nulls[i] = PG_ARGISNULL(a) ? 'n' : ' '; \
+	} while (0)
+	args[0] = qv[QC_OWNER];
+	nulls[0] = ' ';
+	ARG(1, CA_CODE);
+	ARG(2, CA_NAME);
+	ARG(3, CA_QUEUE);
+	ARG(4, CA_OBJECT);
+	ARG(5, CA_DESCRIPTION);
+	ARG(6, CA_PARAMETERS);
+	ARG(7, CA_ETA);
+	ARG(8, CA_RUN_AT);
+	ARG(9, CA_ORDERING_KEY);
+	ARG(10, CA_MAX_ATTEMPTS);
+	ARG(11, CA_PRIORITY);
+	if (nulls[11] == 'n')
+	{
+		args[11] = qv[QC_PRIORITY];
+		nulls[11] = qnull[QC_PRIORITY] ? 'n' : ' ';
+	}
+	/* the maximum run time as stored: none for 0 (task._check_max_run_time) */
+	ARG(12, CA_MAX_RUN_TIME);
+	sign = nulls[12] == 'n' ? 0 : interval_sign(args[12]);
+	if (sign == 0)
+		nulls[12] = 'n';
+#undef ARG
+
+	if (SPI_execute_plan(claim_plan(CP_CREATE), args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "task insert failed");
+	row = row_as_result(SPI_tuptable->vals[0], desc);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
 }
