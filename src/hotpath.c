@@ -195,12 +195,23 @@ typedef struct ClaimCache
 
 static ClaimCache claim_cache;
 
+/* A type of schema task by name. */
+static Oid
+task_type(const char *name)
+{
+	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+									   ObjectIdGetDatum(get_namespace_oid("task", false)));
+
+	if (!OidIsValid(type))
+		elog(ERROR, "type task.%s is missing", name);
+	return type;
+}
+
 static void
 claim_cache_load(Oid queue_type)
 {
 	TupleDesc	desc = lookup_rowtype_tupdesc(queue_type, -1);
-	Oid			id_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("task_id"),
-										  ObjectIdGetDatum(get_namespace_oid("task", false)));
+	Oid			id_type = task_type("task_id");
 	int			c;
 	int			i;
 
@@ -225,13 +236,9 @@ claim_cache_load(Oid queue_type)
 			elog(ERROR, "column %s of task.queue is missing", queue_column_names[c]);
 	}
 	ReleaseTupleDesc(desc);
-	if (!OidIsValid(id_type))
-		elog(ERROR, "type task.task_id is missing");
 	claim_cache.id_type = id_type;
 	claim_cache.queued = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
-															  ObjectIdGetDatum(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-																							   CStringGetDatum("status"),
-																							   ObjectIdGetDatum(get_namespace_oid("task", false))))));
+															  ObjectIdGetDatum(task_type("status"))));
 	claim_cache.queue_type = queue_type;
 }
 
@@ -328,11 +335,8 @@ claim_keep_rows(ReturnSetInfo *rsinfo)
 static void
 claim_cache_ensure(void)
 {
-	Oid			queue_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("queue"),
-											 ObjectIdGetDatum(get_namespace_oid("task", false)));
+	Oid			queue_type = task_type("queue");
 
-	if (!OidIsValid(queue_type))
-		elog(ERROR, "type task.queue is missing");
 	if (claim_cache.queue_type != queue_type)
 		claim_cache_load(queue_type);
 }
@@ -355,14 +359,14 @@ queue_values(HeapTupleHeader q, Datum *values, bool *nulls)
 }
 
 /*
- * Claims up to n tasks of queue q into the caller's tuplestore (SPI
- * connected, the cache loaded); lease NULL: the queue's. Returns how many.
+ * Claims up to n tasks of queue q (its columns in qv, qnull: queue_values)
+ * into the caller's tuplestore (SPI connected, the cache loaded); lease
+ * NULL: the queue's. Returns how many.
  */
 static int64
-claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, int32 n, bool lease_isnull, Datum lease)
+claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum *qv, const bool *qnull,
+		   int32 n, bool lease_isnull, Datum lease)
 {
-	Datum		qv[NUM_QUEUE_COLUMNS];
-	bool		qnull[NUM_QUEUE_COLUMNS];
 	int32		owner;
 	text	   *name;
 	TimestampTz at;
@@ -379,7 +383,6 @@ claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, int32 n, bool lease_isnull,
 	int64		below = 0;
 	int64		got = 0;
 
-	queue_values(q, qv, qnull);
 	owner = DatumGetInt32(qv[QC_OWNER]);
 	name = DatumGetTextPP(qv[QC_NAME]);
 
@@ -527,13 +530,17 @@ claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, int32 n, bool lease_isnull,
 Datum
 task_claim(PG_FUNCTION_ARGS)
 {
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return (Datum) 0;
 	claim_cache_ensure();
+	queue_values(PG_GETARG_HEAPTUPLEHEADER(0), qv, qnull);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) claim_into((ReturnSetInfo *) fcinfo->resultinfo, PG_GETARG_HEAPTUPLEHEADER(0),
+	(void) claim_into((ReturnSetInfo *) fcinfo->resultinfo, PG_GETARG_HEAPTUPLEHEADER(0), qv, qnull,
 					  PG_GETARG_INT32(1), PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	SPI_finish();
 	return (Datum) 0;
@@ -739,7 +746,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	got = claim_into(rsinfo, q, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	got = claim_into(rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 
 	/* a short queue: also look for expired leases to take over */
 	if (got < n)
@@ -749,7 +756,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		if (SPI_execute_plan(claim_plan(CP_RESCUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "lease rescue failed");
 		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0 && !isnull)
-			got += claim_into(rsinfo, q, (int32) (n - got), PG_ARGISNULL(2),
+			got += claim_into(rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
 
