@@ -25,7 +25,7 @@ BEGIN
     SELECT format('cancelled during attempt %s%s', x.attempts, task._worker_text(x)) INTO held
       FROM task.task x
      WHERE x.owner = task.task_id_owner(task_cancel.id) AND x.id = task_cancel.id
-       AND task._may_write(x.owner, true) AND x.status = 'processing'
+       AND task._may_write(x.owner, true) AND x.status::text = 'processing'  -- see task._complete
        FOR UPDATE;
     UPDATE task.task x
        SET status = 'cancelled', error = coalesce(task_cancel.reason, x.error)
@@ -59,7 +59,7 @@ BEGIN
        SET status = 'queued', run_at = now(), attempts = 0
      WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id
        AND task._may_write(x.owner, true)
-       AND x.status = 'failed'
+       AND x.status::text = 'failed'  -- see task._complete: not a scan of task_finished_idx
     RETURNING * INTO t;
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_retry.id, 'retry', true, NULL, '{failed}');
@@ -238,7 +238,8 @@ BEGIN
         SELECT array_agg(x.id), array_agg(format('cancelled during attempt %s%s', x.attempts, task._worker_text(x)))
           INTO held_ids, held
           FROM task.task x
-         WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id) AND x.status = 'processing';
+         WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id)
+           AND x.status::text = 'processing';  -- see task._complete
         UPDATE task.task x SET status = 'cancelled', error = coalesce(task_bulk.reason, x.error)
          WHERE x.id = ANY (victims) AND x.owner = task.task_id_owner(x.id);
         GET DIAGNOSTICS n = ROW_COUNT;

@@ -154,6 +154,35 @@ SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => (S
 SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => (SELECT array_agg(id) FROM batch2),
                                              complete_tokens => (SELECT array_agg(lease_token) FROM batch2));
 SELECT count(*) AS claimed FROM task_dequeue('wk/batch', 3, complete_batch => ARRAY[]::task_id[]);
+-- a batch is completed by one probe of the primary key per task, however
+-- many tasks are processing: 300 held by a slow worker, and the session's
+-- plan made above while three were; completing three reads no entry of the
+-- lease index (a plan that did hashed every processing task of the table)
+SELECT task_queue_create('wk/many') IS NOT NULL AS made;
+SELECT count(*) AS created FROM task_create_many('wk.job', 'wk/many', ARRAY(SELECT '{}'::jsonb FROM generate_series(1, 310)));
+SELECT count(*) AS held FROM task_dequeue('wk/many', 300, lease => '1 hour');
+CREATE TEMP TABLE batch3 AS SELECT id, lease_token FROM task_dequeue('wk/many', 3);
+BEGIN;
+SELECT pg_stat_get_xact_tuples_returned('task.task_lease_idx'::regclass) AS lease_read \gset
+SELECT count(*) AS claimed FROM task_dequeue('wk/many', 3, complete_batch => (SELECT array_agg(id) FROM batch3),
+                                             complete_tokens => (SELECT array_agg(lease_token) FROM batch3));
+SELECT pg_stat_get_xact_tuples_returned('task.task_lease_idx'::regclass) - :lease_read AS lease_entries_read;
+COMMIT;
+SELECT j->>'status' AS status, count(*) FROM task_list(queue => 'wk/many', list_limit => 1000) j GROUP BY 1 ORDER BY 1;
+-- so are a cancel of a processing task and a retry of a failed one: one
+-- probe each, not the lease index of every processing task or the index of
+-- every finished one
+SELECT id AS m1, lease_token AS m1_token FROM task_dequeue('wk/many', 1) \gset
+SELECT id AS m2, lease_token AS m2_token FROM task_dequeue('wk/many', 1) \gset
+SELECT status FROM task_fail(:'m2', 'gave up', token => :m2_token, retry => false);
+BEGIN;
+SELECT pg_stat_get_xact_tuples_returned('task.task_lease_idx'::regclass) AS lease_read,
+       pg_stat_get_xact_tuples_returned('task.task_finished_idx'::regclass) AS finished_read \gset
+SELECT status FROM task_cancel(:'m1', 'not needed');
+SELECT status FROM task_retry(:'m2');
+SELECT pg_stat_get_xact_tuples_returned('task.task_lease_idx'::regclass) - :lease_read AS lease_entries_read,
+       pg_stat_get_xact_tuples_returned('task.task_finished_idx'::regclass) - :finished_read AS finished_entries_read;
+COMMIT;
 
 -- ------------------------------------------------------------ fencing by default
 SELECT task_queue_create('wk/fence', lease => '10 minutes') IS NOT NULL AS made;
