@@ -90,6 +90,7 @@ typedef enum ClaimPlan
 	CP_COMPLETE_MANY,			/* complete a batch (PL/pgSQL: all or nothing) */
 	CP_CREATE_QUEUE,			/* the queue a task is created in */
 	CP_CREATE,					/* insert a task without keys, links or access list */
+	CP_QUEUE_DIRECT,			/* an existing queue the caller may write to */
 	NUM_CLAIM_PLANS
 } ClaimPlan;
 
@@ -181,7 +182,15 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"                            parameters, eta, run_at, ordering_key, max_attempts, priority, max_run_time) "
 	"VALUES ($1, task.task_id_make($1, nextval('task.task_serial_seq')), 'queued', $2, $3, $4, $5, $6, "
 	"        $7, $8, coalesce($9, now()), $10, $11, $12, $13) "
-	"RETURNING *"
+	"RETURNING *",
+
+	/*
+	 * The common case of task._worker_queue and task._queue_for_create,
+	 * without the call of a PL/pgSQL function: the queue exists and the
+	 * caller may write to it. Nothing found, they run, and raise the error
+	 * that says why, make the queue, or return a queue not made yet.
+	 */
+	"SELECT x FROM task.queue x WHERE x.name = $1 AND task._may_write(x.owner, false)"
 };
 
 typedef struct ClaimCache
@@ -273,7 +282,7 @@ claim_plan(ClaimPlan which)
 			argtypes[1] = INT8ARRAYOID;
 			nargs = 2;
 		}
-		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE)
+		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE || which == CP_QUEUE_DIRECT)
 		{
 			argtypes[0] = TEXTOID;
 			nargs = 1;
@@ -339,6 +348,30 @@ claim_cache_ensure(void)
 
 	if (claim_cache.queue_type != queue_type)
 		claim_cache_load(queue_type);
+}
+
+/*
+ * The queue a call acts on, by name (SPI connected, the cache loaded): an
+ * existing queue the caller may write to, or else what the PL/pgSQL
+ * function of the call (plan 'otherwise') returns or raises. The row is in
+ * SPI's memory.
+ */
+static HeapTupleHeader
+queue_by_name(Datum name, ClaimPlan otherwise)
+{
+	Datum		args[1] = {name};
+	bool		isnull;
+	Datum		q;
+
+	if (SPI_execute_plan(claim_plan(CP_QUEUE_DIRECT), args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "queue lookup failed");
+	if (SPI_processed != 1 &&
+		(SPI_execute_plan(claim_plan(otherwise), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1))
+		elog(ERROR, "queue lookup failed");
+	q = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "queue lookup returned no queue");
+	return DatumGetHeapTupleHeader(q);
 }
 
 /* The columns of a task.queue row the claim reads. */
@@ -732,12 +765,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 			elog(ERROR, "batch completion failed");
 	}
 
-	args[0] = PG_GETARG_DATUM(0);
-	if (SPI_execute_plan(claim_plan(CP_QUEUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "worker queue lookup failed");
-	q = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (isnull)
-		elog(ERROR, "worker queue lookup returned no queue");
+	q = queue_by_name(PG_GETARG_DATUM(0), CP_QUEUE);
 	q = (HeapTupleHeader) DatumGetPointer(datumCopy(PointerGetDatum(q), false, -1));
 	queue_values(q, qv, qnull);
 	if (DatumGetBool(qv[QC_PAUSED]))
@@ -801,7 +829,6 @@ task_create_one(PG_FUNCTION_ARGS)
 	bool		qnull[NUM_QUEUE_COLUMNS];
 	Datum		args[13];
 	char		nulls[13];
-	bool		isnull;
 	int			sign;
 	Datum		row;
 
@@ -826,12 +853,7 @@ task_create_one(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	args[0] = PG_GETARG_DATUM(CA_QUEUE);
-	if (SPI_execute_plan(claim_plan(CP_CREATE_QUEUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "queue lookup failed");
-	q = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (isnull)
-		elog(ERROR, "queue lookup returned no queue");
+	q = queue_by_name(PG_GETARG_DATUM(CA_QUEUE), CP_CREATE_QUEUE);
 	queue_values(q, qv, qnull);
 
 #define ARG(i, a) \
