@@ -10,6 +10,9 @@
 #   drain10    complete the previous batch and claim the next 10, 1 tx
 #   enqueue1   one task_create (raw: one INSERT) per tx
 #   enqueue100 one task_create_many of 100 (raw: INSERT of 100 rows) per tx
+#   idle1      a dequeue with wait => 1 ms on an empty queue, 1 per tx (raw:
+#              the claim finds nothing, then pg_sleep 1 ms): a blocking
+#              worker's idle turn; not in the default list
 # Each run is a new backend: its first thousands of transactions cost more
 # than a long-lived worker's, so compare variants with bench/hot_ab.sh
 # (one backend, alternating blocks) and read these as upper bounds.

@@ -661,6 +661,89 @@ COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.ta
     'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- The parameters of task_dequeue, always all passed (by src/hotpath.c).
+-- One sleep of a task_dequeue(wait => ...) whose look found nothing: until
+-- a commit moves the queue's wake generation past seq (read before the
+-- look, so a commit since then ends it at once), the earliest scheduled
+-- task of the queue is due (no commit announces that), or "until", the end
+-- of the wait. For a queue with a cap or a rate limit (lkey and lseq: the
+-- generation of its service's freed claim slots), also until a slot is
+-- freed or the rate window closes, and at least once a second. The caller
+-- then reads the generations again and claims, with a new snapshot (hence
+-- READ COMMITTED): src/hotpath.c's task_dequeue, and task._dequeue below.
+CREATE FUNCTION task._dequeue_sleep(q task.queue, until timestamptz,
+                                    key bigint, seq bigint, lkey bigint, lseq bigint)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = task, pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    next_due timestamptz;
+    -- the real clock for the next-due look, in a variable: compared with
+    -- clock_timestamp() (volatile) run_at was a filter checked on the
+    -- heap row of every runnable entry of the queue, and under a snapshot
+    -- held open elsewhere that is every task ever queued there (W6: 57,000
+    -- buffers and 32 ms a look); compared with a parameter it bounds the
+    -- index range
+    now_at timestamptz;
+    mk task.claim_mark;
+    next_slot timestamptz;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM task._check_wait_isolation('task_dequeue',
+            'Its snapshot would never see tasks committed after it started.',
+            'Call it in READ COMMITTED (the default), or with wait => ''0''.');
+    END IF;
+    -- the earliest task not yet due: within the claim mark's level from
+    -- now on (an index range), then in the levels below; none before the
+    -- mark, none at all when nothing is runnable
+    mk := task._mark_peek(q.owner, q.name);
+    now_at := clock_timestamp();
+    IF mk.empty THEN
+        next_due := NULL;
+    ELSIF mk.priority IS NULL THEN
+        SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
+         WHERE x.owner = q.owner AND x.queue = q.name
+           AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at;
+    ELSE
+        SELECT least(
+            (SELECT min(x.run_at) FROM ONLY task.task x
+              WHERE x.owner = q.owner AND x.queue = q.name
+                AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
+                AND x.priority = mk.priority),
+            (SELECT min(x.run_at) FROM ONLY task.task x
+              WHERE x.owner = q.owner AND x.queue = q.name
+                AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
+                AND x.priority < mk.priority))
+          INTO next_due;
+    END IF;
+    IF lkey IS NULL THEN
+        PERFORM task._wait_sleep(key, seq, task._ms_until(least(until, next_due)), q.name);
+        RETURN;
+    END IF;
+    -- held back by a limit? At a cap: until a claim slot is freed (or the
+    -- rate window closes); a slot freed since the look, with work waiting:
+    -- look again at once; else as any queue. At least once a second in any
+    -- case: nothing announces a limit raised by task_queue_configure, or a
+    -- claim lock let go by a transaction that held it past its claim
+    next_slot := CASE WHEN q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN task._rate_next(q) END;
+    IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
+        PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(until, clock_timestamp() + interval '1 second')), q.name);
+    ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
+          AND EXISTS (SELECT FROM ONLY task.task x
+                       WHERE x.owner = q.owner AND x.queue = q.name
+                         AND x.status IN ('queued', 'rescheduled') AND x.run_at <= now_at) THEN
+        NULL;
+    ELSE
+        PERFORM task._wait_sleep(key, seq, task._ms_until(least(until, next_due, next_slot,
+                                                             clock_timestamp() + interval '1 second')), q.name);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigint, bigint, bigint) IS
+    'Internal: one sleep of a task_dequeue whose look found nothing, from the wake generations read before that look (lkey and lseq: a queue with a limit); the caller claims after it.';
+
 CREATE FUNCTION task._dequeue(queue text, n integer, lease interval, wait interval,
                               complete task.task_id, complete_token bigint, result jsonb, resource text,
                               complete_batch task.task_id[], complete_tokens bigint[])
@@ -674,22 +757,11 @@ DECLARE
     q task.queue;
     claimed integer;
     deadline timestamptz;
+    -- the wake generations read before the look (task._dequeue_sleep)
     key bigint;
     seq bigint;
-    next_due timestamptz;
-    -- the real clock for the next-due look, in a variable: compared with
-    -- clock_timestamp() (volatile) run_at was a filter checked on the
-    -- heap row of every runnable entry of the queue, and under a snapshot
-    -- held open elsewhere that is every task ever queued there (W6: 57,000
-    -- buffers and 32 ms a look); compared with a parameter it bounds the
-    -- index range
-    now_at timestamptz;
-    mk task.claim_mark;
-    -- a queue whose claims a cap or a rate limit may hold back
-    limited boolean;
     lkey bigint;
     lseq bigint;
-    next_slot timestamptz;
     -- what the completion returned (not used): assigned, not PERFORMed, so
     -- that the call is a simple expression, evaluated without a query of
     -- its own (PERFORM runs a SELECT through SPI: an executor start and
@@ -734,8 +806,7 @@ BEGIN
         seq := task._wait_seq(key);
         -- ... and, for a queue with a cap, the generation of its service's
         -- freed claim slots: a commit that frees one wakes a waiter at the cap
-        limited := q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0 OR q.key_rate_limit <> 0;
-        IF limited THEN
+        IF q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN
             lkey := task._wait_limit_key(q.owner);
             lseq := task._wait_seq(lkey);
         END IF;
@@ -756,58 +827,11 @@ BEGIN
     -- that), or the wait is over; then claim again with a new snapshot
     -- (hence READ COMMITTED). Not preloaded: a 50 ms poll each time round.
     IF claimed = 0 AND _dequeue.wait > '0' THEN
-        PERFORM task._check_wait_isolation('task_dequeue',
-            'Its snapshot would never see tasks committed after it started.',
-            'Call it in READ COMMITTED (the default), or with wait => ''0''.');
         deadline := clock_timestamp() + _dequeue.wait;
         LOOP
-            -- the earliest task not yet due: within the claim mark's level
-            -- from now on (an index range), then in the levels below; none
-            -- before the mark, none at all when nothing is runnable
-            mk := task._mark_peek(q.owner, q.name);
-            now_at := clock_timestamp();
-            IF mk.empty THEN
-                next_due := NULL;
-            ELSIF mk.priority IS NULL THEN
-                SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
-                 WHERE x.owner = q.owner AND x.queue = q.name
-                   AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at;
-            ELSE
-                SELECT least(
-                    (SELECT min(x.run_at) FROM ONLY task.task x
-                      WHERE x.owner = q.owner AND x.queue = q.name
-                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
-                        AND x.priority = mk.priority),
-                    (SELECT min(x.run_at) FROM ONLY task.task x
-                      WHERE x.owner = q.owner AND x.queue = q.name
-                        AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
-                        AND x.priority < mk.priority))
-                  INTO next_due;
-            END IF;
-            IF NOT limited THEN
-                PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due)), q.name);
-            ELSE
-                -- held back by a limit? At a cap: until a claim slot is freed
-                -- (or the rate window closes); a slot freed since the look,
-                -- with work waiting: look again at once; else as any queue.
-                -- At least once a second in any case: nothing announces a
-                -- limit raised by task_queue_configure, or a claim lock let
-                -- go by a transaction that held it past its claim
-                next_slot := CASE WHEN q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN task._rate_next(q) END;
-                IF task._claim_room(q, clock_timestamp()) = 0 AND next_slot IS NULL THEN
-                    PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(deadline, clock_timestamp() + interval '1 second')), q.name);
-                ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
-                      AND EXISTS (SELECT FROM ONLY task.task x
-                                   WHERE x.owner = q.owner AND x.queue = q.name
-                                     AND x.status IN ('queued', 'rescheduled') AND x.run_at <= now_at) THEN
-                    NULL;
-                ELSE
-                    PERFORM task._wait_sleep(key, seq, task._ms_until(least(deadline, next_due, next_slot,
-                                                                         clock_timestamp() + interval '1 second')), q.name);
-                END IF;
-                lseq := task._wait_seq(lkey);
-            END IF;
+            PERFORM task._dequeue_sleep(q, deadline, key, seq, lkey, lseq);
             seq := task._wait_seq(key);
+            lseq := task._wait_seq(lkey);
             IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
                 q := task._worker_queue(q.name, missing_ok => true);
             END IF;

@@ -68,12 +68,13 @@ typedef enum QueueColumn
 	QC_SERVICE_CAPPED,
 	QC_PAUSED,
 	QC_PRIORITY,
+	QC_CREATED_AT,
 	NUM_QUEUE_COLUMNS
 } QueueColumn;
 
 static const char *const queue_column_names[NUM_QUEUE_COLUMNS] = {
 	"name", "owner", "lease", "max_processing", "key_concurrency", "rate_limit",
-	"key_rate_limit", "fair_share", "service_capped", "paused", "priority"
+	"key_rate_limit", "fair_share", "service_capped", "paused", "priority", "created_at"
 };
 
 /* The statements, in the order of the PL/pgSQL function they replace. */
@@ -673,35 +674,52 @@ interval_sign(Datum span)
 }
 
 /*
- * The PL/pgSQL function name (task.<name>, the only one of that name)
- * called with this call's arguments and result set; the arguments from
- * first_null on as NULL. Its FmgrInfo is kept in the caller's fn_extra.
+ * The PL/pgSQL functions a C function hands calls to, looked up once per
+ * call site and kept in the caller's fn_extra: task.<name>, the only one of
+ * that name, taking nargs arguments.
  */
-static Datum
-call_plpgsql(FunctionCallInfo fcinfo, const char *name, int first_null)
+#define PLPGSQL_SLOTS 2
+
+static FmgrInfo *
+plpgsql_function(FunctionCallInfo fcinfo, int slot, const char *name, int nargs)
 {
-	FmgrInfo   *flinfo = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	FmgrInfo  **fns = (FmgrInfo **) fcinfo->flinfo->fn_extra;
+
+	Assert(slot >= 0 && slot < PLPGSQL_SLOTS);
+	if (fns == NULL)
+	{
+		fns = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, PLPGSQL_SLOTS * sizeof(FmgrInfo *));
+		fcinfo->flinfo->fn_extra = fns;
+	}
+	if (fns[slot] == NULL)
+	{
+		Oid			fn = LookupFuncName(list_make2(makeString("task"), makeString(pstrdup(name))), -1,
+										NULL, false);
+		FmgrInfo   *flinfo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
+
+		fmgr_info_cxt(fn, flinfo, fcinfo->flinfo->fn_mcxt);
+		if (flinfo->fn_nargs != nargs)
+			elog(ERROR, "task.%s takes %d arguments, not %d", name, flinfo->fn_nargs, nargs);
+		fns[slot] = flinfo;
+	}
+	return fns[slot];
+}
+
+/* Calls fn with these arguments (and, set_result, this call's result set). */
+static Datum
+call_plpgsql_with(FunctionCallInfo fcinfo, FmgrInfo *fn, const Datum *args, const bool *nulls,
+				  bool set_result)
+{
 	LOCAL_FCINFO(fc, FUNC_MAX_ARGS);
 	Datum		result;
 	int			i;
 
-	if (flinfo == NULL)
+	InitFunctionCallInfoData(*fc, fn, fn->fn_nargs, fcinfo->fncollation, fcinfo->context,
+							 set_result ? fcinfo->resultinfo : NULL);
+	for (i = 0; i < fn->fn_nargs; i++)
 	{
-		Oid			fn = LookupFuncName(list_make2(makeString("task"), makeString(pstrdup(name))), -1,
-										NULL, false);
-
-		flinfo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
-		fmgr_info_cxt(fn, flinfo, fcinfo->flinfo->fn_mcxt);
-		if (flinfo->fn_nargs != fcinfo->nargs)
-			elog(ERROR, "task.%s takes %d arguments, not %d", name, flinfo->fn_nargs, fcinfo->nargs);
-		fcinfo->flinfo->fn_extra = flinfo;
-	}
-	InitFunctionCallInfoData(*fc, flinfo, fcinfo->nargs, fcinfo->fncollation, fcinfo->context,
-							 fcinfo->resultinfo);
-	for (i = 0; i < fcinfo->nargs; i++)
-	{
-		fc->args[i].value = i >= first_null ? (Datum) 0 : fcinfo->args[i].value;
-		fc->args[i].isnull = i >= first_null ? true : fcinfo->args[i].isnull;
+		fc->args[i].value = nulls[i] ? (Datum) 0 : args[i];
+		fc->args[i].isnull = nulls[i];
 	}
 	result = FunctionCallInvoke(fc);
 	fcinfo->isnull = fc->isnull;
@@ -709,14 +727,91 @@ call_plpgsql(FunctionCallInfo fcinfo, const char *name, int first_null)
 }
 
 /*
+ * The PL/pgSQL function name (slot 0 of the call site) called with this
+ * call's arguments and result set; the arguments from first_null on as
+ * NULL.
+ */
+static Datum
+call_plpgsql(FunctionCallInfo fcinfo, const char *name, int first_null)
+{
+	Datum		args[FUNC_MAX_ARGS];
+	bool		nulls[FUNC_MAX_ARGS];
+	int			i;
+
+	for (i = 0; i < fcinfo->nargs; i++)
+	{
+		args[i] = fcinfo->args[i].value;
+		nulls[i] = i >= first_null || fcinfo->args[i].isnull;
+	}
+	return call_plpgsql_with(fcinfo, plpgsql_function(fcinfo, 0, name, fcinfo->nargs), args, nulls, true);
+}
+
+/*
+ * The wait of a task_dequeue whose look found nothing: task._dequeue_sleep
+ * sleeps once (at once woken by a commit since the generations in args
+ * were read: args[2..5], key, seq, lkey, lseq), then the generations are
+ * read again and the claim looks again, until it claims or the wait is
+ * over. args[0] is the queue (in the caller's memory), args[1] is set
+ * here: the end of the wait. Between the sleeps no statement of ours is
+ * open, so a sleep holds no snapshot of ours (wait.c, may_release_xmin).
+ */
+static void
+dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FmgrInfo   *sleep = plpgsql_function(fcinfo, 1, "_dequeue_sleep", 6);
+	HeapTupleHeader q = DatumGetHeapTupleHeader(args[0]);
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+	bool		lease_isnull = PG_ARGISNULL(2);
+	Datum		lease = lease_isnull ? (Datum) 0 : PG_GETARG_DATUM(2);
+	TimestampTz until;
+	int64		seq;
+	int64		got;
+
+	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(GetCurrentTimestamp()),
+													PG_GETARG_DATUM(3)));
+	args[1] = TimestampTzGetDatum(until);
+	queue_values(q, qv, qnull);
+	do
+	{
+		args[0] = PointerGetDatum(q);
+		(void) call_plpgsql_with(fcinfo, sleep, args, nulls, false);
+		nulls[3] = !task_wait_generation(DatumGetInt64(args[2]), &seq);
+		args[3] = Int64GetDatum(seq);
+		if (!nulls[4])
+		{
+			nulls[5] = !task_wait_generation(DatumGetInt64(args[4]), &seq);
+			args[5] = Int64GetDatum(seq);
+		}
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* waited on a queue not created yet: is it now? */
+		if (qnull[QC_CREATED_AT])
+		{
+			HeapTupleHeader was = q;
+
+			q = DatumGetHeapTupleHeader(SPI_datumTransfer(PointerGetDatum(queue_by_name(qv[QC_NAME], CP_QUEUE)),
+														  false, -1));
+			pfree(was);
+			queue_values(q, qv, qnull);
+		}
+		got = claim_into(rsinfo, q, qv, qnull, n, lease_isnull, lease);
+		SPI_finish();
+	} while (got == 0 && GetCurrentTimestamp() < until);
+}
+
+/*
  * task.task_dequeue(queue, n, lease, wait, complete, complete_token,
  * result, resource, complete_batch, complete_tokens) → SETOF task.task
  * (65_worker.sql). Here, with valid arguments: complete the previous task
  * (or batch), find the queue, claim, and rescue expired leases when the
- * queue is short; when that found nothing and the call waits, task._dequeue
- * waits (without the completion, made). A call with an argument to refuse
- * is task._dequeue's whole, which does the same in the same order and
- * raises the error.
+ * queue is short; when that found nothing and the call waits, dequeue_wait
+ * sleeps from the wake generations read before the look and claims again
+ * when woken. A call with an argument to refuse is
+ * task._dequeue's whole, which does the same in the same order and raises
+ * the error.
  */
 Datum
 task_dequeue(PG_FUNCTION_ARGS)
@@ -730,6 +825,9 @@ task_dequeue(PG_FUNCTION_ARGS)
 	bool		qnull[NUM_QUEUE_COLUMNS];
 	bool		isnull;
 	int64		got;
+	bool		waits;
+	Datum		wargs[6];
+	bool		wnulls[6] = {false, false, false, true, true, true};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) ||
 		PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > 1000 ||
@@ -740,6 +838,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		return call_plpgsql(fcinfo, "_dequeue", 10);
 
 	n = PG_GETARG_INT32(1);
+	waits = interval_sign(PG_GETARG_DATUM(3)) > 0;
 	InitMaterializedSRF(fcinfo, 0);
 	claim_cache_ensure();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -774,6 +873,32 @@ task_dequeue(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
+	/*
+	 * A waiting call reads the queue's wake generation before it looks
+	 * (wait.c): a commit after this point ends the sleep. For a queue with
+	 * a limit, also the generation of its service's freed claim slots.
+	 * task._dequeue reads them at the same point.
+	 */
+	if (waits)
+	{
+		text	   *name = DatumGetTextPP(qv[QC_NAME]);
+		int64		key = (int64) task_wait_key_of_queue(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+		int64		seq = 0;
+
+		wnulls[3] = !task_wait_generation(key, &seq);
+		wargs[2] = Int64GetDatum(key);
+		wargs[3] = Int64GetDatum(seq);
+		if (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
+			DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0)
+		{
+			key = (int64) task_wait_key_of_limit(DatumGetInt32(qv[QC_OWNER]));
+			wnulls[5] = !task_wait_generation(key, &seq);
+			wargs[4] = Int64GetDatum(key);
+			wnulls[4] = false;
+			wargs[5] = Int64GetDatum(seq);
+		}
+	}
+
 	got = claim_into(rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 
 	/* a short queue: also look for expired leases to take over */
@@ -788,16 +913,18 @@ task_dequeue(PG_FUNCTION_ARGS)
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
 
-	SPI_finish();
-
 	/*
-	 * Nothing to do and a wait: task._dequeue reads the queue's wake
-	 * generation, looks again (a commit since the look above is seen
-	 * either way) and sleeps. It holds no snapshot of ours: the statements
-	 * above are over.
+	 * Nothing to do and a wait: sleep (at once woken by a commit since the
+	 * generations were read) and claim when woken.
 	 */
-	if (got == 0 && interval_sign(PG_GETARG_DATUM(3)) > 0)
-		return call_plpgsql(fcinfo, "_dequeue", 4);
+	if (got == 0 && waits)
+	{
+		wargs[0] = SPI_datumTransfer(PointerGetDatum(q), false, -1);
+		SPI_finish();
+		dequeue_wait(fcinfo, wargs, wnulls, n);
+		return (Datum) 0;
+	}
+	SPI_finish();
 	return (Datum) 0;
 }
 

@@ -57,6 +57,10 @@ extern void task_wait_note_claim(const char *name, int len);
 extern void task_wait_note_limit(int32 owner, bool claim);
 /* a queue's wait key: its name hashed with the database oid */
 extern uint64 task_wait_key_of_queue(const char *name, int len);
+/* a service's key of freed claim slots: its number hashed with the database oid */
+extern uint64 task_wait_key_of_limit(int32 owner);
+/* the generation of a key's slot (false without shared memory) */
+extern bool task_wait_generation(int64 key, int64 *seq);
 /* lists of sleeping backends, latest first (head: a pgprocno, -1 empty; under the caller's spinlock) */
 extern void task_sleeper_push(int *head);
 extern void task_sleeper_unlink(int *head, int no);

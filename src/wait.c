@@ -647,6 +647,12 @@ task_wait_key_of_queue(const char *name, int len)
 	return queue_key(name, len);
 }
 
+uint64
+task_wait_key_of_limit(int32 owner)
+{
+	return limit_key(owner);
+}
+
 void
 task_wait_note_queue(const char *name, int len)
 {
@@ -705,13 +711,25 @@ slot_of(int64 key)
 	return &wait_shared->slots[(uint64) key % (uint64) wait_shared->nslots];
 }
 
+/* The generation of key's slot in *seq; false without shared memory. */
+bool
+task_wait_generation(int64 key, int64 *seq)
+{
+	if (wait_shared == NULL)
+		return false;
+	*seq = (int64) pg_atomic_read_u64(&slot_of(key)->generation);
+	return true;
+}
+
 /* task._wait_seq(key) → the generation of key's slot; NULL without shared memory */
 Datum
 task_wait_seq(PG_FUNCTION_ARGS)
 {
-	if (wait_shared == NULL)
+	int64		seq;
+
+	if (!task_wait_generation(PG_GETARG_INT64(0), &seq))
 		PG_RETURN_NULL();
-	PG_RETURN_INT64((int64) pg_atomic_read_u64(&slot_of(PG_GETARG_INT64(0))->generation));
+	PG_RETURN_INT64(seq);
 }
 
 /*

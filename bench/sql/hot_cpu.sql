@@ -64,6 +64,33 @@ BEGIN
 END
 $$;
 
+-- The idle turn of a blocking worker: a dequeue that finds the queue empty
+-- and waits 1 ms (no commit wakes it), one per transaction.
+CREATE OR REPLACE PROCEDURE public.hot_task_idle1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    k integer;
+BEGIN
+    FOR i IN 1..n LOOP
+        SELECT count(*) INTO k FROM task.task_dequeue('bench/q', 1, wait => '1 ms') d;
+        COMMIT;
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE PROCEDURE public.hot_raw_idle1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR i IN 1..n LOOP
+        DELETE FROM public.bench_raw
+         WHERE id = (SELECT id FROM public.bench_raw ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+        RETURNING * INTO r;
+        IF NOT FOUND THEN
+            PERFORM pg_sleep(0.001);
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
 CREATE OR REPLACE PROCEDURE public.hot_raw_drain1(n integer) LANGUAGE plpgsql AS $$
 DECLARE
     r record;

@@ -184,6 +184,23 @@ SELECT pg_stat_get_xact_tuples_returned('task.task_lease_idx'::regclass) - :leas
        pg_stat_get_xact_tuples_returned('task.task_finished_idx'::regclass) - :finished_read AS finished_entries_read;
 COMMIT;
 
+-- a waiting dequeue that finds nothing sleeps from what it read before its
+-- look: the queue is found, and its expired leases sought, once a call (it
+-- did both twice: the look, then again in PL/pgSQL before the sleep)
+SELECT task_queue_create('wk/idle') IS NOT NULL AS made;
+RESET ROLE;
+BEGIN;
+SET LOCAL track_functions = 'pl';
+SET LOCAL ROLE wk_svc;
+SELECT pg_stat_get_xact_numscans('task.task_lease_idx'::regclass) AS lease_scans \gset
+SELECT count(*) AS claimed FROM task_dequeue('wk/idle', wait => '10 ms');
+SELECT pg_stat_get_xact_numscans('task.task_lease_idx'::regclass) - :lease_scans AS lease_scans,
+       coalesce(pg_stat_get_xact_function_calls('task._worker_queue'::regproc), 0) AS queue_lookups,
+       coalesce(pg_stat_get_xact_function_calls('task._dequeue'::regproc), 0) AS plpgsql_dequeues,
+       pg_stat_get_xact_function_calls('task._dequeue_sleep'::regproc) >= 1 AS slept;
+COMMIT;
+SET ROLE wk_svc;
+
 -- ------------------------------------------------------------ fencing by default
 SELECT task_queue_create('wk/fence', lease => '10 minutes') IS NOT NULL AS made;
 SELECT id AS f1 FROM task_create('wk.job', 'wk/fence') \gset

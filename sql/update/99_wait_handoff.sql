@@ -1,0 +1,9 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- A task_dequeue(wait => ...) that found nothing sleeps from the wake
+-- generations read before its look (task._dequeue_sleep, one sleep; the
+-- claim after it in C), instead of
+-- calling task._dequeue to look up the queue, claim and rescue again.
+-- task._dequeue, which calls it too, is replaced by 95_hotpath_c.sql.
+-- @replace function task._dequeue_sleep
+REVOKE ALL ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigint, bigint, bigint) FROM PUBLIC;
