@@ -247,6 +247,17 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 #define CHANGED(c) (changed == NULL || changed[c])
 #define V(c) values[cache.attnum[c] - 1]
 #define N(c) nulls[cache.attnum[c] - 1]
+	/* the BEFORE trigger runs ahead of the NOT NULL constraints */
+	if (CHANGED(COL_CODE) && N(COL_CODE))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task code must not be null"),
+				 errhint("Pass code => the workflow, dot-separated identifiers such as accounts.buyers.transfer.")));
+	if (CHANGED(COL_QUEUE) && N(COL_QUEUE))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task queue must not be null"),
+				 errhint("Pass queue => the name of a queue of the service.")));
 	if (CHANGED(COL_CODE))
 		task_check_code(DatumGetTextPP(V(COL_CODE)));
 	if (CHANGED(COL_QUEUE))

@@ -321,3 +321,15 @@ SELECT task_queue_create('api/platform/matrix', owner => :'svc') IS NOT NULL AS 
 SELECT from_status, string_agg(to_status::text, ', ' ORDER BY to_status) AS allowed
   FROM transitions WHERE pg_temp.try(from_status, to_status)
  GROUP BY from_status ORDER BY from_status;
+
+-- no code: 22004 from the trigger, which runs before the NOT NULL
+-- constraint (it dereferenced the NULL and crashed the server), on every
+-- path that inserts: the C task_create, task._create, task_create_many
+\set ON_ERROR_STOP 0
+SELECT task_create(NULL, 'api/platform/matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_create(NULL, 'api/platform/matrix', idempotency_key => 'no-code');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_create_many(NULL, 'api/platform/matrix', ARRAY['{}']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
