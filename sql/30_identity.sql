@@ -260,6 +260,13 @@ BEGIN
                               ELSE format('The task is %s: %s.', t.status, t.error) END,
                       HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
         END IF;
+        -- finished with this very token (a second call for the same claim)
+        IF t.status IN ('completed', 'failed') THEN
+            RAISE EXCEPTION 'cannot % task %: it is %', operation, _write_failed.id, t.status
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The claim with token %s has ended: the task is %s.', token, t.status),
+                      HINT = 'Nothing is left to do for this claim: dequeue the next task.';
+        END IF;
     END IF;
     -- a task in the history tables (83_history.sql) is read-only
     IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN

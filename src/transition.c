@@ -290,8 +290,12 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a task result is either a JSON value or a resource URI, not both"),
 				 errhint("Set result (a JSON value) or resource (a URI), and the other to NULL.")));
+	/* started: claimed at least once, and not waiting for a (new) attempt */
 	if (CHANGED(COL_PROGRESS) && !N(COL_PROGRESS))
-		task_check_progress(V(COL_PROGRESS), !N(COL_STARTED_AT));
+		task_check_progress(V(COL_PROGRESS),
+							!N(COL_STARTED_AT) &&
+							status_of(V(COL_STATUS)) != ST_QUEUED &&
+							status_of(V(COL_STATUS)) != ST_BLOCKED);
 #undef CHANGED
 #undef V
 #undef N
@@ -321,6 +325,44 @@ reject_change(const char *column, const char *why)
 			 errmsg("column \"%s\" of a task cannot be changed", column),
 			 errdetail("%s", why),
 			 errhint("Leave \"%s\" out of the UPDATE.", column)));
+}
+
+/*
+ * A finished task (completed, failed or cancelled) does not change: an
+ * UPDATE that keeps its status may change no column but parent (set to
+ * NULL when the parent is purged); the extension's own updates of it
+ * change none (an access list's change bumps the revision only). A failed
+ * task changes again through task_retry, which moves it to queued.
+ */
+static void
+check_finished_unchanged(Relation rel, TupleDesc desc, TaskStatus status,
+						 const Datum *oldvalues, const bool *oldnulls,
+						 const Datum *values, const bool *nulls)
+{
+	AttrNumber	parent = get_attnum(RelationGetRelid(rel), "parent");
+	int			attno;
+
+	for (attno = 1; attno <= desc->natts; attno++)
+	{
+		Oid			typoutput;
+		bool		typisvarlena;
+
+		if (TupleDescAttr(desc, attno - 1)->attisdropped || attno == parent ||
+			column_unchanged(desc, attno, oldvalues[attno - 1], oldnulls[attno - 1],
+							 values[attno - 1], nulls[attno - 1]))
+			continue;
+		getTypeOutputInfo(TupleDescAttr(desc, cache.attnum[COL_ID] - 1)->atttypid, &typoutput, &typisvarlena);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot update task %s: it is %s",
+						OidOutputFunctionCall(typoutput, values[cache.attnum[COL_ID] - 1]),
+						status_names[status]),
+				 errdetail("A finished task does not change (column \"%s\" was set).",
+						   NameStr(TupleDescAttr(desc, attno - 1)->attname)),
+				 errhint(status == ST_FAILED
+						 ? "Retry it (task_retry) or create a new task."
+						 : "Create a new task instead.")));
+	}
 }
 
 static void
@@ -726,6 +768,8 @@ task_transition(PG_FUNCTION_ARGS)
 
 		from = status_of(oldvalues[ATT(COL_STATUS)]);
 		to = status_of(values[ATT(COL_STATUS)]);
+		if (from == to && (from == ST_COMPLETED || from == ST_FAILED || from == ST_CANCELLED))
+			check_finished_unchanged(rel, desc, from, oldvalues, oldnulls, values, nulls);
 
 		SET(COL_REVISION, Int32GetDatum(DatumGetInt32(oldvalues[ATT(COL_REVISION)]) + 1));
 		SET(COL_UPDATED_AT, nowd);
@@ -770,6 +814,12 @@ task_transition(PG_FUNCTION_ARGS)
 			if (to == ST_COMPLETED)
 			{
 				SET(COL_PROGRESS, Float8GetDatum(100.0));
+				changed[COL_PROGRESS] = false;
+			}
+			/* a retried task starts a new run: no progress until it is claimed */
+			if (from == ST_FAILED && to == ST_QUEUED)
+			{
+				SETNULL(COL_PROGRESS);
 				changed[COL_PROGRESS] = false;
 			}
 		}

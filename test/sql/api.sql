@@ -333,3 +333,41 @@ SELECT task_create(NULL, 'api/platform/matrix', idempotency_key => 'no-code');
 SELECT task_create_many(NULL, 'api/platform/matrix', ARRAY['{}']::jsonb[]);
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
+
+-- a finished task does not change: an UPDATE that keeps a completed,
+-- cancelled or failed status is refused (55000) whatever the column
+RESET ROLE;
+SET ROLE api_svc;
+SELECT task_queue_create('api/platform/final') IS NOT NULL AS made;
+SELECT id AS f1 FROM task_create('a.f', 'api/platform/final') \gset
+SELECT id AS f2 FROM task_create('a.f', 'api/platform/final') \gset
+SELECT id AS f3 FROM task_create('a.f', 'api/platform/final') \gset
+SELECT lease_token AS ftok FROM task_dequeue('api/platform/final') \gset
+SELECT status FROM task_complete(:'f1', result => '{"rows": 1}', token => :ftok);
+SELECT status FROM task_cancel(:'f2');
+SELECT lease_token AS ftok3 FROM task_dequeue('api/platform/final') \gset
+SELECT progress FROM task_progress(:'f3', 40);
+SELECT status FROM task_fail(:'f3', 'broken', token => :ftok3, retry => false);
+RESET ROLE;
+\set ON_ERROR_STOP 0
+UPDATE task.task SET result = '{"rows": 999}' WHERE id = :'f1';
+UPDATE task.task SET priority = 9 WHERE id = :'f1';
+UPDATE task.task SET name = 'changed' WHERE id = :'f2';
+UPDATE task.task SET error = NULL, progress = 5 WHERE id = :'f3';
+\set ON_ERROR_STOP 1
+-- an update that changes nothing passes (an access change does that)
+UPDATE task.task SET status = status WHERE id = :'f1';
+SET ROLE api_svc;
+SELECT task_result(:'f1') AS result;
+-- the same completion for the same claim again: said as it is
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'f1', result => '{}', token => :ftok);
+\set ON_ERROR_STOP 1
+-- a retried task starts a new run: no progress until it is claimed again
+SELECT status, progress FROM task_retry(:'f3');
+\set ON_ERROR_STOP 0
+SELECT task_progress(:'f3', 10);
+\set ON_ERROR_STOP 1
+SELECT lease_token AS ftok3 FROM task_dequeue('api/platform/final') \gset
+SELECT progress FROM task_progress(:'f3', 10);
+RESET ROLE;
