@@ -290,6 +290,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass a window such as interval ''30 days'', or NULL for every task.';
     END IF;
+    -- the children of a parent the caller may not see are listed as those
+    -- of a parent that does not exist: none (a child visible to a client
+    -- would otherwise confirm the hidden parent's id)
+    IF task_list.parent IS NOT NULL
+       AND NOT task._visible(task.task_id_owner(task_list.parent), task_list.parent) THEN
+        RETURN;
+    END IF;
 
     -- The window is on created_at; a status changes after the creation, so
     -- status_at >= now() - window holds for every task in it, and says so

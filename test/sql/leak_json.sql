@@ -53,6 +53,14 @@ SELECT :'doc'::jsonb = :'listed'::jsonb AS get_and_list_agree,
        :'doc'::jsonb #> '{audit,cancelled,by}' = jsonb_build_object('id', :'ops') AS canceller_is_an_id,
        :'doc'::jsonb #>> '{audit,created,by,name}' AS creator_name;
 SELECT s.what, strpos(:'doc', s.what) > 0 AS in_client_view FROM secret s WHERE strpos(:'doc', s.what) > 0;
+-- nor does listing by parent confirm the hidden parent's id: its children
+-- are listed as those of an id that does not exist (none), while the
+-- owning service lists them
+SET ROLE regress_lkj_client;
+SELECT count(*) AS children_of_hidden_parent FROM task_list(parent => :'parent');
+SELECT count(*) AS children_of_no_task FROM task_list(parent => task.task_id_make(task.task_id_owner(:'parent'), 999999));
+RESET ROLE;
+SELECT count(*) AS children_for_owner FROM task_list(parent => :'parent');
 
 -- the same through the HTTP view, as PostgREST's web client role
 BEGIN;
