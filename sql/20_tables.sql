@@ -95,7 +95,7 @@ CREATE INDEX queue_owner_idx ON task.queue (owner);
 COMMENT ON TABLE task.queue IS 'FIFO queues, each owned by one service, with its worker policy.';
 COMMENT ON COLUMN task.queue.lease IS 'How long a dequeued task stays claimed without a heartbeat.';
 COMMENT ON COLUMN task.queue.max_attempts IS 'Attempts before task_fail marks a task failed for good.';
-COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); empty: none.';
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions: the name given to task_queue_notify and a suffix derived from a secret, so that no other tenant can guess it; empty: none.';
 COMMENT ON COLUMN task.queue.retention IS 'How long finished tasks are kept; 0 keeps them forever.';
 COMMENT ON COLUMN task.queue.name IS 'Queue name under the owner''s namespace: slash-separated segments of letters, digits, "_", "-", ".".';
 COMMENT ON COLUMN task.queue.owner IS 'The service that owns the queue (SVC-XXXX number): only it creates and works tasks in it.';

@@ -212,6 +212,12 @@ $$;
 COMMENT ON FUNCTION task._check_limits(integer, integer, integer, integer, interval, boolean, interval) IS
     'Internal: 22023 unless the claim-time limits of a queue are 0 (none) or 1..1000000 and a rate limit (rate_limit, key_rate_limit) has an interval of (0, 1 day].';
 
+-- The channel NOTIFY uses is the name given, "_", and 16 hex digits
+-- derived from the extension's secret, the owner and the name: any role
+-- can LISTEN on any channel, and pg_notify on any, so a name another
+-- tenant could guess would show it the queue's tasks, statuses and times,
+-- and let it send false ones. The owning service reads the channel from
+-- the queue row this returns.
 CREATE FUNCTION task.task_queue_notify(queue text, channel text) RETURNS task.queue
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -220,20 +226,23 @@ AS $$
 DECLARE
     q task.queue := task._worker_queue(task_queue_notify.queue);
 BEGIN
-    IF task_queue_notify.channel <> '' AND task_queue_notify.channel !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+    IF task_queue_notify.channel <> '' AND task_queue_notify.channel !~ '^[a-z_][a-z0-9_]{0,45}$' THEN
         RAISE EXCEPTION 'invalid notify channel: "%"', left(task_queue_notify.channel, 70)
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A channel is 1 to 63 lower-case letters, digits and "_", not starting with a digit.',
-                  HINT = 'LISTEN to the same name, e.g. task_done.';
+                  DETAIL = 'A channel is 1 to 46 lower-case letters, digits and "_", not starting with a digit.',
+                  HINT = 'Pass a name such as task_done, then LISTEN on the notify_channel this returns.';
     END IF;
-    UPDATE task.queue x SET notify_channel = coalesce(task_queue_notify.channel, '')
+    UPDATE task.queue x
+       SET notify_channel = CASE WHEN coalesce(task_queue_notify.channel, '') = '' THEN ''
+                                 ELSE task_queue_notify.channel || '_' || lpad(to_hex(task._lock_key(
+                                          format('notify/%s/%s', q.owner, task_queue_notify.channel))), 16, '0') END
      WHERE x.name = q.name
     RETURNING * INTO q;
     RETURN q;
 END
 $$;
 COMMENT ON FUNCTION task.task_queue_notify(text, text) IS
-    'Sends NOTIFY channel, payload {"id", "queue", "status"}, at the commit of each transaction that brings a task of the queue to completed, failed or cancelled; NULL (or '''') turns it off. Owning service only. Any role that can connect may LISTEN: the payload names the task, not its content.';
+    'Sends a NOTIFY, payload {"id", "queue", "status"}, at the commit of each transaction that brings a task of the queue to completed, failed or cancelled, on the channel named channel, "_" and 16 hex digits derived from a secret of the extension (returned as notify_channel: LISTEN on it); NULL (or '''') turns it off. Owning service only. No other tenant can guess the channel, to listen or to send.';
 
 -- A queue name must lie in its owner's namespace; taken: the caller named
 -- a queue of another service, answered like a name outside its namespace

@@ -69,7 +69,7 @@ REVOKE ALL ON FUNCTION task._check_log_page(integer, integer), task._log_entries
 -- @replace function task.task_wait_many
 
 ALTER TABLE task.queue ADD COLUMN notify_channel text NOT NULL DEFAULT '' CHECK (notify_channel = '' OR notify_channel ~ '^[a-z_][a-z0-9_]{0,62}$');
-COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions (task_queue_notify); empty: none.';
+COMMENT ON COLUMN task.queue.notify_channel IS 'NOTIFY channel of the queue''s final transitions: the name given to task_queue_notify and a suffix derived from a secret, so that no other tenant can guess it; empty: none.';
 
 -- @replace function task.task_queue_notify
 

@@ -42,7 +42,14 @@ SELECT task_wait_many(ARRAY[:'c']::task_id[], '1 second');
 ROLLBACK;
 
 -- ------------------------------------------------------------ NOTIFY setting
-SELECT name, notify_channel FROM task_queue_notify('fwt/q', 'fwt_done');
+-- the channel is the name, "_" and 16 hex digits from the extension's
+-- secret: no other tenant can guess it (any role may LISTEN or pg_notify);
+-- the same call gives the same channel
+SELECT name, notify_channel ~ '^fwt_done_[0-9a-f]{16}$' AS suffixed, notify_channel AS fwt_channel
+  FROM task_queue_notify('fwt/q', 'fwt_done') \gset
+SELECT :'name' AS name, :'suffixed' AS suffixed,
+       (task_queue_notify('fwt/q', 'fwt_done')).notify_channel = :'fwt_channel' AS same_again;
+SELECT task_queue_notify('fwt/q', repeat('x', 47));
 SELECT task_queue_notify('fwt/q', 'Bad-Name');
 SELECT name, notify_channel FROM task_queue_notify('fwt/q', NULL);
 RESET ROLE;

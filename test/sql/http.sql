@@ -103,9 +103,12 @@ CREATE FUNCTION replay.reply(accept text, role text, sqlstate text, page_total t
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    -- (and the pid of the worker holding a task, as 0)
-    b text := regexp_replace(regexp_replace(body, '"(?!2025-09-04)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"', '"<now>"', 'g'),
-                             '"pid": ?[0-9]+', '"pid": 0', 'g');
+    -- (and the pid of the worker holding a task, as 0; a notify channel's
+    -- suffix, derived from the install's random secret, as <secret>)
+    b text := regexp_replace(regexp_replace(regexp_replace(body,
+                  '"(?!2025-09-04)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"', '"<now>"', 'g'),
+                  '"pid": ?[0-9]+', '"pid": 0', 'g'),
+                  '("notify_channel": ?"[a-z0-9_]*_)[0-9a-f]{16}"', '\1<secret>"', 'g');
 BEGIN
     IF sqlstate <> '00000' THEN
         RETURN QUERY SELECT replay.http_status(sqlstate, role), NULL::text, format('{"code": "%s", ...}', sqlstate);
