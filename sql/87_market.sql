@@ -1297,18 +1297,21 @@ BEGIN
                                          WHERE x.task_id = m.task_id AND l.kind = 'wallet' AND l.account = m.client
                                            AND n.amount > 0), 0),
         'transactions', coalesce((SELECT jsonb_agg(task._strip_nulls(jsonb_build_object(
-                'id', x.id, 'at', task._iso(x.at), 'kind', x.kind, 'by', x.by, 'memo', x.memo,
+                'seq', x.seq, 'at', task._iso(x.at), 'kind', x.kind, 'by', x.by, 'memo', x.memo,
                 'entries', (SELECT jsonb_agg(jsonb_build_object(
                                 'account', CASE l.kind WHEN 'wallet' THEN task.account_text(l.account)
                                                        ELSE l.kind END,
                                 'amount', n.amount) ORDER BY n.leg)
                               FROM task.ledger_entry n JOIN task.ledger_account l ON l.id = n.ledger_account
-                             WHERE n.txn = x.id))) ORDER BY x.id)
-            FROM task.ledger_txn x WHERE x.task_id = m.task_id), '[]'::jsonb));
+                             WHERE n.txn = x.id))) ORDER BY x.seq)
+            -- numbered within the task: the ledger's own ids count every
+            -- tenant's money movements between two of this task's
+            FROM (SELECT x.*, row_number() OVER (ORDER BY x.id) AS seq
+                    FROM task.ledger_txn x WHERE x.task_id = m.task_id) x), '[]'::jsonb));
 END
 $$;
 COMMENT ON FUNCTION task.task_payments(task.task_id) IS
-    'Payment status and history of a hired task: price, escrow state and amount held, what went to the agents and back to the client, and every ledger transaction with its entries (account, amount).';
+    'Payment status and history of a hired task: price, escrow state and amount held, what went to the agents and back to the client, and every ledger transaction of the task (seq: 1, 2, ... in order) with its entries (account, amount).';
 
 -- ---------------------------------------------------------------- housekeeping
 -- Called by task_maintain: releases escrows whose review window passed,

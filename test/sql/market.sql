@@ -244,7 +244,8 @@ SELECT try(format($$SELECT task_cancel(%L)$$, :'t1'));
 SELECT task_accept(:'t1')->'marketplace'->'escrow' AS escrow;
 SELECT try(format($$SELECT task_accept(%L)$$, :'t1'));
 SELECT p - 'transactions' - 'task' AS payments FROM task_payments(:'t1') p;
-SELECT e->>'kind' AS kind, e->>'memo' AS memo, e->'entries' AS entries FROM task_payments(:'t1') p, jsonb_array_elements(p->'transactions') e;
+-- numbered within the task (1, 2, ...), not by the ledger's ids, which count every tenant's money movements
+SELECT e->>'seq' AS seq, e->>'kind' AS kind, e->>'memo' AS memo, e->'entries' AS entries FROM task_payments(:'t1') p, jsonb_array_elements(p->'transactions') e;
 SELECT task_market_balance() - 'account' AS alice;
 RESET ROLE;
 :chk
