@@ -34,6 +34,11 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   DETAIL = format('Name "%s", namespace "%s".', task_service_create.name, task_service_create.namespace),
                   HINT = 'Pick another name and namespace, or use the existing service.';
+    WHEN sequence_generator_limit_exceeded THEN
+        RAISE EXCEPTION 'too many services'
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'Service numbers are SVC-0001 to SVC-9999, and every one has been given.',
+                  HINT = 'A service number is never reused; spread the services over more databases (docs/SCALE-OUT.md).';
     END;
     RETURN task.service_text(new_id);
 END

@@ -23,6 +23,21 @@ $$;
 COMMENT ON FUNCTION task._check_max_run_time(interval) IS
     'Internal: a maximum run time as stored (NULL for 0 or NULL: no limit); 22023 when negative.';
 
+-- The error of a queue policy its table's checks refuse (task_queue_create,
+-- task_queue_configure).
+CREATE FUNCTION task._queue_policy_error(queue text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid queue policy for "%"', _queue_policy_error.queue
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
+              HINT = 'Pass values within those bounds, or leave a setting out.';
+END
+$$;
+COMMENT ON FUNCTION task._queue_policy_error(text) IS
+    'Internal: the 22023 error of a queue policy that the checks of task.queue refuse.';
+
 CREATE FUNCTION task.task_queue_create(
     queue        text,
     owner        text DEFAULT NULL,
@@ -110,6 +125,8 @@ BEGIN
                   HINT = 'Change its policy with task_queue_configure().';
     END IF;
     RETURN q;
+EXCEPTION WHEN check_violation THEN
+    PERFORM task._queue_policy_error(task_queue_create.queue);
 END
 $$;
 COMMENT ON FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS
@@ -167,10 +184,7 @@ BEGIN
     RETURNING * INTO q;
     RETURN q;
 EXCEPTION WHEN check_violation THEN
-    RAISE EXCEPTION 'invalid queue policy for "%"', task_queue_configure.queue
-        USING ERRCODE = 'invalid_parameter_value',
-              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
-              HINT = 'Pass only the settings to change.';
+    PERFORM task._queue_policy_error(task_queue_configure.queue);
 END
 $$;
 COMMENT ON FUNCTION task.task_queue_configure(text, interval, integer, interval, interval, interval, boolean, integer, interval, integer, integer, integer, interval, boolean, integer) IS

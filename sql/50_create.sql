@@ -151,7 +151,7 @@ BEGIN
             RAISE EXCEPTION 'a dependency of the new task will never complete'
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('%s.', settled),
-                      HINT = 'Retry or replace the failed dependency first.';
+                      HINT = 'Depend on tasks that can still complete: retry a failed dependency first, or replace a cancelled one.';
         END IF;
         IF n_pending > 0 THEN
             initial := 'blocked';

@@ -15,7 +15,11 @@ AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'capability', m.capability,
         'execution_mode', m.execution_mode,
-        'client', (SELECT pg_catalog.jsonb_build_object('id', task.account_text(a.id), 'name', a.name)
+        -- the client's name only to itself and Operations, as in the audit
+        -- (an agent is named: the agent directory is public)
+        'client', (SELECT pg_catalog.jsonb_build_object('id', task.account_text(a.id),
+                              'name', CASE WHEN task.current_account() = m.client OR task.current_is_operations()
+                                           THEN a.name END)
                      FROM task.account a WHERE a.id = m.client),
         'agent', (SELECT pg_catalog.jsonb_build_object('id', task.account_text(a.id), 'name', a.name)
                     FROM task.account a WHERE a.id = m.agent),
@@ -40,7 +44,7 @@ AS $$
      WHERE m.owner = _market_json.owner AND m.task_id = _market_json.id
 $$;
 COMMENT ON FUNCTION task._market_json(integer, task.task_id) IS
-    'Internal: the marketplace part of a hired task''s JSON (capability, execution mode, client, agent, currency, prices, escrow state and amount held, dispute); NULL for other tasks.';
+    'Internal: the marketplace part of a hired task''s JSON (capability, execution mode, client (named to itself and Operations only), agent, currency, prices, escrow state and amount held, dispute); NULL for other tasks.';
 
 -- ---------------------------------------------------------------- routing of the core calls
 CREATE FUNCTION task._market_hired(id task.task_id) RETURNS boolean

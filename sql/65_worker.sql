@@ -953,6 +953,13 @@ BEGIN
             USING ERRCODE = 'numeric_value_out_of_range',
                   HINT = 'Counters errors, skips, success and total count items.';
     END IF;
+    IF greatest(task_log.errors, task_log.skips, task_log.success) > task_log.total THEN
+        RAISE EXCEPTION 'task log counters must not exceed total'
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  DETAIL = format('A counter is %s; total is %s.',
+                                  greatest(task_log.errors, task_log.skips, task_log.success), task_log.total),
+                  HINT = 'errors, skips and success count items out of total.';
+    END IF;
     IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = o AND x.id = task_log.id AND task._may_write(x.owner, false)) THEN
         PERFORM task._write_failed(task_log.id, 'log to', false);
     END IF;

@@ -54,6 +54,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass the task_create arguments, e.g. ''{"code": "report", "queue": "ns/reports"}''.';
     END IF;
+    IF task_schedule.cron IS NULL OR task_schedule.cron ~ '[[:cntrl:]]' OR length(task_schedule.cron) > 100 THEN
+        RAISE EXCEPTION 'invalid cron schedule: "%"', left(regexp_replace(task_schedule.cron, '[[:cntrl:]]', '?', 'g'), 100)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A schedule is five cron fields or "N seconds", on one line, up to 100 characters.',
+                  HINT = 'Pass e.g. ''0 3 * * *'' (every night at 03:00) or ''30 seconds''.';
+    END IF;
     SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
       FROM jsonb_object_keys(task_schedule.template) k WHERE k <> ALL (allowed);
     IF unknown IS NOT NULL THEN
@@ -61,6 +67,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('A template takes %s.', array_to_string(allowed, ', ')),
                   HINT = 'Each tick creates a new task now: run_at, status, parent, dependencies and idempotency keys do not apply.';
+    END IF;
+    SELECT string_agg(e.k, ', ' ORDER BY e.k) INTO unknown
+      FROM jsonb_each(task_schedule.template) e(k, v)
+     WHERE jsonb_typeof(e.v) <> 'null'
+       AND NOT CASE WHEN e.k IN ('object', 'parameters') THEN jsonb_typeof(e.v) = 'object'
+                    WHEN e.k = 'access' THEN jsonb_typeof(e.v) = 'array'
+                    WHEN e.k = 'max_attempts' THEN e.v::text ~ '^[0-9]{1,9}$'
+                    ELSE jsonb_typeof(e.v) = 'string' END;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'wrong type in schedule template: %', unknown
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'code, queue, name, description and ordering_key are strings, object and parameters JSON objects, access an array of account ids, max_attempts an integer.',
+                  HINT = 'Write the template as task_create''s arguments in JSON.';
     END IF;
     IF task_schedule.template->>'queue' IS NULL OR task_schedule.template->>'code' IS NULL THEN
         RAISE EXCEPTION 'a schedule template needs a code and a queue'

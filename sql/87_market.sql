@@ -548,7 +548,10 @@ AS $$
 BEGIN
     RAISE EXCEPTION 'permission denied to % task %', operation, m.task_id
         USING ERRCODE = 'insufficient_privilege',
-              DETAIL = format('The caller is the task''s %s.', coalesce(task._market_role(m), 'nothing')),
+              DETAIL = CASE task._market_role(m)
+                           WHEN 'operations' THEN 'The caller acts as Operations.'
+                           WHEN 'service' THEN 'The caller is the service that owns the task.'
+                           ELSE format('The caller is the task''s %s.', coalesce(task._market_role(m), 'nothing')) END,
               HINT = format('Only %s can do this.', allowed);
 END
 $$;
@@ -1006,8 +1009,14 @@ BEGIN
          WHERE x.owner = m.owner AND x.task_id = m.task_id;
         PERFORM task._market_dispute_event(m, (d.tier + 1)::smallint, 'escalate', NULL, task_dispute_resolve.note);
     WHEN 'decide' THEN
-        IF d.tier <> 3 OR part <> 'operations' THEN
+        IF part <> 'operations' THEN
             PERFORM task._market_denied(m, 'decide the dispute of', 'Operations, at tier 3');
+        END IF;
+        IF d.tier <> 3 THEN
+            RAISE EXCEPTION 'the dispute of task % is at tier %', task_dispute_resolve.id, d.tier
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Operations decide at tier 3; at tiers 1 and 2 a split is proposed and accepted.',
+                      HINT = 'Escalate it first (decision => ''escalate'', one tier a call), or propose a split at tier 2.';
         END IF;
         PERFORM task._market_dispute_event(m, d.tier, 'decide', amt, task_dispute_resolve.note);
         PERFORM task._market_dispute_close(m, amt, 'dispute decided by operations');

@@ -104,11 +104,13 @@ typedef enum TaskExtraColumn
 	XCOL_WORKER_PID,
 	XCOL_PRIORITY,
 	XCOL_RUN_AT,
+	XCOL_UNIQUE_KEY,
+	XCOL_ETA,
 	NUM_TASK_EXTRA_COLUMNS
 } TaskExtraColumn;
 
 static const char *const extra_column_names[NUM_TASK_EXTRA_COLUMNS] = {
-	"max_run_time", "worker_name", "worker_addr", "worker_pid", "priority", "run_at"
+	"max_run_time", "worker_name", "worker_addr", "worker_pid", "priority", "run_at", "unique_key", "eta"
 };
 
 typedef enum TaskStatus
@@ -315,6 +317,35 @@ column_unchanged(TupleDesc desc, int attno, Datum a, bool anull, Datum b, bool b
 		return memcmp(DatumGetPointer(a), DatumGetPointer(b),
 					  VARSIZE_EXTERNAL(DatumGetPointer(a))) == 0;
 	return datum_image_eq(a, b, att->attbyval, att->attlen);
+}
+
+/*
+ * The columns validate_columns does not cover, on INSERT (oldvalues NULL)
+ * or when an UPDATE changes them: the unique key's length, and times that
+ * are finite (a run_at of -infinity would run before every task of its
+ * queue, one of infinity never).
+ */
+static void
+validate_extra_columns(TupleDesc desc, const Datum *values, const bool *nulls,
+					   const Datum *oldvalues, const bool *oldnulls)
+{
+	static const TaskExtraColumn times[] = {XCOL_RUN_AT, XCOL_ETA};
+	AttrNumber	a;
+	int			i;
+
+#define SET_NOW(a) (!nulls[(a) - 1] && \
+					(oldvalues == NULL || \
+					 !column_unchanged(desc, (a), oldvalues[(a) - 1], oldnulls[(a) - 1], values[(a) - 1], nulls[(a) - 1])))
+	if ((a = cache.extra_attnum[XCOL_UNIQUE_KEY]) > 0 && SET_NOW(a))
+		task_check_text_value("unique key", values[a - 1], MAX_KEY_BYTES, false);
+	for (i = 0; i < (int) lengthof(times); i++)
+		if ((a = cache.extra_attnum[times[i]]) > 0 && SET_NOW(a) &&
+			TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(values[a - 1])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a finite time", extra_column_names[times[i]]),
+					 errhint("Pass a time such as now() + interval '1 hour'.")));
+#undef SET_NOW
 }
 
 static void
@@ -735,6 +766,7 @@ task_transition(PG_FUNCTION_ARGS)
 		SETNULL(COL_LEASE_UNTIL);
 
 		validate_columns(values, nulls, NULL);
+		validate_extra_columns(desc, values, nulls, NULL, NULL);
 		check_max_run_time(rel, values, nulls);
 	}
 	else
@@ -825,6 +857,7 @@ task_transition(PG_FUNCTION_ARGS)
 		}
 
 		validate_columns(values, nulls, changed);
+		validate_extra_columns(desc, values, nulls, oldvalues, oldnulls);
 		if (cache.extra_attnum[XCOL_MAX_RUN_TIME] > 0 &&
 			!column_unchanged(desc, cache.extra_attnum[XCOL_MAX_RUN_TIME],
 							  oldvalues[cache.extra_attnum[XCOL_MAX_RUN_TIME] - 1],

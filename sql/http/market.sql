@@ -66,7 +66,13 @@ AS $$
 DECLARE
     s text; m text; d text; h text;
 BEGIN
-    RETURN QUERY SELECT j FROM task.task_list(status => lower(task_list.status)::task.status, agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset,
+    -- seed 004's words for two statuses: pending (queued), in progress (processing)
+    RETURN QUERY SELECT j FROM task.task_list(status => CASE lower(task_list.status)
+                                                            WHEN 'pending' THEN 'queued'
+                                                            WHEN 'in_progress' THEN 'processing'
+                                                            WHEN 'in-progress' THEN 'processing'
+                                                            ELSE lower(task_list.status) END::task.status,
+                                              agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset,
                                               queue => task_list.queue, code => task_list.code, object_id => task_list.object_id,
                                               parent => task_list.parent::task.task_id, since => task_list.since,
                                               submitted_within => task_list.submitted_within) j;
@@ -76,7 +82,7 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_list(text, text, integer, integer, text, text, text, text, timestamptz, interval) IS
-    'Lists the tasks the caller may see (seed 004 GET /tasks?status=&agent_id=), most recent status change first, among those submitted within submitted_within (default 10 days; null for all): status (queued, processing, completed, failed, cancelled, ...), agent_id (ACC-XXXX-YYYY: hired tasks assigned to that agent), queue, code, object_id, parent, since (status changed at or after), list_limit (1..1000), list_offset.';
+    'Lists the tasks the caller may see (seed 004 GET /tasks?status=&agent_id=), most recent status change first, among those submitted within submitted_within (default 10 days; null for all): status (queued, processing, completed, failed, cancelled, ...; seed 004''s pending and in_progress are queued and processing), agent_id (ACC-XXXX-YYYY: hired tasks assigned to that agent), queue, code, object_id, parent, since (status changed at or after), list_limit (1..1000), list_offset.';
 
 CREATE FUNCTION @extschema@.task_accept(
     id text)

@@ -371,3 +371,17 @@ SELECT task_progress(:'f3', 10);
 SELECT lease_token AS ftok3 FROM task_dequeue('api/platform/final') \gset
 SELECT progress FROM task_progress(:'f3', 10);
 RESET ROLE;
+
+-- bad input gets a SQLSTATE, a message and a hint, on every path
+SET ROLE api_svc;
+\set ON_ERROR_STOP 0
+SELECT task_queue_create('api/platform/badpolicy', lease => '0');
+SELECT task_queue_create('api/platform/badpolicy', backoff_base => '2 hours', backoff_max => '1 hour');
+SELECT task_create('a.b', 'api/platform/final', unique_key => repeat('k', 256));
+SELECT task_create('a.b', 'api/platform/final', run_at => '-infinity');
+SELECT task_create('a.b', 'api/platform/final', eta => 'infinity');
+SELECT task_create_many('a.b', 'api/platform/final', ARRAY['{}']::jsonb[], run_at => 'infinity');
+SELECT task_log(:'f3', 'counted', success => 5, total => 1);
+\set ON_ERROR_STOP 1
+SELECT count(*) AS nothing_written FROM task_list(queue => 'api/platform/badpolicy');
+RESET ROLE;

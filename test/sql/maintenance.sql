@@ -198,6 +198,10 @@ SELECT task_schedule('t', 'every minute', '{"code": "x", "queue": "mt/sched"}');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "elsewhere/nope"}');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "max_attempts": 0}');
 SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "access": ["ACC-9999-9999"]}');
+-- no schedule, a second line, a value of the wrong type: each said before anything is tried
+SELECT task_schedule('t', NULL, '{"code": "x", "queue": "mt/sched"}');
+SELECT task_schedule('t', E'* * * * *\n', '{"code": "x", "queue": "mt/sched"}');
+SELECT task_schedule('t', '* * * * *', '{"code": "x", "queue": "mt/sched", "max_attempts": "lots", "object": [1]}');
 \set ON_ERROR_STOP 1
 RESET ROLE;
 -- another service's queue, and an account

@@ -148,8 +148,9 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_reply.inc
 
 -- ============================================================ GET /rpc/task_list?status=&agent_id=
--- GET /rpc/task_list as client: the client's queued tasks of Agent Smith
-\set payload '{"status":"queued","agent_id":"' :agent '"}'
+-- GET /rpc/task_list?status=pending&agent_id= as client (seed 004's words:
+-- pending is queued): the client's queued tasks of Agent Smith
+\set payload '{"status":"pending","agent_id":"' :agent '"}'
 \set role task_web_client \set claims :client_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept rpc \set show ids
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "status", "agent_id" FROM json_to_record(pgrst_payload.json_data) AS _("status" text, "agent_id" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_list"("status" := pgrst_body."status", "agent_id" := pgrst_body."agent_id") pgrst_scalar) pgrst_call) :call_scalars \gset r_
@@ -307,7 +308,7 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "decision", "agent_amount", "note" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "decision" text, "agent_amount" numeric, "note" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_dispute_resolve"("id" := pgrst_body."id", "decision" := pgrst_body."decision", "agent_amount" := pgrst_body."agent_amount", "note" := pgrst_body."note") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
--- POST /rpc/task_dispute_resolve as ops: Operations cannot decide at tier 1: 403
+-- POST /rpc/task_dispute_resolve as ops: Operations decide at tier 3, not at tier 1: 409
 \set payload '{"id":"' :t2 '","decision":"decide","agent_amount":0}'
 \set role task_web_operations \set claims :ops_claims \set method POST \set path /rpc/task_dispute_resolve \set hdr :post_hdr \set mode :post \set accept rpc \set show full
 \ir http_begin.inc

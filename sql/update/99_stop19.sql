@@ -1,5 +1,7 @@
 \echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
 --
+-- Stop 19.
+--
 -- A task_dequeue(wait => ...) that found nothing sleeps from the wake
 -- generations read before its look (task._dequeue_sleep, one sleep; the
 -- claim after it in C), instead of
@@ -7,3 +9,9 @@
 -- task._dequeue, which calls it too, is replaced by 95_hotpath_c.sql.
 -- @replace function task._dequeue_sleep
 REVOKE ALL ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigint, bigint, bigint) FROM PUBLIC;
+--
+-- The error of a queue policy the table's checks refuse, shared by
+-- task_queue_create (which raised the raw 23514) and task_queue_configure,
+-- both replaced by earlier fragments.
+-- @replace function task._queue_policy_error
+REVOKE ALL ON FUNCTION task._queue_policy_error(text) FROM PUBLIC;
