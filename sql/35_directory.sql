@@ -13,6 +13,10 @@ DECLARE
     new_id integer;
 BEGIN
     PERFORM task._require_system('create a service');
+    IF task_service_create.name IS NULL THEN
+        RAISE EXCEPTION 'a service needs a name'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass name => ''...'' and namespace => ''...''.';
+    END IF;
     PERFORM task._check_text('service name', task_service_create.name, 255, false);
     PERFORM task._check_path('namespace', task_service_create.namespace);
     -- namespaces do not nest: one service's queues would squat another's.
@@ -94,6 +98,10 @@ DECLARE
     new_id bigint;
 BEGIN
     PERFORM task._require_system('create an account');
+    IF task_account_create.name IS NULL THEN
+        RAISE EXCEPTION 'an account needs a name'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass name => ''...'' and type => Operations, Vendor or Client.';
+    END IF;
     PERFORM task._check_text('account name', task_account_create.name, 255, false);
     IF task_account_create.type IS NULL THEN
         RAISE EXCEPTION 'an account needs a type'
@@ -152,6 +160,10 @@ DECLARE
     acc bigint;
 BEGIN
     PERFORM task._require_system('map a login');
+    IF task_login_grant.role IS NULL OR task_login_grant.identity IS NULL THEN
+        RAISE EXCEPTION 'task_login_grant needs a role and an identity'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the login role and SVC-XXXX or ACC-XXXX-YYYY.';
+    END IF;
     IF task_login_grant.identity LIKE 'SVC-%' THEN
         svc := task.service_number(task_login_grant.identity);
         IF NOT EXISTS (SELECT FROM task.service s WHERE s.id = svc) THEN

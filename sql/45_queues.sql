@@ -12,8 +12,8 @@ CREATE FUNCTION task._check_max_run_time(max_run_time interval) RETURNS interval
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    IF max_run_time < '0' THEN
-        RAISE EXCEPTION 'max_run_time must not be negative'
+    IF max_run_time < '0' OR max_run_time > '1 year' THEN
+        RAISE EXCEPTION 'max_run_time must be between 0 and 1 year'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL for no limit.';
     END IF;
@@ -21,7 +21,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._check_max_run_time(interval) IS
-    'Internal: a maximum run time as stored (NULL for 0 or NULL: no limit); 22023 when negative.';
+    'Internal: a maximum run time as stored (NULL for 0 or NULL: no limit); 22023 when negative or over 1 year.';
 
 -- The error of a queue policy its table's checks refuse (task_queue_create,
 -- task_queue_configure).
@@ -31,12 +31,29 @@ AS $$
 BEGIN
     RAISE EXCEPTION 'invalid queue policy for "%"', _queue_policy_error.queue
         USING ERRCODE = 'invalid_parameter_value',
-              DETAIL = 'lease must be positive, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, retention at least 0.',
+              DETAIL = 'lease must be positive and at most 1 year, max_attempts 1..1000, backoff_base at least 0 and at most backoff_max, backoff_max at most 1 year, retention 0 to 100 years.',
               HINT = 'Pass values within those bounds, or leave a setting out.';
 END
 $$;
 COMMENT ON FUNCTION task._queue_policy_error(text) IS
     'Internal: the 22023 error of a queue policy that the checks of task.queue refuse.';
+
+-- The upper bounds of a queue's policy (the table checks the lower ones):
+-- task_maintain and the claim add these to the clock, and a time past
+-- PostgreSQL's range would fail housekeeping for every tenant.
+CREATE FUNCTION task._check_policy_bounds(queue text, lease interval, backoff_base interval,
+                                          backoff_max interval, retention interval) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF _check_policy_bounds.lease > '1 year' OR _check_policy_bounds.backoff_base > '1 year'
+       OR _check_policy_bounds.backoff_max > '1 year' OR _check_policy_bounds.retention > '100 years' THEN
+        PERFORM task._queue_policy_error(_check_policy_bounds.queue);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_policy_bounds(text, interval, interval, interval, interval) IS
+    'Internal: 22023 when a queue policy given goes past its upper bound (lease, backoff 1 year, retention 100 years).';
 
 CREATE FUNCTION task.task_queue_create(
     queue        text,
@@ -89,6 +106,8 @@ BEGIN
     END IF;
 
     PERFORM task._check_queue_namespace(owner_id, task_queue_create.queue);
+    PERFORM task._check_policy_bounds(task_queue_create.queue, task_queue_create.lease, task_queue_create.backoff_base,
+                                      task_queue_create.backoff_max, task_queue_create.retention);
     PERFORM task._check_limits(task_queue_create.max_processing, task_queue_create.key_concurrency,
                                task_queue_create.rate_limit, task_queue_create.key_rate_limit,
                                task_queue_create.rate_interval,
@@ -160,6 +179,8 @@ DECLARE
                      OR coalesce(task_queue_configure.key_rate_limit, q.key_rate_limit) > 0;
     rate_window interval := coalesce(task_queue_configure.rate_interval, nullif(q.rate_interval, '0'));
 BEGIN
+    PERFORM task._check_policy_bounds(task_queue_configure.queue, task_queue_configure.lease, task_queue_configure.backoff_base,
+                                      task_queue_configure.backoff_max, task_queue_configure.retention);
     PERFORM task._check_limits(task_queue_configure.max_processing, task_queue_configure.key_concurrency,
                                task_queue_configure.rate_limit, task_queue_configure.key_rate_limit,
                                task_queue_configure.rate_interval, rated, rate_window);

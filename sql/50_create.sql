@@ -163,8 +163,9 @@ BEGIN
                   HINT = 'Pass parent => the blocked task that waits for this one.';
     END IF;
 
-    IF _create.debounce IS NOT NULL AND (_create.unique_key IS NULL OR _create.debounce < '0') THEN
-        RAISE EXCEPTION 'debounce needs a unique_key and a window of at least 0'
+    IF _create.debounce IS NOT NULL AND (_create.unique_key IS NULL OR _create.debounce < '0'
+                                         OR _create.debounce > '1 year') THEN
+        RAISE EXCEPTION 'debounce needs a unique_key and a window of 0 to 1 year'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass unique_key => ''...'', debounce => interval ''30 seconds''.';
     END IF;

@@ -182,11 +182,12 @@ DECLARE
     pending task.task_id;
     doc jsonb;
 BEGIN
-    IF task_wait_many.ids IS NULL OR cardinality(task_wait_many.ids) NOT BETWEEN 1 AND 1000
+    IF task_wait_many.ids IS NULL OR array_ndims(task_wait_many.ids) <> 1
+       OR cardinality(task_wait_many.ids) NOT BETWEEN 1 AND 1000
        OR array_position(task_wait_many.ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'task_wait_many takes 1 to 1000 task ids'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass ids => ARRAY[...]::task.task_id[], without NULLs.';
+                  HINT = 'Pass ids => ARRAY[...]::task.task_id[], one dimension, without NULLs.';
     END IF;
     IF task_wait_many.timeout IS NULL OR task_wait_many.timeout < '0' OR task_wait_many.timeout > '1 hour' THEN
         RAISE EXCEPTION 'timeout must be between 0 and 1 hour'

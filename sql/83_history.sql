@@ -40,8 +40,9 @@ AS $$
 DECLARE
     q task.queue := task._worker_queue(task_queue_archive.queue);
 BEGIN
-    IF task_queue_archive.archive_after IS NULL OR task_queue_archive.archive_after < '0' THEN
-        RAISE EXCEPTION 'archive_after must be at least 0'
+    IF task_queue_archive.archive_after IS NULL OR task_queue_archive.archive_after < '0'
+       OR task_queue_archive.archive_after > '100 years' THEN
+        RAISE EXCEPTION 'archive_after must be between 0 and 100 years'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass an interval such as ''1 day'', or ''0'' to keep finished tasks live until purged.';
     END IF;

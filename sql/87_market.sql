@@ -78,6 +78,20 @@ BEGIN
         RAISE EXCEPTION 'the marketplace currency cannot change once money has moved'
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Keep the currency.';
     END IF;
+    IF task_market_setup.review_window IS NULL OR task_market_setup.tier1_window IS NULL
+       OR task_market_setup.tier2_window IS NULL OR task_market_setup.tier3_window IS NULL
+       OR task_market_setup.unresponsive_after IS NULL OR task_market_setup.max_artifact_bytes IS NULL
+       OR task_market_setup.review_window < '0'
+       OR least(task_market_setup.tier1_window, task_market_setup.tier2_window, task_market_setup.tier3_window,
+                task_market_setup.unresponsive_after) <= '0'
+       OR greatest(task_market_setup.review_window, task_market_setup.tier1_window, task_market_setup.tier2_window,
+                   task_market_setup.tier3_window, task_market_setup.unresponsive_after) > '1 year'
+       OR task_market_setup.max_artifact_bytes NOT BETWEEN 1 AND 104857600 THEN
+        RAISE EXCEPTION 'invalid marketplace settings'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'review_window is 0 to 1 year; tier1_window, tier2_window, tier3_window and unresponsive_after above 0 and at most 1 year; max_artifact_bytes 1 to 104857600.',
+                  HINT = 'Leave a setting out to use its default.';
+    END IF;
     -- hired tasks hold money: their queue keeps them (retention 0)
     UPDATE task.queue q SET retention = '0' WHERE q.name = task_market_setup.queue;
     INSERT INTO task.market AS m (id, service, queue, currency, review_window, tier1_window, tier2_window,

@@ -817,6 +817,7 @@ Datum
 task_dequeue(PG_FUNCTION_ARGS)
 {
 	static const Interval one_hour = {.time = USECS_PER_HOUR,.day = 0,.month = 0};
+	static const Interval one_year = {.time = 0,.day = 0,.month = MONTHS_PER_YEAR};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		n;
 	Datum		args[2];
@@ -834,7 +835,9 @@ task_dequeue(PG_FUNCTION_ARGS)
 		interval_sign(PG_GETARG_DATUM(3)) < 0 ||
 		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(3),
 										  IntervalPGetDatum(&one_hour))) > 0 ||
-		(!PG_ARGISNULL(2) && interval_sign(PG_GETARG_DATUM(2)) <= 0))
+		(!PG_ARGISNULL(2) && (interval_sign(PG_GETARG_DATUM(2)) <= 0 ||
+							  DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(2),
+																IntervalPGetDatum(&one_year))) > 0)))
 		return call_plpgsql(fcinfo, "_dequeue", 10);
 
 	n = PG_GETARG_INT32(1);

@@ -633,6 +633,16 @@ check_max_run_time(Relation rel, Datum *values, bool *nulls)
 				 errdetail("max_run_time must not be negative (0: no limit)."),
 				 errhint("Leave max_run_time out (NULL: the queue's limit applies) or give it an interval of 0 or more."),
 				 errtableconstraint(rel, "task_max_run_time_check")));
+	/* the claim adds it to the clock: past the timestamps' range, no claim of the queue would work */
+	{
+		Interval	one_year = {.time = 0,.day = 0,.month = MONTHS_PER_YEAR};
+
+		if (DatumGetBool(DirectFunctionCall2(interval_gt, values[a - 1], IntervalPGetDatum(&one_year))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_run_time must be between 0 and 1 year"),
+					 errhint("Pass how long one attempt may run, e.g. interval '10 minutes'; 0 or NULL for no limit.")));
+	}
 }
 
 static inline void

@@ -63,7 +63,9 @@ SELECT t.id,
        t.error,
        j.doc -> 'owner' AS owner,
        j.doc -> 'access' AS access,
-       j.doc -> 'audit' AS audit
+       j.doc -> 'audit' AS audit,
+       j.doc ->> 'status_description' AS status_description,
+       j.doc ->> 'run_at' AS run_at
   FROM (SELECT * FROM task.task x ORDER BY x.status_at DESC, x.id DESC) t
  CROSS JOIN LATERAL (SELECT task.task_get(t.id) AS doc OFFSET 0) j
 -- vendors and clients read no row of task.task (90_access.sql): their
@@ -85,7 +87,9 @@ SELECT (a.doc ->> 'id')::task.task_id,
        a.doc ->> 'error',
        a.doc -> 'owner',
        a.doc -> 'access',
-       a.doc -> 'audit'
+       a.doc -> 'audit',
+       a.doc ->> 'status_description',
+       a.doc ->> 'run_at'
   FROM task._account_tasks() a(doc);
 COMMENT ON VIEW @extschema@.tasks IS
 $$Tasks the caller may see (seed 001 Task objects), most recent status change first. Filter with id, status (capitalised: Queued, Completed, ...), code, queue, object->>id, parent->>id; page with limit and offset. One task: GET /tasks?id=eq.TSK-... with Accept: application/vnd.pgrst.object+json (406 when none), or GET /rpc/task_get?id=... (404).$$;
@@ -106,6 +110,8 @@ COMMENT ON COLUMN @extschema@.tasks.error IS 'Why the last attempt failed, or wh
 COMMENT ON COLUMN @extschema@.tasks.owner IS 'The owning service {id, name, revision}.';
 COMMENT ON COLUMN @extschema@.tasks.access IS 'Accounts with access to the task and its result [{id, name, revision, type, status}]: all for Operations, ids for the owning service, itself for an account.';
 COMMENT ON COLUMN @extschema@.tasks.audit IS 'created, updated, started, completed, failed, rescheduled, cancelled: {at, by}.';
+COMMENT ON COLUMN @extschema@.tasks.status_description IS 'What the status means for this task, in words (seed 002''s description of the status).';
+COMMENT ON COLUMN @extschema@.tasks.run_at IS 'When the task becomes (or became) runnable (ISO 8601, UTC; seed 003''s trigger time).';
 
 CREATE FUNCTION @extschema@.task_get(id text, log_limit integer DEFAULT NULL, log_offset integer DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -15,3 +15,14 @@ REVOKE ALL ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigi
 -- both replaced by earlier fragments.
 -- @replace function task._queue_policy_error
 REVOKE ALL ON FUNCTION task._queue_policy_error(text) FROM PUBLIC;
+--
+-- The upper bounds of a queue's policy (lease and backoff 1 year, retention
+-- 100 years): past them task_maintain's arithmetic left the timestamps'
+-- range and failed housekeeping for every tenant. task_queue_create and
+-- task_queue_configure call it; they are replaced by earlier fragments.
+-- @replace function task._check_policy_bounds
+REVOKE ALL ON FUNCTION task._check_policy_bounds(text, interval, interval, interval, interval) FROM PUBLIC;
+--
+-- task_account_create refuses a NULL name with 22004 and a hint (it raised
+-- the table's raw not-null error).
+-- @replace function task.task_account_create

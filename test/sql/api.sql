@@ -385,3 +385,28 @@ SELECT task_log(:'f3', 'counted', success => 5, total => 1);
 \set ON_ERROR_STOP 1
 SELECT count(*) AS nothing_written FROM task_list(queue => 'api/platform/badpolicy');
 RESET ROLE;
+
+-- times a call would add to the clock are bounded: past PostgreSQL's range
+-- one queue's policy failed task_maintain for every tenant, and one task's
+-- maximum run time every claim of its queue
+SET ROLE api_svc;
+\set ON_ERROR_STOP 0
+SELECT task_queue_create('api/platform/forever', retention => '7000 years');
+SELECT task_queue_configure('api/platform/final', lease => '2 years');
+SELECT task_queue_configure('api/platform/final', max_run_time => '300000 years');
+SELECT task_queue_archive('api/platform/final', '200 years');
+SELECT task_create('a.b', 'api/platform/final', max_run_time => '300000 years');
+SELECT task_create_many('a.b', 'api/platform/final', ARRAY['{}']::jsonb[], max_run_time => '2 years');
+SELECT task_create('a.b', 'api/platform/final', unique_key => 'u', debounce => '2 years');
+SELECT task_dequeue('api/platform/final', lease => '2 years');
+SELECT task_wait_many(ARRAY[ARRAY[:'f1', :'f2']]::task_id[], '0');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SELECT (task_maintain())->>'leases_rescued' IS NOT NULL AS maintenance_runs;
+-- the operator's calls too
+\set ON_ERROR_STOP 0
+SELECT task_service_create(NULL, 'api/none');
+SELECT task_account_create(NULL, 'Client');
+SELECT task_login_grant(NULL, :'svc');
+SELECT task_market_setup(:'svc', 'api/platform/final', review_window => '2 years');
+\set ON_ERROR_STOP 1
