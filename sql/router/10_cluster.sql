@@ -47,9 +47,11 @@ SELECT pg_catalog.pg_extension_config_dump('task_router.queue_node', '');
 
 SELECT pg_catalog.pg_extension_config_dump('task_router.config_version', '');
 
--- readable by every caller: the routing functions run as the caller
+-- the nodes are readable by every caller (PL/Proxy reads them as the
+-- caller); where each queue lives, with its owner, is not: the functions
+-- that route by it run as the extension's owner
 GRANT USAGE ON SCHEMA task_router TO PUBLIC;
-GRANT SELECT ON task_router.node, task_router.queue_node TO PUBLIC;
+GRANT SELECT ON task_router.node TO PUBLIC;
 
 -- ---------------------------------------------------------------- the PL/Proxy cluster "task"
 -- Cluster configuration functions (PL/Proxy's config API): the partitions
@@ -104,7 +106,7 @@ COMMENT ON FUNCTION task_router.node_of_task(task.task_id) IS
     'The node that holds a task: the first two digits of its serial. An id of no node is sent to a node that answers "not found", as a single node does.';
 
 CREATE FUNCTION task_router.node_of_queue(queue text) RETURNS integer
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     RETURN coalesce((SELECT q.node FROM task_router.queue_node q WHERE q.queue = node_of_queue.queue), 0);
 COMMENT ON FUNCTION task_router.node_of_queue(text) IS
     'The node a queue lives on (node 0 for a queue the router did not place; an unknown queue gets its "does not exist" there).';
@@ -148,7 +150,7 @@ COMMENT ON FUNCTION task_router.node_for_create(text, task.task_id, task.task_id
 
 CREATE FUNCTION task_router.node_for_dequeue(queue text, complete task.task_id, complete_batch task.task_id[])
     RETURNS integer
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     q task_router.queue_node;

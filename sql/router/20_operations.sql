@@ -70,6 +70,13 @@ BEGIN
     IF svc IS NULL THEN
         RETURN NULL;  -- no such queue on node 0
     END IF;
+    -- a queue made on node 0 directly that holds tasks already stays
+    -- there: placing it elsewhere would strand them (anyone may call this:
+    -- task_queue_create, which runs as its caller, does)
+    IF NOT EXISTS (SELECT FROM task_router.queue_node q WHERE q.queue = _place.queue)
+       AND task_router._on_node_unfinished(0, queue) > 0 THEN
+        RETURN 0;
+    END IF;
     -- beside the service's other queues; a new service's first queue on
     -- the node with the fewest queues
     SELECT q.node INTO n FROM task_router.queue_node q WHERE q.owner = svc ORDER BY q.queue LIMIT 1;
@@ -151,6 +158,8 @@ REVOKE ALL ON FUNCTION task_router.queue_move(text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task_router.queue_move_finish(text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION task_router._on_node_runnable(integer, text) FROM PUBLIC;
+-- (whether another tenant's queue has work: only node_for_dequeue asks)
+REVOKE ALL ON FUNCTION task_router._runnable_on(integer, text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION task_router._on_node_unfinished(integer, text) FROM PUBLIC;
 

@@ -18,6 +18,9 @@ AS $$
 DECLARE
     which text;
 BEGIN
+    -- an empty detail or hint (PG_EXCEPTION_DETAIL of an error without one) is none
+    detail := nullif(detail, '');
+    hint := nullif(hint, '');
     IF message ~ '^\S+\(\d+\): \[[^]]*\] REMOTE ERROR: ' THEN
         -- a node's own error
         message := regexp_replace(message, '^\S+\(\d+\): \[[^]]*\] REMOTE ERROR: ', '');

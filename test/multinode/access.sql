@@ -23,6 +23,14 @@ SELECT mn_ok(mn_same_as_missing('SELECT task.task_cancel(%L)', :'v0', 'TSK-0001-
 SELECT mn_ok(mn_same_as_missing('SELECT task.task_logs(%L)', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot read its logs: not found');
 SELECT mn_ok(bool_and(j->'owner'->>'id' = 'SVC-0002') AND count(*) > 0, 'service B lists its own tasks only') FROM task.task_list(list_limit => 1000) j;
 
+-- where each queue lives, and whether a queue has work, are the router
+-- owner's: another tenant's queue names and owners are not in reach
+SELECT mn_ok(mn_try('SELECT count(*) FROM task_router.queue_node') LIKE '42501 %', 'service B cannot read the queues'' placement');
+SELECT mn_ok(mn_try('SELECT task_router._runnable_on(0, ''a/one'')') LIKE '42501 %', 'service B cannot ask whether a queue has work');
+SELECT mn_ok(task_router.node_of_queue('a/two') = 1, 'routing by queue still works for the caller');
+SET ROLE mn_nobody;
+SELECT mn_ok(task_router._place('a/one') = 0, 'placing a queue that is placed changes nothing');
+
 SET ROLE mn_vendor;
 SELECT mn_ok(task.task_whoami()->>'id' = 'ACC-0000-0002', 'whoami vendor');
 SELECT mn_ok(task.task_get(:'v0')->>'id' = :'v0', 'the vendor reads a task on its access list');
