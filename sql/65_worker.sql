@@ -636,11 +636,13 @@ COMMENT ON FUNCTION task._fair_served(task.queue, task.task_id[], timestamptz) I
     'Internal: records when a fair-share claim served each ordering key of the tasks it took.';
 
 
--- task_dequeue is C (src/hotpath.c) for the calls of a busy worker, those
--- that do not wait (with valid arguments): complete the previous task or
--- batch, find the queue, claim, rescue expired leases when the queue is
--- short. Every other call is task._dequeue below, called with the same
--- arguments: it does the same in the same order, then waits.
+-- task_dequeue is C (src/hotpath.c) for every call with valid arguments:
+-- complete the previous task or batch, find the queue, claim, rescue
+-- expired leases when the queue is short, and, for a call that waits and
+-- found nothing, sleep (task._dequeue_sleep below) and claim again. A call
+-- with an argument to refuse is task._dequeue below, called with the same
+-- arguments: it does the same in the same order, so that its errors come
+-- in the order they always did.
 CREATE FUNCTION task.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
@@ -660,7 +662,6 @@ CREATE FUNCTION task.task_dequeue(
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
     'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
--- The parameters of task_dequeue, always all passed (by src/hotpath.c).
 -- One sleep of a task_dequeue(wait => ...) whose look found nothing: until
 -- a commit moves the queue's wake generation past seq (read before the
 -- look, so a commit since then ends it at once), the earliest scheduled
@@ -744,6 +745,9 @@ $$;
 COMMENT ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigint, bigint, bigint) IS
     'Internal: one sleep of a task_dequeue whose look found nothing, from the wake generations read before that look (lkey and lseq: a queue with a limit); the caller claims after it.';
 
+-- The parameters of task_dequeue, always all passed (by src/hotpath.c).
+-- The C function's checks refuse exactly what this one raises an error for,
+-- so its wait below runs only when it is called directly (it is internal).
 CREATE FUNCTION task._dequeue(queue text, n integer, lease interval, wait interval,
                               complete task.task_id, complete_token bigint, result jsonb, resource text,
                               complete_batch task.task_id[], complete_tokens bigint[])
@@ -843,7 +847,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Internal: task_dequeue for the calls its C hot path leaves to PL/pgSQL (a wait, or an argument to refuse).';
+    'Internal: task_dequeue in PL/pgSQL, for the calls its C function leaves to it (an argument to refuse: the errors, in their order).';
 
 -- ---------------------------------------------------------------- during a claim
 CREATE FUNCTION task.task_heartbeat(

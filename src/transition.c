@@ -297,7 +297,8 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 		task_check_progress(V(COL_PROGRESS),
 							!N(COL_STARTED_AT) &&
 							status_of(V(COL_STATUS)) != ST_QUEUED &&
-							status_of(V(COL_STATUS)) != ST_BLOCKED);
+							status_of(V(COL_STATUS)) != ST_BLOCKED &&
+							status_of(V(COL_STATUS)) != ST_RESCHEDULED);
 #undef CHANGED
 #undef V
 #undef N

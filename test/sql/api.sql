@@ -410,3 +410,14 @@ SELECT task_account_create(NULL, 'Client');
 SELECT task_login_grant(NULL, :'svc');
 SELECT task_market_setup(:'svc', 'api/platform/final', review_window => '2 years');
 \set ON_ERROR_STOP 1
+
+-- progress belongs to an attempt: refused while a task waits for its next
+-- one (rescheduled after a failure with retries left)
+SET ROLE api_svc;
+SELECT id AS r1 FROM task_create('a.r', 'api/platform/final') \gset
+SELECT lease_token AS rtok FROM task_dequeue('api/platform/final') \gset
+SELECT status FROM task_fail(:'r1', 'try again', token => :rtok);
+\set ON_ERROR_STOP 0
+SELECT task_progress(:'r1', 50);
+\set ON_ERROR_STOP 1
+RESET ROLE;
