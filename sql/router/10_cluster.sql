@@ -259,4 +259,13 @@ AS $$
     RUN ON node;
     SELECT (SELECT q.owner FROM task.queue q WHERE q.name = queue);
 $$;
+CREATE FUNCTION task_router._on_node_has_role(node integer, role text) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task_admin';
+    RUN ON node;
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = role);
+$$;
+COMMENT ON FUNCTION task_router._on_node_has_role(integer, text) IS 'Internal: whether a role of that name exists on a node (PL/Proxy, superuser).';
+
 COMMENT ON FUNCTION task_router._on_node_queue_owner(integer, text) IS 'Internal: the owner of a queue on a node, NULL when it has none of that name (PL/Proxy, superuser).';

@@ -170,3 +170,4 @@ REVOKE ALL ON FUNCTION task_router._on_node_directory(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task_router._on_node_directory_apply(integer, jsonb) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION task_router._on_node_queue_owner(integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION task_router._on_node_has_role(integer, text) FROM PUBLIC;

@@ -512,12 +512,32 @@ COMMENT ON FUNCTION task_router._login_grant(text, text) IS 'Internal: task_logi
 CREATE FUNCTION task_router.task_login_grant(role regrole, identity text) RETURNS void
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    n integer;
+    present boolean;
 BEGIN
+    -- a node gets the directory in one transaction: a mapping whose role it
+    -- lacks would stop every later copy to it, so first the role on every
+    -- node reachable (a superuser's call; node 0 refuses anyone else's)
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        FOR n IN SELECT x.number FROM task_router.node x ORDER BY x.number LOOP
+            BEGIN
+                present := task_router._on_node_has_role(n, role::text);
+            EXCEPTION WHEN OTHERS THEN
+                present := NULL;  -- down: the copy below names it, directory_sync catches it up
+            END;
+            IF present IS FALSE THEN
+                RAISE EXCEPTION 'role "%" does not exist on node %', role, n
+                    USING ERRCODE = 'undefined_object',
+                          HINT = 'Create the login role on every node and on the router first (docs/SCALE-OUT.md, "Roles are per server").';
+            END IF;
+        END LOOP;
+    END IF;
     PERFORM task_router._login_grant(role::text, identity);
     PERFORM task_router.directory_sync();
 END
 $$;
-COMMENT ON FUNCTION task_router.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node (the role must exist on each): see task_login_grant of the task extension.';
+COMMENT ON FUNCTION task_router.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node; refused (42704) when the role is missing on a node that answers: see task_login_grant of the task extension.';
 
 CREATE FUNCTION task_router._login_revoke(role text) RETURNS boolean
     LANGUAGE plproxy

@@ -39,5 +39,12 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- a login whose role is missing on a node is refused before anything is
+-- mapped (it would stop every later directory copy to that node)
+CREATE ROLE mn_lonely LOGIN;
+SELECT mn_ok(mn_try('SELECT task.task_login_grant(''mn_lonely'', ''SVC-0001'')')
+             LIKE '42704 role "mn_lonely" does not exist on node 0', 'a login missing on the nodes is refused');
+DROP ROLE mn_lonely;
+
 SELECT mn_ok(array_agg(queue || '@' || node ORDER BY queue) = '{a/one@0,a/two@1,b/one@1,b/wait@1}', 'queue placement')
   FROM task_router.queue_node;
