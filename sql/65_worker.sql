@@ -746,8 +746,8 @@ COMMENT ON FUNCTION task._dequeue_sleep(task.queue, timestamptz, bigint, bigint,
     'Internal: one sleep of a task_dequeue whose look found nothing, from the wake generations read before that look (lkey and lseq: a queue with a limit); the caller claims after it.';
 
 -- The parameters of task_dequeue, always all passed (by src/hotpath.c).
--- The C function's checks refuse exactly what this one raises an error for,
--- so its wait below runs only when it is called directly (it is internal).
+-- The C function's checks refuse exactly what this one raises an error for;
+-- called directly (it is internal) with a wait, it hands the wait back.
 CREATE FUNCTION task._dequeue(queue text, n integer, lease interval, wait interval,
                               complete task.task_id, complete_token bigint, result jsonb, resource text,
                               complete_batch task.task_id[], complete_tokens bigint[])
@@ -760,12 +760,6 @@ AS $$
 DECLARE
     q task.queue;
     claimed integer;
-    deadline timestamptz;
-    -- the wake generations read before the look (task._dequeue_sleep)
-    key bigint;
-    seq bigint;
-    lkey bigint;
-    lseq bigint;
     -- what the completion returned (not used): assigned, not PERFORMed, so
     -- that the call is a simple expression, evaluated without a query of
     -- its own (PERFORM runs a SELECT through SPI: an executor start and
@@ -803,19 +797,6 @@ BEGIN
         RETURN;
     END IF;
 
-    -- a waiting call reads the queue's wake generation before it looks
-    -- (see 60_wait.sql): a commit after this point wakes its sleep
-    IF _dequeue.wait > '0' THEN
-        key := task._wait_key(q.name);
-        seq := task._wait_seq(key);
-        -- ... and, for a queue with a cap, the generation of its service's
-        -- freed claim slots: a commit that frees one wakes a waiter at the cap
-        IF q.max_processing <> 0 OR q.service_capped OR q.rate_limit <> 0 OR q.key_rate_limit <> 0 THEN
-            lkey := task._wait_limit_key(q.owner);
-            lseq := task._wait_seq(lkey);
-        END IF;
-    END IF;
-
     claimed := 0;
     RETURN QUERY SELECT * FROM task._claim(q, _dequeue.n, _dequeue.lease);
     GET DIAGNOSTICS claimed = ROW_COUNT;
@@ -826,23 +807,10 @@ BEGIN
         GET DIAGNOSTICS claimed = ROW_COUNT;
     END IF;
 
-    -- nothing to do: sleep until a commit makes work for the queue, the
-    -- earliest scheduled task of the queue is due (no commit announces
-    -- that), or the wait is over; then claim again with a new snapshot
-    -- (hence READ COMMITTED). Not preloaded: a 50 ms poll each time round.
+    -- nothing to do and a wait: the C function waits (it reads the wake
+    -- generation before its own look, so nothing committed since is missed)
     IF claimed = 0 AND _dequeue.wait > '0' THEN
-        deadline := clock_timestamp() + _dequeue.wait;
-        LOOP
-            PERFORM task._dequeue_sleep(q, deadline, key, seq, lkey, lseq);
-            seq := task._wait_seq(key);
-            lseq := task._wait_seq(lkey);
-            IF q.created_at IS NULL THEN   -- waited on a queue not created yet: is it now?
-                q := task._worker_queue(q.name, missing_ok => true);
-            END IF;
-            RETURN QUERY SELECT * FROM task._claim(q, _dequeue.n, _dequeue.lease);
-            GET DIAGNOSTICS claimed = ROW_COUNT;
-            EXIT WHEN claimed > 0 OR clock_timestamp() >= deadline;
-        END LOOP;
+        RETURN QUERY SELECT * FROM task.task_dequeue(_dequeue.queue, _dequeue.n, _dequeue.lease, _dequeue.wait);
     END IF;
 END
 $$;

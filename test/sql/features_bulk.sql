@@ -89,6 +89,7 @@ SELECT * FROM task_bulk('reschedule', queue => 'fb/a');
 SELECT * FROM task_bulk('cancel', run_at => now());
 SELECT * FROM task_bulk('cancel', batch_size => 0);
 SELECT * FROM task_bulk('purge', older_than => '-1 day');
+SELECT * FROM task_bulk('purge', older_than => '178000000 years');
 RESET ROLE;
 RESET ROLE;
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

@@ -85,6 +85,7 @@ SELECT count(*) AS all_tasks FROM task_list(queue => 'fr/q', submitted_within =>
 -- with the other filters
 SELECT j->>'code' AS code FROM task_list(status => 'queued', submitted_within => NULL) j;
 SELECT task_list(submitted_within => '-1 day');
+SELECT task_list(submitted_within => '178000000 years');
 RESET ROLE;
 SET ROLE fr_vendor;
 SELECT j->>'code' AS code FROM task_list() j;
