@@ -12,7 +12,7 @@ CREATE FUNCTION task._check_max_run_time(max_run_time interval) RETURNS interval
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    IF max_run_time < '0' OR max_run_time > '1 year' THEN
+    IF max_run_time < '0' OR max_run_time > '366 days' THEN
         RAISE EXCEPTION 'max_run_time must be between 0 and 1 year'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL for no limit.';
@@ -40,14 +40,17 @@ COMMENT ON FUNCTION task._queue_policy_error(text) IS
 
 -- The upper bounds of a queue's policy (the table checks the lower ones):
 -- task_maintain and the claim add these to the clock, and a time past
--- PostgreSQL's range would fail housekeeping for every tenant.
+-- PostgreSQL's range would fail housekeeping for every tenant. "1 year" is
+-- written '366 days' here and wherever a bound is a year (and "100 years"
+-- '36525 days'): comparing intervals, PostgreSQL counts a year as 360
+-- days, which would refuse '365 days' as "more than 1 year".
 CREATE FUNCTION task._check_policy_bounds(queue text, lease interval, backoff_base interval,
                                           backoff_max interval, retention interval) RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF _check_policy_bounds.lease > '1 year' OR _check_policy_bounds.backoff_base > '1 year'
-       OR _check_policy_bounds.backoff_max > '1 year' OR _check_policy_bounds.retention > '100 years' THEN
+    IF _check_policy_bounds.lease > '366 days' OR _check_policy_bounds.backoff_base > '366 days'
+       OR _check_policy_bounds.backoff_max > '366 days' OR _check_policy_bounds.retention > '36525 days' THEN
         PERFORM task._queue_policy_error(_check_policy_bounds.queue);
     END IF;
 END

@@ -164,7 +164,7 @@ BEGIN
     END IF;
 
     IF _create.debounce IS NOT NULL AND (_create.unique_key IS NULL OR _create.debounce < '0'
-                                         OR _create.debounce > '1 year') THEN
+                                         OR _create.debounce > '366 days') THEN
         RAISE EXCEPTION 'debounce needs a unique_key and a window of 0 to 1 year'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass unique_key => ''...'', debounce => interval ''30 seconds''.';

@@ -285,7 +285,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Page through long lists with list_offset.';
     END IF;
-    IF submitted_within < '0' OR submitted_within > '100 years' THEN
+    IF submitted_within < '0' OR submitted_within > '36525 days' THEN
         RAISE EXCEPTION 'submitted_within must be between 0 and 100 years'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass a window such as interval ''30 days'', or NULL for every task.';

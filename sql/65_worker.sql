@@ -787,7 +787,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Wait a few seconds and loop; a long wait holds a connection.';
     END IF;
-    IF _dequeue.lease IS NOT NULL AND (_dequeue.lease <= '0' OR _dequeue.lease > '1 year') THEN
+    IF _dequeue.lease IS NOT NULL AND (_dequeue.lease <= '0' OR _dequeue.lease > '366 days') THEN
         RAISE EXCEPTION 'lease must be positive and at most 1 year'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave lease out to use the queue''s policy.';
@@ -833,7 +833,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    IF task_heartbeat.lease IS NOT NULL AND (task_heartbeat.lease <= '0' OR task_heartbeat.lease > '1 year') THEN
+    IF task_heartbeat.lease IS NOT NULL AND (task_heartbeat.lease <= '0' OR task_heartbeat.lease > '366 days') THEN
         RAISE EXCEPTION 'lease must be positive and at most 1 year'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
     END IF;

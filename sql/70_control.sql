@@ -196,7 +196,7 @@ BEGIN
                   HINT = 'task_bulk(''reschedule'', ..., run_at => now() + interval ''1 hour'').';
     END IF;
     IF task_bulk.batch_size IS NULL OR task_bulk.batch_size NOT BETWEEN 1 AND 10000 OR task_bulk.older_than < '0'
-       OR task_bulk.older_than > '100 years' THEN
+       OR task_bulk.older_than > '36525 days' THEN
         RAISE EXCEPTION 'batch_size must be between 1 and 10000 and older_than between 0 and 100 years'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Keep batches small and call again while "more" is true.';

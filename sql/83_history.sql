@@ -41,7 +41,7 @@ DECLARE
     q task.queue := task._worker_queue(task_queue_archive.queue);
 BEGIN
     IF task_queue_archive.archive_after IS NULL OR task_queue_archive.archive_after < '0'
-       OR task_queue_archive.archive_after > '100 years' THEN
+       OR task_queue_archive.archive_after > '36525 days' THEN
         RAISE EXCEPTION 'archive_after must be between 0 and 100 years'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass an interval such as ''1 day'', or ''0'' to keep finished tasks live until purged.';

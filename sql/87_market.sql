@@ -85,7 +85,7 @@ BEGIN
        OR least(task_market_setup.tier1_window, task_market_setup.tier2_window, task_market_setup.tier3_window,
                 task_market_setup.unresponsive_after) <= '0'
        OR greatest(task_market_setup.review_window, task_market_setup.tier1_window, task_market_setup.tier2_window,
-                   task_market_setup.tier3_window, task_market_setup.unresponsive_after) > '1 year'
+                   task_market_setup.tier3_window, task_market_setup.unresponsive_after) > '366 days'
        OR task_market_setup.max_artifact_bytes NOT BETWEEN 1 AND 104857600 THEN
         RAISE EXCEPTION 'invalid marketplace settings'
             USING ERRCODE = 'invalid_parameter_value',

@@ -817,7 +817,7 @@ Datum
 task_dequeue(PG_FUNCTION_ARGS)
 {
 	static const Interval one_hour = {.time = USECS_PER_HOUR,.day = 0,.month = 0};
-	static const Interval one_year = {.time = 0,.day = 0,.month = MONTHS_PER_YEAR};
+	static const Interval one_year = {.time = 0,.day = TASK_ONE_YEAR_DAYS,.month = 0};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		n;
 	Datum		args[2];

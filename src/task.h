@@ -10,6 +10,13 @@
 #include "datatype/timestamp.h"
 #include "storage/spin.h"
 
+/*
+ * The longest lease, backoff or maximum run time: "1 year", as 366 days
+ * (comparing intervals, PostgreSQL counts a year as 360 days, which would
+ * refuse '365 days'; sql/45_queues.sql uses the same bound).
+ */
+#define TASK_ONE_YEAR_DAYS 366
+
 /* ---- task.c: settings ---- */
 extern char *task_result_uri_prefix;
 extern int	task_schedules_per_service;

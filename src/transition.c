@@ -636,7 +636,7 @@ check_max_run_time(Relation rel, Datum *values, bool *nulls)
 				 errtableconstraint(rel, "task_max_run_time_check")));
 	/* the claim adds it to the clock: past the timestamps' range, no claim of the queue would work */
 	{
-		Interval	one_year = {.time = 0,.day = 0,.month = MONTHS_PER_YEAR};
+		Interval	one_year = {.time = 0,.day = TASK_ONE_YEAR_DAYS,.month = 0};
 
 		if (DatumGetBool(DirectFunctionCall2(interval_gt, values[a - 1], IntervalPGetDatum(&one_year))))
 			ereport(ERROR,

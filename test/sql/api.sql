@@ -400,7 +400,15 @@ SELECT task_create_many('a.b', 'api/platform/final', ARRAY['{}']::jsonb[], max_r
 SELECT task_create('a.b', 'api/platform/final', unique_key => 'u', debounce => '2 years');
 SELECT task_dequeue('api/platform/final', lease => '2 years');
 SELECT task_wait_many(ARRAY[ARRAY[:'f1', :'f2']]::task_id[], '0');
+SELECT task_queue_create('api/platform/year', lease => '367 days');
 \set ON_ERROR_STOP 1
+-- "1 year" is a year of 365 or 366 days, not PostgreSQL's 360 when it
+-- compares intervals
+SELECT lease, max_run_time, retention
+  FROM task_queue_create('api/platform/year', lease => '365 days', max_run_time => '366 days',
+                         retention => '36525 days');
+SELECT status FROM task_create('a.y', 'api/platform/year');
+SELECT lease_until - now() > '364 days' AS year_lease FROM task_dequeue('api/platform/year', lease => '365 days');
 RESET ROLE;
 SELECT (task_maintain())->>'leases_rescued' IS NOT NULL AS maintenance_runs;
 -- the operator's calls too
