@@ -9,6 +9,9 @@ CREATE FUNCTION task.task_transition() RETURNS trigger
     AS 'MODULE_PATHNAME', 'task_transition' LANGUAGE C;
 COMMENT ON FUNCTION task.task_transition() IS
     'Trigger: checks status transitions and field rules, stamps audit {at, by}, bumps revision, logs transitions.';
+-- Nobody else attaches it to a table of theirs (CREATE TRIGGER needs
+-- EXECUTE; firing does not): it writes task logs as the tables' owner.
+REVOKE ALL ON FUNCTION task.task_transition() FROM PUBLIC;
 
 CREATE TRIGGER task_transition
     BEFORE INSERT OR UPDATE ON task.task

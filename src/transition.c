@@ -183,6 +183,22 @@ load_cache(Relation rel)
 	if (cache.relid == RelationGetRelid(rel) && cache.natts == desc->natts)
 		return;
 
+	/*
+	 * Only the extension's own tables: the trigger writes the task's log as
+	 * the tables' owner and wakes its queue, so a copy of task.task's
+	 * columns made by anyone else (a temporary table) must not get it. The
+	 * function is not executable by PUBLIC either (40_trigger.sql), and
+	 * only the schema's owner creates tables in schema task.
+	 */
+	if (RelationGetNamespace(rel) != get_namespace_oid("task", false) ||
+		rel->rd_rel->relowner != task_tables_owner())
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("task_transition() must be a trigger on task.task"),
+				 errdetail("Relation \"%s\" is not a table of the task extension.",
+						   RelationGetRelationName(rel)),
+				 errhint("Do not attach the extension's trigger functions to other tables.")));
+
 	cache.relid = InvalidOid;
 	for (i = 0; i < 2; i++)
 		if (cache.log_plan[i])

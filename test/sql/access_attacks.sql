@@ -505,6 +505,26 @@ SELECT session_user, task.task_whoami()->>'id' AS id;
 \set SHOW_CONTEXT never
 SET search_path = task, public;
 
+-- ============================================================ the trigger on a table of one's own
+-- The transition trigger writes task logs as the tables' owner and wakes
+-- queues: attached to a temporary copy of task.task's columns it forged
+-- another tenant's log (and, with columns of other types, crashed the
+-- server). Nobody but the owner may attach it, and it refuses any table
+-- but the extension's own, even attached by a superuser.
+SET ROLE regress_attack_nobody;
+CREATE TEMP TABLE forged (owner integer, id task.task_id, status task.status, code text, queue text);
+\set ON_ERROR_STOP 0
+CREATE TRIGGER forged BEFORE INSERT OR UPDATE ON forged FOR EACH ROW EXECUTE FUNCTION task.task_transition();
+\set ON_ERROR_STOP 1
+DROP TABLE forged;
+RESET ROLE;
+CREATE TEMP TABLE forged (LIKE task.task);
+CREATE TRIGGER forged BEFORE INSERT OR UPDATE ON forged FOR EACH ROW EXECUTE FUNCTION task.task_transition();
+\set ON_ERROR_STOP 0
+INSERT INTO forged (owner, id, status, code, queue) VALUES (1, 'TSK-0001-0000-0000-0001', 'queued', 'c.x', 'q');
+\set ON_ERROR_STOP 1
+DROP TABLE forged;
+
 -- ============================================================ cleanup
 SET client_min_messages = warning;
 SELECT count(task.task_login_revoke(r::regrole)) AS revoked
