@@ -54,7 +54,7 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    PERFORM task._market_no_retry(task_retry.id);
+    -- a hired task is refused by the trigger (src/transition.c)
     UPDATE task.task x
        SET status = 'queued', run_at = now(), attempts = 0
      WHERE x.owner = task.task_id_owner(task_retry.id) AND x.id = task_retry.id
@@ -95,6 +95,14 @@ BEGIN
        FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM task._write_failed(_access_change.id, operation, true);
+    END IF;
+    -- a hired task is seen by its client and its current agent: the
+    -- marketplace keeps that list (task_hire, task_reassign)
+    IF task._market_hired(t.id) THEN
+        RAISE EXCEPTION 'cannot % task %: it was hired through the marketplace', operation, t.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The access list of a hired task is its client and its agent.',
+                  HINT = 'Reassign the task (task_reassign) to change its agent.';
     END IF;
     wanted := task._account_numbers(accounts);
     IF adding THEN
@@ -226,6 +234,10 @@ BEGIN
                         SELECT FROM task.task_dependency d
                           JOIN task.task b ON b.owner = d.owner AND b.id = d.task_id
                          WHERE d.owner = x.owner AND d.depends_on = x.id AND b.status = 'blocked'))
+               -- a hired task holds its ledger's history (never deleted)
+               -- and is not retried (its escrow was refunded)
+               AND (task_bulk.action NOT IN ('delete', 'purge', 'retry') OR NOT EXISTS (
+                        SELECT FROM task.market_task m WHERE m.owner = x.owner AND m.task_id = x.id))
              ORDER BY x.id
              LIMIT task_bulk.batch_size + 1
              FOR UPDATE) v;
@@ -273,4 +285,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
-    'Bulk operation, one batch per call: action cancel (unfinished tasks; optional reason), retry (failed), reschedule (queued or rescheduled tasks, to run_at), delete (any task not processing, with its log) or purge (finished tasks, with their log) over the tasks matching queue, code, status, older_than (last status change before now() - older_than), ordering_key and idempotency_key. At most batch_size (1..10000, default 1000) tasks, all or nothing; returns changed and more (call again while true). The owning service (its own tasks) and Operations (all); tasks a blocked task waits for are not deleted.';
+    'Bulk operation, one batch per call: action cancel (unfinished tasks; optional reason), retry (failed), reschedule (queued or rescheduled tasks, to run_at), delete (any task not processing, with its log) or purge (finished tasks, with their log) over the tasks matching queue, code, status, older_than (last status change before now() - older_than), ordering_key and idempotency_key. At most batch_size (1..10000, default 1000) tasks, all or nothing; returns changed and more (call again while true). The owning service (its own tasks) and Operations (all); tasks a blocked task waits for are not deleted, and tasks hired through the marketplace are neither deleted nor retried.';

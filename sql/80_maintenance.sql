@@ -83,7 +83,8 @@ BEGIN
     -- with their logs (no foreign key) and the dependency rows naming them
     -- (access rows and their own dependency rows go by cascade). A task
     -- that a blocked task still waits for is kept. Archived tasks are not
-    -- deleted here: their month is dropped as a whole (step 6).
+    -- deleted here: their month is dropped as a whole (step 6). Nor are
+    -- hired tasks (task.market_task refers to them).
     FOR q IN SELECT x.* FROM task.queue x WHERE x.retention > '0' ORDER BY x.name LOOP
         EXIT WHEN purged >= task_maintain.max_rows;
         WITH victim AS MATERIALIZED (
@@ -94,6 +95,9 @@ BEGIN
                AND NOT EXISTS (SELECT FROM task.task_dependency d
                                  JOIN task.task b ON b.owner = d.owner AND b.id = d.task_id
                                 WHERE d.owner = t.owner AND d.depends_on = t.id AND b.status = 'blocked')
+               -- a hired task keeps its ledger's history: never purged,
+               -- whatever retention its service gives the queue
+               AND NOT EXISTS (SELECT FROM task.market_task m WHERE m.owner = t.owner AND m.task_id = t.id)
              ORDER BY t.status_at
              LIMIT task_maintain.max_rows - purged
              FOR UPDATE OF t SKIP LOCKED),

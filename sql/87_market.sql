@@ -646,25 +646,6 @@ $$;
 COMMENT ON FUNCTION task._market_on_final(task.task) IS
     'Internal (the dependency trigger, for hired tasks): when a hired task completes, its escrow goes to review (or is released when the review window is 0); when it fails or is cancelled, the escrow is refunded; a disputed escrow is left to the dispute.';
 
--- A hired task's escrow is settled with its final status: it is not retried
--- (task_retry calls this).
-CREATE FUNCTION task._market_no_retry(id task.task_id) RETURNS void
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    m task.market_task;
-BEGIN
-    SELECT * INTO m FROM task.market_task x WHERE x.owner = task.task_id_owner(_market_no_retry.id) AND x.task_id = _market_no_retry.id;
-    IF FOUND AND task._market_role(m) IS NOT NULL THEN
-        RAISE EXCEPTION 'a hired task cannot be retried'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('Task %s was hired; its escrow is %s.', _market_no_retry.id, m.escrow),
-                  HINT = 'Hire again (task_hire) instead of retrying a hired task.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION task._market_no_retry(task.task_id) IS 'Internal (task_retry): 55000 for a hired task, whose escrow was settled when it failed.';
-
 -- ---------------------------------------------------------------- hire
 CREATE FUNCTION task.task_hire(
     capability     text,

@@ -540,6 +540,57 @@ queue_lease_until(Datum queue, TimestampTz now)
 	return result;
 }
 
+/* A task code of the marketplace's (market.*): hired tasks have one. */
+static bool
+is_market_code(Datum code)
+{
+	text	   *t = DatumGetTextPP(code);
+
+	return VARSIZE_ANY_EXHDR(t) >= 7 && memcmp(VARDATA_ANY(t), "market.", 7) == 0;
+}
+
+/*
+ * A hired task (a row of task.market_task) is not retried, whatever the
+ * path (task_retry, task_bulk('retry'), a direct UPDATE): its escrow was
+ * refunded when it failed, and an agent who then completed it could never
+ * be paid. Asked only for a retry of a task whose code is market.*.
+ */
+static void
+refuse_hired_retry(Relation rel, Datum owner, Datum id)
+{
+	TaskOwnerSpi owner_spi;
+	Oid			argtypes[2];
+	Datum		args[2] = {owner, id};
+	char	   *escrow = NULL;
+	Oid			out;
+	bool		varlena;
+
+	argtypes[0] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_OWNER] - 1)->atttypid;
+	argtypes[1] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_ID] - 1)->atttypid;
+	task_owner_spi_connect(&owner_spi);
+	if (SPI_execute_with_args("SELECT m.escrow FROM task.market_task m"
+							  " WHERE m.owner OPERATOR(pg_catalog.=) $1 AND m.task_id OPERATOR(task.=) $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "hired task lookup failed");
+	if (SPI_processed == 1)
+	{
+		char	   *e = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		escrow = pstrdup(e ? e : "settled");
+		MemoryContextSwitchTo(old);
+	}
+	task_owner_spi_finish(&owner_spi);
+	getTypeOutputInfo(argtypes[1], &out, &varlena);
+	if (escrow)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a hired task cannot be retried"),
+				 errdetail("Task %s was hired; its escrow is %s.",
+						   OidOutputFunctionCall(out, id), escrow),
+				 errhint("Hire again (task_hire) instead of retrying a hired task.")));
+}
+
 /*
  * Who takes the task: the session moving it into processing (a claim, or a
  * direct UPDATE). Its application_name (what a worker names itself in its
@@ -878,6 +929,8 @@ task_transition(PG_FUNCTION_ARGS)
 			/* a retried task starts a new run: no progress until it is claimed */
 			if (from == ST_FAILED && to == ST_QUEUED)
 			{
+				if (!nulls[ATT(COL_CODE)] && is_market_code(values[ATT(COL_CODE)]))
+					refuse_hired_retry(rel, values[ATT(COL_OWNER)], values[ATT(COL_ID)]);
 				SETNULL(COL_PROGRESS);
 				changed[COL_PROGRESS] = false;
 			}
@@ -1102,7 +1155,6 @@ task_settle_gate(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	bool		isnull;
 	Datum		code;
-	text	   *codetext;
 	bool		needed;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
@@ -1117,9 +1169,7 @@ task_settle_gate(PG_FUNCTION_ARGS)
 	tuple = trigdata->tg_newtuple;
 
 	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
-	codetext = isnull ? NULL : DatumGetTextPP(code);
-	needed = codetext != NULL && VARSIZE_ANY_EXHDR(codetext) >= 7 &&
-		memcmp(VARDATA_ANY(codetext), "market.", 7) == 0;
+	needed = !isnull && is_market_code(code);
 	if (!needed)
 	{
 		Datum		owner = heap_getattr(tuple, cache.attnum[COL_OWNER], desc, &isnull);

@@ -276,9 +276,26 @@ SELECT try(format($$SELECT task_payment(%L, 5)$$, :'t2'));
 SELECT try(format($$SELECT task_dispute(%L, 'late')$$, :'t2'));
 RESET ROLE;
 :chk
--- a hired task cannot be retried (its escrow is refunded)
+-- a hired task cannot be retried (its escrow is refunded), whatever the
+-- path: an agent who then completed it could never be paid
 SET ROLE mk_svc;
 SELECT try(format($$SELECT task_retry(%L)$$, :'t2'));
+SELECT changed, more FROM task_bulk('retry', queue => 'mk/hired');
+SELECT try(format($$UPDATE task.task SET status = 'queued' WHERE id = %L$$, :'t2'));
+-- nor is its access list changed: its client and its agent see it
+SELECT try(format($$SELECT task_access_add(%L, ARRAY[%L])$$, :'t2', :'bob'));
+SELECT try(format($$SELECT task_access_remove(%L, ARRAY[%L])$$, :'t2', :'alice'));
+-- nor is it deleted, whatever retention the service gives the queue:
+-- housekeeping (for every tenant) and bulk purges go on past it
+SELECT retention FROM task_queue_configure('mk/hired', retention => '1 microsecond');
+RESET ROLE;
+SELECT (task_maintain())->>'purged' AS purged_by_maintenance;
+SELECT status FROM task.task WHERE id = :'t2';
+SET ROLE mk_ops;
+SELECT changed FROM task_bulk('purge', queue => 'mk/hired');
+RESET ROLE;
+SET ROLE mk_svc;
+SELECT retention FROM task_queue_configure('mk/hired', retention => '0');
 RESET ROLE;
 -- the client cancels T3 (the agent may not)
 SET ROLE mk_a3;
