@@ -151,18 +151,17 @@ COMMENT ON COLUMN task.queue_share.queue IS 'The fair-share queue.';
 COMMENT ON COLUMN task.queue_share.key IS 'The ordering key (empty: the tasks without one).';
 COMMENT ON COLUMN task.queue_share.served_at IS 'When a claim last took a task of the key: the least recently served key goes first.';
 
--- The secret behind the claim locks' keys (65_worker.sql, task._lock_key).
--- Advisory locks share one key space that every role may take and probe
--- (pg_advisory_lock, pg_try_advisory_lock): a key any tenant can compute
--- from a queue's name would let it hold another tenant's claim lock (its
--- claims would give up after 1 second) or learn that a queue of that name
--- exists and is being claimed. Keys are a keyed hash of this secret, which
--- only the extension reads. A sequence, so that pg_dump restores its value
--- (setval) instead of adding a row.
+-- The secret behind the names no tenant may compute (65_worker.sql,
+-- task._lock_key): the suffix of a queue's NOTIFY channel. (It was the
+-- secret of the claim locks' advisory keys, until an attack review read
+-- such a key in pg_locks while it was held and took it: the extension's
+-- locks are now of rows and tables no tenant may lock.) Only the extension
+-- reads it. A sequence, so that pg_dump restores its value (setval)
+-- instead of adding a row.
 CREATE SEQUENCE task.lock_secret MINVALUE 1 NO CYCLE;
 SELECT pg_catalog.setval('task.lock_secret',
     ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 15))::bit(60)::bigint + 1);
-COMMENT ON SEQUENCE task.lock_secret IS 'Internal: the random secret the advisory lock keys of claims and maintenance are derived from (task._lock_key); readable by the extension only.';
+COMMENT ON SEQUENCE task.lock_secret IS 'Internal: the random secret behind the names no tenant may compute (task._lock_key: the suffix of a queue''s NOTIFY channel); readable by the extension only.';
 
 -- ---------------------------------------------------------------- tasks
 -- CACHE 100: 17% faster bulk enqueue (measured). FIFO ties only occur within

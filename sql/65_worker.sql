@@ -251,9 +251,9 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 -- Exact under concurrency: two claims may not both count the same free
 -- slot. The claim of a queue with a cap or a rate limit (of the queue or
 -- per key) first
--- takes a transaction-scoped advisory lock -- of the service when the
--- service is capped (one lock orders the claims of all its queues), else of
--- the queue -- and only then counts, with a new snapshot (READ COMMITTED:
+-- locks a row until its transaction ends -- the service's when the
+-- service is capped (one lock orders the claims of all its queues), else
+-- the queue's (task._claim_lock) -- and only then counts, with a new snapshot (READ COMMITTED:
 -- each statement sees the claims committed before it got the lock). The
 -- lock is held until the claiming transaction ends, so claims of one
 -- limited queue run one after another: a claim waits for the claims
@@ -288,9 +288,11 @@ $$;
 COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
     'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
 
--- The key of an advisory lock of the extension: a keyed hash (SHA-256) of
--- the lock's name and the secret task.lock_secret, so that no other role
--- can compute it, take it or probe it.
+-- A keyed hash (SHA-256) of a name and the secret task.lock_secret, that
+-- no other role can compute: the suffix of a queue's NOTIFY channel
+-- (task_queue_notify). Not an advisory lock's key: one shows in pg_locks
+-- while it is held, and anyone may take it then (the extension's locks are
+-- of rows and tables no tenant may lock).
 CREATE FUNCTION task._lock_key(name text) RETURNS bigint
     LANGUAGE sql STABLE
 AS $$
@@ -299,27 +301,31 @@ AS $$
       FROM task.lock_secret s
 $$;
 COMMENT ON FUNCTION task._lock_key(text) IS
-    'Internal: the advisory lock key of a named lock of the extension (queue/<name>, service/<id>, share/<queue>/<key>, history), derived from the secret task.lock_secret.';
+    'Internal: a 64-bit keyed hash of a name and the secret task.lock_secret (the suffix of a queue''s NOTIFY channel).';
 
 -- The claim lock of a limited queue (of its service when the service is
--- capped), held until the transaction ends. A claim waits for the claims
+-- capped), held until the transaction ends: the lock of the queue's row
+-- (of the service's), which no tenant can take (locking a row needs the
+-- UPDATE privilege, which no role but the extension's owner has on either
+-- table; an advisory lock's key, however secret, shows in pg_locks while
+-- it is held, and anyone may then take it). A claim waits for the claims
 -- ahead of it, not for a transaction that goes on after its claim (a
 -- worker that dequeues inside a longer transaction): after 1 second it
--- gives up and the claim takes nothing (false).
+-- gives up and the claim takes nothing (false). FOR NO KEY UPDATE: the
+-- foreign keys that name the row (tasks, queues) do not wait for it.
 CREATE FUNCTION task._claim_lock(q task.queue) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    k bigint := task._lock_key(CASE WHEN q.service_capped THEN 'service/' || q.owner ELSE 'queue/' || q.name END);
     old text;
 BEGIN
-    IF pg_try_advisory_xact_lock(k) THEN
+    IF task._claim_lock_row(q, false) THEN
         RETURN true;
     END IF;
     old := current_setting('lock_timeout');
     BEGIN
         PERFORM set_config('lock_timeout', '1s', true);
-        PERFORM pg_advisory_xact_lock(k);
+        PERFORM task._claim_lock_row(q, true);
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;   -- the subtransaction's lock_timeout is undone with it
     END;
@@ -328,7 +334,29 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._claim_lock(task.queue) IS
-    'Internal: takes the claim lock of a limited queue (of its service when capped) until the transaction ends; false when another transaction held it for more than 1 second.';
+    'Internal: takes the claim lock of a limited queue (the lock of its row, or of its service''s row when the service is capped) until the transaction ends; false when another transaction held it for more than 1 second.';
+
+-- Lock the row of the claim lock (the queue's own with queue_row): at once
+-- or not at all (wait false), or waiting (lock_timeout applies). True when
+-- locked.
+CREATE FUNCTION task._claim_lock_row(q task.queue, wait boolean, queue_row boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF q.service_capped AND NOT queue_row AND wait THEN
+        PERFORM FROM task.service s WHERE s.id = q.owner FOR NO KEY UPDATE;
+    ELSIF q.service_capped AND NOT queue_row THEN
+        PERFORM FROM task.service s WHERE s.id = q.owner FOR NO KEY UPDATE SKIP LOCKED;
+    ELSIF wait THEN
+        PERFORM FROM task.queue x WHERE x.name = q.name FOR NO KEY UPDATE;
+    ELSE
+        PERFORM FROM task.queue x WHERE x.name = q.name FOR NO KEY UPDATE SKIP LOCKED;
+    END IF;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) IS
+    'Internal: locks the row of a limited queue''s claim lock (the queue''s, or its service''s when capped, unless queue_row), skipping it when locked unless wait.';
 
 CREATE FUNCTION task._claim_limited(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql
@@ -620,12 +648,18 @@ BEGIN
            LATERAL (SELECT l.key FROM task.queue_share l
                      WHERE l.queue = q.name AND l.key = v.key FOR UPDATE SKIP LOCKED) l
      WHERE s.queue = q.name AND s.key = l.key;
-    INSERT INTO task.queue_share AS s (queue, key, served_at)
-    SELECT q.name, v.key, v.t FROM unnest(keys, times) AS v(key, t)
-     WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = v.key)
-       -- one claim adds a new key; one beside it does not wait for that insert
-       AND pg_try_advisory_xact_lock(task._lock_key('share/' || q.name || '/' || v.key))
-    ON CONFLICT (queue, key) DO NOTHING;
+    -- new keys: one claim at a time adds them, the one that locks the
+    -- queue's row at once (no tenant can take that lock: task._claim_lock);
+    -- one beside it does not wait for that insert, and the key is added by
+    -- a later claim
+    IF EXISTS (SELECT FROM unnest(keys) k
+                WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = k))
+       AND task._claim_lock_row(q, false, true) THEN
+        INSERT INTO task.queue_share AS s (queue, key, served_at)
+        SELECT q.name, v.key, v.t FROM unnest(keys, times) AS v(key, t)
+         WHERE NOT EXISTS (SELECT FROM task.queue_share e WHERE e.queue = q.name AND e.key = v.key)
+        ON CONFLICT (queue, key) DO NOTHING;
+    END IF;
     -- keys not served for a day are forgotten (they come back first)
     IF random() < 0.01 THEN
         DELETE FROM task.queue_share s WHERE s.queue = q.name AND s.served_at < at - interval '1 day';

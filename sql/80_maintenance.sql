@@ -122,7 +122,15 @@ BEGIN
 
     -- 4. finished tasks archive_after past their finishing time move to the
     -- history tables of their month (83_history.sql)
-    history := pg_try_advisory_xact_lock(task._lock_key('history'));
+    -- one call at a time: the one that locks task.maintenance_run at once
+    -- (no tenant may lock that table: no grant on it; an advisory lock's
+    -- key shows in pg_locks, and anyone may take it)
+    BEGIN
+        LOCK TABLE task.maintenance_run IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+        history := true;
+    EXCEPTION WHEN lock_not_available THEN
+        history := false;
+    END;
     IF history THEN
         BEGIN
             archived := task._history_archive(task_maintain.max_rows);

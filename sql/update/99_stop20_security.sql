@@ -9,3 +9,15 @@
 -- table but the extension's own (src/transition.c), and only its owner may
 -- attach it.
 REVOKE ALL ON FUNCTION task.task_transition() FROM PUBLIC;
+--
+-- A limited queue's claim lock, the fair share's new keys and the
+-- archiving's one-at-a-time were advisory locks on keys derived from a
+-- secret; but a held key shows in pg_locks, and any role could take it and
+-- hold another tenant's claims (they gave up after 1 second) or stop
+-- archiving for everyone. They are now locks of rows (the queue's, the
+-- service's) and of task.maintenance_run, which no tenant may lock.
+-- task._claim_lock, task._fair_served (84_limits.sql), task._lock_key
+-- (89_lock_secret.sql) and task_maintain (92_ops.sql) are replaced by
+-- earlier fragments.
+-- @replace function task._claim_lock_row
+REVOKE ALL ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) FROM PUBLIC;

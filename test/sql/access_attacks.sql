@@ -525,6 +525,25 @@ INSERT INTO forged (owner, id, status, code, queue) VALUES (1, 'TSK-0001-0000-00
 \set ON_ERROR_STOP 1
 DROP TABLE forged;
 
+-- ============================================================ locks no tenant may take
+-- The extension's locks were advisory locks on secret keys, but a held key
+-- shows in pg_locks and anyone could take it: another tenant's limited
+-- queue gave up its claims, archiving stopped for everyone. They are locks
+-- of rows and of a table that no tenant may lock.
+SET ROLE regress_attack_other;
+BEGIN;
+\set ON_ERROR_STOP 0
+SELECT FROM task.queue FOR NO KEY UPDATE NOWAIT;
+ROLLBACK;
+BEGIN;
+SELECT FROM task.service FOR NO KEY UPDATE NOWAIT;
+ROLLBACK;
+BEGIN;
+LOCK TABLE task.maintenance_run IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+ROLLBACK;
+\set ON_ERROR_STOP 1
+RESET ROLE;
+
 -- ============================================================ cleanup
 SET client_min_messages = warning;
 SELECT count(task.task_login_revoke(r::regrole)) AS revoked
