@@ -31,7 +31,11 @@
 -- the rows; names of services and accounts come from task_get (SECURITY
 -- DEFINER, by id, re-checking visibility), so nothing outside the caller's
 -- scope can be read through it. The functions are SECURITY DEFINER wrappers
--- of the SQL API that translate its errors into HTTP statuses.
+-- of the SQL API that translate its errors into HTTP statuses. A function
+-- that answers the Task object makes its JSON in a statement after the
+-- call's (t := task.task_...(); RETURN task._task_json(t)): read in the
+-- call's own statement, a hired task's marketplace rows (the escrow the
+-- call moved) were as before the call.
 --
 COMMENT ON SCHEMA @extschema@ IS
     'Task API over HTTP (PostgREST): tasks, their logs and results, and the worker operations of seed 000.';
@@ -235,10 +239,12 @@ CREATE FUNCTION @extschema@.task_progress(id text, progress double precision DEF
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_progress(task_progress.id::task.task_id, task_progress.progress,
-                                              task_progress.eta, task_progress.parameters, task_progress.token));
+    t := task.task_progress(task_progress.id::task.task_id, task_progress.progress,
+                            task_progress.eta, task_progress.parameters, task_progress.token);
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -275,10 +281,12 @@ CREATE FUNCTION @extschema@.task_heartbeat(id text, token bigint, lease interval
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_heartbeat(task_heartbeat.id::task.task_id, task_heartbeat.token,
-                                               task_heartbeat.lease, task_heartbeat.progress));
+    t := task.task_heartbeat(task_heartbeat.id::task.task_id, task_heartbeat.token,
+                             task_heartbeat.lease, task_heartbeat.progress);
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -295,11 +303,13 @@ CREATE FUNCTION @extschema@.task_complete(id text, result jsonb DEFAULT NULL, re
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_complete(task_complete.id::task.task_id, task_complete.result,
-                                              task_complete.resource, task_complete.token,
-                                              coalesce(task_complete.force, false)));
+    t := task.task_complete(task_complete.id::task.task_id, task_complete.result,
+                            task_complete.resource, task_complete.token,
+                            coalesce(task_complete.force, false));
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -316,10 +326,12 @@ CREATE FUNCTION @extschema@.task_fail(id text, error text, token bigint DEFAULT 
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_fail(task_fail.id::task.task_id, task_fail.error, task_fail.token,
-                                          task_fail.retry, coalesce(task_fail.force, false)));
+    t := task.task_fail(task_fail.id::task.task_id, task_fail.error, task_fail.token,
+                        task_fail.retry, coalesce(task_fail.force, false));
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -335,10 +347,12 @@ CREATE FUNCTION @extschema@.task_reschedule(id text, at timestamptz, token bigin
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_reschedule(task_reschedule.id::task.task_id, task_reschedule.at,
-                                                task_reschedule.token, coalesce(task_reschedule.force, false)));
+    t := task.task_reschedule(task_reschedule.id::task.task_id, task_reschedule.at,
+                              task_reschedule.token, coalesce(task_reschedule.force, false));
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -354,9 +368,11 @@ CREATE FUNCTION @extschema@.task_cancel(id text, reason text DEFAULT NULL)
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_cancel(task_cancel.id::task.task_id, task_cancel.reason));
+    t := task.task_cancel(task_cancel.id::task.task_id, task_cancel.reason);
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -372,9 +388,11 @@ CREATE FUNCTION @extschema@.task_retry(id text)
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_retry(task_retry.id::task.task_id));
+    t := task.task_retry(task_retry.id::task.task_id);
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);
@@ -450,9 +468,11 @@ CREATE FUNCTION @extschema@.task_unblock(id text)
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    t task.task;
     s text; m text; d text; h text;
 BEGIN
-    RETURN task._task_json(task.task_unblock(task_unblock.id::task.task_id));
+    t := task.task_unblock(task_unblock.id::task.task_id);
+    RETURN task._task_json(t);
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure OR program_limit_exceeded THEN
     GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
     PERFORM task._http_raise(s, m, d, h);

@@ -399,7 +399,13 @@ BEGIN
             pg_catalog.json_build_object('Content-Type', a.media_type),
             pg_catalog.json_build_object('Content-Disposition',
                 pg_catalog.format('inline; filename="%s"',
-                    pg_catalog.regexp_replace(coalesce(a.name, 'artifact-' || task_artifact.artifact), '["\\]', '_', 'g'))))::text,
+                    pg_catalog.regexp_replace(coalesce(a.name, 'artifact-' || task_artifact.artifact), '["\\]', '_', 'g'))),
+            -- the agent chose the media type: an HTML or SVG artifact
+            -- shown from the API's origin runs no script and reads nothing
+            -- of it (a sandbox is an origin of its own), and no browser
+            -- guesses another type
+            pg_catalog.json_build_object('Content-Security-Policy', 'sandbox; default-src ''none''; img-src data:; style-src ''unsafe-inline'''),
+            pg_catalog.json_build_object('X-Content-Type-Options', 'nosniff'))::text,
         true);
     RETURN a.content;
 EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serialization_failure THEN
@@ -409,7 +415,7 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_artifact(text, integer) IS
-    'Downloads one artifact (the download_url of task_artifacts): its content as raw bytes with Content-Type: its media type and Content-Disposition: inline with its name. 404 when it does not exist or the task is out of scope.';
+    'Downloads one artifact (the download_url of task_artifacts): its content as raw bytes with Content-Type: its media type and Content-Disposition: inline with its name, in a sandbox (Content-Security-Policy: sandbox, no script; X-Content-Type-Options: nosniff). 404 when it does not exist or the task is out of scope.';
 
 -- As for the core routes (95_http.sql): nothing for PUBLIC, everything for
 -- the web roles with an identity (task._roles()); what each kind may do is
