@@ -192,7 +192,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_login_grant(regrole, text) IS
-    'Maps a database role to the service (SVC-XXXX) or account (ACC-XXXX-YYYY) it acts as, and makes it a member of the matching group role (task_service, task_operations, task_vendor or task_client) for direct reads. Superuser only.';
+    'Maps a database role to the service (SVC-XXXX) or account (ACC-XXXX-YYYY) it acts as, and makes it a member of the matching group role (task_service, task_operations, task_vendor or task_client); the mapping counts only while that membership holds. Services and Operations may then also read the tables directly under row-level security; vendors and clients read through the API only. Superuser only.';
 
 CREATE FUNCTION task.task_login_revoke(role regrole) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER

@@ -18,6 +18,9 @@ PG_MODULE_MAGIC;
 /* task.result_uri_prefix: where a task's JSON result is served */
 char	   *task_result_uri_prefix = NULL;
 
+/* task.artifact_uri_prefix: where a marketplace artifact is downloaded (read in SQL) */
+char	   *task_artifact_uri_prefix = NULL;
+
 /* task.schedules_per_service: the limit task_schedule enforces (read in SQL) */
 int			task_schedules_per_service = 100;
 
@@ -31,6 +34,15 @@ _PG_init(void)
 							   "A task whose result is a JSON value reports its result as <prefix>/<task id>/result.",
 							   &task_result_uri_prefix,
 							   "/public/v1/system/tasks",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("task.artifact_uri_prefix",
+							   "URI prefix of marketplace artifact downloads.",
+							   "An artifact's download_url is <prefix>?id=<task id>&artifact=<n>.",
+							   &task_artifact_uri_prefix,
+							   "/rpc/task_artifact",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);

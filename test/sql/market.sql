@@ -222,6 +222,12 @@ SELECT name, media_type, convert_from(content, 'UTF8') AS content FROM task_arti
 SELECT media_type, encode(content, 'hex') AS bytes FROM task_artifact(:'t1', 3);
 SELECT try(format($$SELECT task_artifact(%L, 99)$$, :'t1'));
 RESET ROLE;
+-- the download URL's prefix is a setting (a proxy serving the API elsewhere)
+SET task.artifact_uri_prefix = '/api/v2/artifact';
+SET ROLE mk_alice;
+SELECT (task_artifacts(:'t1'))->>'download_url' LIKE '/api/v2/artifact?id=%' AS prefixed LIMIT 1;
+RESET ROLE;
+RESET task.artifact_uri_prefix;
 
 -- ------------------------------------------------------------ complete, review, accept
 -- only the assigned agent completes; a queued task is started first
