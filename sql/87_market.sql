@@ -1178,7 +1178,7 @@ BEGIN
             BEGIN
                 body := decode(e ->> 'content', 'base64');
             EXCEPTION WHEN invalid_parameter_value THEN
-                RAISE EXCEPTION 'artifact %: content of a % must be base64', i, ty
+                RAISE EXCEPTION 'artifact %: content of % must be base64', i, CASE ty WHEN 'image' THEN 'an image' ELSE 'a file' END
                     USING ERRCODE = 'invalid_parameter_value', HINT = 'Encode the bytes in base64.';
             END;
             IF ty = 'image' AND (mt IS NULL OR mt !~ '^image/') THEN

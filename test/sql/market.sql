@@ -208,6 +208,7 @@ SELECT try(format($$SELECT task_artifacts_add(%L, %L)$$, :'t1',
                       jsonb_build_object('artifact_type', 'text', 'content', repeat('x', 1048577)))));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "content": "AAAA"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "file", "content": "not base64!"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "media_type": "image/png", "content": "not base64!"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "link", "content": "ftp://x"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "json", "content": "{nope"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[]')$$, :'t1'));
