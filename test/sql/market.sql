@@ -82,6 +82,9 @@ SELECT try(format($$SELECT task_market_deposit(%L, 0)$$, :'alice'));
 RESET ROLE;
 SET ROLE mk_alice;
 SELECT try(format($$SELECT task_market_deposit(%L, 100)$$, :'alice'));
+RESET ROLE;
+SELECT try('SELECT task_market_deposit(NULL, 100)');
+SET ROLE mk_alice;
 SELECT task_market_balance() ->> 'balance' AS alice_balance;
 SELECT try(format($$SELECT task_market_balance(%L)$$, :'bob'));
 :chk
@@ -222,6 +225,7 @@ SELECT a->>'artifact' AS n, a->>'artifact_type' AS type, a->>'media_type' AS med
 SELECT name, media_type, convert_from(content, 'UTF8') AS content FROM task_artifact(:'t1', 1);
 SELECT media_type, encode(content, 'hex') AS bytes FROM task_artifact(:'t1', 3);
 SELECT try(format($$SELECT task_artifact(%L, 99)$$, :'t1'));
+SELECT try(format($$SELECT task_artifact(%L, NULL)$$, :'t1'));
 RESET ROLE;
 
 -- ------------------------------------------------------------ complete, review, accept
