@@ -140,7 +140,9 @@ BEGIN
         RAISE EXCEPTION 'permission denied to %', what
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The caller acts as %s.', task.current_actor()),
-                  HINT = 'Housekeeping is run by the system (an unmapped superuser) or an Operations account.';
+                  HINT = CASE WHEN what LIKE '%maintenance%'
+                              THEN 'Housekeeping is run by the system (an unmapped superuser) or an Operations account.'
+                              ELSE format('Only an Operations account or the system (an unmapped superuser) can %s.', what) END;
     END IF;
 END
 $$;
@@ -182,12 +184,18 @@ CREATE FUNCTION task._not_found(id task.task_id) RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- no id at all is the caller's mistake, not a task to look for
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'task id must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass the id of a task, TSK-XXXX-XXXX-XXXX-XXXX (task_create and task_list return them).';
+    END IF;
     RAISE EXCEPTION 'task % not found', id
         USING ERRCODE = 'no_data_found',
               HINT = 'Check the id; tasks outside your scope are reported as not found.';
 END
 $$;
-COMMENT ON FUNCTION task._not_found(task.task_id) IS 'Internal: the not-found error (P0002), the same for missing and out-of-scope tasks.';
+COMMENT ON FUNCTION task._not_found(task.task_id) IS 'Internal: the not-found error (P0002), the same for missing and out-of-scope tasks; 22004 for a NULL id.';
 
 -- The one rule for a task named by id: its row when the caller may see
 -- it, else "not found". Visibility is decided from the id before the row
@@ -281,7 +289,12 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The task is %s%s.', t.status,
                                   CASE WHEN t.status = 'processing' THEN ' under another claim' ELSE '' END),
-                  HINT = 'Another worker owns the task now: drop this result and dequeue again.';
+                  HINT = CASE
+                         WHEN t.status = 'processing'
+                         THEN 'Another worker owns the task now: drop this result and dequeue again.'
+                         WHEN t.status IN ('completed', 'failed', 'cancelled')
+                         THEN format('The task is finished (%s): drop this result and do not retry the call; dequeue the next task.', t.status)
+                         ELSE 'The claim expired and the task waits to be claimed again: drop this result and dequeue again.' END;
     END IF;
     -- fencing by default: a claimed task is finished with its claim's token
     IF fenced AND token IS NULL AND t.status = 'processing' AND t.lease_token IS NOT NULL THEN

@@ -17,3 +17,32 @@ CREATE FUNCTION task._check_new_status(status task.status) RETURNS void
     AS 'MODULE_PATHNAME', 'task_check_new_status_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION task._check_new_status(task.status) IS
     'Internal: the rule for the status of a new task (queued or blocked); 22023 otherwise.';
+
+-- A value of an enum given as text (the HTTP layer's status, an account's
+-- type): the value when it is a label of the enum, else 22023 naming the
+-- parameter, instead of the cast's raw 22P02. The hint lists the values
+-- to use: named, or else all the enum's labels, then extra (how the caller
+-- reads the value, e.g. in any case). The caller casts the value it gets.
+CREATE FUNCTION task._enum_arg(param text, value text, type regtype, extra text DEFAULT NULL,
+                               named text[] DEFAULT NULL)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    labels text[] := ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+                            WHERE e.enumtypid = _enum_arg.type ORDER BY e.enumsortorder);
+BEGIN
+    IF _enum_arg.value IS NULL OR _enum_arg.value = ANY (labels) THEN
+        RETURN _enum_arg.value;
+    END IF;
+    labels := coalesce(_enum_arg.named, labels);
+    RAISE EXCEPTION 'invalid % "%"', param, left(_enum_arg.value, 40)
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = format('Use %s or %s%s.',
+                            array_to_string(labels[1:cardinality(labels) - 1], ', '), labels[cardinality(labels)],
+                            _enum_arg.extra);
+END
+$$;
+COMMENT ON FUNCTION task._enum_arg(text, text, regtype, text, text[]) IS
+    'Internal: a text argument checked to be a label of an enum before the caller casts it; 22023 naming the parameter and listing the values to use (named, else all the labels) otherwise.';

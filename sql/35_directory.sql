@@ -117,6 +117,25 @@ $$;
 COMMENT ON FUNCTION task.task_account_create(text, task.account_type, task.account_status) IS
     'Creates an account (Operations, Vendor or Client) and returns its id ACC-XXXX-YYYY. Superuser only.';
 
+-- The type and status written as quoted literals resolve here, checked
+-- (22023 with the accepted values) rather than by the enums' input
+-- functions (a bare 22P02).
+CREATE FUNCTION task.task_account_create(name text, type text, status text DEFAULT 'Active')
+    RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_system('create an account');
+    RETURN task.task_account_create(
+        task_account_create.name,
+        task._enum_arg('type', task_account_create.type, 'task.account_type', ' (capitalised as written)')::task.account_type,
+        task._enum_arg('status', task_account_create.status, 'task.account_status', ' (capitalised as written)')::task.account_status);
+END
+$$;
+COMMENT ON FUNCTION task.task_account_create(text, text, text) IS
+    'The same for a type and status written as text (as quoted literals are): an unknown one is refused (22023) with the accepted values. Superuser only.';
+
 CREATE FUNCTION task.task_account_update(id text, name text DEFAULT NULL,
                                          status task.account_status DEFAULT NULL)
     RETURNS boolean
@@ -207,6 +226,55 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_login_revoke(regrole) IS 'Removes the mapping of a database role. Superuser only.';
+
+-- The login role named as text (a quoted literal, as callers write it,
+-- resolves here rather than in the regrole input function): a role that
+-- does not exist is refused with a hint instead of the cast's bare 42704.
+CREATE FUNCTION task._login_role(role text) RETURNS regrole
+    LANGUAGE plpgsql STABLE
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regrole;
+BEGIN
+    IF _login_role.role IS NULL THEN
+        RETURN NULL;
+    END IF;
+    r := pg_catalog.to_regrole(_login_role.role);
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'role "%" does not exist', _login_role.role
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create the login role first: CREATE ROLE name LOGIN (a name with capitals or spaces is written in double quotes).';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task._login_role(text) IS
+    'Internal: the role of a login named as text; 42704 with a hint when there is none.';
+
+CREATE FUNCTION task.task_login_grant(role text, identity text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_system('map a login');
+    PERFORM task.task_login_grant(task._login_role(task_login_grant.role), task_login_grant.identity);
+END
+$$;
+COMMENT ON FUNCTION task.task_login_grant(text, text) IS
+    'The same for a role named as text (as a quoted literal is): a role that does not exist is refused (42704) with a hint. Superuser only.';
+
+CREATE FUNCTION task.task_login_revoke(role text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM task._require_system('unmap a login');
+    RETURN task.task_login_revoke(task._login_role(task_login_revoke.role));
+END
+$$;
+COMMENT ON FUNCTION task.task_login_revoke(text) IS
+    'The same for a role named as text (as a quoted literal is): a role that does not exist is refused (42704) with a hint. Superuser only.';
 
 CREATE FUNCTION task.task_whoami() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER

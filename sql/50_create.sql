@@ -10,6 +10,11 @@ AS $$
 DECLARE
     accounts bigint[];
 BEGIN
+    IF EXISTS (SELECT FROM unnest(access) a WHERE a IS NULL) THEN
+        RAISE EXCEPTION 'access list must not contain null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'List account ids ACC-XXXX-YYYY only; leave the NULLs out.';
+    END IF;
     SELECT array_agg(DISTINCT task.account_number(a)) INTO accounts FROM unnest(access) a;
     IF EXISTS (SELECT FROM unnest(accounts) n WHERE n IS NULL OR NOT EXISTS (SELECT FROM task.account x WHERE x.id = n)) THEN
         RAISE EXCEPTION 'access list names an account that does not exist'

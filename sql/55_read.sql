@@ -385,7 +385,10 @@ BEGIN
     IF t.status <> 'completed' THEN
         RAISE EXCEPTION 'task % has no result: it is %', task_result.id, t.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Wait until the task is completed (task_get shows its status).';
+                  HINT = CASE t.status
+                         WHEN 'failed' THEN 'A failed task has no result: read its error (task_get), or retry it (task_retry) and wait again.'
+                         WHEN 'cancelled' THEN 'A cancelled task never completes: read why (task_get), and create it again if it is still wanted.'
+                         ELSE 'Wait until the task is completed (task_wait; task_get shows its status).' END;
     END IF;
     IF t.resource IS NOT NULL THEN
         RETURN to_jsonb(t.resource);

@@ -150,6 +150,12 @@ DECLARE
     done task.task_id[];
     missing task.task_id;
 BEGIN
+    -- as task_wait_many: a list of ids has one dimension
+    IF array_ndims(ids) <> 1 OR array_ndims(tokens) <> 1 THEN
+        RAISE EXCEPTION 'complete_batch and complete_tokens must be one-dimensional arrays'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass complete_batch => ARRAY[...]::task.task_id[] and complete_tokens => ARRAY[...]::bigint[], one dimension each.';
+    END IF;
     IF tokens IS NOT NULL AND cardinality(tokens) <> cardinality(ids) THEN
         RAISE EXCEPTION 'complete_tokens must have one token per task of complete_batch'
             USING ERRCODE = 'invalid_parameter_value',
@@ -867,6 +873,12 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
+    -- a heartbeat is its claim's: without the token it extends nothing
+    IF task_heartbeat.token IS NULL THEN
+        RAISE EXCEPTION 'task_heartbeat needs the lease token of the claim'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass token => the lease_token returned by task_dequeue for this task.';
+    END IF;
     IF task_heartbeat.lease IS NOT NULL AND (task_heartbeat.lease <= '0' OR task_heartbeat.lease > '366 days') THEN
         RAISE EXCEPTION 'lease must be positive and at most 1 year'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave lease out to use the queue''s policy.';
@@ -886,7 +898,7 @@ BEGIN
     RETURNING x.* INTO t;
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_heartbeat.id, 'heartbeat', false,
-                                   coalesce(task_heartbeat.token, -1), '{processing}');
+                                   task_heartbeat.token, '{processing}');
     END IF;
     RETURN t;
 END

@@ -147,6 +147,10 @@ AS $$
 DECLARE
     a task.account;
 BEGIN
+    IF _market_account.id IS NULL THEN
+        RAISE EXCEPTION '% id must not be null', what
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass an account id, ACC-XXXX-YYYY.';
+    END IF;
     SELECT * INTO a FROM task.account x WHERE x.id = task.account_number(_market_account.id) AND x.status = 'Active';
     IF NOT FOUND THEN
         RAISE EXCEPTION '% % not found', what, _market_account.id
@@ -155,7 +159,7 @@ BEGIN
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION task._market_account(text, text) IS 'Internal: the active account of an id, or P0002.';
+COMMENT ON FUNCTION task._market_account(text, text) IS 'Internal: the active account of an id, or P0002; 22004 for a NULL id.';
 
 -- ---------------------------------------------------------------- the ledger
 CREATE FUNCTION task._ledger_wallet(acc bigint, cur text) RETURNS bigint
@@ -1159,7 +1163,7 @@ BEGIN
             BEGIN
                 body := decode(e ->> 'content', 'base64');
             EXCEPTION WHEN invalid_parameter_value THEN
-                RAISE EXCEPTION 'artifact %: content of a % must be base64', i, ty
+                RAISE EXCEPTION 'artifact %: content of % must be base64', i, CASE ty WHEN 'image' THEN 'an image' ELSE 'a file' END
                     USING ERRCODE = 'invalid_parameter_value', HINT = 'Encode the bytes in base64.';
             END;
             IF ty = 'image' AND (mt IS NULL OR mt !~ '^image/') THEN
@@ -1233,6 +1237,10 @@ AS $$
 DECLARE
     m task.market_task := task._market_get(task_artifact.id, false);
 BEGIN
+    IF task_artifact.artifact IS NULL THEN
+        RAISE EXCEPTION 'artifact number must not be null'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'task_artifacts(id) lists the artifacts of a task with their numbers.';
+    END IF;
     RETURN QUERY
     SELECT x.name, x.media_type, x.content FROM task.market_artifact x
      WHERE x.owner = m.owner AND x.task_id = m.task_id AND x.seq = task_artifact.artifact;

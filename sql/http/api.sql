@@ -214,7 +214,8 @@ BEGIN
                           object => task_create.object, parent => task_create.parent::task.task_id,
                           parameters => task_create.parameters, eta => task_create.eta,
                           access => task_create.access,
-                          status => lower(coalesce(task_create.status, 'queued'))::task.status,
+                          status => task._enum_arg('status', lower(coalesce(task_create.status, 'queued')), 'task.status',
+                                                    ' (in any case)', '{queued,blocked}')::task.status,
                           run_at => task_create.run_at, idempotency_key => task_create.idempotency_key,
                           ordering_key => task_create.ordering_key, max_attempts => task_create.max_attempts,
                           depends_on => task_create.depends_on::task.task_id[],
@@ -532,7 +533,8 @@ DECLARE
     r record;
     s text; m text; d text; h text;
 BEGIN
-    r := task.task_bulk(task_bulk.action, task_bulk.queue, task_bulk.code, lower(task_bulk.status)::task.status,
+    r := task.task_bulk(task_bulk.action, task_bulk.queue, task_bulk.code, task._enum_arg('status', lower(task_bulk.status), 'task.status',
+                                                                                   ' (in any case)')::task.status,
                         task_bulk.older_than, task_bulk.ordering_key, task_bulk.idempotency_key,
                         task_bulk.run_at, task_bulk.reason, task_bulk.batch_size);
     RETURN pg_catalog.jsonb_build_object('changed', r.changed, 'more', r.more);

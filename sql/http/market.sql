@@ -67,11 +67,12 @@ DECLARE
     s text; m text; d text; h text;
 BEGIN
     -- seed 004's words for two statuses: pending (queued), in progress (processing)
-    RETURN QUERY SELECT j FROM task.task_list(status => CASE lower(task_list.status)
+    RETURN QUERY SELECT j FROM task.task_list(status => task._enum_arg('status', CASE lower(task_list.status)
                                                             WHEN 'pending' THEN 'queued'
                                                             WHEN 'in_progress' THEN 'processing'
                                                             WHEN 'in-progress' THEN 'processing'
-                                                            ELSE lower(task_list.status) END::task.status,
+                                                            ELSE lower(task_list.status) END, 'task.status',
+                                                            ' (in any case); pending and in_progress stand for queued and processing')::task.status,
                                               agent => task_list.agent_id, list_limit => task_list.list_limit, list_offset => task_list.list_offset,
                                               queue => task_list.queue, code => task_list.code, object_id => task_list.object_id,
                                               parent => task_list.parent::task.task_id, since => task_list.since,

@@ -477,17 +477,19 @@ $$;
 COMMENT ON FUNCTION task_router.task_service_configure(text, integer) IS
     'Configured on node 0 and copied to every node: see task_service_configure of the task extension. The cap holds on each node (a node counts the service''s tasks processing there).';
 
-CREATE FUNCTION task_router._account_create(name text, type task.account_type, status task.account_status) RETURNS text
+-- the type and status travel as text: node 0's task_account_create(text,
+-- text, text) checks them (22023 with its hint for an unknown one)
+CREATE FUNCTION task_router._account_create(name text, type text, status text) RETURNS text
     LANGUAGE plproxy
 AS $$
     CLUSTER 'task';
     RUN ON 0;
     TARGET task.task_account_create;
 $$;
-COMMENT ON FUNCTION task_router._account_create(text, task.account_type, task.account_status) IS 'Internal: task_account_create on node 0.';
+COMMENT ON FUNCTION task_router._account_create(text, text, text) IS 'Internal: task_account_create on node 0.';
 
-CREATE FUNCTION task_router.task_account_create(name text, type task.account_type,
-                                         status task.account_status DEFAULT 'Active')
+-- the type and status as text, as quoted literals resolve
+CREATE FUNCTION task_router.task_account_create(name text, type text, status text DEFAULT 'Active')
     RETURNS text
     LANGUAGE plpgsql
 AS $$
@@ -497,6 +499,15 @@ BEGIN
     PERFORM task_router.directory_sync();
     RETURN r;
 END
+$$;
+COMMENT ON FUNCTION task_router.task_account_create(text, text, text) IS 'Created on node 0 and copied to every node: see task_account_create(text, text, text) of the task extension.';
+
+CREATE FUNCTION task_router.task_account_create(name text, type task.account_type,
+                                         status task.account_status DEFAULT 'Active')
+    RETURNS text
+    LANGUAGE sql
+AS $$
+    SELECT task_router.task_account_create(name, type::text, status::text);
 $$;
 COMMENT ON FUNCTION task_router.task_account_create(text, task.account_type, task.account_status) IS 'Created on node 0 and copied to every node: see task_account_create of the task extension.';
 
@@ -539,6 +550,37 @@ END
 $$;
 COMMENT ON FUNCTION task_router.task_login_grant(regrole, text) IS 'Mapped on node 0 and copied to every node; refused (42704) when the role is missing on a node that answers: see task_login_grant of the task extension.';
 
+-- The role named as text, as a quoted literal is (as task._login_role):
+-- a role missing on the router is refused with a hint, not the regrole
+-- cast's bare 42704.
+CREATE FUNCTION task_router._login_role(role text) RETURNS regrole
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regrole;
+BEGIN
+    IF role IS NULL THEN
+        RETURN NULL;
+    END IF;
+    r := pg_catalog.to_regrole(role);
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'role "%" does not exist', role
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create the login role on the router and on every node first: CREATE ROLE name LOGIN (docs/SCALE-OUT.md, "Roles are per server").';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION task_router._login_role(text) IS 'Internal: the role of a login named as text; 42704 with a hint when the router has none.';
+
+CREATE FUNCTION task_router.task_login_grant(role text, identity text) RETURNS void
+    LANGUAGE sql
+AS $$
+    SELECT task_router.task_login_grant(task_router._login_role(role), identity);
+$$;
+COMMENT ON FUNCTION task_router.task_login_grant(text, text) IS 'The same for a role named as text (as a quoted literal is): a role missing on the router is refused (42704) with a hint.';
+
 CREATE FUNCTION task_router._login_revoke(role text) RETURNS boolean
     LANGUAGE plproxy
 AS $$
@@ -559,6 +601,13 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task_router.task_login_revoke(regrole) IS 'Unmapped on node 0 and on every node: see task_login_revoke of the task extension.';
+
+CREATE FUNCTION task_router.task_login_revoke(role text) RETURNS boolean
+    LANGUAGE sql
+AS $$
+    SELECT task_router.task_login_revoke(task_router._login_role(role));
+$$;
+COMMENT ON FUNCTION task_router.task_login_revoke(text) IS 'The same for a role named as text (as a quoted literal is): a role missing on the router is refused (42704) with a hint.';
 
 CREATE FUNCTION task_router._queue_create(
     queue text, owner text, lease interval, max_attempts integer, backoff_base interval,

@@ -45,6 +45,23 @@ CREATE ROLE mn_lonely LOGIN;
 SELECT mn_ok(mn_try('SELECT task.task_login_grant(''mn_lonely'', ''SVC-0001'')')
              LIKE '42704 role "mn_lonely" does not exist on node 0', 'a login missing on the nodes is refused');
 DROP ROLE mn_lonely;
+-- an unknown account type: 22023 from node 0, as on one node
+SELECT mn_ok(mn_try('SELECT task.task_account_create(''Nobody'', ''Bogus'')')
+             = '22023 invalid type "Bogus"', 'an unknown account type is refused');
+-- a login role missing on the router too: refused with a hint, as on one node
+SELECT mn_ok(mn_try('SELECT task.task_login_grant(''mn_nowhere'', ''SVC-0001'')')
+             = '42704 role "mn_nowhere" does not exist', 'a login missing on the router is refused');
+DO $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM task.task_login_revoke('mn_nowhere');
+    PERFORM mn_ok(false, 'a revoke of a role missing on the router is refused');
+EXCEPTION WHEN undefined_object THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    PERFORM mn_ok(h LIKE 'Create the login role on the router and on every node first%', 'with a hint');
+END
+$$;
 
 SELECT mn_ok(array_agg(queue || '@' || node ORDER BY queue) = '{a/one@0,a/two@1,b/one@1,b/wait@1}', 'queue placement')
   FROM task_router.queue_node;

@@ -429,3 +429,40 @@ SELECT status FROM task_fail(:'r1', 'try again', token => :rtok);
 SELECT task_progress(:'r1', 50);
 \set ON_ERROR_STOP 1
 RESET ROLE;
+
+-- errors say what is wrong and what to do: a NULL id or token, a NULL in
+-- an access list, a claim that ended, a result that will never come
+SET ROLE api_svc;
+SELECT task_queue_create('api/platform/errors') IS NOT NULL AS made;
+SELECT id AS e1 FROM task_create('a.e', 'api/platform/errors') \gset
+SELECT id AS e2 FROM task_create('a.e', 'api/platform/errors') \gset
+SELECT id AS e3 FROM task_create('a.e', 'api/platform/errors') \gset
+SELECT lease_token AS etok FROM task_dequeue('api/platform/errors') \gset
+\set ON_ERROR_STOP 0
+SELECT task_get(NULL);
+SELECT task_cancel(NULL);
+SELECT task_result(NULL);
+SELECT task_heartbeat(:'e1', NULL);
+SELECT task_access_add(:'e1', ARRAY[NULL]);
+SELECT task_create('a.e', 'api/platform/errors', access => ARRAY[:'vendor', NULL]);
+\set ON_ERROR_STOP 1
+SELECT status FROM task_complete(:'e1', result => '{}', token => :etok);
+\set ON_ERROR_STOP 0
+-- a stale token on a finished task: nothing to retry
+SELECT task_heartbeat(:'e1', :etok + 1000);
+\set ON_ERROR_STOP 1
+SELECT lease_token AS etok2 FROM task_dequeue('api/platform/errors') \gset
+SELECT status FROM task_fail(:'e2', 'broken', token => :etok2, retry => false);
+SELECT status FROM task_cancel(:'e3');
+\set ON_ERROR_STOP 0
+SELECT task_result(:'e2');
+SELECT task_result(:'e3');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+-- the operator's: an unknown account type, a login role that does not exist
+\set ON_ERROR_STOP 0
+SELECT task_account_create('API Nobody', 'Bogus');
+SELECT task_account_create('API Nobody', 'Client', 'Sleeping');
+SELECT task_login_grant('api_no_such_role', :'svc');
+SELECT task_login_revoke('api_no_such_role');
+\set ON_ERROR_STOP 1

@@ -833,6 +833,24 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "action", "queue", "reason" FROM json_to_record(pgrst_payload.json_data) AS _("action" text, "queue" text, "reason" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_bulk"("action" := pgrst_body."action", "queue" := pgrst_body."queue", "reason" := pgrst_body."reason") pgrst_scalar) pgrst_call) :call_scalar \gset r_
 \ir http_reply.inc
+-- POST /rpc/task_bulk {action: cancel, queue, status: bogus} as svc: 400 naming the parameter, with the statuses
+\set payload '{"action":"cancel","queue":"http/platform/jobs","status":"bogus"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_bulk \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "action", "queue", "status" FROM json_to_record(pgrst_payload.json_data) AS _("action" text, "queue" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_bulk"("action" := pgrst_body."action", "queue" := pgrst_body."queue", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
+-- GET /rpc/task_list?queue=http/platform/jobs&status=bogus as svc: 400, the statuses and seed 004's words in the hint
+\set payload '{"queue":"http/platform/jobs","status":"bogus"}'
+\set role task_web_service \set claims :svc_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept array \set show ids
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "queue", "status" FROM json_to_record(pgrst_payload.json_data) AS _("queue" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_list"("queue" := pgrst_body."queue", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalars \gset r_
+\ir http_reply.inc
+-- POST /rpc/task_create {code, queue, status: bogus} as svc: 400, queued or blocked in the hint
+\set payload '{"code":"jobs.index","queue":"http/platform/jobs","status":"bogus"}'
+\set role task_web_service \set claims :svc_claims \set method POST \set path /rpc/task_create \set hdr :post_hdr \set mode :post \set accept rpc \set show full
+\ir http_begin.inc
+WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "code", "queue", "status" FROM json_to_record(pgrst_payload.json_data) AS _("code" text, "queue" text, "status" text) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_create"("code" := pgrst_body."code", "queue" := pgrst_body."queue", "status" := pgrst_body."status") pgrst_scalar) pgrst_call) :call_scalar \gset r_
+\ir http_reply.inc
 -- GET /rpc/task_list?queue=http/platform/jobs&status=Cancelled as ops
 \set payload '{"queue":"http/platform/jobs","status":"Cancelled"}'
 \set role task_web_operations \set claims :ops_claims \set method GET \set path /rpc/task_list \set hdr :json_hdr \set mode :get \set accept array \set show ids

@@ -82,6 +82,9 @@ SELECT try(format($$SELECT task_market_deposit(%L, 0)$$, :'alice'));
 RESET ROLE;
 SET ROLE mk_alice;
 SELECT try(format($$SELECT task_market_deposit(%L, 100)$$, :'alice'));
+RESET ROLE;
+SELECT try('SELECT task_market_deposit(NULL, 100)');
+SET ROLE mk_alice;
 SELECT task_market_balance() ->> 'balance' AS alice_balance;
 SELECT try(format($$SELECT task_market_balance(%L)$$, :'bob'));
 :chk
@@ -208,6 +211,7 @@ SELECT try(format($$SELECT task_artifacts_add(%L, %L)$$, :'t1',
                       jsonb_build_object('artifact_type', 'text', 'content', repeat('x', 1048577)))));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "content": "AAAA"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "file", "content": "not base64!"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "media_type": "image/png", "content": "not base64!"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "link", "content": "ftp://x"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "json", "content": "{nope"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[]')$$, :'t1'));
@@ -221,6 +225,7 @@ SELECT a->>'artifact' AS n, a->>'artifact_type' AS type, a->>'media_type' AS med
 SELECT name, media_type, convert_from(content, 'UTF8') AS content FROM task_artifact(:'t1', 1);
 SELECT media_type, encode(content, 'hex') AS bytes FROM task_artifact(:'t1', 3);
 SELECT try(format($$SELECT task_artifact(%L, 99)$$, :'t1'));
+SELECT try(format($$SELECT task_artifact(%L, NULL)$$, :'t1'));
 RESET ROLE;
 -- the download URL's prefix is a setting (a proxy serving the API elsewhere)
 SET task.artifact_uri_prefix = '/api/v2/artifact';

@@ -144,6 +144,10 @@ SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) FROM 
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) || array_agg(id) FROM batch2));
 \echo :LAST_ERROR_SQLSTATE
+-- a batch of two dimensions: 22023 with a hint, as task_wait_many answers
+SELECT task_dequeue('wk/batch', 1, complete_batch => ARRAY[(SELECT array_agg(id) FROM batch2)],
+                    complete_tokens => ARRAY[(SELECT array_agg(lease_token) FROM batch2)]);
+\echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 SELECT j->>'status' AS status, count(*) FROM task_list(queue => 'wk/batch') j GROUP BY 1 ORDER BY 1;
 -- without tokens: refused (fencing by default), then with them, then an empty batch
@@ -303,7 +307,7 @@ SELECT task_dequeue('wk/hand', lease => '-1 second', complete => :'h2', complete
 -- a result and a resource at once: refused before anything is written
 SELECT task_dequeue('wk/hand', complete => :'h2', complete_token => :htok, result => '{}', resource => '/r/1');
 \echo :LAST_ERROR_SQLSTATE
--- no id: not found, as before
+-- no id: 22004 with a hint, not a task to look for
 SELECT task_complete(NULL, '{}');
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
