@@ -100,7 +100,10 @@ while [ $SECONDS -lt $end ] || [ $n -lt ${#plan[@]} ]; do
 		done ;;
 	backend) # a backend dies: the postmaster ends every session and recovers
 		for _ in $(seq 50); do   # until some session is connected
-			b=$(pgrep -f "postgres: postgres app" | shuf -n 1)
+			# a session of this cluster only: a child of its postmaster
+			# (another cluster on the machine may have an "app" database)
+			pm=$(head -1 "$data/postmaster.pid" 2>/dev/null)
+			b=$([ -n "$pm" ] && pgrep -P "$pm" -f "postgres: postgres app" | shuf -n 1)
 			[ -n "$b" ] && kill -KILL "$b" 2>/dev/null && { crashes=$((crashes + 1)); break; }
 			sleep 0.01
 		done ;;
