@@ -61,7 +61,8 @@
  * then read the whole queue from the beginning (0.76 s a claim after three
  * minutes of W6). A PREPARE
  * TRANSACTION (whose commit may come from another backend) makes its
- * queues' marks unknown. For what is left (session_replication_role =
+ * queues' marks unknown, and keeps them unused until it has ended
+ * (note_prepared). For what is left (session_replication_role =
  * replica), one claim of a queue refreshes its mark from the beginning of
  * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
  * the mark. An unknown mark is refreshed from the beginning of the queue.
@@ -159,6 +160,9 @@ int			task_claim_wait = 100;
 /* one claim of a queue refreshes its mark from the beginning this often */
 #define MARK_FULL_REFRESH_MS	60000
 
+/* prepared transactions an entry remembers (more: the safety net's 60 s) */
+#define MARK_PREPARED_MAX	4
+
 /* queues a transaction remembers before its list grows */
 #define MARK_PENDING_INITIAL	16
 
@@ -199,6 +203,10 @@ typedef struct ClaimMark
 	bool		lease_recent_any;
 	TimestampTz lease_recent;	/* the first lease committed since the last store */
 	TimestampTz lease_full_at;
+	/* prepared transactions that wrote a row of the entry's queue (below) */
+	int			nprepared;
+	TransactionId prepared[MARK_PREPARED_MAX];
+	TimestampTz prepared_overflow_at;	/* 0: none lost for want of room */
 } ClaimMark;
 
 typedef struct MarkShared
@@ -243,6 +251,7 @@ static int	nheld = 0;
 static PendingMark *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
+static TransactionId pending_xid = InvalidTransactionId;	/* when preparing */
 
 /* a before b in claim order: higher priority first, then run_at, then id */
 static inline bool
@@ -483,6 +492,8 @@ task_mark_shmem_init(void)
 			m->lease_generation = 0;
 			m->lease_recent_any = false;
 			m->lease_full_at = 0;
+			m->nprepared = 0;
+			m->prepared_overflow_at = 0;
 		}
 	}
 }
@@ -641,6 +652,86 @@ task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease)
 }
 
 /*
+ * A PREPARE TRANSACTION's rows become visible when COMMIT PREPARED runs,
+ * maybe in another backend, which knows nothing of them: no callback of
+ * ours lowers a mark then. So, while a prepared transaction that wrote a
+ * row of the entry's queue is in progress, the entry is not used (claims
+ * and lease rescues look from the beginning and store nothing: a refresh
+ * would store a position past the rows it cannot see yet), and once none
+ * is, it is forgotten (the next claim refreshes from the beginning). A
+ * prepared transaction that finds no room among the entry's holds it for
+ * the safety net's MARK_FULL_REFRESH_MS instead. Called under the mutex.
+ */
+static void
+note_prepared(ClaimMark *m, TransactionId xid)
+{
+	int			i;
+
+	for (i = 0; i < m->nprepared; i++)
+		if (TransactionIdEquals(m->prepared[i], xid))
+			return;
+	if (m->nprepared < MARK_PREPARED_MAX)
+		m->prepared[m->nprepared++] = xid;
+	else
+		m->prepared_overflow_at = GetCurrentTimestamp();
+}
+
+/*
+ * Whether a prepared transaction (above) still holds the entry; when the
+ * last one has ended, the entry's marks are forgotten.
+ */
+static bool
+prepared_pending(ClaimMark *m)
+{
+	TransactionId xids[MARK_PREPARED_MAX];
+	int			n;
+	int			i;
+	int			left = 0;
+	TimestampTz overflow;
+
+	SpinLockAcquire(&m->mutex);
+	n = m->nprepared;
+	memcpy(xids, m->prepared, n * sizeof(TransactionId));
+	overflow = m->prepared_overflow_at;
+	SpinLockRelease(&m->mutex);
+	if (n == 0 && overflow == 0)
+		return false;
+
+	/* TransactionIdIsInProgress takes a lock: not under the spinlock */
+	for (i = 0; i < n; i++)
+		if (TransactionIdIsInProgress(xids[i]))
+			xids[left++] = xids[i];
+	if (overflow != 0 && !TimestampDifferenceExceeds(overflow, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
+		left++;
+
+	SpinLockAcquire(&m->mutex);
+	if (left == 0)
+	{
+		/* every one has ended: forget what was stored while they were open */
+		m->nprepared = 0;
+		m->prepared_overflow_at = 0;
+		m->state = MARK_UNKNOWN;
+		m->generation++;
+		m->lease_known = false;
+		m->lease_generation++;
+	}
+	SpinLockRelease(&m->mutex);
+	return left > 0;
+}
+
+/*
+ * Before a PREPARE TRANSACTION (wait.c's callback): its xid, which the
+ * prepared transaction keeps (task_mark_xact_end records it in the entries
+ * of the queues it wrote to).
+ */
+void
+task_mark_pre_prepare(void)
+{
+	if (npending > 0)
+		pending_xid = GetTopTransactionIdIfAny();
+}
+
+/*
  * The end of a transaction (wait.c's callback, first): a commit lowers the
  * marks of the queues it made runnable work for, before anyone is woken;
  * a PREPARE makes them unknown (its commit may come from another backend);
@@ -663,6 +754,8 @@ task_mark_xact_end(bool commit, bool prepare)
 
 			SpinLockAcquire(&m->mutex);
 			ours = m->key == p->key && m->owner == p->owner;
+			if (prepare && TransactionIdIsValid(pending_xid))
+				note_prepared(m, pending_xid);
 			if (p->has_pos)
 			{
 				if (!ours || prepare)
@@ -705,6 +798,7 @@ task_mark_xact_end(bool commit, bool prepare)
 		}
 	lease_ticketed = false;
 	npending = 0;
+	pending_xid = InvalidTransactionId;
 }
 
 /*
@@ -765,6 +859,8 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 	watch_task_table();
 
 	m = mark_of(key);
+	if (prepared_pending(m))
+		return false;
 
 	SpinLockAcquire(&m->mutex);
 	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
@@ -952,6 +1048,8 @@ task_lease_from(PG_FUNCTION_ARGS)
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
+	if (prepared_pending(m))
+		PG_RETURN_NULL();
 	SpinLockAcquire(&m->mutex);
 	known = m->key == key && m->owner == owner && m->lease_known;
 	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))

@@ -82,6 +82,7 @@ extern void task_mark_shmem_init(void);
 extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id);
 extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
 extern void task_mark_xact_end(bool commit, bool prepare);
+extern void task_mark_pre_prepare(void);
 /* a claim mark as task._mark_get returns it (at: a position; else from the beginning) */
 typedef struct TaskMarkRead
 {

@@ -479,6 +479,8 @@ wait_xact_callback(XactEvent event, void *arg)
 						event == XACT_EVENT_PARALLEL_COMMIT ||
 						event == XACT_EVENT_PARALLEL_ABORT);
 
+	if (event == XACT_EVENT_PRE_PREPARE)
+		task_mark_pre_prepare();
 	if (!ends)
 		return;
 

@@ -317,3 +317,35 @@ SELECT id AS h3 FROM task_create('wk.hand', 'wk/hand') \gset
 SELECT id = :'h3' AS next_claimed FROM task_dequeue('wk/hand', wait => '5 seconds', complete => :'h2', complete_token => :htok);
 SELECT status FROM task_get(:'h2') j, LATERAL (SELECT j->>'status' AS status) x;
 RESET ROLE;
+
+-- PREPARE TRANSACTION: its rows count from COMMIT PREPARED on, whichever
+-- backend runs it (no callback of ours runs there: the claim mark of the
+-- queue stays unused while the prepared transaction is open). A refresh in
+-- between used to move the mark past the prepared task, and a lease
+-- rescue past its lease: neither was seen for the safety net's 60 s.
+SET ROLE wk_svc;
+SELECT (task_queue_create('wk/twophase')).name;
+BEGIN;
+SELECT id AS p1 FROM task_create('wk.twophase', 'wk/twophase') \gset
+PREPARE TRANSACTION 'wk_p1';
+SELECT id AS p2 FROM task_create('wk.twophase', 'wk/twophase') \gset
+SELECT d.id = :'p2' AS the_visible_one, c.status
+  FROM task_dequeue('wk/twophase') d, LATERAL task_complete(d.id, token => d.lease_token) c;
+RESET ROLE;
+COMMIT PREPARED 'wk_p1';
+SET ROLE wk_svc;
+SELECT id = :'p1' AS claimed_at_once, lease_token AS p1tok FROM task_dequeue('wk/twophase') \gset
+\echo :claimed_at_once
+SELECT status FROM task_complete(:'p1', token => :p1tok);
+-- a claim prepared with a short lease is rescued once the lease has run out
+SELECT id AS p3 FROM task_create('wk.twophase', 'wk/twophase') \gset
+BEGIN;
+SELECT count(*) AS claimed FROM task_dequeue('wk/twophase', lease => '50 milliseconds');
+PREPARE TRANSACTION 'wk_p2';
+SELECT count(*) AS nothing_else FROM task_dequeue('wk/twophase');
+RESET ROLE;
+SELECT (task_maintain())->>'leases_rescued' AS rescued_while_prepared;
+COMMIT PREPARED 'wk_p2';
+SELECT pg_sleep(0.1);
+SELECT (task_maintain())->>'leases_rescued' AS rescued_after;
+SELECT status FROM task.task WHERE id = :'p3';
