@@ -272,7 +272,7 @@ BEGIN
         IF t.status IN ('completed', 'failed') THEN
             RAISE EXCEPTION 'cannot % task %: it is %', operation, _write_failed.id, t.status
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('The claim with token %s has ended: the task is %s.', token, t.status),
+                      DETAIL = format('The claim of that token has ended: the task is %s.', t.status),
                       HINT = 'Nothing is left to do for this claim: dequeue the next task.';
         END IF;
     END IF;
@@ -285,7 +285,7 @@ BEGIN
     END IF;
     -- the live token is never printed: it would let a stale worker take over
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
-        RAISE EXCEPTION 'lease lost: task % is no longer claimed with token %', _write_failed.id, token
+        RAISE EXCEPTION 'lease lost: task % is no longer claimed with that token', _write_failed.id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The task is %s%s.', t.status,
                                   CASE WHEN t.status = 'processing' THEN ' under another claim' ELSE '' END),

@@ -294,6 +294,15 @@ $$;
 COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
     'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
 
+-- A claim's fencing token: the new revision in the low 32 bits, 31 random
+-- bits above them, so that a database restored from a dump or failed over
+-- to a standby that missed the last claims does not hand out a token of a
+-- claim made after that point again (src/transition.c).
+CREATE FUNCTION task._lease_token(revision integer) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'task_lease_token' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._lease_token(integer) IS
+    'Internal: the fencing token of a claim: the revision it gives the task (low 32 bits) and 31 random bits.';
+
 -- A keyed hash (SHA-256) of a name and the secret task.lock_secret, that
 -- no other role can compute: the suffix of a queue's NOTIFY channel
 -- (task_queue_notify). Not an advisory lock's key: one shows in pg_locks
@@ -414,7 +423,7 @@ BEGIN
     UPDATE ONLY task.task t
        SET status = 'processing',
            attempts = t.attempts + 1,
-           lease_token = t.revision + 1,
+           lease_token = task._lease_token(t.revision + 1),
            lease_until = at + coalesce(_claim_limited.lease, q.lease)
      WHERE t.owner = q.owner AND t.id = ANY (ids)
     RETURNING t.*)

@@ -130,7 +130,7 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"UPDATE ONLY task.task t "
 	"   SET status = 'processing', "
 	"       attempts = t.attempts + 1, "
-	"       lease_token = t.revision + 1, "
+	"       lease_token = task._lease_token(t.revision + 1), "
 	"       lease_until = $8 "
 	" WHERE t.id = ANY (ARRAY( "
 	"        SELECT x.id FROM ONLY task.task x "

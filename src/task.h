@@ -83,6 +83,9 @@ extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz 
 extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
 extern void task_mark_xact_end(bool commit, bool prepare);
 extern void task_mark_pre_prepare(void);
+
+/* ---- transition.c: a claim's fencing token ---- */
+extern int64 task_lease_token_for(int32 revision);
 /* a claim mark as task._mark_get returns it (at: a position; else from the beginning) */
 typedef struct TaskMarkRead
 {

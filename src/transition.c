@@ -19,6 +19,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -540,6 +541,32 @@ queue_lease_until(Datum queue, TimestampTz now)
 	return result;
 }
 
+/*
+ * A claim's fencing token: the revision the claim gives the task in the low
+ * 32 bits, and 31 random bits above them. The revision alone was unique
+ * only while the database went forward: restored from a dump, or failed
+ * over to a standby that had not received the last claims, it hands out
+ * again the revisions it had handed out after that point, and a worker of
+ * the old claim could complete the task under the new one. The random bits
+ * tell the two apart (a chance of 1 in 2^31 that they do not).
+ */
+int64
+task_lease_token_for(int32 revision)
+{
+	uint32		r = pg_prng_uint32(&pg_global_prng_state) & 0x7FFFFFFF;
+
+	return ((int64) r << 32) | (int64) (uint32) revision;
+}
+
+PG_FUNCTION_INFO_V1(task_lease_token);
+
+/* task._lease_token(revision integer) → bigint: the token of a claim (above) */
+Datum
+task_lease_token(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(task_lease_token_for(PG_GETARG_INT32(0)));
+}
+
 /* A task code of the marketplace's (market.*): hired tasks have one. */
 static bool
 is_market_code(Datum code)
@@ -910,7 +937,7 @@ task_transition(PG_FUNCTION_ARGS)
 			 */
 			if (to == ST_PROCESSING && !changed[COL_LEASE_TOKEN])
 			{
-				SET(COL_LEASE_TOKEN, Int64GetDatum((int64) DatumGetInt32(values[ATT(COL_REVISION)])));
+				SET(COL_LEASE_TOKEN, Int64GetDatum(task_lease_token_for(DatumGetInt32(values[ATT(COL_REVISION)]))));
 				if (!changed[COL_ATTEMPTS])
 					SET(COL_ATTEMPTS, Int32GetDatum(DatumGetInt32(oldvalues[ATT(COL_ATTEMPTS)]) + 1));
 				if (!changed[COL_LEASE_UNTIL] || nulls[ATT(COL_LEASE_UNTIL)])

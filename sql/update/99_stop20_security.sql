@@ -21,3 +21,13 @@ REVOKE ALL ON FUNCTION task.task_transition() FROM PUBLIC;
 -- earlier fragments.
 -- @replace function task._claim_lock_row
 REVOKE ALL ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) FROM PUBLIC;
+--
+-- A claim's fencing token was the revision it gave the task: a database
+-- restored from a dump (or failed over to a standby that missed the last
+-- claims) handed the same tokens out again, and a worker of a claim made
+-- after that point completed the task under the new claim. The token now
+-- has 31 random bits above the revision (src/transition.c). The claims
+-- (task._claim_limited, 84_limits.sql; the C claim) call it.
+-- @replace function task._lease_token
+REVOKE ALL ON FUNCTION task._lease_token(integer) FROM PUBLIC;
+COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim: the revision at dequeue (low 32 bits) and 31 random bits (task._lease_token).';
