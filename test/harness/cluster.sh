@@ -114,6 +114,7 @@ cluster_start() {
 		echo "cron.database_name = '$db'"
 		echo "cron.use_background_workers = on"
 		echo "max_worker_processes = 20"
+		echo "max_prepared_transactions = 10"   # the worker test prepares transactions (as task.conf)
 		echo "log_min_messages = warning"
 		for setting in "$@"; do
 			echo "${setting%%=*} = '${setting#*=}'"
