@@ -258,7 +258,7 @@ COMMENT ON COLUMN task.task.resource IS 'Relative URI of a resource holding the 
 COMMENT ON COLUMN task.task.result IS 'The JSON result (task_complete(result => ...)), served at the task''s result endpoint.';
 COMMENT ON COLUMN task.task.run_at IS 'When the task becomes runnable: its FIFO position.';
 COMMENT ON COLUMN task.task.priority IS 'Claimed before tasks of lower priority of its queue (FIFO within a priority); default: the queue''s priority.';
-COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim: the revision at dequeue (low 32 bits) and 31 random bits (task._lease_token).';
+COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim: the revision at dequeue (low 31 bits) and 22 random bits above it, 53 bits in all (task._lease_token).';
 COMMENT ON COLUMN task.task.max_run_time IS 'Hard limit of one attempt (task_create(max_run_time => ...)), overriding the queue''s: a task processing longer is failed or retried by lease rescue even if its worker keeps sending heartbeats.';
 COMMENT ON COLUMN task.task.worker_name IS 'The worker that holds (or last held) the task: application_name of the session that claimed it, stamped by the trigger at each move into processing.';
 COMMENT ON COLUMN task.task.worker_addr IS 'The worker that holds (or last held) the task: client address of the session that claimed it (inet_client_addr(): NULL for a Unix socket or a background process).';

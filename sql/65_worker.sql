@@ -294,14 +294,15 @@ $$;
 COMMENT ON FUNCTION task._key_turn(task.queue, text, task.task_id, integer) IS
     'Internal: how many tasks of an ordering key are processing or wait ahead of a task (counted up to k): the task may start while this is below key_concurrency.';
 
--- A claim's fencing token: the new revision in the low 32 bits, 31 random
--- bits above them, so that a database restored from a dump or failed over
--- to a standby that missed the last claims does not hand out a token of a
--- claim made after that point again (src/transition.c).
+-- A claim's fencing token: the new revision in the low 31 bits, 22 random
+-- bits above them (53 bits: a JSON number read as a double keeps it), so
+-- that a database restored from a dump or failed over to a standby that
+-- missed the last claims does not hand out a token of a claim made after
+-- that point again (src/transition.c).
 CREATE FUNCTION task._lease_token(revision integer) RETURNS bigint
     AS 'MODULE_PATHNAME', 'task_lease_token' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION task._lease_token(integer) IS
-    'Internal: the fencing token of a claim: the revision it gives the task (low 32 bits) and 31 random bits.';
+    'Internal: the fencing token of a claim: the revision it gives the task (low 31 bits) and 22 random bits above it, 53 bits in all.';
 
 -- A keyed hash (SHA-256) of a name and the secret task.lock_secret, that
 -- no other role can compute: the suffix of a queue's NOTIFY channel

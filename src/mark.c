@@ -684,9 +684,11 @@ static bool
 prepared_pending(ClaimMark *m)
 {
 	TransactionId xids[MARK_PREPARED_MAX];
+	bool		ended[MARK_PREPARED_MAX];
 	int			n;
 	int			i;
-	int			left = 0;
+	int			j;
+	bool		pending;
 	TimestampTz overflow;
 
 	SpinLockAcquire(&m->mutex);
@@ -699,24 +701,36 @@ prepared_pending(ClaimMark *m)
 
 	/* TransactionIdIsInProgress takes a lock: not under the spinlock */
 	for (i = 0; i < n; i++)
-		if (TransactionIdIsInProgress(xids[i]))
-			xids[left++] = xids[i];
-	if (overflow != 0 && !TimestampDifferenceExceeds(overflow, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
-		left++;
+		ended[i] = !TransactionIdIsInProgress(xids[i]);
 
+	/*
+	 * Drop the ones seen ended, and only those: a PREPARE may have added
+	 * another meanwhile (and the overflow time, only if it is still the one
+	 * read). The marks are forgotten when the list has just become empty.
+	 */
 	SpinLockAcquire(&m->mutex);
-	if (left == 0)
+	for (i = 0; i < n; i++)
+		if (ended[i])
+			for (j = 0; j < m->nprepared; j++)
+				if (TransactionIdEquals(m->prepared[j], xids[i]))
+				{
+					m->prepared[j] = m->prepared[--m->nprepared];
+					break;
+				}
+	if (overflow != 0 && m->prepared_overflow_at == overflow &&
+		TimestampDifferenceExceeds(overflow, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
+		m->prepared_overflow_at = 0;
+	pending = m->nprepared > 0 || m->prepared_overflow_at != 0;
+	if (!pending)
 	{
 		/* every one has ended: forget what was stored while they were open */
-		m->nprepared = 0;
-		m->prepared_overflow_at = 0;
 		m->state = MARK_UNKNOWN;
 		m->generation++;
 		m->lease_known = false;
 		m->lease_generation++;
 	}
 	SpinLockRelease(&m->mutex);
-	return left > 0;
+	return pending;
 }
 
 /*

@@ -543,19 +543,20 @@ queue_lease_until(Datum queue, TimestampTz now)
 
 /*
  * A claim's fencing token: the revision the claim gives the task in the low
- * 32 bits, and 31 random bits above them. The revision alone was unique
+ * 31 bits, and 22 random bits above them. The revision alone was unique
  * only while the database went forward: restored from a dump, or failed
  * over to a standby that had not received the last claims, it hands out
  * again the revisions it had handed out after that point, and a worker of
  * the old claim could complete the task under the new one. The random bits
- * tell the two apart (a chance of 1 in 2^31 that they do not).
+ * tell the two apart (a chance of 1 in 2^22 that they do not). 53 bits in
+ * all: a JSON number read as a double (JavaScript's JSON.parse) keeps it.
  */
 int64
 task_lease_token_for(int32 revision)
 {
-	uint32		r = pg_prng_uint32(&pg_global_prng_state) & 0x7FFFFFFF;
+	uint32		r = pg_prng_uint32(&pg_global_prng_state) & 0x3FFFFF;
 
-	return ((int64) r << 32) | (int64) (uint32) revision;
+	return ((int64) r << 31) | (int64) (revision & 0x7FFFFFFF);
 }
 
 PG_FUNCTION_INFO_V1(task_lease_token);
@@ -592,6 +593,9 @@ refuse_hired_retry(Relation rel, Datum owner, Datum id)
 	Oid			out;
 	bool		varlena;
 
+	/* a 0.1.0 schema (before ALTER EXTENSION task UPDATE) hires nothing */
+	if (!OidIsValid(get_relname_relid("market_task", RelationGetNamespace(rel))))
+		return;
 	argtypes[0] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_OWNER] - 1)->atttypid;
 	argtypes[1] = TupleDescAttr(RelationGetDescr(rel), cache.attnum[COL_ID] - 1)->atttypid;
 	task_owner_spi_connect(&owner_spi);

@@ -26,8 +26,8 @@ REVOKE ALL ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) FROM P
 -- restored from a dump (or failed over to a standby that missed the last
 -- claims) handed the same tokens out again, and a worker of a claim made
 -- after that point completed the task under the new claim. The token now
--- has 31 random bits above the revision (src/transition.c). The claims
+-- has 22 random bits above the revision, 53 bits in all (src/transition.c). The claims
 -- (task._claim_limited, 84_limits.sql; the C claim) call it.
 -- @replace function task._lease_token
 REVOKE ALL ON FUNCTION task._lease_token(integer) FROM PUBLIC;
-COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim: the revision at dequeue (low 32 bits) and 31 random bits (task._lease_token).';
+COMMENT ON COLUMN task.task.lease_token IS 'Fencing token of the current claim: the revision at dequeue (low 31 bits) and 22 random bits above it, 53 bits in all (task._lease_token).';
