@@ -222,7 +222,7 @@ SELECT status FROM task_complete(:'f1', result => '{"forced": true}', force => t
 -- a direct move into processing by the owner starts a lease and a token as a claim does
 SELECT id AS f2 FROM task_create('wk.job', 'wk/fence') \gset
 UPDATE task.task SET status = 'processing' WHERE id = :'f2';
-SELECT status, attempts, lease_token & 2147483647 = revision AS token_has_revision, lease_token BETWEEN 1 AND 9007199254740991 AS token_in_53_bits, lease_token::float8::numeric = lease_token AS survives_a_double,
+SELECT status, attempts, lease_token & 2147483647 = revision AS token_has_revision, lease_token BETWEEN 1 AND 9007199254740991 AS token_in_53_bits, lease_token::float8::bigint = lease_token AS survives_a_double,
        lease_until BETWEEN clock_timestamp() + interval '9 minutes' AND clock_timestamp() + interval '10 minutes' AS leased
   FROM task.task WHERE id = :'f2';
 -- a token has random bits above the revision: a database restored from a
