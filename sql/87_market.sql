@@ -456,6 +456,7 @@ DECLARE
     mk task.market := task._market();
     a task.market_agent;
     cheapest bigint;
+    old_timeout text;
 BEGIN
     IF explicit IS NOT NULL THEN
         SELECT x.* INTO a FROM task.market_agent x JOIN task.account y ON y.id = x.account AND y.status = 'Active'
@@ -479,7 +480,18 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'An agent cannot be hired by itself, nor reassigned the task it already has.';
         END IF;
-        PERFORM FROM task.market_agent x WHERE x.account = a.account FOR UPDATE;
+        -- another client's hire of this agent in flight (its row locked):
+        -- waited for 1 second at most, so that no client holds another
+        -- client's hire for as long as its own transaction lasts
+        old_timeout := current_setting('lock_timeout');
+        BEGIN
+            PERFORM set_config('lock_timeout', '1s', true);
+            PERFORM FROM task.market_agent x WHERE x.account = a.account FOR UPDATE;
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE EXCEPTION 'agent % is taking another hire', explicit
+                USING ERRCODE = 'lock_not_available', HINT = 'Retry in a moment.';
+        END;
+        PERFORM set_config('lock_timeout', old_timeout, true);
         IF task._market_load(a.account) >= a.capacity THEN
             RAISE EXCEPTION 'agent % is at capacity (% unfinished tasks)', explicit, a.capacity
                 USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Pick another agent or retry later.';
@@ -505,14 +517,16 @@ BEGIN
            AND x.account <> client AND x.account IS DISTINCT FROM exclude
          ORDER BY x.price, x.last_seen DESC, x.account
     LOOP
-        PERFORM FROM task.market_agent x WHERE x.account = a.account FOR UPDATE;
-        IF task._market_load(a.account) < a.capacity THEN
+        -- an agent another client's hire holds right now is passed over
+        -- (not waited for: no client holds up another's hire)
+        PERFORM FROM task.market_agent x WHERE x.account = a.account FOR UPDATE SKIP LOCKED;
+        IF FOUND AND task._market_load(a.account) < a.capacity THEN
             RETURN a;
         END IF;
     END LOOP;
     RAISE EXCEPTION 'no agent is available for capability "%"', capability
         USING ERRCODE = 'object_not_in_prerequisite_state',
-              DETAIL = 'Every agent offering it within max_price is at capacity or unresponsive.',
+              DETAIL = 'Every agent offering it within max_price is at capacity, unresponsive or taking another hire at this moment.',
               HINT = 'Retry later, or raise max_price to reach more agents.';
 END
 $$;
@@ -1335,33 +1349,51 @@ DECLARE
     r record;
     m task.market_task;
     n integer := 0;
+    old_timeout text;
 BEGIN
     IF NOT EXISTS (SELECT FROM task.market WHERE id) THEN
         RETURN 0;
     END IF;
+    -- a task that a client's or agent's open transaction holds is left to
+    -- the next run, and so is one whose wallets it holds (100 ms at most
+    -- each): housekeeping for every tenant does not wait for one tenant's
+    -- transaction
+    old_timeout := current_setting('lock_timeout');
+    PERFORM set_config('lock_timeout', '100ms', true);
     FOR r IN
         SELECT x.owner, x.task_id FROM task.market_task x
          WHERE x.escrow = 'review' AND x.review_until <= now()
          ORDER BY x.review_until LIMIT max_rows
     LOOP
-        PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE;
-        SELECT * INTO m FROM task.market_task x WHERE x.owner = r.owner AND x.task_id = r.task_id FOR UPDATE;
-        IF m.escrow = 'review' AND m.review_until <= now() THEN
-            PERFORM task._market_settle(m, 'released', m.price, 'review window passed');
-            n := n + 1;
-        END IF;
+        BEGIN
+            PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE SKIP LOCKED;
+            CONTINUE WHEN NOT FOUND;
+            SELECT * INTO m FROM task.market_task x WHERE x.owner = r.owner AND x.task_id = r.task_id FOR UPDATE;
+            IF m.escrow = 'review' AND m.review_until <= now() THEN
+                PERFORM task._market_settle(m, 'released', m.price, 'review window passed');
+                n := n + 1;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
     END LOOP;
     FOR r IN
         SELECT d.owner, d.task_id FROM task.market_dispute d
          WHERE d.closed_at IS NULL AND d.deadline <= now()
          ORDER BY d.deadline LIMIT max_rows
     LOOP
-        PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE;
-        SELECT * INTO m FROM task.market_task x WHERE x.owner = r.owner AND x.task_id = r.task_id FOR UPDATE;
-        IF task._market_dispute_expire(m) THEN
-            n := n + 1;
-        END IF;
+        BEGIN
+            PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE SKIP LOCKED;
+            CONTINUE WHEN NOT FOUND;
+            SELECT * INTO m FROM task.market_task x WHERE x.owner = r.owner AND x.task_id = r.task_id FOR UPDATE;
+            IF task._market_dispute_expire(m) THEN
+                n := n + 1;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
     END LOOP;
+    PERFORM set_config('lock_timeout', old_timeout, true);
     RETURN n;
 END
 $$;

@@ -199,6 +199,16 @@ uri_is_relative_path(const char *s, int len)
 
 		if (c <= 0x20 || c >= 0x7f || c == '\\')
 			return false;
+		/*
+		 * No empty segment ("//") and no dot segment ("/./", "/../", or
+		 * one at the end) anywhere: a client or proxy that normalises the
+		 * path could turn "/.//host/x" into "//host/x", another host.
+		 */
+		if (c == '/' && i + 1 < len &&
+			(s[i + 1] == '/' ||
+			 (s[i + 1] == '.' && (i + 2 == len || s[i + 2] == '/' ||
+								  (s[i + 2] == '.' && (i + 3 == len || s[i + 3] == '/'))))))
+			return false;
 		if (c == '%' && i + 2 < len &&
 			((s[i + 1] == '5' && (s[i + 2] == 'c' || s[i + 2] == 'C')) ||
 			 (i == 1 && s[i + 1] == '2' && (s[i + 2] == 'f' || s[i + 2] == 'F'))))
@@ -219,7 +229,7 @@ task_check_uri(Datum d)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("task result must be a relative URI"),
-				 errdetail("A resource result is a path starting with a single \"/\", of printable ASCII without spaces or backslashes (nor %%5C, nor %%2F after the leading slash)."),
+				 errdetail("A resource result is a path starting with a single \"/\", of printable ASCII without spaces or backslashes (nor %%5C, nor %%2F after the leading slash), without empty (\"//\") or dot (\"/./\", \"/../\") segments."),
 				 errhint("Use a URI such as \"/public/v1/accounts/buyers/BUY-1190-0394\", or pass a JSON result instead.")));
 }
 

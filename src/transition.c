@@ -243,6 +243,17 @@ load_cache(Relation rel)
 	cache.natts = desc->natts;
 }
 
+/* The trigger runs ahead of NOT NULL: a NULL status is not one to look up. */
+static void
+require_status(const bool *nulls)
+{
+	if (nulls[cache.attnum[COL_STATUS] - 1])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task status must not be null"),
+				 errhint("Set one of blocked, queued, processing, completed, failed, rescheduled, cancelled.")));
+}
+
 static TaskStatus
 status_of(Datum d)
 {
@@ -845,6 +856,7 @@ task_transition(PG_FUNCTION_ARGS)
 
 		newtuple = trigdata->tg_trigtuple;
 		heap_deform_tuple(newtuple, desc, values, nulls);
+		require_status(nulls);
 
 		/*
 		 * A restore (pg_restore, psql < dump: COPY or INSERT of rows that
@@ -891,6 +903,7 @@ task_transition(PG_FUNCTION_ARGS)
 		newtuple = trigdata->tg_newtuple;
 		heap_deform_tuple(oldtuple, desc, oldvalues, oldnulls);
 		heap_deform_tuple(newtuple, desc, values, nulls);
+		require_status(nulls);
 
 		for (c = 0; c < NUM_TASK_COLUMNS; c++)
 			changed[c] = !column_unchanged(desc, cache.attnum[c],

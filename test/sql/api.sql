@@ -160,6 +160,12 @@ SELECT task_log(:'t1', E'nul\x01');
 SELECT task_complete(:'t1', result => '{"a":1}', resource => '/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_complete(:'t1', resource => 'http://evil.example/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+-- nor a path that a normaliser turns into another host's ("/.//evil" is "//evil")
+SELECT task_complete(:'t1', resource => '/.//evil.example/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+SELECT task_complete(:'t1', resource => '/a//b', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+SELECT task_complete(:'t1', resource => '/a/../..//evil', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+-- a NULL status is refused as such (the trigger runs ahead of NOT NULL)
+UPDATE task.task SET status = NULL WHERE id = :'t1';
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_complete(:'t2', result => '{}', token => (SELECT lease_token FROM task.task WHERE id = :'t2'));
 \echo :LAST_ERROR_SQLSTATE
