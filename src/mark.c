@@ -62,7 +62,9 @@
  * minutes of W6). A PREPARE
  * TRANSACTION (whose commit may come from another backend) makes its
  * queues' marks unknown, and keeps them unused until it has ended
- * (note_prepared). For what is left (session_replication_role =
+ * (note_prepared); after a restart, and when more of them write to a queue
+ * than its entry has room for, no mark is used while any prepared
+ * transaction is open in the cluster. For what is left (session_replication_role =
  * replica), one claim of a queue refreshes its mark from the beginning of
  * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
  * the mark. An unknown mark is refreshed from the beginning of the queue.
@@ -105,10 +107,12 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/transam.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -206,11 +210,19 @@ typedef struct ClaimMark
 	/* prepared transactions that wrote a row of the entry's queue (below) */
 	int			nprepared;
 	TransactionId prepared[MARK_PREPARED_MAX];
-	TimestampTz prepared_overflow_at;	/* 0: none lost for want of room */
 } ClaimMark;
 
 typedef struct MarkShared
 {
+	/*
+	 * Prepared transactions the entries do not know of may be open: after
+	 * a restart (their rows were written before it), or one that found no
+	 * room in its entry. While so, no entry is used while any prepared
+	 * transaction is open in the cluster (prepared_pending).
+	 */
+	slock_t		mutex;			/* prepared_unknown and unknown_gen */
+	bool		prepared_unknown;
+	uint64		unknown_gen;
 	int			nmarks;
 	ClaimMark	marks[FLEXIBLE_ARRAY_MEMBER];
 } MarkShared;
@@ -493,8 +505,10 @@ task_mark_shmem_init(void)
 			m->lease_recent_any = false;
 			m->lease_full_at = 0;
 			m->nprepared = 0;
-			m->prepared_overflow_at = 0;
 		}
+		SpinLockInit(&mark_shared->mutex);
+		mark_shared->prepared_unknown = max_prepared_xacts > 0;
+		mark_shared->unknown_gen = 0;
 	}
 }
 
@@ -659,8 +673,9 @@ task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease)
  * and lease rescues look from the beginning and store nothing: a refresh
  * would store a position past the rows it cannot see yet), and once none
  * is, it is forgotten (the next claim refreshes from the beginning). A
- * prepared transaction that finds no room among the entry's holds it for
- * the safety net's MARK_FULL_REFRESH_MS instead. Called under the mutex.
+ * prepared transaction that finds no room among the entry's makes every
+ * entry unused while any prepared transaction is open (MarkShared), as a
+ * restart does. Called under the entry's mutex.
  */
 static void
 note_prepared(ClaimMark *m, TransactionId xid)
@@ -673,7 +688,60 @@ note_prepared(ClaimMark *m, TransactionId xid)
 	if (m->nprepared < MARK_PREPARED_MAX)
 		m->prepared[m->nprepared++] = xid;
 	else
-		m->prepared_overflow_at = GetCurrentTimestamp();
+	{
+		SpinLockAcquire(&mark_shared->mutex);
+		mark_shared->prepared_unknown = true;
+		mark_shared->unknown_gen++;
+		SpinLockRelease(&mark_shared->mutex);
+	}
+}
+
+/* Whether any prepared transaction is open in the cluster. */
+static bool
+any_prepared_transaction(void)
+{
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT FROM pg_catalog.pg_prepared_xacts LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "prepared transactions lookup failed");
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/*
+ * While prepared transactions the entries do not know of may be open
+ * (MarkShared): true as long as any is; when none is left, every entry is
+ * forgotten and the table is trusted again.
+ */
+static bool
+unknown_prepared_pending(void)
+{
+	uint64		gen;
+	bool		unknown;
+	bool		cleared = false;
+
+	SpinLockAcquire(&mark_shared->mutex);
+	unknown = mark_shared->prepared_unknown;
+	gen = mark_shared->unknown_gen;
+	SpinLockRelease(&mark_shared->mutex);
+	if (!unknown)
+		return false;
+	if (any_prepared_transaction())
+		return true;
+	SpinLockAcquire(&mark_shared->mutex);
+	if (mark_shared->unknown_gen == gen)
+	{
+		mark_shared->prepared_unknown = false;
+		cleared = true;
+	}
+	SpinLockRelease(&mark_shared->mutex);
+	if (!cleared)
+		return true;			/* another one found no room meanwhile */
+	reset_all_marks();
+	return false;
 }
 
 /*
@@ -689,14 +757,17 @@ prepared_pending(ClaimMark *m)
 	int			i;
 	int			j;
 	bool		pending;
-	TimestampTz overflow;
+	bool		unknown;
 
+	/* the flag is read under the entry's mutex, which note_prepared holds */
 	SpinLockAcquire(&m->mutex);
 	n = m->nprepared;
 	memcpy(xids, m->prepared, n * sizeof(TransactionId));
-	overflow = m->prepared_overflow_at;
+	unknown = mark_shared->prepared_unknown;
 	SpinLockRelease(&m->mutex);
-	if (n == 0 && overflow == 0)
+	if (unknown && unknown_prepared_pending())
+		return true;
+	if (n == 0)
 		return false;
 
 	/* TransactionIdIsInProgress takes a lock: not under the spinlock */
@@ -705,8 +776,8 @@ prepared_pending(ClaimMark *m)
 
 	/*
 	 * Drop the ones seen ended, and only those: a PREPARE may have added
-	 * another meanwhile (and the overflow time, only if it is still the one
-	 * read). The marks are forgotten when the list has just become empty.
+	 * another meanwhile. The marks are forgotten when the list has just
+	 * become empty.
 	 */
 	SpinLockAcquire(&m->mutex);
 	for (i = 0; i < n; i++)
@@ -717,10 +788,7 @@ prepared_pending(ClaimMark *m)
 					m->prepared[j] = m->prepared[--m->nprepared];
 					break;
 				}
-	if (overflow != 0 && m->prepared_overflow_at == overflow &&
-		TimestampDifferenceExceeds(overflow, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
-		m->prepared_overflow_at = 0;
-	pending = m->nprepared > 0 || m->prepared_overflow_at != 0;
+	pending = m->nprepared > 0;
 	if (!pending)
 	{
 		/* every one has ended: forget what was stored while they were open */
