@@ -46,7 +46,7 @@ SQL
 
 echo "SELECT j->>'id', j->>'status' FROM task.task_list() j;" > "$dir/rls.sql"
 # the owner reads the same 50 Task objects with the client's filter written out
-echo "SELECT task._task_json(t) FROM task.task t WHERE t.id OPERATOR(task.=) ANY (ARRAY(SELECT a.task_id FROM task.task_access a WHERE a.account = 1)) ORDER BY t.status_at DESC LIMIT 50;" > "$dir/owner.sql"
+echo "SET search_path = task, pg_catalog; SELECT task._task_json(t) FROM task.task t WHERE t.id OPERATOR(task.=) ANY (ARRAY(SELECT a.task_id FROM task.task_access a WHERE a.account = 1)) ORDER BY t.status_at DESC LIMIT 50;" > "$dir/owner.sql"
 h_own "$dir"
 
 measure() { # user script -> "median p99" in ms
