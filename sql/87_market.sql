@@ -458,6 +458,15 @@ DECLARE
     cheapest bigint;
     old_timeout text;
 BEGIN
+    -- the load is counted after locking the agent's row: a transaction
+    -- snapshot would count it as it was before (two hires over capacity)
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'task_hire and task_reassign run in READ COMMITTED only'
+            USING ERRCODE = 'active_sql_transaction',
+                  DETAIL = format('A %s snapshot would not see the hires of other clients.',
+                                  current_setting('transaction_isolation')),
+                  HINT = 'Call them in READ COMMITTED (the default).';
+    END IF;
     IF explicit IS NOT NULL THEN
         SELECT x.* INTO a FROM task.market_agent x JOIN task.account y ON y.id = x.account AND y.status = 'Active'
          WHERE x.account = task.account_number(explicit) AND x.active;
@@ -488,8 +497,10 @@ BEGIN
             PERFORM set_config('lock_timeout', '1s', true);
             PERFORM FROM task.market_agent x WHERE x.account = a.account FOR UPDATE;
         EXCEPTION WHEN lock_not_available THEN
-            RAISE EXCEPTION 'agent % is taking another hire', explicit
-                USING ERRCODE = 'lock_not_available', HINT = 'Retry in a moment.';
+            RAISE EXCEPTION 'agent % is busy', explicit
+                USING ERRCODE = 'lock_not_available',
+                      DETAIL = 'Another transaction holds the agent''s row (a hire of it, or its own heartbeat).',
+                      HINT = 'Retry in a moment.';
         END;
         PERFORM set_config('lock_timeout', old_timeout, true);
         IF task._market_load(a.account) >= a.capacity THEN
@@ -1350,6 +1361,7 @@ DECLARE
     m task.market_task;
     n integer := 0;
     old_timeout text;
+    busy bigint[] := '{}';
 BEGIN
     IF NOT EXISTS (SELECT FROM task.market WHERE id) THEN
         RETURN 0;
@@ -1361,10 +1373,12 @@ BEGIN
     old_timeout := current_setting('lock_timeout');
     PERFORM set_config('lock_timeout', '100ms', true);
     FOR r IN
-        SELECT x.owner, x.task_id FROM task.market_task x
+        SELECT x.owner, x.task_id, x.client, x.agent FROM task.market_task x
          WHERE x.escrow = 'review' AND x.review_until <= now()
          ORDER BY x.review_until LIMIT max_rows
     LOOP
+        -- a wallet found held in this run is not waited for again
+        CONTINUE WHEN r.client = ANY (busy) OR r.agent = ANY (busy);
         BEGIN
             PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE SKIP LOCKED;
             CONTINUE WHEN NOT FOUND;
@@ -1374,14 +1388,16 @@ BEGIN
                 n := n + 1;
             END IF;
         EXCEPTION WHEN lock_not_available THEN
-            NULL;
+            busy := busy || ARRAY[r.client, r.agent];
         END;
     END LOOP;
     FOR r IN
-        SELECT d.owner, d.task_id FROM task.market_dispute d
+        SELECT d.owner, d.task_id, x.client, x.agent FROM task.market_dispute d
+          JOIN task.market_task x ON x.owner = d.owner AND x.task_id = d.task_id
          WHERE d.closed_at IS NULL AND d.deadline <= now()
          ORDER BY d.deadline LIMIT max_rows
     LOOP
+        CONTINUE WHEN r.client = ANY (busy) OR r.agent = ANY (busy);
         BEGIN
             PERFORM FROM task.task t WHERE t.owner = r.owner AND t.id = r.task_id FOR UPDATE SKIP LOCKED;
             CONTINUE WHEN NOT FOUND;
@@ -1390,7 +1406,7 @@ BEGIN
                 n := n + 1;
             END IF;
         EXCEPTION WHEN lock_not_available THEN
-            NULL;
+            busy := busy || ARRAY[r.client, r.agent];
         END;
     END LOOP;
     PERFORM set_config('lock_timeout', old_timeout, true);

@@ -62,9 +62,9 @@
  * minutes of W6). A PREPARE
  * TRANSACTION (whose commit may come from another backend) makes its
  * queues' marks unknown, and keeps them unused until it has ended
- * (note_prepared); after a restart, and when more of them write to a queue
- * than its entry has room for, no mark is used while any prepared
- * transaction is open in the cluster. For what is left (session_replication_role =
+ * (note_prepared); after a restart, no mark is used while a prepared
+ * transaction that survived it is open, nor while one is open that found
+ * no room in its entry (MarkShared). For what is left (session_replication_role =
  * replica), one claim of a queue refreshes its mark from the beginning of
  * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
  * the mark. An unknown mark is refreshed from the beginning of the queue.
@@ -215,14 +215,17 @@ typedef struct ClaimMark
 typedef struct MarkShared
 {
 	/*
-	 * Prepared transactions the entries do not know of may be open: after
-	 * a restart (their rows were written before it), or one that found no
-	 * room in its entry. While so, no entry is used while any prepared
-	 * transaction is open in the cluster (prepared_pending).
+	 * Prepared transactions no entry can name: those that survived a
+	 * restart (their rows were written before it; read from
+	 * pg_prepared_xacts by the first use of a mark, while unchecked), and
+	 * one that found no room among its entry's. While any of them is in
+	 * progress no entry is used (prepared_pending). At most
+	 * max_prepared_xacts are prepared at once, and the ended ones are
+	 * dropped before one is added: the list (after marks[]) has room.
 	 */
-	slock_t		mutex;			/* prepared_unknown and unknown_gen */
-	bool		prepared_unknown;
-	uint64		unknown_gen;
+	slock_t		mutex;			/* unchecked, nglobal and the list */
+	bool		unchecked;
+	int			nglobal;
 	int			nmarks;
 	ClaimMark	marks[FLEXIBLE_ARRAY_MEMBER];
 } MarkShared;
@@ -264,6 +267,8 @@ static PendingMark *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
 static TransactionId pending_xid = InvalidTransactionId;	/* when preparing */
+
+static void note_global_prepared(TransactionId xid);
 
 /* a before b in claim order: higher priority first, then run_at, then id */
 static inline bool
@@ -468,8 +473,16 @@ task_mark_give_back(text *queue)
 Size
 task_mark_shmem_size(void)
 {
-	return add_size(offsetof(MarkShared, marks),
-					mul_size(task_wait_slots, sizeof(ClaimMark)));
+	return add_size(add_size(offsetof(MarkShared, marks),
+							 mul_size(task_wait_slots, sizeof(ClaimMark))),
+					mul_size(Max(max_prepared_xacts, 1), sizeof(TransactionId)));
+}
+
+/* the list of MarkShared's prepared transactions no entry names */
+static inline TransactionId *
+global_prepared(void)
+{
+	return (TransactionId *) &mark_shared->marks[mark_shared->nmarks];
 }
 
 /* called by wait.c's shmem startup hook, under AddinShmemInitLock */
@@ -507,8 +520,8 @@ task_mark_shmem_init(void)
 			m->nprepared = 0;
 		}
 		SpinLockInit(&mark_shared->mutex);
-		mark_shared->prepared_unknown = max_prepared_xacts > 0;
-		mark_shared->unknown_gen = 0;
+		mark_shared->unchecked = max_prepared_xacts > 0;
+		mark_shared->nglobal = 0;
 	}
 }
 
@@ -688,60 +701,134 @@ note_prepared(ClaimMark *m, TransactionId xid)
 	if (m->nprepared < MARK_PREPARED_MAX)
 		m->prepared[m->nprepared++] = xid;
 	else
-	{
-		SpinLockAcquire(&mark_shared->mutex);
-		mark_shared->prepared_unknown = true;
-		mark_shared->unknown_gen++;
-		SpinLockRelease(&mark_shared->mutex);
-	}
-}
-
-/* Whether any prepared transaction is open in the cluster. */
-static bool
-any_prepared_transaction(void)
-{
-	bool		found;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT FROM pg_catalog.pg_prepared_xacts LIMIT 1", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "prepared transactions lookup failed");
-	found = SPI_processed > 0;
-	SPI_finish();
-	return found;
+		note_global_prepared(xid);
 }
 
 /*
- * While prepared transactions the entries do not know of may be open
- * (MarkShared): true as long as any is; when none is left, every entry is
- * forgotten and the table is trusted again.
+ * Keep in progress only the ones of a list of prepared transactions, in
+ * place; the count left. TransactionIdIsInProgress takes a lock: the
+ * callers hold no spinlock.
+ */
+static int
+still_prepared(TransactionId *xids, int n)
+{
+	int			i;
+	int			left = 0;
+
+	for (i = 0; i < n; i++)
+		if (TransactionIdIsInProgress(xids[i]))
+			xids[left++] = xids[i];
+	return left;
+}
+
+/*
+ * The prepared transactions no entry names (MarkShared): the survivors of
+ * a restart, read once, and those that found no room in an entry. True
+ * while any is in progress; when the last has ended, every entry is
+ * forgotten (a mark may have been stored past their rows).
  */
 static bool
-unknown_prepared_pending(void)
+global_prepared_pending(void)
 {
-	uint64		gen;
-	bool		unknown;
-	bool		cleared = false;
+	TransactionId *xids;
+	TransactionId *ended;
+	TransactionId *list = global_prepared();
+	int			n;
+	int			left;
+	int			i;
+	int			j;
+	bool		unchecked;
+
+	/*
+	 * The common case without the global mutex (every claim comes here):
+	 * an entry's mutex, taken and given back just before, orders this read
+	 * after any addition made under that entry's mutex (note_prepared).
+	 */
+	unchecked = ((volatile MarkShared *) mark_shared)->unchecked;
+	n = ((volatile MarkShared *) mark_shared)->nglobal;
+	if (!unchecked && n == 0)
+		return false;
+	xids = palloc(Max(max_prepared_xacts, 1) * sizeof(TransactionId));
+	ended = palloc(Max(max_prepared_xacts, 1) * sizeof(TransactionId));
+
+	if (unchecked)
+	{
+		/* the survivors of a restart: pg_prepared_xacts, once */
+		int			found = 0;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT transaction FROM pg_catalog.pg_prepared_xacts", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "prepared transactions lookup failed");
+		for (i = 0; i < (int) SPI_processed && found < max_prepared_xacts; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				xids[found++] = DatumGetTransactionId(d);
+		}
+		SPI_finish();
+		SpinLockAcquire(&mark_shared->mutex);
+		if (mark_shared->unchecked)
+		{
+			for (i = 0; i < found && mark_shared->nglobal < max_prepared_xacts; i++)
+				list[mark_shared->nglobal++] = xids[i];
+			mark_shared->unchecked = false;
+		}
+		SpinLockRelease(&mark_shared->mutex);
+	}
 
 	SpinLockAcquire(&mark_shared->mutex);
-	unknown = mark_shared->prepared_unknown;
-	gen = mark_shared->unknown_gen;
+	n = mark_shared->nglobal;
+	memcpy(xids, list, n * sizeof(TransactionId));
 	SpinLockRelease(&mark_shared->mutex);
-	if (!unknown)
+	if (n == 0)
 		return false;
-	if (any_prepared_transaction())
+	memcpy(ended, xids, n * sizeof(TransactionId));
+	left = still_prepared(xids, n);
+	if (left == n)
 		return true;
+
+	/* drop the ones seen ended, and only those (others may have come) */
 	SpinLockAcquire(&mark_shared->mutex);
-	if (mark_shared->unknown_gen == gen)
+	for (i = 0; i < n; i++)
 	{
-		mark_shared->prepared_unknown = false;
-		cleared = true;
+		bool		alive = false;
+
+		for (j = 0; j < left && !alive; j++)
+			alive = TransactionIdEquals(ended[i], xids[j]);
+		if (alive)
+			continue;
+		for (j = 0; j < mark_shared->nglobal; j++)
+			if (TransactionIdEquals(list[j], ended[i]))
+			{
+				list[j] = list[--mark_shared->nglobal];
+				break;
+			}
 	}
+	n = mark_shared->nglobal;
 	SpinLockRelease(&mark_shared->mutex);
-	if (!cleared)
-		return true;			/* another one found no room meanwhile */
+	if (n > 0)
+		return true;
 	reset_all_marks();
 	return false;
+}
+
+/* A prepared transaction no entry has room for (called under an entry's mutex). */
+static void
+note_global_prepared(TransactionId xid)
+{
+	TransactionId *list = global_prepared();
+	int			i;
+
+	SpinLockAcquire(&mark_shared->mutex);
+	for (i = 0; i < mark_shared->nglobal; i++)
+		if (TransactionIdEquals(list[i], xid))
+			break;
+	if (i == mark_shared->nglobal && mark_shared->nglobal < max_prepared_xacts)
+		list[mark_shared->nglobal++] = xid;
+	SpinLockRelease(&mark_shared->mutex);
 }
 
 /*
@@ -749,7 +836,7 @@ unknown_prepared_pending(void)
  * last one has ended, the entry's marks are forgotten.
  */
 static bool
-prepared_pending(ClaimMark *m)
+entry_prepared_pending(ClaimMark *m)
 {
 	TransactionId xids[MARK_PREPARED_MAX];
 	bool		ended[MARK_PREPARED_MAX];
@@ -757,16 +844,11 @@ prepared_pending(ClaimMark *m)
 	int			i;
 	int			j;
 	bool		pending;
-	bool		unknown;
 
-	/* the flag is read under the entry's mutex, which note_prepared holds */
 	SpinLockAcquire(&m->mutex);
 	n = m->nprepared;
 	memcpy(xids, m->prepared, n * sizeof(TransactionId));
-	unknown = mark_shared->prepared_unknown;
 	SpinLockRelease(&m->mutex);
-	if (unknown && unknown_prepared_pending())
-		return true;
 	if (n == 0)
 		return false;
 
@@ -789,7 +871,7 @@ prepared_pending(ClaimMark *m)
 					break;
 				}
 	pending = m->nprepared > 0;
-	if (!pending)
+	if (!pending && n > 0)
 	{
 		/* every one has ended: forget what was stored while they were open */
 		m->state = MARK_UNKNOWN;
@@ -799,6 +881,15 @@ prepared_pending(ClaimMark *m)
 	}
 	SpinLockRelease(&m->mutex);
 	return pending;
+}
+
+/* Whether prepared transactions keep the entry unused (above). */
+static bool
+prepared_pending(ClaimMark *m)
+{
+	bool		entry = entry_prepared_pending(m);
+
+	return global_prepared_pending() || entry;
 }
 
 /*
@@ -833,6 +924,10 @@ task_mark_xact_end(bool commit, bool prepare)
 			PendingMark *p = &pending[i];
 			ClaimMark  *m = mark_of(p->key);
 			bool		ours;
+
+			/* room for this one: the entry's ended ones go first */
+			if (prepare && TransactionIdIsValid(pending_xid))
+				(void) entry_prepared_pending(m);
 
 			SpinLockAcquire(&m->mutex);
 			ours = m->key == p->key && m->owner == p->owner;

@@ -175,6 +175,36 @@ task_check_text_value(const char *field, Datum d, int max, bool multiline)
 	check_plain_text(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), multiline);
 }
 
+/* The length of a dot at s[i] ("." or "%2E"), 0 when there is none. */
+static int
+dot_at(const char *s, int i, int len)
+{
+	if (i < len && s[i] == '.')
+		return 1;
+	if (i + 2 < len && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E'))
+		return 3;
+	return 0;
+}
+
+/* Whether the segment at s[i] is "." or "..", dots written plainly or %2E. */
+static bool
+dot_segment(const char *s, int i, int len)
+{
+	int			d = dot_at(s, i, len);
+	int			e;
+
+	if (d == 0)
+		return false;
+	i += d;
+	if (i == len || s[i] == '/' || s[i] == '?' || s[i] == '#')
+		return true;
+	e = dot_at(s, i, len);
+	if (e == 0)
+		return false;
+	i += e;
+	return i == len || s[i] == '/' || s[i] == '?' || s[i] == '#';
+}
+
 /*
  * A resource result is a relative reference that is a path (RFC 3986
  * path-absolute): it starts with one "/", and api.task_result answers it
@@ -190,6 +220,7 @@ static bool
 uri_is_relative_path(const char *s, int len)
 {
 	int			i;
+	bool		in_path = true;
 
 	if (len < 2 || s[0] != '/' || s[1] == '/')
 		return false;
@@ -200,14 +231,15 @@ uri_is_relative_path(const char *s, int len)
 		if (c <= 0x20 || c >= 0x7f || c == '\\')
 			return false;
 		/*
-		 * No empty segment ("//") and no dot segment ("/./", "/../", or
-		 * one at the end) anywhere: a client or proxy that normalises the
-		 * path could turn "/.//host/x" into "//host/x", another host.
+		 * In the path (up to "?" or "#"): no empty segment ("//") and no
+		 * dot segment ("/./", "/../", or one at the end; a dot may be
+		 * written %2E): a client or proxy that normalises the path could
+		 * turn "/.//host/x" into "//host/x", another host.
 		 */
-		if (c == '/' && i + 1 < len &&
-			(s[i + 1] == '/' ||
-			 (s[i + 1] == '.' && (i + 2 == len || s[i + 2] == '/' ||
-								  (s[i + 2] == '.' && (i + 3 == len || s[i + 3] == '/'))))))
+		if (c == '?' || c == '#')
+			in_path = false;
+		if (in_path && c == '/' && i + 1 < len &&
+			(s[i + 1] == '/' || dot_segment(s, i + 1, len)))
 			return false;
 		if (c == '%' && i + 2 < len &&
 			((s[i + 1] == '5' && (s[i + 2] == 'c' || s[i + 2] == 'C')) ||

@@ -164,6 +164,11 @@ SELECT task_complete(:'t1', resource => 'http://evil.example/x', token => (SELEC
 SELECT task_complete(:'t1', resource => '/.//evil.example/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 SELECT task_complete(:'t1', resource => '/a//b', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 SELECT task_complete(:'t1', resource => '/a/../..//evil', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+SELECT task_complete(:'t1', resource => '/a/%2e%2e/%2Fevil.example/x', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+-- the query and the fragment are not path: these are fine, as are dots inside names
+BEGIN;
+SELECT status, resource FROM task_complete(:'t1', resource => '/x/.well-known/a.b?next=https://a.example/&p=/./a#/../y', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
+ROLLBACK;
 -- a NULL status is refused as such (the trigger runs ahead of NOT NULL)
 UPDATE task.task SET status = NULL WHERE id = :'t1';
 \echo :LAST_ERROR_SQLSTATE
