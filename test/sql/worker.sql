@@ -357,3 +357,26 @@ SELECT task_maintain() IS NOT NULL AS maintained;
 COMMIT PREPARED 'wk_p2';
 SELECT task_maintain() IS NOT NULL AS maintained;
 SELECT status FROM task.task WHERE id = :'p3';
+-- prepared transactions that have ended make room for the next: five in a
+-- row on one queue, then one open on an unrelated table, leave the
+-- queue's mark in use (the fifth used to overflow, and every mark of the
+-- cluster was off while any prepared transaction was open)
+SET ROLE wk_svc;
+BEGIN; SELECT count(*) AS made FROM task_create('wk.twophase', 'wk/twophase'); PREPARE TRANSACTION 'wk_s1';
+COMMIT PREPARED 'wk_s1';
+BEGIN; SELECT count(*) AS made FROM task_create('wk.twophase', 'wk/twophase'); PREPARE TRANSACTION 'wk_s2';
+COMMIT PREPARED 'wk_s2';
+BEGIN; SELECT count(*) AS made FROM task_create('wk.twophase', 'wk/twophase'); PREPARE TRANSACTION 'wk_s3';
+COMMIT PREPARED 'wk_s3';
+BEGIN; SELECT count(*) AS made FROM task_create('wk.twophase', 'wk/twophase'); PREPARE TRANSACTION 'wk_s4';
+COMMIT PREPARED 'wk_s4';
+BEGIN; SELECT count(*) AS made FROM task_create('wk.twophase', 'wk/twophase'); PREPARE TRANSACTION 'wk_s5';
+COMMIT PREPARED 'wk_s5';
+RESET ROLE;
+CREATE TABLE wk_unrelated (x integer);
+BEGIN; INSERT INTO wk_unrelated VALUES (1); PREPARE TRANSACTION 'wk_u';
+SELECT count(*) AS claimed FROM task_dequeue('wk/twophase', 5);
+SELECT m.empty IS NOT NULL AS mark_in_use
+  FROM task._mark_peek((SELECT owner FROM task.queue WHERE name = 'wk/twophase'), 'wk/twophase') m;
+ROLLBACK PREPARED 'wk_u';
+DROP TABLE wk_unrelated;
