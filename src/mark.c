@@ -883,13 +883,26 @@ entry_prepared_pending(ClaimMark *m)
 	return pending;
 }
 
-/* Whether prepared transactions keep the entry unused (above). */
+/*
+ * Take the entry's mutex to read or store its mark, unless prepared
+ * transactions keep it unused (above): false then, and the mutex is not
+ * held. Whether it has any is read under the same hold as the mark, so a
+ * claim takes the mutex once when it has none (the common case).
+ */
 static bool
-prepared_pending(ClaimMark *m)
+lock_entry_unless_prepared(ClaimMark *m)
 {
-	bool		entry = entry_prepared_pending(m);
-
-	return global_prepared_pending() || entry;
+	if (global_prepared_pending())
+		return false;
+	for (;;)
+	{
+		SpinLockAcquire(&m->mutex);
+		if (m->nprepared == 0)
+			return true;
+		SpinLockRelease(&m->mutex);
+		if (entry_prepared_pending(m))
+			return false;
+	}
 }
 
 /*
@@ -1036,10 +1049,8 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 	watch_task_table();
 
 	m = mark_of(key);
-	if (prepared_pending(m))
+	if (!lock_entry_unless_prepared(m))
 		return false;
-
-	SpinLockAcquire(&m->mutex);
 	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
 		TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
 	{
@@ -1225,9 +1236,8 @@ task_lease_from(PG_FUNCTION_ARGS)
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
-	if (prepared_pending(m))
+	if (!lock_entry_unless_prepared(m))
 		PG_RETURN_NULL();
-	SpinLockAcquire(&m->mutex);
 	known = m->key == key && m->owner == owner && m->lease_known;
 	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
 	{

@@ -319,6 +319,14 @@ SELECT try(format($$SELECT task_cancel(%L)$$, :'t3'));
 RESET ROLE;
 :chk
 
+-- a hire counts the agent's load after locking its row: not from a
+-- transaction snapshot, which would not see other clients' hires
+SET ROLE mk_alice;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT try($$SELECT task_hire('translation.de_en', '{}', 800)$$);
+ROLLBACK;
+RESET ROLE;
+
 -- ------------------------------------------------------------ reassign
 SET ROLE mk_alice;
 SELECT j->>'id' AS t4 FROM task_hire('translation.de_en', '{"text": "Tschüss"}', 800) j \gset
