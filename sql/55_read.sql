@@ -12,30 +12,8 @@ CREATE FUNCTION task._iso(at timestamptz) RETURNS text
 COMMENT ON FUNCTION task._iso(timestamptz) IS 'Internal: ISO 8601 in UTC with milliseconds, as in seed 001.';
 
 CREATE FUNCTION task._actor_json(actor text) RETURNS jsonb
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-AS $$
-DECLARE
-    doc jsonb;
-BEGIN
-    IF actor ~ '^SVC-[0-9]{4}$' THEN
-        SELECT jsonb_build_object('id', actor, 'name', s.name, 'revision', s.revision) INTO doc
-          FROM task.service s WHERE s.id = task.service_number(actor);
-    -- an account's name only to itself and Operations; others see its id
-    ELSIF actor ~ '^ACC-[0-9]{4}-[0-9]{4}$' THEN
-        IF task.current_is_operations() OR task.account_number(actor) = task.current_account() THEN
-            SELECT jsonb_build_object('id', actor, 'name', a.name, 'revision', a.revision) INTO doc
-              FROM task.account a WHERE a.id = task.account_number(actor);
-        ELSE
-            doc := jsonb_build_object('id', actor);
-        END IF;
-    -- an unmapped role (the operator, a maintenance job): its name only
-    ELSE
-        doc := jsonb_build_object('name', actor);
-    END IF;
-    RETURN doc;
-END
-$$;
-COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author; an account other than the caller is {id} only, except for Operations.';
+    AS 'MODULE_PATHNAME', 'task_actor_json' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author (a service, an account), read once per transaction; an account other than the caller is {id} only, except for Operations; another author is {name}.';
 
 CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -81,7 +59,32 @@ COMMENT ON FUNCTION task.status_description(task.status) IS
 CREATE FUNCTION task._task_json(t task.task) RETURNS jsonb
     LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
+DECLARE
+    ops boolean := task.current_is_operations();
+    me bigint := task.current_account();
+    acc jsonb;
+    own jsonb;
+    par jsonb;
 BEGIN
+    -- the account directory is for Operations: the owning service sees
+    -- the ids it put on the list, an account itself only. (Each lookup is
+    -- a statement of its own, and the JSON below a simple expression: a
+    -- subquery in it would start every branch's plan for every task.)
+    SELECT coalesce(jsonb_agg(CASE WHEN ops OR me IS NOT NULL THEN
+                jsonb_build_object('id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
+                                   'type', a.type, 'status', a.status)
+              ELSE jsonb_build_object('id', task.account_text(x.account)) END ORDER BY x.account), '[]'::jsonb)
+      INTO acc
+      FROM task.task_access x LEFT JOIN task.account a ON a.id = x.account AND (ops OR me IS NOT NULL)
+     WHERE x.owner = t.owner AND x.task_id = t.id AND (ops OR me IS NULL OR x.account = me)
+       AND (a.id IS NOT NULL OR NOT (ops OR me IS NOT NULL));
+    SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
+      INTO own FROM task.service s WHERE s.id = t.owner;
+    -- a parent the caller may not see is left out
+    IF t.parent IS NOT NULL AND task._visible(t.owner, t.parent) THEN
+        par := task._strip_nulls(jsonb_build_object('id', t.parent::text,
+                   'name', (SELECT p.name FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent)));
+    END IF;
     RETURN task._strip_nulls(jsonb_build_object(
         'id', t.id::text,
         'name', t.name,
@@ -92,38 +95,15 @@ BEGIN
         'queue', t.queue,
         'object', t.object,
         'description', t.description,
-        -- a parent the caller may not see is left out
-        'parent', CASE WHEN t.parent IS NOT NULL AND task._visible(t.owner, t.parent) THEN
-            task._strip_nulls(jsonb_build_object('id', t.parent::text,
-                'name', (SELECT p.name FROM task.task p WHERE p.owner = t.owner AND p.id = t.parent))) END,
+        'parent', par,
         'progress', t.progress,
         'eta', task._iso(t.eta),
         'parameters', t.parameters,
         'result', task._result_uri(t),
         'error', t.error,
         'run_at', task._iso(t.run_at),
-        'owner', (SELECT jsonb_build_object('id', task.service_text(s.id), 'name', s.name, 'revision', s.revision)
-                    FROM task.service s WHERE s.id = t.owner),
-        -- the account directory is for Operations: the owning service sees
-        -- the ids it put on the list, an account itself only
-        'access', coalesce(CASE
-            WHEN task.current_is_operations() THEN
-                (SELECT jsonb_agg(jsonb_build_object(
-                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
-                        'type', a.type, 'status', a.status) ORDER BY a.id)
-                   FROM task.task_access x JOIN task.account a ON a.id = x.account
-                  WHERE x.owner = t.owner AND x.task_id = t.id)
-            WHEN task.current_account() IS NULL THEN
-                (SELECT jsonb_agg(jsonb_build_object('id', task.account_text(x.account)) ORDER BY x.account)
-                   FROM task.task_access x
-                  WHERE x.owner = t.owner AND x.task_id = t.id)
-            ELSE
-                (SELECT jsonb_agg(jsonb_build_object(
-                        'id', task.account_text(a.id), 'name', a.name, 'revision', a.revision,
-                        'type', a.type, 'status', a.status))
-                   FROM task.task_access x JOIN task.account a ON a.id = x.account
-                  WHERE x.owner = t.owner AND x.task_id = t.id AND x.account = task.current_account())
-            END, '[]'::jsonb),
+        'owner', own,
+        'access', acc,
         'audit', task._strip_nulls(jsonb_build_object(
             'created', task._stamp(t.created_at, t.created_by),
             'updated', task._stamp(t.updated_at, t.updated_by),

@@ -393,6 +393,20 @@ same_claims(const char *claims)
 		: cached_claims == NULL;
 }
 
+/*
+ * A count that moves whenever an identity read from task.login,
+ * task.account or task.service may have changed (the same invalidations
+ * that clear the kept identity): json.c keeps the names of actors until it
+ * moves. Watches from the first call on.
+ */
+uint64
+task_identity_epoch(void)
+{
+	if (!identity_callbacks)
+		identity_watch();
+	return identity_changes;
+}
+
 const TaskIdentity *
 task_current_identity(void)
 {

@@ -40,6 +40,8 @@ typedef struct TaskIdentity
 } TaskIdentity;
 
 extern const TaskIdentity *task_current_identity(void);
+/* moves when a login, account or service row may have changed */
+extern uint64 task_identity_epoch(void);
 
 /* Run SPI statements with the privileges of the extension's tables' owner. */
 extern Oid	task_tables_owner(void);

@@ -1,0 +1,14 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 21: the JSON Task object with its lookups as statements of their
+-- own (the access list in one query whoever asks, the owner, the parent
+-- only when there is one) and the object itself a simple expression: a
+-- subquery in it started the plans of all three access-list branches, the
+-- owner's and the parent's for every task (about half of a listing's time).
+-- @replace function task._task_json
+--
+-- The author of a stamp, a log record or a message in C, each service's or
+-- account's name read once per transaction (until a login, account or
+-- service row may have changed): a task's seven stamps have one or two
+-- authors, and a listing repeats them from task to task.
+-- @replace function task._actor_json
