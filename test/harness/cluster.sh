@@ -16,10 +16,21 @@ h_bindir() {
 }
 
 # Run a command as the OS user that owns the server files: postgres when we are root, else ourselves.
+# When postgres cannot enter the current directory (root's checkout under /root), the command runs
+# from / (the harness passes it absolute paths): else every PostgreSQL program says
+# 'could not change directory to "/root/...": Permission denied'.
 h_as_pg() {
 	if h_is_root; then
 		id postgres >/dev/null 2>&1 || h_die "no 'postgres' OS user (the postgresql-common package creates it)"
-		runuser -u postgres -- "$@"
+		if [ "${h_pg_cwd:-}" != "$PWD" ]; then
+			h_pg_cwd=$PWD h_pg_cwd_ok=0
+			if runuser -u postgres -- test -x "$PWD" 2>/dev/null; then h_pg_cwd_ok=1; fi
+		fi
+		if [ "${h_pg_cwd_ok:-0}" = 1 ]; then
+			runuser -u postgres -- "$@"
+		else
+			(cd / && runuser -u postgres -- "$@")
+		fi
 	else
 		"$@"
 	fi
