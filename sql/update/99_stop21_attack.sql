@@ -1,0 +1,12 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 21: defects a third attack review found.
+--
+-- api.tasks (the HTTP view): for a vendor or a client, row-level security
+-- on task.task lets no row through, but as a filter on the scan: with a
+-- condition of the request's (GET /tasks?code=eq.x) the view read every
+-- task of every tenant, archived ones too, on each request. Its first
+-- branch now runs for services and Operations only (a condition that
+-- names no column, evaluated once before the scan). The view is replaced
+-- with its current text by 30_sidechan.sql (api.* of a database created
+-- at 0.1.0); task_http installs it as it is now.
