@@ -21,3 +21,5 @@
 -- @replace function task._purge_queue
 REVOKE ALL ON FUNCTION task._purge_kept(integer, task.task_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._purge_queue(task.queue, integer) FROM PUBLIC;
+-- The archiving (task._history_archive) did the same for every queue
+-- with an archive_after (88_history.sql includes its current text).
