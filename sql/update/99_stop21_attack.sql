@@ -23,3 +23,11 @@ REVOKE ALL ON FUNCTION task._purge_kept(integer, task.task_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION task._purge_queue(task.queue, integer) FROM PUBLIC;
 -- The archiving (task._history_archive) did the same for every queue
 -- with an archive_after (88_history.sql includes its current text).
+--
+-- api.tasks made the whole Task object of every task on a vendor's or
+-- client's access list for each request, whatever its limit or filter
+-- (100,000 tasks: 7 s a request; and a service chooses whom it puts on
+-- its access lists). task._account_tasks now answers the columns, which
+-- the view sorts and filters before task_get makes the tasks of the page
+-- whole, as for services. Both are replaced with their current text by
+-- 30_sidechan.sql (the function is new since 0.1.0).
