@@ -31,3 +31,7 @@ REVOKE ALL ON FUNCTION task._purge_queue(task.queue, integer) FROM PUBLIC;
 -- the view sorts and filters before task_get makes the tasks of the page
 -- whole, as for services. Both are replaced with their current text by
 -- 30_sidechan.sql (the function is new since 0.1.0).
+--
+-- A NULL among task_create's depends_on answered 23503 "not found: ."; it
+-- is 22004 with a hint, as a NULL in an access list (task._create is
+-- replaced with its current text by 95_hotpath_c.sql).
