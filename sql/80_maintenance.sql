@@ -137,20 +137,26 @@ BEGIN
     -- task are visited: one probe each, in one statement, instead of a
     -- purge statement for every queue (any service may make queues, as
     -- many as it likes: 50,000 empty ones made each run 100 times slower
-    -- for every tenant). Archived tasks are not deleted here: their month
-    -- is dropped as a whole (step 6).
+    -- for every tenant). The queue whose oldest such task is longest
+    -- overdue goes first: in name order, a service whose queues sort first
+    -- and that finished more than max_rows tasks between two runs took
+    -- every run, and no other service's tasks were purged. Archived tasks
+    -- are not deleted here: their month is dropped as a whole (step 6).
     FOR q IN
-        SELECT x.* FROM task.queue x
-         WHERE x.retention > '0'
-           AND EXISTS (SELECT FROM ONLY task.task t
-                        WHERE t.queue = x.name
-                          AND t.status IN ('completed', 'failed', 'cancelled')
-                          AND t.status_at < now() - x.retention
-                          AND NOT task._purge_kept(t.owner, t.id)
-                       -- OFFSET 0: a probe of each queue's index range,
-                       -- never a join that reads every finished task
-                       OFFSET 0)
-         ORDER BY x.name
+        SELECT (c.x).* FROM (
+            SELECT x,
+                   -- a probe of the queue's index range (a subquery per
+                   -- queue: never a join that reads every finished task)
+                   (SELECT t.status_at FROM ONLY task.task t
+                     WHERE t.queue = x.name
+                       AND t.status IN ('completed', 'failed', 'cancelled')
+                       AND t.status_at < now() - x.retention
+                       AND NOT task._purge_kept(t.owner, t.id)
+                     ORDER BY t.status_at LIMIT 1) + x.retention AS due
+              FROM task.queue x
+             WHERE x.retention > '0') c
+         WHERE c.due IS NOT NULL
+         ORDER BY c.due, (c.x).name
     LOOP
         EXIT WHEN purged >= task_maintain.max_rows;
         SELECT p.purged, p.logs_purged INTO n, n_logs FROM task._purge_queue(q, task_maintain.max_rows - purged) p;

@@ -35,3 +35,9 @@ REVOKE ALL ON FUNCTION task._purge_queue(task.queue, integer) FROM PUBLIC;
 -- A NULL among task_create's depends_on answered 23503 "not found: ."; it
 -- is 22004 with a hint, as a NULL in an access list (task._create is
 -- replaced with its current text by 95_hotpath_c.sql).
+--
+-- task_maintain purged queue by queue in name order, as far as max_rows:
+-- a service whose queues sort first and that finished more than max_rows
+-- tasks between two runs took every run, and no other service's tasks
+-- were purged. The queue whose oldest task to purge is longest overdue
+-- goes first (task_maintain is replaced by earlier fragments).

@@ -184,6 +184,25 @@ RESET ROLE;
 SELECT pg_temp.run_ms() - :before_ms < 40 AS empty_queues_cost_little;
 DELETE FROM task.queue WHERE name LIKE 'mt/empty/%';
 
+-- the queue whose oldest task to purge is longest overdue goes first, not
+-- the first by name: a service whose queues sort first and that finished
+-- more than max_rows tasks between two runs took every run
+SET ROLE mt_svc;
+SELECT count(*) AS fair_queues FROM (SELECT task_queue_create(q, retention => '1 day') FROM unnest(ARRAY['mt/fair/a', 'mt/fair/z']) q) x;
+SELECT count(*) AS made FROM (
+    SELECT task_cancel(id) FROM (SELECT (task_create('mt.fair', q)).id FROM unnest(ARRAY['mt/fair/a', 'mt/fair/a', 'mt/fair/z']) q) c) x;
+RESET ROLE;
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_transition;
+UPDATE task.task SET status_at = now() - interval '1 day 10 seconds' WHERE queue = 'mt/fair/a';
+UPDATE task.task SET status_at = now() - interval '3 days' WHERE queue = 'mt/fair/z';
+ALTER TABLE task.task ENABLE TRIGGER task_transition;
+COMMIT;
+SELECT (task_maintain(max_rows => 1)) -> 'purged' AS purged;
+SELECT queue, count(*) AS left FROM task.task WHERE queue LIKE 'mt/fair/%' GROUP BY queue ORDER BY queue;
+SELECT (task_maintain()) -> 'purged' AS purged;
+DELETE FROM task.queue WHERE name LIKE 'mt/fair/%';
+
 -- ------------------------------------------------------------ pg_cron: errors
 \set ON_ERROR_STOP 0
 SELECT task_cron_enable('every minute');
