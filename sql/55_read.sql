@@ -319,18 +319,22 @@ COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, 
 -- The tasks of a vendor or client caller, for the HTTP view api.tasks
 -- (vendors and clients read no row of task.task directly, 90_access.sql):
 -- JSON Task objects, most recent status change first; nothing for others.
-CREATE FUNCTION task._account_tasks() RETURNS SETOF jsonb
+CREATE FUNCTION task._account_tasks()
+    RETURNS TABLE (id task.task_id, status_at timestamptz, name text, revision integer, status task.status,
+                   code text, queue text, object jsonb, description text, progress double precision,
+                   parameters jsonb, error text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
-    SELECT task._task_json(t) FROM task.task t
+    SELECT t.id, t.status_at, t.name, t.revision, t.status, t.code, t.queue, t.object, t.description,
+           t.progress, t.parameters, t.error
+      FROM task.task t
      WHERE (t.owner, t.id) IN (SELECT a.owner, a.task_id FROM task.task_access a
                                 WHERE a.account = task.current_account())
        AND NOT task.current_is_operations()
-     ORDER BY t.status_at DESC, t.id DESC
 $$;
 COMMENT ON FUNCTION task._account_tasks() IS
-    'Internal: the tasks a vendor or client caller may see, as JSON Task objects, for the HTTP view api.tasks.';
+    'Internal: the tasks a vendor or client caller may see, for the HTTP view api.tasks: the fields of the Task object that are columns (as task_get shows them to the caller) and status_at; the view sorts them, then makes each one of a page whole with task_get.';
 
 CREATE FUNCTION task.task_logs(id task.task_id, log_limit integer DEFAULT 10, log_offset integer DEFAULT 0)
     RETURNS TABLE (at timestamptz, message text, errors bigint, skips bigint, success bigint, total bigint, by text)

@@ -150,7 +150,18 @@ DECLARE
     m date;
     n integer;
 BEGIN
-    FOR q IN SELECT x.* FROM task.queue x WHERE x.archive_after > '0' ORDER BY x.name LOOP
+    -- only the queues holding a finished task old enough (one probe each
+    -- in one statement, as task_maintain's purge: queues are free to make)
+    FOR q IN
+        SELECT x.* FROM task.queue x
+         WHERE x.archive_after > '0'
+           AND EXISTS (SELECT FROM ONLY task.task t
+                        WHERE t.queue = x.name
+                          AND t.status IN ('completed', 'failed', 'cancelled')
+                          AND t.status_at < now() - x.archive_after
+                       OFFSET 0)
+         ORDER BY x.name
+    LOOP
         EXIT WHEN moved >= _history_archive.max_rows;
         SELECT array_agg(v.id), array_agg(DISTINCT v.month) INTO ids, months
           FROM (SELECT t.id, task._history_month(t.status_at) AS month

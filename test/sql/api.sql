@@ -456,6 +456,8 @@ SELECT task_result(NULL);
 SELECT task_heartbeat(:'e1', NULL);
 SELECT task_access_add(:'e1', ARRAY[NULL]);
 SELECT task_create('a.e', 'api/platform/errors', access => ARRAY[:'vendor', NULL]);
+-- (a NULL among the dependencies was "not found: ." with 23503)
+SELECT task_create('a.e', 'api/platform/errors', depends_on => ARRAY[:'e2', NULL]::task_id[]);
 \set ON_ERROR_STOP 1
 SELECT status FROM task_complete(:'e1', result => '{}', token => :etok);
 \set ON_ERROR_STOP 0

@@ -157,6 +157,52 @@ ALTER TABLE task.task ENABLE TRIGGER task_transition;
 COMMIT;
 SELECT task_maintain();
 
+-- a service's many empty queues: a run visits only the queues holding a
+-- task to purge or archive (one probe each, in one statement), not each
+-- queue with a statement of its own (50,000 empty queues made every run 100
+-- times slower, for every tenant). Each run's least time of three, before
+-- and after 3,000 empty queues: before the fix they added about 250 ms
+-- (80 us a queue: 55 to purge, 25 to archive), now about 6 ms
+CREATE FUNCTION pg_temp.run_ms() RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+    best double precision;
+    t0 timestamptz;
+BEGIN
+    FOR i IN 1..3 LOOP
+        t0 := clock_timestamp();
+        PERFORM task.task_maintain();
+        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    END LOOP;
+    RETURN best;
+END
+$$;
+SELECT pg_temp.run_ms() AS before_ms \gset
+SET ROLE mt_svc;
+SELECT count(*) AS empty_queues FROM (SELECT task_queue_create('mt/empty/' || i) FROM generate_series(1, 3000) i) q;
+SELECT count(*) AS archiving FROM (SELECT task_queue_archive('mt/empty/' || i, '1 day') FROM generate_series(1, 3000) i) q;
+RESET ROLE;
+SELECT pg_temp.run_ms() - :before_ms < 40 AS empty_queues_cost_little;
+DELETE FROM task.queue WHERE name LIKE 'mt/empty/%';
+
+-- the queue whose oldest task to purge is longest overdue goes first, not
+-- the first by name: a service whose queues sort first and that finished
+-- more than max_rows tasks between two runs took every run
+SET ROLE mt_svc;
+SELECT count(*) AS fair_queues FROM (SELECT task_queue_create(q, retention => '1 day') FROM unnest(ARRAY['mt/fair/a', 'mt/fair/z']) q) x;
+SELECT count(*) AS made FROM (
+    SELECT task_cancel(id) FROM (SELECT (task_create('mt.fair', q)).id FROM unnest(ARRAY['mt/fair/a', 'mt/fair/a', 'mt/fair/z']) q) c) x;
+RESET ROLE;
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_transition;
+UPDATE task.task SET status_at = now() - interval '1 day 10 seconds' WHERE queue = 'mt/fair/a';
+UPDATE task.task SET status_at = now() - interval '3 days' WHERE queue = 'mt/fair/z';
+ALTER TABLE task.task ENABLE TRIGGER task_transition;
+COMMIT;
+SELECT (task_maintain(max_rows => 1)) -> 'purged' AS purged;
+SELECT queue, count(*) AS left FROM task.task WHERE queue LIKE 'mt/fair/%' GROUP BY queue ORDER BY queue;
+SELECT (task_maintain()) -> 'purged' AS purged;
+DELETE FROM task.queue WHERE name LIKE 'mt/fair/%';
+
 -- ------------------------------------------------------------ pg_cron: errors
 \set ON_ERROR_STOP 0
 SELECT task_cron_enable('every minute');
