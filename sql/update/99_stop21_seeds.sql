@@ -1,0 +1,11 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 21, seed scenarios: errors a caller could not act on.
+--
+-- A NULL in depends_on answers 22004, not 23503 "not found: ." (the NULL
+-- printed as nothing).
+-- @replace function task._create
+--
+-- A NULL in complete_batch or complete_tokens answers 22004, not "lists a
+-- task more than once" or a status error of the task next to it.
+-- @replace function task._complete_many
