@@ -607,7 +607,10 @@ BEGIN
     IF m.escrow <> ALL (expected) THEN
         RAISE EXCEPTION 'cannot % task %: its escrow is %', operation, m.task_id, m.escrow
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('%s applies while the escrow is %s.', initcap(operation), array_to_string(expected, ' or ')),
+                  DETAIL = format('The escrow must be %s to %s a task.',
+                                  regexp_replace(array_to_string(array_replace(expected, 'review', 'in review'), ', '),
+                                                 ', ([^,]*)$', ' or \1'),
+                                  operation),
                   HINT = 'Read the task again (task_get, task_payments) and act on its current state.';
     END IF;
 END

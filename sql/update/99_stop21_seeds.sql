@@ -9,3 +9,8 @@
 -- A NULL in complete_batch or complete_tokens answers 22004, not "lists a
 -- task more than once" or a status error of the task next to it.
 -- @replace function task._complete_many
+--
+-- A marketplace call in the wrong escrow state says what the escrow must
+-- be ("The escrow must be held or in review to dispute a task."), not
+-- "Dispute applies while the escrow is held or review." ("Pay For ...").
+-- @replace function task._market_state
