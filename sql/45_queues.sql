@@ -392,7 +392,7 @@ BEGIN
         RAISE EXCEPTION 'permission denied to work on queue "%"', _worker_queue.queue
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
-                  HINT = 'Only the owning service runs workers on a queue.';
+                  HINT = 'Only the owning service runs workers on a queue and changes its settings.';
     END IF;
     -- a worker that starts before the first task: a queue not created yet
     -- in the caller's own namespace is an empty queue (its first task_create

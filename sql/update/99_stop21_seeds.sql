@@ -14,3 +14,7 @@
 -- be ("The escrow must be held or in review to dispute a task."), not
 -- "Dispute applies while the escrow is held or review." ("Pay For ...").
 -- @replace function task._market_state
+--
+-- Operations configuring a queue were told only the owning service "runs
+-- workers on a queue": the hint names its settings too.
+-- @replace function task._worker_queue

@@ -413,6 +413,15 @@ SELECT task_dequeue('api/platform/final', lease => '2 years');
 SELECT task_wait_many(ARRAY[ARRAY[:'f1', :'f2']]::task_id[], '0');
 SELECT task_queue_create('api/platform/year', lease => '367 days');
 \set ON_ERROR_STOP 1
+RESET ROLE;
+-- Operations see a queue but do not configure it: the hint says so (it
+-- spoke of running workers only)
+SET ROLE api_ops;
+\set ON_ERROR_STOP 0
+SELECT task_queue_configure('api/platform/final', paused => true);
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SET ROLE api_svc;
 -- "1 year" is a year of 365 or 366 days, not PostgreSQL's 360 when it
 -- compares intervals
 SELECT lease, max_run_time, retention
