@@ -486,3 +486,16 @@ SELECT task_account_create('API Nobody', 'Client', 'Sleeping');
 SELECT task_login_grant('api_no_such_role', :'svc');
 SELECT task_login_revoke('api_no_such_role');
 \set ON_ERROR_STOP 1
+-- texts in UTF-8 (at the end: failed creates use up task ids): a C1
+-- control character (U+0085), a name of no-break and ideographic spaces, a
+-- description of a zero-width space and newlines
+SET ROLE api_svc;
+\set ON_ERROR_STOP 0
+SELECT task_create('a.b', 'api/platform/q', name => E'bad\u0085name');
+SELECT task_create('a.b', 'api/platform/q', name => E'\u00a0\u3000\u00a0');
+SELECT task_create('a.b', 'api/platform/q', description => E'\u200b\n\t');
+\set ON_ERROR_STOP 1
+BEGIN;
+SELECT name FROM task_create('a.b', 'api/platform/q', name => E'caf\u00e9\u00a0cr\u00e8me');
+ROLLBACK;
+RESET ROLE;
