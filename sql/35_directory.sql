@@ -321,7 +321,11 @@ BEGIN
             EXECUTE format('REVOKE %I FROM %s', g, role);
         END IF;
     END LOOP;
-    IF grp IS NOT NULL THEN
+    -- already a direct member (an account renamed, a login granted again):
+    -- nothing to do, and no NOTICE "is already a member"
+    IF grp IS NOT NULL AND NOT EXISTS (
+            SELECT FROM pg_auth_members m
+             WHERE m.member = role::oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = grp)) THEN
         EXECUTE format('GRANT %I TO %s', grp, role);
     END IF;
 END

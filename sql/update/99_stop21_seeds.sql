@@ -18,3 +18,8 @@
 -- Operations configuring a queue were told only the owning service "runs
 -- workers on a queue": the hint names its settings too.
 -- @replace function task._worker_queue
+--
+-- Renaming an account (or granting a login again) printed NOTICE "role
+-- ... is already a member of role task_client": the group role is granted
+-- only when missing.
+-- @replace function task._set_group
