@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -25,6 +26,21 @@ char	   *task_artifact_uri_prefix = NULL;
 int			task_schedules_per_service = 100;
 
 void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(task_can_commit);
+
+/*
+ * task._can_commit(), called from a PL/pgSQL procedure: whether that
+ * procedure may COMMIT, i.e. runs non-atomically (a CALL on its own, not
+ * inside a transaction block or a function). SQL has no way to tell, and
+ * a COMMIT that cannot be made fails only with "invalid transaction
+ * termination".
+ */
+Datum
+task_can_commit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(SPI_inside_nonatomic_context());
+}
 
 /*
  * A URI prefix (task.result_uri_prefix, task.artifact_uri_prefix) is a

@@ -23,3 +23,12 @@
 -- ... is already a member of role task_client": the group role is granted
 -- only when missing.
 -- @replace function task._set_group
+--
+-- task_hire_sync refuses, before it hires, a call where it cannot commit
+-- (inside a transaction block or a function: 2D000 with a hint, was a bare
+-- "invalid transaction termination") and a timeout task_wait refuses (the
+-- hire was committed, then the call failed).
+-- @replace function task._can_commit
+REVOKE ALL ON FUNCTION task._can_commit() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;
+-- @replace procedure task.task_hire_sync
