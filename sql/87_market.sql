@@ -1057,7 +1057,7 @@ BEGIN
         PERFORM task._market_dispute_event(m, (d.tier + 1)::smallint, 'escalate', NULL, task_dispute_resolve.note);
     WHEN 'decide' THEN
         IF part <> 'operations' THEN
-            PERFORM task._market_denied(m, 'decide the dispute of', 'Operations, at tier 3');
+            PERFORM task._market_denied(m, 'decide the dispute of', 'Operations (at tier 3)');
         END IF;
         IF d.tier <> 3 THEN
             RAISE EXCEPTION 'the dispute of task % is at tier %', task_dispute_resolve.id, d.tier

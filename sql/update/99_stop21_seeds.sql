@@ -32,3 +32,7 @@
 REVOKE ALL ON FUNCTION task._can_commit() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;
 -- @replace procedure task.task_hire_sync
+--
+-- "Only Operations, at tier 3 can do this." reads "Only Operations (at
+-- tier 3) can do this."
+-- @replace function task.task_dispute_resolve
