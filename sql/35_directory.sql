@@ -29,6 +29,15 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   HINT = 'Namespaces may not contain one another: pick one that is neither a prefix nor an extension of an existing one.';
     END IF;
+    -- a duplicate is refused before the insert takes a number from the
+    -- sequence: there are 9999, and a number is never given twice
+    IF EXISTS (SELECT FROM task.service s
+                WHERE s.name = task_service_create.name OR s.namespace = task_service_create.namespace) THEN
+        RAISE EXCEPTION 'a service with this name or namespace already exists'
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Name "%s", namespace "%s".', task_service_create.name, task_service_create.namespace),
+                  HINT = 'Pick another name and namespace, or use the existing service.';
+    END IF;
     BEGIN
         INSERT INTO task.service AS s (name, namespace)
         VALUES (task_service_create.name, task_service_create.namespace)

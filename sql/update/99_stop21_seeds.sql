@@ -36,3 +36,7 @@ GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;
 -- "Only Operations, at tier 3 can do this." reads "Only Operations (at
 -- tier 3) can do this."
 -- @replace function task.task_dispute_resolve
+--
+-- A refused duplicate service (name or namespace) no longer uses up a
+-- service number: there are 9999, never given twice.
+-- @replace function task.task_service_create
