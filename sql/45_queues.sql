@@ -15,7 +15,7 @@ BEGIN
     IF max_run_time < '0' OR max_run_time > '366 days' THEN
         RAISE EXCEPTION 'max_run_time must be between 0 and 1 year'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL for no limit.';
+                  HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL: no limit of its own (a task then has its queue''s).';
     END IF;
     RETURN nullif(max_run_time, '0');
 END

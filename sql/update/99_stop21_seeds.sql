@@ -40,3 +40,7 @@ GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;
 -- A refused duplicate service (name or namespace) no longer uses up a
 -- service number: there are 9999, never given twice.
 -- @replace function task.task_service_create
+--
+-- max_run_time's hint: 0 or NULL is "no limit of its own" (a task then has
+-- its queue's), not "no limit".
+-- @replace function task._check_max_run_time
