@@ -29,6 +29,15 @@ BEGIN
             USING ERRCODE = 'unique_violation',
                   HINT = 'Namespaces may not contain one another: pick one that is neither a prefix nor an extension of an existing one.';
     END IF;
+    -- a duplicate is refused before the insert takes a number from the
+    -- sequence: there are 9999, and a number is never given twice
+    IF EXISTS (SELECT FROM task.service s
+                WHERE s.name = task_service_create.name OR s.namespace = task_service_create.namespace) THEN
+        RAISE EXCEPTION 'a service with this name or namespace already exists'
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Name "%s", namespace "%s".', task_service_create.name, task_service_create.namespace),
+                  HINT = 'Pick another name and namespace, or use the existing service.';
+    END IF;
     BEGIN
         INSERT INTO task.service AS s (name, namespace)
         VALUES (task_service_create.name, task_service_create.namespace)
@@ -321,7 +330,11 @@ BEGIN
             EXECUTE format('REVOKE %I FROM %s', g, role);
         END IF;
     END LOOP;
-    IF grp IS NOT NULL THEN
+    -- already a direct member (an account renamed, a login granted again):
+    -- nothing to do, and no NOTICE "is already a member"
+    IF grp IS NOT NULL AND NOT EXISTS (
+            SELECT FROM pg_auth_members m
+             WHERE m.member = role::oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = grp)) THEN
         EXECUTE format('GRANT %I TO %s', grp, role);
     END IF;
 END

@@ -15,7 +15,7 @@ BEGIN
     IF max_run_time < '0' OR max_run_time > '366 days' THEN
         RAISE EXCEPTION 'max_run_time must be between 0 and 1 year'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL for no limit.';
+                  HINT = 'Pass how long one attempt may run, e.g. interval ''10 minutes''; 0 or NULL: no limit of its own (a task then has its queue''s).';
     END IF;
     RETURN nullif(max_run_time, '0');
 END
@@ -392,7 +392,7 @@ BEGIN
         RAISE EXCEPTION 'permission denied to work on queue "%"', _worker_queue.queue
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('The queue belongs to %s.', task.service_text(q.owner)),
-                  HINT = 'Only the owning service runs workers on a queue.';
+                  HINT = 'Only the owning service runs workers on a queue and changes its settings.';
     END IF;
     -- a worker that starts before the first task: a queue not created yet
     -- in the caller's own namespace is an empty queue (its first task_create

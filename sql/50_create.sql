@@ -134,6 +134,11 @@ BEGIN
         accounts := task._account_numbers(_create.access);
     END IF;
 
+    IF EXISTS (SELECT FROM unnest(_create.depends_on) d WHERE d IS NULL) THEN
+        RAISE EXCEPTION 'depends_on must not contain null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'List task ids TSK-XXXX-YYYY-YYYY-YYYY only; leave the NULLs out.';
+    END IF;
     IF _create.depends_on IS NOT NULL AND cardinality(_create.depends_on) > 0 THEN
         IF EXISTS (SELECT FROM unnest(_create.depends_on) d WHERE d IS NULL) THEN
             RAISE EXCEPTION 'depends_on must not contain null'

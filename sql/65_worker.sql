@@ -161,6 +161,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass the lease_token of each task, in the same order.';
     END IF;
+    IF array_position(ids, NULL) IS NOT NULL OR array_position(tokens, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'complete_batch and complete_tokens must not contain null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass the id and the lease_token of each claimed task; leave the NULLs out.';
+    END IF;
     IF cardinality(ids) <> (SELECT count(DISTINCT u) FROM unnest(ids) u) THEN
         RAISE EXCEPTION 'complete_batch lists a task more than once'
             USING ERRCODE = 'invalid_parameter_value',

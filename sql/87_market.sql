@@ -607,7 +607,10 @@ BEGIN
     IF m.escrow <> ALL (expected) THEN
         RAISE EXCEPTION 'cannot % task %: its escrow is %', operation, m.task_id, m.escrow
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('%s applies while the escrow is %s.', initcap(operation), array_to_string(expected, ' or ')),
+                  DETAIL = format('The escrow must be %s to %s a task.',
+                                  regexp_replace(array_to_string(array_replace(expected, 'review', 'in review'), ', '),
+                                                 ', ([^,]*)$', ' or \1'),
+                                  operation),
                   HINT = 'Read the task again (task_get, task_payments) and act on its current state.';
     END IF;
 END
@@ -750,6 +753,15 @@ COMMENT ON FUNCTION task.task_hire(text, jsonb, numeric, text, text, text, text)
 -- function cannot wait for it. This procedure commits the hire, then waits
 -- with task_wait (wake on commit). No SET clauses: a procedure with them
 -- cannot commit; every name is qualified.
+CREATE FUNCTION task._can_commit() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_can_commit' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._can_commit() IS
+    'Internal: called from a procedure, whether it may commit (a CALL on its own, not inside a transaction block or a function).';
+
+-- Refused before it hires: where it cannot commit (its COMMIT failed with
+-- "invalid transaction termination" only) and with a timeout task_wait
+-- refuses (the hire was committed, then the call failed: a client that
+-- called again hired twice).
 CREATE PROCEDURE task.task_hire_sync(
     capability  text,
     input       jsonb,
@@ -760,6 +772,17 @@ CREATE PROCEDURE task.task_hire_sync(
     LANGUAGE plpgsql
 AS $$
 BEGIN
+    IF NOT task._can_commit() THEN
+        RAISE EXCEPTION 'task_hire_sync cannot commit here'
+            USING ERRCODE = 'invalid_transaction_termination',
+                  DETAIL = 'It commits the hire before it waits, so that the agent can see the task: it runs as a CALL on its own, not inside a transaction block or a function.',
+                  HINT = 'CALL it on its own, or hire with task_hire(..., execution_mode => ''sync'') and wait with task_wait after your COMMIT.';
+    END IF;
+    IF timeout IS NULL OR timeout < '0' OR timeout > '1 hour' THEN
+        RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Nothing was hired: wait a few seconds, and call task_wait again if the task is not final by then.';
+    END IF;
     task := task.task_hire(capability, input, max_price, 'sync', agent);
     COMMIT;
     task := task.task_wait((task ->> 'id')::task.task_id, timeout);
@@ -1034,7 +1057,7 @@ BEGIN
         PERFORM task._market_dispute_event(m, (d.tier + 1)::smallint, 'escalate', NULL, task_dispute_resolve.note);
     WHEN 'decide' THEN
         IF part <> 'operations' THEN
-            PERFORM task._market_denied(m, 'decide the dispute of', 'Operations, at tier 3');
+            PERFORM task._market_denied(m, 'decide the dispute of', 'Operations (at tier 3)');
         END IF;
         IF d.tier <> 3 THEN
             RAISE EXCEPTION 'the dispute of task % is at tier %', task_dispute_resolve.id, d.tier

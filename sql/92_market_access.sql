@@ -63,3 +63,7 @@ REVOKE ALL ON task.market, task.market_agent, task.ledger_account, task.ledger_t
               task.market_message, task.market_artifact FROM PUBLIC;
 
 REVOKE ALL ON SEQUENCE task.ledger_account_id_seq, task.ledger_txn_id_seq FROM PUBLIC;
+
+-- task_hire_sync runs as its caller (a procedure that commits cannot be
+-- SECURITY DEFINER) and asks whether it may commit: no secret.
+GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;

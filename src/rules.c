@@ -48,16 +48,46 @@ check_length(const char *field, int len, int max)
 				 errhint("Shorten the %s, or keep large data in parameters or the result.", field)));
 }
 
-/* No control characters; newlines and tabs only where multi-line text is expected. */
+/*
+ * The length in bytes of the blank (white space, no glyph) UTF-8 character
+ * at s[i], 0 for any other: U+00A0, U+1680, U+2000..U+200B, U+2028,
+ * U+2029, U+202F, U+205F, U+3000 and U+FEFF. A name of no-break spaces is
+ * as blank as one of spaces.
+ */
+static inline int
+utf8_blank_len(const unsigned char *s, int i, int len)
+{
+	if (s[i] == 0xc2 && i + 1 < len && s[i + 1] == 0xa0)
+		return 2;
+	if (i + 2 >= len)
+		return 0;
+	if ((s[i] == 0xe1 && s[i + 1] == 0x9a && s[i + 2] == 0x80) ||
+		(s[i] == 0xe2 && s[i + 1] == 0x80 &&
+		 (s[i + 2] <= 0x8b || s[i + 2] == 0xa8 || s[i + 2] == 0xa9 || s[i + 2] == 0xaf)) ||
+		(s[i] == 0xe2 && s[i + 1] == 0x81 && s[i + 2] == 0x9f) ||
+		(s[i] == 0xe3 && s[i + 1] == 0x80 && s[i + 2] == 0x80) ||
+		(s[i] == 0xef && s[i + 1] == 0xbb && s[i + 2] == 0xbf))
+		return 3;
+	return 0;
+}
+
+/*
+ * No control characters (C0, DEL and, in UTF-8, the C1 controls
+ * U+0080..U+009F); newlines and tabs only where multi-line text is
+ * expected. Not blank: something besides white space (ASCII or Unicode
+ * spaces, and the newlines and tabs of multi-line text).
+ */
 static inline void
 check_plain_text(const char *field, const char *s, int len, bool multiline)
 {
+	const unsigned char *u = (const unsigned char *) s;
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			i;
 	bool		blank = true;
 
 	for (i = 0; i < len; i++)
 	{
-		unsigned char c = (unsigned char) s[i];
+		unsigned char c = u[i];
 
 		if (c < 0x20 || c == 0x7f)
 		{
@@ -69,6 +99,25 @@ check_plain_text(const char *field, const char *s, int len, bool multiline)
 					 errdetail("Byte %d of the %s is 0x%02x.", i + 1, field, c),
 					 errhint("Remove the control characters%s.",
 							 multiline ? " (newlines and tabs are allowed)" : "")));
+		}
+		if (c >= 0x80 && utf8)
+		{
+			int			n;
+
+			if (c == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("task %s must not contain control characters", field),
+						 errdetail("Bytes %d and %d of the %s are 0xc2 0x%02x, the control character U+%04X.",
+								   i + 1, i + 2, field, u[i + 1], u[i + 1]),
+						 errhint("Remove the control characters%s.",
+								 multiline ? " (newlines and tabs are allowed)" : "")));
+			n = utf8_blank_len(u, i, len);
+			if (n > 0)
+			{
+				i += n - 1;
+				continue;
+			}
 		}
 		if (c != ' ')
 			blank = false;

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -26,6 +27,63 @@ int			task_schedules_per_service = 100;
 
 void		_PG_init(void);
 
+PG_FUNCTION_INFO_V1(task_can_commit);
+
+/*
+ * task._can_commit(), called from a PL/pgSQL procedure: whether that
+ * procedure may COMMIT, i.e. runs non-atomically (a CALL on its own, not
+ * inside a transaction block or a function). SQL has no way to tell, and
+ * a COMMIT that cannot be made fails only with "invalid transaction
+ * termination".
+ */
+Datum
+task_can_commit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(SPI_inside_nonatomic_context());
+}
+
+/*
+ * A URI prefix (task.result_uri_prefix, task.artifact_uri_prefix) is a
+ * relative path, as every URI the extension hands out: empty (the
+ * default), or "/" and segments of printable ASCII without spaces,
+ * backslashes, "?" or "#", none of them empty (no "//", no trailing "/")
+ * or a dot segment. A prefix ending in "/" made result URIs with "//",
+ * and one with a scheme and host made them absolute.
+ */
+static bool
+check_uri_prefix(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+	const char *seg;
+	const char *p;
+
+	if (s == NULL || s[0] == '\0')
+		return true;
+	if (s[0] != '/')
+		goto bad;
+	seg = s + 1;
+	for (p = s + 1;; p++)
+	{
+		if (*p == '/' || *p == '\0')
+		{
+			size_t		len = p - seg;
+
+			if (len == 0 || (len == 1 && seg[0] == '.') ||
+				(len == 2 && seg[0] == '.' && seg[1] == '.'))
+				goto bad;
+			if (*p == '\0')
+				return true;
+			seg = p + 1;
+		}
+		else if (*p <= ' ' || *p > '~' || *p == '\\' || *p == '?' || *p == '#')
+			goto bad;
+	}
+bad:
+	GUC_check_errdetail("A URI prefix is a path such as \"/api/v2/tasks\": a \"/\" and segments of printable ASCII without spaces, backslashes, \"?\" or \"#\", no empty or dot segment, no trailing \"/\".");
+	GUC_check_errhint("Give the path only (no scheme or host), or an empty string for the default.");
+	return false;
+}
+
 void
 _PG_init(void)
 {
@@ -36,7 +94,7 @@ _PG_init(void)
 							   "/public/v1/system/tasks",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_uri_prefix, NULL, NULL);
 
 	DefineCustomStringVariable("task.artifact_uri_prefix",
 							   "URI prefix of marketplace artifact downloads.",
@@ -45,7 +103,7 @@ _PG_init(void)
 							   "/rpc/task_artifact",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_uri_prefix, NULL, NULL);
 
 	DefineCustomIntVariable("task.schedules_per_service",
 							"Most recurring tasks (task_schedule) one service may have.",

@@ -751,7 +751,7 @@ check_max_run_time(Relation rel, Datum *values, bool *nulls)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_run_time must be between 0 and 1 year"),
-					 errhint("Pass how long one attempt may run, e.g. interval '10 minutes'; 0 or NULL for no limit.")));
+					 errhint("Pass how long one attempt may run, e.g. interval '10 minutes'; NULL: the queue's limit applies.")));
 	}
 }
 

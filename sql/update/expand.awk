@@ -3,6 +3,7 @@
 # what a fresh install creates and nothing is written twice:
 #
 #   -- @replace function task.task_create    CREATE OR REPLACE FUNCTION ... and its COMMENT
+#   -- @replace procedure task.task_hire_sync  CREATE OR REPLACE PROCEDURE ... and its COMMENT
 #   -- @replace view api.tasks               CREATE OR REPLACE VIEW ... (up to its ";") and the
 #                                            COMMENT ON VIEW / COLUMN statements right after it
 #   -- @include sql/87_market.sql            a whole install fragment, new in this version
@@ -30,6 +31,9 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 			if (!on && kind == "function" && index(line, "CREATE FUNCTION " name "(") == 1) {
 				on = 1; found++
 				sub(/^CREATE FUNCTION/, "CREATE OR REPLACE FUNCTION", line)
+			} else if (!on && kind == "procedure" && index(line, "CREATE PROCEDURE " name "(") == 1) {
+				on = 1; found++
+				sub(/^CREATE PROCEDURE/, "CREATE OR REPLACE PROCEDURE", line)
 			} else if (!on && kind == "view" && index(line, "CREATE VIEW " name " ") == 1) {
 				on = 1; found++
 				sub(/^CREATE VIEW/, "CREATE OR REPLACE VIEW", line)
@@ -44,7 +48,7 @@ function emit(kind, name,    n, i, f, line, on, done, incomment, found) {
 			if (!on) continue
 			print line
 			if (kind == "view" && line ~ /;$/) { on = 2; continue }
-			if (line ~ /^COMMENT ON FUNCTION/) incomment = 1
+			if (line ~ /^COMMENT ON (FUNCTION|PROCEDURE)/) incomment = 1
 			if (incomment && line ~ /(';|\$\$;)$/) { on = 0; incomment = 0 }
 		}
 		close(f)
@@ -111,7 +115,7 @@ function triggers(func,    n, i, f, line, stmt, found) {
 		exit 1
 	}
 }
-/^-- @replace (function|view) [^ ]+$/ { emit($3, $4); next }
+/^-- @replace (function|procedure|view) [^ ]+$/ { emit($3, $4); next }
 /^-- @create triggers [^ ]+$/ { triggers($4); next }
 /^-- @create (table|sequence|type) [^ ]+$/ { create($3, $4); next }
 /^-- @include [^ ]+$/ {

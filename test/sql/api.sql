@@ -413,6 +413,15 @@ SELECT task_dequeue('api/platform/final', lease => '2 years');
 SELECT task_wait_many(ARRAY[ARRAY[:'f1', :'f2']]::task_id[], '0');
 SELECT task_queue_create('api/platform/year', lease => '367 days');
 \set ON_ERROR_STOP 1
+RESET ROLE;
+-- Operations see a queue but do not configure it: the hint says so (it
+-- spoke of running workers only)
+SET ROLE api_ops;
+\set ON_ERROR_STOP 0
+SELECT task_queue_configure('api/platform/final', paused => true);
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SET ROLE api_svc;
 -- "1 year" is a year of 365 or 366 days, not PostgreSQL's 360 when it
 -- compares intervals
 SELECT lease, max_run_time, retention
@@ -479,3 +488,16 @@ SELECT task_account_create('API Nobody', 'Client', 'Sleeping');
 SELECT task_login_grant('api_no_such_role', :'svc');
 SELECT task_login_revoke('api_no_such_role');
 \set ON_ERROR_STOP 1
+-- texts in UTF-8 (at the end: failed creates use up task ids): a C1
+-- control character (U+0085), a name of no-break and ideographic spaces, a
+-- description of a zero-width space and newlines
+SET ROLE api_svc;
+\set ON_ERROR_STOP 0
+SELECT task_create('a.b', 'api/platform/q', name => E'bad\u0085name');
+SELECT task_create('a.b', 'api/platform/q', name => E'\u00a0\u3000\u00a0');
+SELECT task_create('a.b', 'api/platform/q', description => E'\u200b\n\t');
+\set ON_ERROR_STOP 1
+BEGIN;
+SELECT name FROM task_create('a.b', 'api/platform/q', name => E'caf\u00e9\u00a0cr\u00e8me');
+ROLLBACK;
+RESET ROLE;

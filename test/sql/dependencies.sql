@@ -40,6 +40,9 @@ SELECT task_create('dp.g', 'dp/q2', depends_on => ARRAY[:'e']::task_id[]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_create('dp.g', 'dp/q2', depends_on => ARRAY['TSK-0021-9999-9999-9999']::task_id[]);
 \echo :LAST_ERROR_SQLSTATE
+-- a NULL among the dependencies: 22004 with a hint, not "not found: ."
+SELECT task_create('dp.g', 'dp/q2', depends_on => ARRAY[:'e', NULL]::task_id[]);
+\echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 -- a cancelled dependency cancels too
 SELECT id AS h FROM task_create('dp.h', 'dp/q3') \gset

@@ -62,6 +62,10 @@ SELECT pg_has_role('regress_lkl_client', 'task_client', 'MEMBER') AS in_group,
 SELECT task_account_update(:'client', status => 'Active') AS enabled;
 SELECT pg_has_role('regress_lkl_client', 'task_client', 'MEMBER') AS in_group,
        pg_temp.whoami('regress_lkl_client') AS kind;
+-- renaming an active account leaves its logins as they are, without a
+-- NOTICE "role ... is already a member of role task_client"
+SELECT task_account_update(:'client', name => 'Renamed client') AS renamed;
+SELECT pg_has_role('regress_lkl_client', 'task_client', 'MEMBER') AS in_group;
 SELECT task_account_update('ACC-9999-9997', name => 'nobody') AS no_such_account;
 -- superuser only
 SET SESSION AUTHORIZATION regress_lkl_client;

@@ -26,6 +26,11 @@ SELECT pg_temp.try($$SELECT task.task_service_create('lkn-delta', 'lkn/delta')$$
 SELECT pg_temp.try($$SELECT task.task_service_create('lkn-root', 'lkn')$$) AS root_over_both;
 -- the same namespace: refused as before
 SELECT pg_temp.try($$SELECT task.task_service_create('lkn-gamma-2', 'lkn/gamma')$$) AS same_namespace;
+-- a refused duplicate uses up no service number (there are 9999, never reused)
+SELECT last_value AS svc_seq_before FROM task.service_id_seq \gset
+SELECT pg_temp.try($$SELECT task.task_service_create('lkn-gamma-2', 'lkn/gamma')$$) AS same_namespace_again;
+SELECT pg_temp.try($$SELECT task.task_service_create('lkn-gamma', 'lkn/gamma-2')$$) AS same_name;
+SELECT last_value = :svc_seq_before AS no_number_used FROM task.service_id_seq;
 -- a shared prefix of characters is not nesting
 SELECT pg_temp.try($$SELECT task.task_service_create('lkn-gammas', 'lkn/gammas')$$) AS gammas;
 SELECT pg_temp.try($$SELECT task.task_service_create('lkn-gam', 'lkn/gam')$$) AS gam;

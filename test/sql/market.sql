@@ -472,6 +472,19 @@ END
 $$;
 SELECT try($$CALL task_hire_sync('translation.de_en', '{}', 500, '0 seconds')$$);
 RESET ROLE;
+-- where it cannot commit (a transaction block, as in a function above) or
+-- with a timeout task_wait refuses, it hires nothing (a hire committed
+-- before a failed call was a second hire when the client called again)
+SELECT count(*) AS hires_before FROM task.market_task \gset
+SET ROLE mk_alice;
+\set ON_ERROR_STOP 0
+BEGIN;
+CALL task_hire_sync('translation.de_en', '{}', 500, '0 seconds');
+ROLLBACK;
+CALL task_hire_sync('translation.de_en', '{}', 500, '2 hours');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SELECT count(*) - :hires_before AS hired FROM task.market_task;
 
 -- ------------------------------------------------------------ money, overall
 SELECT l.kind, task.account_text(l.account) = :'alice' AS alice, l.balance

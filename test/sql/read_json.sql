@@ -195,6 +195,20 @@ SELECT task_get(:'held') #> '{worker}' ?& ARRAY['name', 'pid', 'since'] AS worke
        task_get(:'child') -> 'parameters' AS nested_nulls_kept,
        task_get(:'done') ->> 'result' LIKE '%/' || :'done' || '/result' AS result_uri;
 RESET ROLE;
+-- the URI prefixes are relative paths: a trailing "/" made result URIs
+-- with "//", a scheme and host made them absolute; both are refused
+SET task.result_uri_prefix = '/api/v2/tasks';
+SELECT task_get(:'done') ->> 'result' = '/api/v2/tasks/' || :'done' || '/result' AS prefixed;
+\set ON_ERROR_STOP 0
+SET task.result_uri_prefix = '/api/v2/tasks/';
+SET task.result_uri_prefix = 'https://evil.example';
+SET task.result_uri_prefix = '/api/../tasks';
+SET task.artifact_uri_prefix = '/rpc/task_artifact?x=1';
+\set ON_ERROR_STOP 1
+SHOW task.result_uri_prefix;
+SET task.result_uri_prefix = '';
+SELECT task_get(:'done') ->> 'result' LIKE '/public/v1/system/tasks/%' AS empty_is_the_default;
+RESET task.result_uri_prefix;
 
 DROP OWNED BY regress_rdj_svc, regress_rdj_other, regress_rdj_ops, regress_rdj_vendor, regress_rdj_client;
 DROP ROLE regress_rdj_svc, regress_rdj_other, regress_rdj_ops, regress_rdj_vendor, regress_rdj_client;

@@ -361,15 +361,17 @@ SELECT is_empty(
        ORDER BY 1$$,
     'a fresh role has no privilege on any table of schema task');
 -- Internal functions (_name) are reached through the SECURITY DEFINER API
--- only: EXECUTE is revoked from PUBLIC. The one exception is the list of
--- role names, task._roles(), which http_pre_request reads as a web role.
+-- only: EXECUTE is revoked from PUBLIC. The exceptions tell nothing: the
+-- list of role names, task._roles(), which http_pre_request reads as a web
+-- role, and task._can_commit(), which task_hire_sync (a procedure that
+-- commits runs as its caller) asks before it hires.
 SELECT is(
     ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
            WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE '\_%'
              AND has_function_privilege('regress_schema_nobody', p.oid, 'EXECUTE')
            ORDER BY 1),
-    ARRAY['task._roles()'],
-    'a fresh role cannot execute the internal _functions of schema task, but for task._roles()');
+    ARRAY['task._can_commit()', 'task._roles()'],
+    'a fresh role cannot execute the internal _functions of schema task, but for task._can_commit() and task._roles()');
 -- The public API is callable by any role (USAGE on the schema, EXECUTE on
 -- task_*): what a caller may do is decided by task.login, not by grants.
 SELECT ok(has_schema_privilege('regress_schema_nobody', 'task', 'USAGE'),

@@ -144,6 +144,12 @@ SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) FROM 
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) || array_agg(id) FROM batch2));
 \echo :LAST_ERROR_SQLSTATE
+-- a NULL id or token in the batch: 22004 with a hint, not "more than once" or a status error
+SELECT task_dequeue('wk/batch', 1, complete_batch => ARRAY[NULL]::task_id[], complete_tokens => ARRAY[1]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_dequeue('wk/batch', 1, complete_batch => (SELECT array_agg(id) FROM batch2),
+                    complete_tokens => (SELECT array_agg(NULL::bigint) FROM batch2));
+\echo :LAST_ERROR_SQLSTATE
 -- a batch of two dimensions: 22023 with a hint, as task_wait_many answers
 SELECT task_dequeue('wk/batch', 1, complete_batch => ARRAY[(SELECT array_agg(id) FROM batch2)],
                     complete_tokens => ARRAY[(SELECT array_agg(lease_token) FROM batch2)]);

@@ -1,0 +1,46 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 21, seed scenarios: errors a caller could not act on.
+--
+-- A NULL in depends_on answers 22004, not 23503 "not found: ." (the NULL
+-- printed as nothing).
+-- @replace function task._create
+--
+-- A NULL in complete_batch or complete_tokens answers 22004, not "lists a
+-- task more than once" or a status error of the task next to it.
+-- @replace function task._complete_many
+--
+-- A marketplace call in the wrong escrow state says what the escrow must
+-- be ("The escrow must be held or in review to dispute a task."), not
+-- "Dispute applies while the escrow is held or review." ("Pay For ...").
+-- @replace function task._market_state
+--
+-- Operations configuring a queue were told only the owning service "runs
+-- workers on a queue": the hint names its settings too.
+-- @replace function task._worker_queue
+--
+-- Renaming an account (or granting a login again) printed NOTICE "role
+-- ... is already a member of role task_client": the group role is granted
+-- only when missing.
+-- @replace function task._set_group
+--
+-- task_hire_sync refuses, before it hires, a call where it cannot commit
+-- (inside a transaction block or a function: 2D000 with a hint, was a bare
+-- "invalid transaction termination") and a timeout task_wait refuses (the
+-- hire was committed, then the call failed).
+-- @replace function task._can_commit
+REVOKE ALL ON FUNCTION task._can_commit() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION task._can_commit() TO PUBLIC;
+-- @replace procedure task.task_hire_sync
+--
+-- "Only Operations, at tier 3 can do this." reads "Only Operations (at
+-- tier 3) can do this."
+-- @replace function task.task_dispute_resolve
+--
+-- A refused duplicate service (name or namespace) no longer uses up a
+-- service number: there are 9999, never given twice.
+-- @replace function task.task_service_create
+--
+-- max_run_time's hint: 0 or NULL is "no limit of its own" (a task then has
+-- its queue's), not "no limit".
+-- @replace function task._check_max_run_time
