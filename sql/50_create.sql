@@ -140,11 +140,6 @@ BEGIN
                   HINT = 'List task ids TSK-XXXX-YYYY-YYYY-YYYY only; leave the NULLs out.';
     END IF;
     IF _create.depends_on IS NOT NULL AND cardinality(_create.depends_on) > 0 THEN
-        IF EXISTS (SELECT FROM unnest(_create.depends_on) d WHERE d IS NULL) THEN
-            RAISE EXCEPTION 'depends_on must not contain null'
-                USING ERRCODE = 'null_value_not_allowed',
-                      HINT = 'List task ids TSK-XXXX-YYYY-YYYY-YYYY only; leave the NULLs out.';
-        END IF;
         SELECT array_agg(DISTINCT d ORDER BY d) INTO deps FROM unnest(_create.depends_on) d;
         -- share-lock the dependencies: none can settle unseen while we look,
         -- and one completing right after us finds our dependency rows
