@@ -58,6 +58,35 @@ $$;
 -- the worker path still runs: claim the queued task and complete it
 SELECT c.status FROM task.task_dequeue('up/main') d,
        task.task_complete(d.id, result => '{"after": "update"}', token => d.lease_token) c;
+-- a claim made under 0.1.0 and still held across the update: the update
+-- keeps its token (0.1.0's, the revision of the claim), the holder goes on
+-- with it (heartbeat, complete), and any other token is fenced (55000)
+DO $$
+DECLARE
+    t task.task := (SELECT x FROM task.task x WHERE x.status = 'processing' AND x.queue = 'up/other');
+    s text;
+BEGIN
+    IF t.lease_token IS DISTINCT FROM t.revision::bigint THEN
+        RAISE EXCEPTION 'the update changed the token of a claim held across it: % (revision %)', t.lease_token, t.revision;
+    END IF;
+    BEGIN
+        PERFORM task.task_complete(t.id, result => '{"stale": true}', token => t.lease_token + (1::bigint << 31));
+        RAISE EXCEPTION 'a token that is not the claim''s completed a task claimed under 0.1.0';
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        GET STACKED DIAGNOSTICS s = MESSAGE_TEXT;
+        IF s NOT LIKE 'lease lost:%' THEN
+            RAISE EXCEPTION 'a wrong token after the update: %', s;
+        END IF;
+    END;
+    IF (SELECT x.lease_token FROM task.task_heartbeat(t.id, t.lease_token) x) IS DISTINCT FROM t.lease_token THEN
+        RAISE EXCEPTION 'the heartbeat of a claim held across the update failed';
+    END IF;
+    IF (SELECT x.status FROM task.task_complete(t.id, result => '{"held": "across the update"}', token => t.lease_token) x)
+       IS DISTINCT FROM 'completed' THEN
+        RAISE EXCEPTION 'the holder of a claim made under 0.1.0 could not complete it after the update';
+    END IF;
+END
+$$;
 RESET ROLE;
 SET ROLE up_client;
 DO $$
