@@ -787,8 +787,10 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		}
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		/* waited on a queue not created yet: is it now? */
-		if (qnull[QC_CREATED_AT])
+		/*
+		 * The queue as it is now: created meanwhile, paused, its limits or
+		 * lease changed (task_queue_configure) while this call slept.
+		 */
 		{
 			HeapTupleHeader was = q;
 
@@ -796,6 +798,20 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 														  false, -1));
 			pfree(was);
 			queue_values(q, qv, qnull);
+		}
+		if (DatumGetBool(qv[QC_PAUSED]))
+		{
+			SPI_finish();
+			return;
+		}
+		if (nulls[4] && (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
+						 DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0))
+		{
+			/* limited since the wait began: sleep on its freed-slot key too from now on */
+			args[4] = Int64GetDatum((int64) task_wait_key_of_limit(DatumGetInt32(qv[QC_OWNER])));
+			nulls[4] = false;
+			nulls[5] = !task_wait_generation(DatumGetInt64(args[4]), &seq);
+			args[5] = Int64GetDatum(seq);
 		}
 		got = claim_into(rsinfo, q, qv, qnull, n, lease_isnull, lease);
 		SPI_finish();

@@ -241,6 +241,10 @@ typedef struct PendingMark
 	MarkPos		pos;			/* the first runnable row written */
 	bool		has_lease;
 	TimestampTz lease;			/* the first lease_until of a processing row written */
+	bool		has_taken;
+	MarkPos		taken;			/* the first row this transaction took out of runnable */
+	bool		has_lease_taken;
+	TimestampTz lease_taken;	/* the first lease_until this transaction changed or ended */
 } PendingMark;
 
 /* the ticket of this backend's last task._lease_from */
@@ -647,35 +651,71 @@ pending_of(int32 owner, uint64 key)
 	pending[npending].owner = owner;
 	pending[npending].has_pos = false;
 	pending[npending].has_lease = false;
+	pending[npending].has_taken = false;
+	pending[npending].has_lease_taken = false;
 	return &pending[npending++];
 }
 
-void
-task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id)
+/* Keeps the first (lowest) position, or lease, noted in a transaction. */
+static void
+keep_first_pos(bool *has, MarkPos *first, int32 priority, TimestampTz run_at, int64 id)
 {
 	MarkPos		pos = {priority, run_at, id};
-	PendingMark *p;
 
-	if (mark_shared == NULL)
-		return;
-	p = pending_of(owner, key);
-	if (!p->has_pos || pos_before(&pos, &p->pos))
-		p->pos = pos;
-	p->has_pos = true;
+	if (!*has || pos_before(&pos, first))
+		*first = pos;
+	*has = true;
 }
 
-/* The transition trigger: a processing row of the queue, leased until lease. */
+static void
+keep_first_lease(bool *has, TimestampTz *first, TimestampTz lease)
+{
+	if (!*has || lease < *first)
+		*first = lease;
+	*has = true;
+}
+
+/*
+ * The transition trigger: a row of the queue runnable at this position
+ * after a write. With taken: a row that was runnable there before this
+ * write and is not any more (a claim, a cancel, a block) or moved. Until
+ * the transaction ends, a refresh of the mark by this backend sees the row
+ * as this transaction wrote it, and the transaction may still roll back:
+ * the refresh stores no position past it (task_mark_store).
+ */
 void
-task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease)
+task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id, bool taken)
 {
 	PendingMark *p;
 
 	if (mark_shared == NULL)
 		return;
 	p = pending_of(owner, key);
-	if (!p->has_lease || lease < p->lease)
-		p->lease = lease;
-	p->has_lease = true;
+	if (taken)
+		keep_first_pos(&p->has_taken, &p->taken, priority, run_at, id);
+	else
+		keep_first_pos(&p->has_pos, &p->pos, priority, run_at, id);
+}
+
+/*
+ * The transition trigger: a processing row of the queue, leased until
+ * lease. With taken: the lease before this write changed it or ended the
+ * processing; a rescue's look by this backend sees the row as written, and
+ * the transaction may roll back: the look stores no lease mark past it
+ * (task._lease_set).
+ */
+void
+task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease, bool taken)
+{
+	PendingMark *p;
+
+	if (mark_shared == NULL)
+		return;
+	p = pending_of(owner, key);
+	if (taken)
+		keep_first_lease(&p->has_lease_taken, &p->lease_taken, lease);
+	else
+		keep_first_lease(&p->has_lease, &p->lease, lease);
 }
 
 /*
@@ -1086,7 +1126,7 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 	/* what this transaction made runnable itself is not in the mark yet */
 	if (state != MARK_UNKNOWN)
 		for (i = 0; i < npending; i++)
-			if (pending[i].key == key && pending[i].owner == owner)
+			if (pending[i].key == key && pending[i].owner == owner && pending[i].has_pos)
 			{
 				if (state == MARK_EMPTY || pos_before(&pending[i].pos, &pos))
 					pos = pending[i].pos;
@@ -1165,12 +1205,32 @@ task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
 	bool		stored;
 	uint64		key;
 	ClaimMark  *m;
+	int			i;
 
 	if (mark_shared == NULL || IsolationUsesXactSnapshot())
 		return false;
 
 	key = task_wait_key_of_queue(VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
 	m = mark_of(key);
+
+	/*
+	 * Rows this transaction took out of the queue are invisible to its own
+	 * refresh as they were: not past the first of them (it may roll back)
+	 */
+	for (i = 0; i < npending; i++)
+		if (pending[i].key == key && pending[i].owner == owner && pending[i].has_taken)
+		{
+			MarkPos		pos = {priority, run_at, id};
+
+			if (empty || pos_before(&pending[i].taken, &pos))
+			{
+				empty = false;
+				priority = pending[i].taken.priority;
+				run_at = pending[i].taken.run_at;
+				id = pending[i].taken.id;
+			}
+			break;
+		}
 
 	SpinLockAcquire(&m->mutex);
 	stored = m->generation == ticket &&
@@ -1290,6 +1350,15 @@ task_lease_set(PG_FUNCTION_ARGS)
 	if (key != lease_ticket_key || owner != lease_ticket_owner)
 		PG_RETURN_BOOL(false);
 	lease_ticketed = false;
+	/* not past a lease this transaction changed: it may roll back */
+	{
+		int			i;
+
+		for (i = 0; i < npending; i++)
+			if (pending[i].key == key && pending[i].owner == owner &&
+				pending[i].has_lease_taken && pending[i].lease_taken < upto)
+				upto = pending[i].lease_taken;
+	}
 	m = mark_of(key);
 	SpinLockAcquire(&m->mutex);
 	stored = m->lease_generation == lease_ticket &&

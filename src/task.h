@@ -81,8 +81,9 @@ extern int	task_claim_mark_refresh;
 extern void task_mark_init(void);
 extern Size task_mark_shmem_size(void);
 extern void task_mark_shmem_init(void);
-extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id);
-extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease);
+/* a runnable position / a lease written (taken: as it was before an update) */
+extern void task_mark_note(int32 owner, uint64 key, int32 priority, TimestampTz run_at, int64 id, bool taken);
+extern void task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease, bool taken);
 extern void task_mark_xact_end(bool commit, bool prepare);
 extern void task_mark_pre_prepare(void);
 

@@ -776,32 +776,34 @@ note_claim(Datum queue)
  * (a requeue, a retry, a new priority, run_at or queue), may sort before
  * the queue's claim mark; its position lowers the mark at commit. A
  * processing row's lease_until lowers the queue's lease mark likewise.
+ * With taken, the row as it was before an update: a runnable position or
+ * a lease this transaction took away, which a refresh made later in the
+ * same transaction must not move past (the transaction may roll back).
  */
 static void
-note_mark(Datum *values, bool *nulls)
+note_mark(Datum *values, bool *nulls, bool taken)
 {
 	AttrNumber	pa = cache.extra_attnum[XCOL_PRIORITY];
 	AttrNumber	ra = cache.extra_attnum[XCOL_RUN_AT];
 	TaskStatus	status = status_of(values[cache.attnum[COL_STATUS] - 1]);
-	text	   *t;
+	text	   *t = DatumGetTextPP(values[cache.attnum[COL_QUEUE] - 1]);
+	int32		owner = DatumGetInt32(values[cache.attnum[COL_OWNER] - 1]);
+	uint64		key;
 
 	if (status == ST_PROCESSING && !nulls[cache.attnum[COL_LEASE_UNTIL] - 1])
 	{
-		t = DatumGetTextPP(values[cache.attnum[COL_QUEUE] - 1]);
-		task_mark_note_lease(DatumGetInt32(values[cache.attnum[COL_OWNER] - 1]),
-							 task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
-							 DatumGetTimestampTz(values[cache.attnum[COL_LEASE_UNTIL] - 1]));
+		TimestampTz lease = DatumGetTimestampTz(values[cache.attnum[COL_LEASE_UNTIL] - 1]);
+
+		key = task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		task_mark_note_lease(owner, key, lease, taken);
 		return;
 	}
 	if ((status != ST_QUEUED && status != ST_RESCHEDULED) || pa == 0 || ra == 0 ||
 		nulls[pa - 1] || nulls[ra - 1])
 		return;
-	t = DatumGetTextPP(values[cache.attnum[COL_QUEUE] - 1]);
-	task_mark_note(DatumGetInt32(values[cache.attnum[COL_OWNER] - 1]),
-				   task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
-				   DatumGetInt32(values[pa - 1]),
-				   DatumGetTimestampTz(values[ra - 1]),
-				   DatumGetInt64(values[cache.attnum[COL_ID] - 1]));
+	key = task_wait_key_of_queue(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	task_mark_note(owner, key, DatumGetInt32(values[pa - 1]), DatumGetTimestampTz(values[ra - 1]),
+				   DatumGetInt64(values[cache.attnum[COL_ID] - 1]), taken);
 }
 
 Datum
@@ -922,6 +924,7 @@ task_transition(PG_FUNCTION_ARGS)
 
 		from = status_of(oldvalues[ATT(COL_STATUS)]);
 		to = status_of(values[ATT(COL_STATUS)]);
+		note_mark(oldvalues, oldnulls, true);
 		if (from == to && (from == ST_COMPLETED || from == ST_FAILED || from == ST_CANCELLED))
 			check_finished_unchanged(rel, desc, from, oldvalues, oldnulls, values, nulls);
 
@@ -1050,7 +1053,7 @@ restored:
 		}
 	}
 
-	note_mark(values, nulls);
+	note_mark(values, nulls, false);
 
 	result = heap_modify_tuple(newtuple, desc, values, nulls, replace);
 	return PointerGetDatum(result);

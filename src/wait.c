@@ -496,7 +496,21 @@ wait_xact_callback(XactEvent event, void *arg)
 	 * and committed has used it.
 	 */
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		int			i;
+
 		pass_wake(false);
+
+		/*
+		 * Claims rolled back: their tasks are runnable again (and a limited
+		 * queue's claim slots free again), as if a commit had made them so.
+		 * The abort is visible already (ProcArrayEndTransaction ran).
+		 */
+		for (i = 0; wait_shared != NULL && i < npending; i++)
+			if (!pending[i].broadcast && pending[i].claimed > 0)
+				wake_slot(&wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots],
+						  pending[i].claimed, false);
+	}
 	holding_slot = -1;
 
 	if (event == XACT_EVENT_COMMIT && wait_shared != NULL)
