@@ -13,7 +13,7 @@ COMMENT ON FUNCTION task._iso(timestamptz) IS 'Internal: ISO 8601 in UTC with mi
 
 CREATE FUNCTION task._actor_json(actor text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'task_actor_json' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author (a service, an account), read once per transaction; an account other than the caller is {id} only, except for Operations; another author is {name}.';
+COMMENT ON FUNCTION task._actor_json(text) IS 'Internal: the {id, name, revision} object of an audit or log author (a service, an account), read once per snapshot (a statement''s, or the transaction''s under REPEATABLE READ); an account other than the caller is {id} only, except for Operations; another author is {name}.';
 
 CREATE FUNCTION task._stamp(at timestamptz, by text) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE

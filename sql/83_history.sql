@@ -139,72 +139,97 @@ COMMENT ON FUNCTION task._history_create(date) IS
 -- month: one transaction, so a reader sees the task live or archived, never
 -- both or neither. The rows are locked (SKIP LOCKED) first: a call that
 -- changes one of them (retry, delete) waits, then finds it archived.
+-- A finished task still linked to live rows stays live (purged as
+-- before): a hired task, one in a dependency, a parent of a live child.
+CREATE FUNCTION task._archive_kept(owner integer, id task.task_id, code text) RETURNS boolean
+    LANGUAGE sql STABLE
+    RETURN code LIKE 'market.%'
+        OR EXISTS (SELECT FROM task.task_dependency d
+                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.task_id OPERATOR(task.=) _archive_kept.id)
+        OR EXISTS (SELECT FROM task.task_dependency d
+                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.depends_on OPERATOR(task.=) _archive_kept.id)
+        OR EXISTS (SELECT FROM ONLY task.task c
+                    WHERE c.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND c.parent OPERATOR(task.=) _archive_kept.id);
+COMMENT ON FUNCTION task._archive_kept(integer, task.task_id, text) IS
+    'Internal (task_maintain): whether a finished task stays live instead of moving to the history tables (hired, in a dependency, or the parent of a live child).';
+
+CREATE FUNCTION task._archive_queue(q task.queue, max_rows integer) RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids task.task_id[];
+    months date[];
+    m date;
+    n integer;
+BEGIN
+    SELECT array_agg(v.id), array_agg(DISTINCT v.month) INTO ids, months
+      FROM (SELECT t.id, task._history_month(t.status_at) AS month
+              FROM ONLY task.task t
+             WHERE t.queue = q.name
+               AND t.status IN ('completed', 'failed', 'cancelled')
+               AND t.status_at < now() - q.archive_after
+               AND NOT task._archive_kept(t.owner, t.id, t.code)
+             ORDER BY t.status_at
+             LIMIT _archive_queue.max_rows
+             FOR UPDATE OF t SKIP LOCKED) v;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOREACH m IN ARRAY months LOOP
+        PERFORM task._history_create(m);
+        EXECUTE pg_catalog.format(
+            'INSERT INTO task.%I SELECT t.* FROM ONLY task.task t
+              WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
+            'task_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
+        EXECUTE pg_catalog.format(
+            'INSERT INTO task.%I SELECT a.* FROM ONLY task.task t JOIN ONLY task.task_access a
+                 ON a.owner = t.owner AND a.task_id = t.id
+              WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
+            'task_access_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
+        EXECUTE pg_catalog.format(
+            'INSERT INTO task.%I SELECT l.* FROM ONLY task.task t JOIN ONLY task.task_log l
+                 ON l.owner = t.owner AND l.task_id = t.id
+              WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
+            'task_log_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
+    END LOOP;
+    DELETE FROM ONLY task.task_log l USING unnest(ids) v(id)
+     WHERE l.owner = task.task_id_owner(v.id) AND l.task_id = v.id;
+    DELETE FROM ONLY task.task_access a USING unnest(ids) v(id)
+     WHERE a.owner = task.task_id_owner(v.id) AND a.task_id = v.id;
+    DELETE FROM ONLY task.task t WHERE t.id = ANY (ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION task._archive_queue(task.queue, integer) IS
+    'Internal (task_maintain): moves up to max_rows finished tasks of one queue, archive_after past their finishing time and not kept (task._archive_kept), with their access lists and logs, into the history tables of their month; returns how many.';
+
 CREATE FUNCTION task._history_archive(max_rows integer) RETURNS integer
     LANGUAGE plpgsql
 AS $$
 DECLARE
     q task.queue;
     moved integer := 0;
-    ids task.task_id[];
-    months date[];
-    m date;
-    n integer;
 BEGIN
-    -- only the queues holding a finished task old enough (one probe each
-    -- in one statement, as task_maintain's purge: queues are free to make)
+    -- only the queues holding a finished task old enough that can move
+    -- (one probe each in one statement, as task_maintain's purge: queues
+    -- are free to make), the longest overdue first (as the purge)
     FOR q IN
-        SELECT x.* FROM task.queue x
-         WHERE x.archive_after > '0'
-           AND EXISTS (SELECT FROM ONLY task.task t
-                        WHERE t.queue = x.name
-                          AND t.status IN ('completed', 'failed', 'cancelled')
-                          AND t.status_at < now() - x.archive_after
-                       OFFSET 0)
-         ORDER BY x.name
+        SELECT (c.x).* FROM (
+            SELECT x,
+                   (SELECT t.status_at FROM ONLY task.task t
+                     WHERE t.queue = x.name
+                       AND t.status IN ('completed', 'failed', 'cancelled')
+                       AND t.status_at < now() - x.archive_after
+                       AND NOT task._archive_kept(t.owner, t.id, t.code)
+                     ORDER BY t.status_at LIMIT 1) + x.archive_after AS due
+              FROM task.queue x
+             WHERE x.archive_after > '0') c
+         WHERE c.due IS NOT NULL
+         ORDER BY c.due, (c.x).name
     LOOP
         EXIT WHEN moved >= _history_archive.max_rows;
-        SELECT array_agg(v.id), array_agg(DISTINCT v.month) INTO ids, months
-          FROM (SELECT t.id, task._history_month(t.status_at) AS month
-                  FROM ONLY task.task t
-                 WHERE t.queue = q.name
-                   AND t.status IN ('completed', 'failed', 'cancelled')
-                   AND t.status_at < now() - q.archive_after
-                   -- still linked to live rows: stays live, purged as before
-                   AND t.code NOT LIKE 'market.%'
-                   AND NOT EXISTS (SELECT FROM task.task_dependency d
-                                    WHERE d.owner = t.owner AND d.task_id = t.id)
-                   AND NOT EXISTS (SELECT FROM task.task_dependency d
-                                    WHERE d.owner = t.owner AND d.depends_on = t.id)
-                   AND NOT EXISTS (SELECT FROM ONLY task.task c
-                                    WHERE c.owner = t.owner AND c.parent = t.id)
-                 ORDER BY t.status_at
-                 LIMIT _history_archive.max_rows - moved
-                 FOR UPDATE OF t SKIP LOCKED) v;
-        CONTINUE WHEN ids IS NULL;
-        FOREACH m IN ARRAY months LOOP
-            PERFORM task._history_create(m);
-            EXECUTE pg_catalog.format(
-                'INSERT INTO task.%I SELECT t.* FROM ONLY task.task t
-                  WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
-                'task_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
-            EXECUTE pg_catalog.format(
-                'INSERT INTO task.%I SELECT a.* FROM ONLY task.task t JOIN ONLY task.task_access a
-                     ON a.owner = t.owner AND a.task_id = t.id
-                  WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
-                'task_access_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
-            EXECUTE pg_catalog.format(
-                'INSERT INTO task.%I SELECT l.* FROM ONLY task.task t JOIN ONLY task.task_log l
-                     ON l.owner = t.owner AND l.task_id = t.id
-                  WHERE t.id = ANY ($1) AND task._history_month(t.status_at) = $2',
-                'task_log_' || pg_catalog.to_char(m, 'YYYYMM')) USING ids, m;
-        END LOOP;
-        DELETE FROM ONLY task.task_log l USING unnest(ids) v(id)
-         WHERE l.owner = task.task_id_owner(v.id) AND l.task_id = v.id;
-        DELETE FROM ONLY task.task_access a USING unnest(ids) v(id)
-         WHERE a.owner = task.task_id_owner(v.id) AND a.task_id = v.id;
-        DELETE FROM ONLY task.task t WHERE t.id = ANY (ids);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        moved := moved + n;
+        moved := moved + task._archive_queue(q, _history_archive.max_rows - moved);
     END LOOP;
     RETURN moved;
 END

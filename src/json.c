@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "task.h"
@@ -161,18 +162,51 @@ static int	actor_count = 0;
 static int	actor_next = 0;		/* the entry a full cache replaces next */
 static LocalTransactionId actor_lxid = InvalidLocalTransactionId;
 static uint64 actor_epoch = 0;
+
+/*
+ * Under READ COMMITTED each statement reads with a snapshot of its own: a
+ * rename committed since the last one must show (the invalidation that
+ * moves the epoch reaches this backend only when it next takes a lock, and
+ * comes after the commit is visible). The names are kept while the
+ * snapshot sees the same commits: the same xmin, xmax and running count
+ * (any commit moves xmax or lowers the count) and command.
+ */
+typedef struct ActorSnap
+{
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	CommandId	curcid;
+} ActorSnap;
+
+static ActorSnap actor_snap;
+
+static void
+actor_snap_now(ActorSnap *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!IsolationUsesXactSnapshot() && ActiveSnapshotSet())
+	{
+		Snapshot	snap = GetActiveSnapshot();
+
+		out->xmin = snap->xmin;
+		out->xmax = snap->xmax;
+		out->xcnt = snap->xcnt;
+		out->curcid = snap->curcid;
+	}
+}
 static SPIPlanPtr actor_plan[2] = {NULL, NULL};
 
 static const char *const actor_sql[2] = {
 	"SELECT pg_catalog.jsonb_build_object('id', $1, 'name', s.name, 'revision', s.revision) "
-	"  FROM task.service s WHERE s.id = $2::integer",
+	"  FROM task.service s WHERE s.id OPERATOR(pg_catalog.=) $2::integer",
 	"SELECT pg_catalog.jsonb_build_object('id', $1, 'name', a.name, 'revision', a.revision) "
-	"  FROM task.account a WHERE a.id = $2"
+	"  FROM task.account a WHERE a.id OPERATOR(pg_catalog.=) $2"
 };
 
 /*
  * The {id, name, revision} of a service or an account, read as the caller
- * (row-level security as for any query of theirs) once per transaction
+ * (row-level security as for any query of theirs) once per snapshot (see ActorSnap)
  * while nothing it was read from changed; NULL when no row is seen.
  */
 static Jsonb *
@@ -184,16 +218,20 @@ actor_lookup(bool account, int64 number, text *actor)
 	Datum		args[2];
 	bool		isnull;
 	int			i;
+	ActorSnap	snap;
 
+	actor_snap_now(&snap);
 	if (actor_cxt == NULL)
 		actor_cxt = AllocSetContextCreate(TopMemoryContext, "task actor names", ALLOCSET_SMALL_SIZES);
-	if (lxid != actor_lxid || epoch != actor_epoch || lxid == InvalidLocalTransactionId)
+	if (lxid != actor_lxid || epoch != actor_epoch || lxid == InvalidLocalTransactionId ||
+		memcmp(&snap, &actor_snap, sizeof(snap)) != 0)
 	{
 		MemoryContextReset(actor_cxt);
 		actor_count = 0;
 		actor_next = 0;
 		actor_lxid = lxid;
 		actor_epoch = epoch;
+		actor_snap = snap;
 	}
 	for (i = 0; i < actor_count; i++)
 		if (actor_cache[i].account == account && actor_cache[i].number == number)

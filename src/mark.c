@@ -638,15 +638,7 @@ pending_of(int32 owner, uint64 key)
 	for (i = npending - 1; i >= 0; i--)
 		if (pending[i].key == key && pending[i].owner == owner)
 			return &pending[i];
-	if (npending == maxpending)
-	{
-		int			newmax = maxpending == 0 ? MARK_PENDING_INITIAL : maxpending * 2;
-
-		pending = pending == NULL
-			? MemoryContextAlloc(TopMemoryContext, newmax * sizeof(PendingMark))
-			: repalloc(pending, newmax * sizeof(PendingMark));
-		maxpending = newmax;
-	}
+	pending = task_list_room(pending, npending, &maxpending, sizeof(PendingMark), MARK_PENDING_INITIAL);
 	pending[npending].key = key;
 	pending[npending].owner = owner;
 	pending[npending].has_pos = false;

@@ -56,6 +56,8 @@ extern void task_owner_spi_connect(TaskOwnerSpi *save);
 extern void task_owner_spi_finish(TaskOwnerSpi *save);
 
 /* ---- wait.c: wake on commit (blocking task_dequeue and task_wait) ---- */
+/* room for one more element in a backend-local list (TopMemoryContext) */
+extern void *task_list_room(void *list, int used, int *max, Size elem, int initial);
 extern int	task_wait_slots;
 extern void task_wait_init(void);
 /* a queue got runnable work / a task reached a final status (noted, woken at commit) */

@@ -31,8 +31,11 @@
  * What a transaction made work for is noted by the task_transition trigger
  * (task_wait_note_queue / task_wait_note_task) in a backend-local list
  * (with a count per key), without locks or shared memory; the commit
- * callback wakes those slots, and commit or abort clears the list. Entries of a rolled-back
- * subtransaction stay in the list and cost a spurious wakeup at most.
+ * callback wakes those slots, and commit or abort clears the list. What a
+ * subtransaction noted is logged with its nesting level; when it rolls
+ * back, its tasks made no longer count and its claims count as released
+ * (their tasks are runnable again), which the end of the transaction,
+ * commit or abort, wakes waiters for.
  * PREPARE TRANSACTION wakes nobody: waiters see prepared work at their
  * next wakeup or timeout.
  *
@@ -217,12 +220,25 @@ typedef struct PendingKey
 	uint64		key;
 	uint32		count;			/* runnable tasks made for a queue key */
 	uint32		claimed;		/* tasks of a queue key claimed */
+	uint32		released;		/* claims a rolled-back subtransaction undid */
 	bool		broadcast;		/* a task key: wake every waiter */
 } PendingKey;
 
 static PendingKey *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
+
+/* what a subtransaction noted, to undo if it rolls back (inside one only) */
+typedef struct SubNote
+{
+	int			entry;			/* index in pending */
+	int			level;			/* the subtransaction's nesting level */
+	bool		claim;
+} SubNote;
+
+static SubNote *subnotes = NULL;
+static int	nsubnotes = 0;
+static int	maxsubnotes = 0;
 
 /* a signalled waiter's wake, until it has looked for work (-1: none) */
 static int	holding_slot = -1;
@@ -507,9 +523,9 @@ wait_xact_callback(XactEvent event, void *arg)
 		 * The abort is visible already (ProcArrayEndTransaction ran).
 		 */
 		for (i = 0; wait_shared != NULL && i < npending; i++)
-			if (!pending[i].broadcast && pending[i].claimed > 0)
+			if (!pending[i].broadcast && pending[i].claimed + pending[i].released > 0)
 				wake_slot(&wait_shared->slots[pending[i].key % (uint64) wait_shared->nslots],
-						  pending[i].claimed, false);
+						  pending[i].claimed + pending[i].released, false);
 	}
 	holding_slot = -1;
 
@@ -525,17 +541,61 @@ wait_xact_callback(XactEvent event, void *arg)
 			 * Claims use announced wakes up, the transaction's own first:
 			 * a task made and claimed in one transaction wakes nobody.
 			 */
+			uint64		made = (uint64) pending[i].count + pending[i].released;
+
 			if (pending[i].broadcast)
 				wake_slot(slot, pending[i].count, true);
-			else if (pending[i].count > pending[i].claimed)
-				wake_slot(slot, pending[i].count - pending[i].claimed, false);
-			else if (pending[i].claimed > pending[i].count)
-				take_tokens(slot, pending[i].claimed - pending[i].count);
+			else if (made > pending[i].claimed)
+				wake_slot(slot, (uint32) Min(made - pending[i].claimed, PG_UINT32_MAX), false);
+			else if (pending[i].claimed > made)
+				take_tokens(slot, pending[i].claimed - (uint32) made);
 		}
 	}
 
-	/* every end of a transaction forgets it; an abort wakes nobody */
+	/* every end of a transaction forgets it */
 	npending = 0;
+	nsubnotes = 0;
+}
+
+/*
+ * A subtransaction rolled back: what it noted is undone (its tasks made
+ * are gone; its claims are released, their tasks runnable again). One
+ * committed: what it noted is its parent's now.
+ */
+static void
+wait_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			i;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while (nsubnotes > 0 && subnotes[nsubnotes - 1].level >= level)
+		{
+			SubNote    *n = &subnotes[--nsubnotes];
+			PendingKey *p = &pending[n->entry];
+
+			if (n->claim)
+			{
+				if (p->claimed > 0)
+					p->claimed--;
+				if (p->released < PG_UINT32_MAX)
+					p->released++;
+			}
+			else if (p->count > 0)
+				p->count--;
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		/* the top level needs no log: an abort there undoes everything */
+		for (i = nsubnotes - 1; i >= 0 && subnotes[i].level >= level; i--)
+			subnotes[i].level = level - 1;
+		if (level - 1 <= 1)
+			while (nsubnotes > 0 && subnotes[nsubnotes - 1].level <= 1)
+				nsubnotes--;
+	}
 }
 
 /* Count ExecutorRun nesting: a sleep knows whether it is in a top-level statement. */
@@ -580,6 +640,7 @@ task_wait_init(void)
 		shmem_startup_hook = wait_shmem_startup;
 	}
 	RegisterXactCallback(wait_xact_callback, NULL);
+	RegisterSubXactCallback(wait_subxact_callback, NULL);
 
 	/*
 	 * The ExecutorRun depth is exact only when the hook was there before
@@ -623,6 +684,34 @@ limit_key(int32 owner)
 }
 
 /*
+ * Room for one more element in a backend-local list that outlives
+ * transactions (TopMemoryContext): the list, grown when used = *max.
+ */
+void *
+task_list_room(void *list, int used, int *max, Size elem, int initial)
+{
+	if (used < *max)
+		return list;
+	*max = *max == 0 ? initial : *max * 2;
+	return list == NULL ? MemoryContextAlloc(TopMemoryContext, *max * elem) : repalloc(list, *max * elem);
+}
+
+/* Inside a subtransaction: log a note of pending[entry], to undo if it rolls back. */
+static void
+note_sub(int entry, bool claim)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (level <= 1)
+		return;
+	subnotes = task_list_room(subnotes, nsubnotes, &maxsubnotes, sizeof(SubNote), WAIT_PENDING_INITIAL);
+	subnotes[nsubnotes].entry = entry;
+	subnotes[nsubnotes].level = level;
+	subnotes[nsubnotes].claim = claim;
+	nsubnotes++;
+}
+
+/*
  * Remember a key until the end of the transaction. The last few entries
  * are searched for a repeat (a bulk enqueue notes one queue many times);
  * a repeat further back only costs one more wake of its slot.
@@ -639,21 +728,16 @@ note_key(uint64 key, bool broadcast, bool claim)
 			counter = claim ? &pending[i].claimed : &pending[i].count;
 			if (*counter < PG_UINT32_MAX)
 				(*counter)++;
+			note_sub(i, claim);
 			return;
 		}
-	if (npending == maxpending)
-	{
-		int			newmax = maxpending == 0 ? WAIT_PENDING_INITIAL : maxpending * 2;
-
-		pending = pending == NULL
-			? MemoryContextAlloc(TopMemoryContext, newmax * sizeof(PendingKey))
-			: repalloc(pending, newmax * sizeof(PendingKey));
-		maxpending = newmax;
-	}
+	pending = task_list_room(pending, npending, &maxpending, sizeof(PendingKey), WAIT_PENDING_INITIAL);
 	pending[npending].key = key;
 	pending[npending].count = claim ? 0 : 1;
 	pending[npending].claimed = claim ? 1 : 0;
+	pending[npending].released = 0;
 	pending[npending].broadcast = broadcast;
+	note_sub(npending, claim);
 	npending++;
 }
 

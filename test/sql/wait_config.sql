@@ -63,6 +63,20 @@ SELECT x AS w1_claimed, clock_timestamp() - :'t0'::timestamptz < interval '10 se
   FROM dblink_get_result('w1') AS t(x text);
 SELECT * FROM dblink_get_result('w1') AS t(x text);
 
+-- 4. a claim rolled back to a savepoint, the transaction then committed:
+-- the task is runnable again, and the commit wakes w1 (it slept on)
+SELECT code FROM task_create('wcf.r2', 'wcf/r');
+SELECT dblink_exec('h', 'BEGIN');
+SELECT dblink_exec('h', 'SAVEPOINT s');
+SELECT x AS h_claimed FROM dblink('h', 'SELECT code FROM task.task_dequeue(''wcf/r'')') AS t(x text);
+SELECT wcf_sleep('w1', '20 seconds', 'wcf/r') AS asleep;
+SELECT dblink_exec('h', 'ROLLBACK TO SAVEPOINT s');
+SELECT clock_timestamp() AS t0 \gset
+SELECT dblink_exec('h', 'COMMIT');
+SELECT x AS w1_claimed, clock_timestamp() - :'t0'::timestamptz < interval '10 seconds' AS within_the_wait
+  FROM dblink_get_result('w1') AS t(x text);
+SELECT * FROM dblink_get_result('w1') AS t(x text);
+
 SELECT dblink_disconnect('w1'), dblink_disconnect('w2'), dblink_disconnect('h');
 DROP FUNCTION public.wcf_sleep(text, text, text);
 DROP EXTENSION dblink;
