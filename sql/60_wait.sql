@@ -134,6 +134,22 @@ COMMENT ON COLUMN task.wait_stats.sleeps IS 'Waits that went to sleep on the slo
 COMMENT ON COLUMN task.wait_stats.wakeups IS 'Commits that made work for a key of the slot (runnable task in a queue, final task status).';
 COMMENT ON COLUMN task.wait_stats.broadcasts IS 'Of those wakeups, the ones that found waiters and woke them: one waiter per runnable task for a queue, every waiter for a task.';
 
+-- The bound of every wait a call may ask for: 0 to 1 hour (a longer one
+-- holds a connection for nothing); the parameter's name and the hint are
+-- the caller's.
+CREATE FUNCTION task._check_wait_bound(param text, value interval, hint text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF value IS NULL OR value < '0' OR value > '1 hour' THEN
+        RAISE EXCEPTION '% must be between 0 and 1 hour', param
+            USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._check_wait_bound(text, interval, text) IS
+    'Internal: 22023 "<param> must be between 0 and 1 hour" (with the caller''s hint) unless value is within 0 to 1 hour.';
+
 CREATE FUNCTION task.task_wait(id task.task_id, timeout interval DEFAULT '30 seconds') RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -144,11 +160,7 @@ DECLARE
     seq bigint;
     deadline timestamptz;
 BEGIN
-    IF task_wait.timeout IS NULL OR task_wait.timeout < '0' OR task_wait.timeout > '1 hour' THEN
-        RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Wait a few seconds and call again; a long wait holds a connection.';
-    END IF;
+    PERFORM task._check_wait_bound('timeout', task_wait.timeout, 'Wait a few seconds and call again; a long wait holds a connection.');
     deadline := clock_timestamp() + task_wait.timeout;
     LOOP
         seq := task._wait_seq(key);
@@ -189,11 +201,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass ids => ARRAY[...]::task.task_id[], one dimension, without NULLs.';
     END IF;
-    IF task_wait_many.timeout IS NULL OR task_wait_many.timeout < '0' OR task_wait_many.timeout > '1 hour' THEN
-        RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Wait a few seconds and call again; a long wait holds a connection.';
-    END IF;
+    PERFORM task._check_wait_bound('timeout', task_wait_many.timeout, 'Wait a few seconds and call again; a long wait holds a connection.');
     deadline := clock_timestamp() + task_wait_many.timeout;
     watch := task_wait_many.ids[1];
     LOOP

@@ -837,11 +837,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Claim at most 1000 tasks a call.';
     END IF;
-    IF _dequeue.wait IS NULL OR _dequeue.wait < '0' OR _dequeue.wait > '1 hour' THEN
-        RAISE EXCEPTION 'wait must be between 0 and 1 hour'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Wait a few seconds and loop; a long wait holds a connection.';
-    END IF;
+    PERFORM task._check_wait_bound('wait', _dequeue.wait, 'Wait a few seconds and loop; a long wait holds a connection.');
     IF _dequeue.lease IS NOT NULL AND (_dequeue.lease <= '0' OR _dequeue.lease > '366 days') THEN
         RAISE EXCEPTION 'lease must be positive and at most 1 year'
             USING ERRCODE = 'invalid_parameter_value',

@@ -29,6 +29,48 @@ CREATE FUNCTION task._purge_kept(owner integer, id task.task_id) RETURNS boolean
 COMMENT ON FUNCTION task._purge_kept(integer, task.task_id) IS
     'Internal (task_maintain): whether a finished task past its retention is kept (a blocked task waits for it, or it was hired).';
 
+-- A finished task still linked to live rows stays live (purged as
+-- before): a hired task, one in a dependency, a parent of a live child.
+CREATE FUNCTION task._archive_kept(owner integer, id task.task_id, code text) RETURNS boolean
+    LANGUAGE sql STABLE
+    RETURN code LIKE 'market.%'
+        OR EXISTS (SELECT FROM task.task_dependency d
+                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.task_id OPERATOR(task.=) _archive_kept.id)
+        OR EXISTS (SELECT FROM task.task_dependency d
+                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.depends_on OPERATOR(task.=) _archive_kept.id)
+        OR EXISTS (SELECT FROM ONLY task.task c
+                    WHERE c.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND c.parent OPERATOR(task.=) _archive_kept.id);
+COMMENT ON FUNCTION task._archive_kept(integer, task.task_id, text) IS
+    'Internal (task_maintain): whether a finished task stays live instead of moving to the history tables (hired, in a dependency, or the parent of a live child).';
+
+-- The queues holding a finished task past their retention (archive
+-- false: to purge) or their archive_after (true: to move to the history
+-- tables) that is not kept, the longest overdue first: one probe of each
+-- queue's index range, in one statement (any service may make queues, as
+-- many as it likes: a statement per queue made every run 100 times slower
+-- for every tenant; in name order, a service whose queues sort first took
+-- every run).
+CREATE FUNCTION task._due_queues(archive boolean) RETURNS SETOF task.queue
+    LANGUAGE sql STABLE
+AS $$
+    SELECT (c.x).* FROM (
+        SELECT x,
+               (SELECT t.status_at FROM ONLY task.task t
+                 WHERE t.queue = x.name
+                   AND t.status IN ('completed', 'failed', 'cancelled')
+                   AND t.status_at < now() - k.keep
+                   AND NOT CASE WHEN _due_queues.archive THEN task._archive_kept(t.owner, t.id, t.code)
+                                ELSE task._purge_kept(t.owner, t.id) END
+                 ORDER BY t.status_at LIMIT 1) + k.keep AS due
+          FROM task.queue x,
+               LATERAL (SELECT CASE WHEN _due_queues.archive THEN x.archive_after ELSE x.retention END AS keep) k
+         WHERE k.keep > '0') c
+     WHERE c.due IS NOT NULL
+     ORDER BY c.due, (c.x).name
+$$;
+COMMENT ON FUNCTION task._due_queues(boolean) IS
+    'Internal (task_maintain): the queues with a finished task to purge (archive false) or to archive (true), the longest overdue first.';
+
 -- One queue's part of task_maintain's purge: up to max_rows live finished
 -- tasks past the queue's retention, oldest first, with their logs (no
 -- foreign key) and the dependency rows naming them (access rows and their
@@ -133,30 +175,10 @@ BEGIN
     END LOOP;
 
     -- 3. live finished tasks past their queue's retention, oldest first,
-    -- queue by queue (task._purge_queue). Only the queues that hold such a
-    -- task are visited: one probe each, in one statement, instead of a
-    -- purge statement for every queue (any service may make queues, as
-    -- many as it likes: 50,000 empty ones made each run 100 times slower
-    -- for every tenant). The queue whose oldest such task is longest
-    -- overdue goes first: in name order, a service whose queues sort first
-    -- and that finished more than max_rows tasks between two runs took
-    -- every run, and no other service's tasks were purged. Archived tasks
+    -- queue by queue (task._purge_queue), the queues that hold such a task
+    -- only, the longest overdue first (task._due_queues). Archived tasks
     -- are not deleted here: their month is dropped as a whole (step 6).
-    FOR q IN
-        SELECT (c.x).* FROM (
-            SELECT x,
-                   -- a probe of the queue's index range (a subquery per
-                   -- queue: never a join that reads every finished task)
-                   (SELECT t.status_at FROM ONLY task.task t
-                     WHERE t.queue = x.name
-                       AND t.status IN ('completed', 'failed', 'cancelled')
-                       AND t.status_at < now() - x.retention
-                       AND NOT task._purge_kept(t.owner, t.id)
-                     ORDER BY t.status_at LIMIT 1) + x.retention AS due
-              FROM task.queue x
-             WHERE x.retention > '0') c
-         WHERE c.due IS NOT NULL
-         ORDER BY c.due, (c.x).name
+    FOR q IN SELECT * FROM task._due_queues(false)
     LOOP
         EXIT WHEN purged >= task_maintain.max_rows;
         SELECT p.purged, p.logs_purged INTO n, n_logs FROM task._purge_queue(q, task_maintain.max_rows - purged) p;

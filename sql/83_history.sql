@@ -139,20 +139,6 @@ COMMENT ON FUNCTION task._history_create(date) IS
 -- month: one transaction, so a reader sees the task live or archived, never
 -- both or neither. The rows are locked (SKIP LOCKED) first: a call that
 -- changes one of them (retry, delete) waits, then finds it archived.
--- A finished task still linked to live rows stays live (purged as
--- before): a hired task, one in a dependency, a parent of a live child.
-CREATE FUNCTION task._archive_kept(owner integer, id task.task_id, code text) RETURNS boolean
-    LANGUAGE sql STABLE
-    RETURN code LIKE 'market.%'
-        OR EXISTS (SELECT FROM task.task_dependency d
-                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.task_id OPERATOR(task.=) _archive_kept.id)
-        OR EXISTS (SELECT FROM task.task_dependency d
-                    WHERE d.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND d.depends_on OPERATOR(task.=) _archive_kept.id)
-        OR EXISTS (SELECT FROM ONLY task.task c
-                    WHERE c.owner OPERATOR(pg_catalog.=) _archive_kept.owner AND c.parent OPERATOR(task.=) _archive_kept.id);
-COMMENT ON FUNCTION task._archive_kept(integer, task.task_id, text) IS
-    'Internal (task_maintain): whether a finished task stays live instead of moving to the history tables (hired, in a dependency, or the parent of a live child).';
-
 CREATE FUNCTION task._archive_queue(q task.queue, max_rows integer) RETURNS integer
     LANGUAGE plpgsql
 AS $$
@@ -211,22 +197,9 @@ DECLARE
     q task.queue;
     moved integer := 0;
 BEGIN
-    -- only the queues holding a finished task old enough that can move
-    -- (one probe each in one statement, as task_maintain's purge: queues
-    -- are free to make), the longest overdue first (as the purge)
-    FOR q IN
-        SELECT (c.x).* FROM (
-            SELECT x,
-                   (SELECT t.status_at FROM ONLY task.task t
-                     WHERE t.queue = x.name
-                       AND t.status IN ('completed', 'failed', 'cancelled')
-                       AND t.status_at < now() - x.archive_after
-                       AND NOT task._archive_kept(t.owner, t.id, t.code)
-                     ORDER BY t.status_at LIMIT 1) + x.archive_after AS due
-              FROM task.queue x
-             WHERE x.archive_after > '0') c
-         WHERE c.due IS NOT NULL
-         ORDER BY c.due, (c.x).name
+    -- only the queues holding a finished task old enough that can move,
+    -- the longest overdue first (task._due_queues, as the purge)
+    FOR q IN SELECT * FROM task._due_queues(true)
     LOOP
         EXIT WHEN moved >= _history_archive.max_rows;
         moved := moved + task._archive_queue(q, _history_archive.max_rows - moved);

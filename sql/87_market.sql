@@ -778,6 +778,8 @@ BEGIN
                   DETAIL = 'It commits the hire before it waits, so that the agent can see the task: it runs as a CALL on its own, not inside a transaction block or a function.',
                   HINT = 'CALL it on its own, or hire with task_hire(..., execution_mode => ''sync'') and wait with task_wait after your COMMIT.';
     END IF;
+    -- task._check_wait_bound's rule, written out: a procedure that commits
+    -- runs as its caller, who may not call internal functions
     IF timeout IS NULL OR timeout < '0' OR timeout > '1 hour' THEN
         RAISE EXCEPTION 'timeout must be between 0 and 1 hour'
             USING ERRCODE = 'invalid_parameter_value',
