@@ -201,6 +201,9 @@ GRANT EXECUTE ON FUNCTION task._account_tasks() TO task_operations, task_service
 -- The one list of role names is no secret, and http_pre_request reads it
 -- as the web role PostgREST switched to.
 GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
+-- The WHEN of the trigger task_settle_dependents runs as whoever updates
+-- task.task (an owner's direct UPDATE too): a function of two statuses.
+GRANT EXECUTE ON FUNCTION task._settles(task.status, task.status) TO PUBLIC;
 
 -- Monitoring (82_monitoring.sql): task_monitor reads the aggregates and
 -- nothing else; nobody else runs the Prometheus function by default.

@@ -30,19 +30,33 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/tupconvert.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -84,14 +98,12 @@ typedef enum ClaimPlan
 	CP_REFRESH,					/* the first runnable entry of the mark's level from the mark */
 	CP_LEVEL,					/* the first runnable entry at or under a level */
 	CP_CLAIM,					/* claim up to k entries of one level from a position */
-	CP_COMPLETE,				/* complete a processing task */
 	CP_WRITE_FAILED,			/* why a completion found nothing (raises) */
 	CP_QUEUE,					/* the queue a worker call acts on */
 	CP_RESCUE,					/* take back a short queue's expired leases */
 	CP_COMPLETE_MANY,			/* complete a batch (PL/pgSQL: all or nothing) */
 	CP_CREATE_QUEUE,			/* the queue a task is created in */
 	CP_CREATE,					/* insert a task without keys, links or access list */
-	CP_QUEUE_DIRECT,			/* an existing queue the caller may write to */
 	NUM_CLAIM_PLANS
 } ClaimPlan;
 
@@ -123,17 +135,14 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	 * wait; docs/QUEUE.md). Ordering keys: tasks of a key run one at a
 	 * time, in the order they were created (ids of one queue share an
 	 * owner, so they sort by creation): none while another task of the key
-	 * is processing or an older one waits, even for a retry. Returned in
-	 * claim order.
+	 * is processing or an older one waits, even for a retry. The search
+	 * locks the rows (their latest versions, in claim order) and returns
+	 * where they are; claim_direct updates them without a plan ($8, the
+	 * lease's end, is its). An UPDATE of the rows the search returns cost
+	 * the executor's start-up of a ModifyTable, a scan of the primary key
+	 * and the projection of every column (docs/QUEUE.md, "Stop 22").
 	 */
-	"WITH claimed AS ("
-	"UPDATE ONLY task.task t "
-	"   SET status = 'processing', "
-	"       attempts = t.attempts + 1, "
-	"       lease_token = task._lease_token(t.revision + 1), "
-	"       lease_until = $8 "
-	" WHERE t.id = ANY (ARRAY( "
-	"        SELECT x.id FROM ONLY task.task x "
+	"        SELECT x.ctid FROM ONLY task.task x "
 	"         WHERE x.owner = $1 AND x.queue = $2 "
 	"           AND x.status IN ('queued', 'rescheduled') "
 	"           AND x.priority = $3 AND (x.run_at, x.id) >= ($4, $5) "
@@ -146,28 +155,7 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"                       AND (k.status = 'processing' OR k.id < x.id))) "
 	"         ORDER BY x.run_at, x.id "
 	"         LIMIT $7 "
-	"         FOR UPDATE SKIP LOCKED)) "
-	"   AND t.owner = task.task_id_owner(t.id) "
-	"RETURNING t.*) "
-	"SELECT * FROM claimed c ORDER BY c.run_at, c.id",
-
-	/*
-	 * A probe of the primary key by id, whatever the statistics say:
-	 * "status = 'processing'" let a generic plan read the partial lease
-	 * index whole (its statistics count only live processing tasks, so it
-	 * looks tiny) and filter on the id, and "owner = <parameter>" the
-	 * owner's listing index, on a fresh table; under a held snapshot both
-	 * keep every version since, and each completion walked them all. Hence
-	 * status as text, and the owner (the distribution key) derived from
-	 * the row's own id. Fenced by the claim's token unless forced.
-	 */
-	"UPDATE ONLY task.task x "
-	"   SET status = 'completed', result = $3, resource = $4 "
-	" WHERE x.id = $1 AND x.owner = task.task_id_owner(x.id) "
-	"   AND task._may_write(x.owner, false) "
-	"   AND x.status::text = 'processing' "
-	"   AND ($5 OR x.lease_token IS NOT DISTINCT FROM $2) "
-	"RETURNING *",
+	"         FOR UPDATE OF x SKIP LOCKED",
 
 	"SELECT task._write_failed($1, 'complete', false, $2, '{processing}', $3)",
 
@@ -183,15 +171,7 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"                            parameters, eta, run_at, ordering_key, max_attempts, priority, max_run_time) "
 	"VALUES ($1, task.task_id_make($1, nextval('task.task_serial_seq')), 'queued', $2, $3, $4, $5, $6, "
 	"        $7, $8, coalesce($9, now()), $10, $11, $12, $13) "
-	"RETURNING *",
-
-	/*
-	 * The common case of task._worker_queue and task._queue_for_create,
-	 * without the call of a PL/pgSQL function: the queue exists and the
-	 * caller may write to it. Nothing found, they run, and raise the error
-	 * that says why, make the queue, or return a queue not made yet.
-	 */
-	"SELECT x FROM task.queue x WHERE x.name = $1 AND task._may_write(x.owner, false)"
+	"RETURNING x"
 };
 
 typedef struct ClaimCache
@@ -199,6 +179,12 @@ typedef struct ClaimCache
 	Oid			queue_type;		/* task.queue's row type the plans were made for */
 	Oid			id_type;		/* task.task_id */
 	Oid			queued;			/* the task.status 'queued' */
+	Oid			processing;		/* ... 'processing' */
+	Oid			completed;		/* ... 'completed' */
+	Oid			task_relid;		/* task.task */
+	Oid			queue_relid;	/* task.queue */
+	Oid			queue_pkey;		/* its primary key: (name) */
+	Oid			serial_seq;		/* task.task_serial_seq */
 	AttrNumber	attnum[NUM_QUEUE_COLUMNS];
 	SPIPlanPtr	plan[NUM_CLAIM_PLANS];
 } ClaimCache;
@@ -249,6 +235,18 @@ claim_cache_load(Oid queue_type)
 	claim_cache.id_type = id_type;
 	claim_cache.queued = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
 															  ObjectIdGetDatum(task_type("status"))));
+	claim_cache.processing = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("processing"),
+																  ObjectIdGetDatum(task_type("status"))));
+	claim_cache.completed = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("completed"),
+																 ObjectIdGetDatum(task_type("status"))));
+	claim_cache.task_relid = get_relname_relid("task", get_namespace_oid("task", false));
+	claim_cache.serial_seq = get_relname_relid("task_serial_seq", get_namespace_oid("task", false));
+	claim_cache.queue_relid = get_relname_relid("queue", get_namespace_oid("task", false));
+	claim_cache.queue_pkey = get_relname_relid("queue_pkey", get_namespace_oid("task", false));
+	if (!OidIsValid(claim_cache.queue_relid) || !OidIsValid(claim_cache.queue_pkey))
+		elog(ERROR, "table task.queue or its primary key is missing");
+	if (!OidIsValid(claim_cache.task_relid) || !OidIsValid(claim_cache.serial_seq))
+		elog(ERROR, "table task.task or sequence task.task_serial_seq is missing");
 	claim_cache.queue_type = queue_type;
 }
 
@@ -268,14 +266,12 @@ claim_plan(ClaimPlan which)
 			argtypes[2] = INTERVALOID;
 			nargs = which == CP_LIMITED ? 3 : 2;
 		}
-		else if (which == CP_COMPLETE || which == CP_WRITE_FAILED)
+		else if (which == CP_WRITE_FAILED)
 		{
 			argtypes[0] = claim_cache.id_type;
 			argtypes[1] = INT8OID;
-			argtypes[2] = which == CP_COMPLETE ? JSONBOID : BOOLOID;
-			argtypes[3] = TEXTOID;
-			argtypes[4] = BOOLOID;
-			nargs = which == CP_COMPLETE ? 5 : 3;
+			argtypes[2] = BOOLOID;
+			nargs = 3;
 		}
 		else if (which == CP_COMPLETE_MANY)
 		{
@@ -283,7 +279,7 @@ claim_plan(ClaimPlan which)
 			argtypes[1] = INT8ARRAYOID;
 			nargs = 2;
 		}
-		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE || which == CP_QUEUE_DIRECT)
+		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE)
 		{
 			argtypes[0] = TEXTOID;
 			nargs = 1;
@@ -341,6 +337,18 @@ claim_keep_rows(ReturnSetInfo *rsinfo)
 	return SPI_processed;
 }
 
+/* The whole-row value (a task.task) of the first row SPI returned. */
+static Datum
+spi_whole_row(void)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+	if (isnull)
+		elog(ERROR, "statement returned a null row");
+	return d;
+}
+
 /* The plans are made for the task.queue and task.task_id of the extension installed now. */
 static void
 claim_cache_ensure(void)
@@ -349,6 +357,52 @@ claim_cache_ensure(void)
 
 	if (claim_cache.queue_type != queue_type)
 		claim_cache_load(queue_type);
+}
+
+/*
+ * The common case of the queue lookup (the saved plan CP_QUEUE_DIRECT
+ * was): an existing queue the caller may write to (task._may_write: its
+ * owner service, or the system), read by its primary key with a new
+ * snapshot, as that statement would. A SPI statement cost a quarter of a
+ * task_create's instructions, its executor's start-up most of it
+ * (docs/QUEUE.md, "Stop 22"). NULL when there is no such queue or the
+ * caller may not write to it: the PL/pgSQL lookup then says why.
+ */
+static HeapTupleHeader
+queue_direct(Datum name)
+{
+	const TaskIdentity *who = task_current_identity();
+	Relation	rel;
+	Relation	idx;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	HeapTupleHeader q = NULL;
+
+	if (who->kind != TASK_IDENT_SYSTEM && who->kind != TASK_IDENT_SERVICE)
+		return NULL;
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	rel = table_open(claim_cache.queue_relid, AccessShareLock);
+	idx = index_open(claim_cache.queue_pkey, AccessShareLock);
+	ScanKeyInit(&key, claim_cache.attnum[QC_NAME], BTEqualStrategyNumber, F_TEXTEQ, name);
+	key.sk_collation = idx->rd_indcollation[0];
+	scan = systable_beginscan_ordered(rel, idx, GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		owner = heap_getattr(tuple, claim_cache.attnum[QC_OWNER], RelationGetDescr(rel), &isnull);
+
+		if (who->kind == TASK_IDENT_SYSTEM || (!isnull && DatumGetInt32(owner) == who->service))
+			q = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel)));
+	}
+	systable_endscan_ordered(scan);
+	/* locked until the transaction ends, as a statement's */
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	PopActiveSnapshot();
+	return q;
 }
 
 /*
@@ -363,11 +417,11 @@ queue_by_name(Datum name, ClaimPlan otherwise)
 	Datum		args[1] = {name};
 	bool		isnull;
 	Datum		q;
+	HeapTupleHeader found = queue_direct(name);
 
-	if (SPI_execute_plan(claim_plan(CP_QUEUE_DIRECT), args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "queue lookup failed");
-	if (SPI_processed != 1 &&
-		(SPI_execute_plan(claim_plan(otherwise), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1))
+	if (found)
+		return found;
+	if (SPI_execute_plan(claim_plan(otherwise), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "queue lookup failed");
 	q = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
@@ -393,12 +447,34 @@ queue_values(HeapTupleHeader q, Datum *values, bool *nulls)
 }
 
 /*
+ * Writes to task.task without a plan, each as one statement of SPI would
+ * be. What an executor's start-up prepares for a statement (the table and
+ * its indexes open, their predicates, the triggers' WHEN) is prepared once
+ * for all the writes of one call: the completion and the claim of a
+ * task_dequeue share it. Zeroed: not open yet.
+ */
+typedef struct DirectWrite
+{
+	bool		open;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	EPQState	epq;
+	Relation	pkey;			/* among the indexes the writes keep up */
+	TupleTableSlot *old;		/* a version read or locked */
+	TupleTableSlot *new;		/* the row to write */
+} DirectWrite;
+
+static uint64 claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease_until);
+static void direct_close(DirectWrite *w);
+
+/*
  * Claims up to n tasks of queue q (its columns in qv, qnull: queue_values)
  * into the caller's tuplestore (SPI connected, the cache loaded); lease
  * NULL: the queue's. Returns how many.
  */
 static int64
-claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum *qv, const bool *qnull,
+claim_into(DirectWrite *w, ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum *qv, const bool *qnull,
 		   int32 n, bool lease_isnull, Datum lease)
 {
 	int32		owner;
@@ -546,7 +622,7 @@ claim_into(ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum *qv, const bool
 			nulls[7] = 'n';
 		if (SPI_execute_plan(claim_plan(CP_CLAIM), args, nulls, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "claim failed");
-		got += (int64) claim_keep_rows(rsinfo);
+		got += (int64) claim_direct(w, rsinfo, lease_null, lease_until);
 		if (got >= n)
 			break;
 		/* then the next level down */
@@ -574,63 +650,497 @@ task_claim(PG_FUNCTION_ARGS)
 	queue_values(PG_GETARG_HEAPTUPLEHEADER(0), qv, qnull);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) claim_into((ReturnSetInfo *) fcinfo->resultinfo, PG_GETARG_HEAPTUPLEHEADER(0), qv, qnull,
-					  PG_GETARG_INT32(1), PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	{
+		DirectWrite w = {0};
+
+		(void) claim_into(&w, (ReturnSetInfo *) fcinfo->resultinfo, PG_GETARG_HEAPTUPLEHEADER(0), qv, qnull,
+						  PG_GETARG_INT32(1), PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+		direct_close(&w);
+	}
 	SPI_finish();
 	return (Datum) 0;
 }
 
 /*
- * A row SPI returned (a task.task of RETURNING *) as this function's
- * composite result, in the caller's memory (before SPI_finish).
+ * The insert of task_create without the executor's plan: a task row built
+ * here and stored by ExecSimpleRelationInsert (the routine logical
+ * replication applies an insert with), which runs the same BEFORE and
+ * AFTER row triggers, NOT NULL checks and index entries as the INSERT it
+ * replaces. What it saves is the plan's start-up: the INSERT's VALUES is a
+ * 44-column projection built anew by every execution, and with the
+ * RETURNING a sixth of a task_create's instructions (docs/QUEUE.md,
+ * "Stop 22"). The columns task_create does not set take their defaults,
+ * read once from the catalog: a constant, or now() (the transaction's
+ * start, which the INSERT's now() is too); any other default (none today)
+ * and the INSERT runs instead. Not done: statement-level triggers (task.task
+ * has none) and row-level security, which the definer of the API
+ * functions, a superuser, bypasses anyway.
+ */
+typedef enum InsertColumn
+{
+	IC_OWNER, IC_ID, IC_STATUS, IC_CODE, IC_NAME, IC_QUEUE, IC_OBJECT, IC_DESCRIPTION,
+	IC_PARAMETERS, IC_ETA, IC_RUN_AT, IC_ORDERING_KEY, IC_MAX_ATTEMPTS, IC_PRIORITY,
+	IC_MAX_RUN_TIME,
+	NUM_INSERT_COLUMNS,
+	/* not set by task_create: read or written by the completion */
+	IC_LEASE_TOKEN = NUM_INSERT_COLUMNS, IC_RESULT, IC_RESOURCE,
+	/* ... by the claim */
+	IC_ATTEMPTS, IC_LEASE_UNTIL, IC_REVISION,
+	NUM_TASK_COLUMNS
+} InsertColumn;
+
+static const char *const insert_column_names[NUM_TASK_COLUMNS] = {
+	"owner", "id", "status", "code", "name", "queue", "object", "description",
+	"parameters", "eta", "run_at", "ordering_key", "max_attempts", "priority",
+	"max_run_time", "lease_token", "result", "resource", "attempts", "lease_until", "revision"
+};
+
+/* What a row of task.task is made of, kept until task.task's relcache entry is invalidated. */
+static struct
+{
+	bool		valid;
+	bool		direct;			/* every default a constant or now() */
+	Oid			relid;
+	int			natts;
+	AttrNumber	attnum[NUM_TASK_COLUMNS];
+	Oid			pkey;			/* task_pkey: (id, owner) */
+	RegProcedure id_eq;			/* task_id = task_id */
+	char	   *kind;			/* per column: 'n' NULL, 'c' constant, 't' now(), 's' set here */
+	Datum	   *value;			/* the constants */
+	MemoryContext cxt;
+}			ins;
+
+static void
+insert_cache_inval(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == ins.relid)
+		ins.valid = false;
+}
+
+static void
+insert_cache_load(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	static bool registered = false;
+	MemoryContext old;
+	int			c;
+	int			i;
+
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(insert_cache_inval, (Datum) 0);
+		registered = true;
+	}
+	if (ins.cxt == NULL)
+		ins.cxt = AllocSetContextCreate(CacheMemoryContext, "task insert", ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(ins.cxt);
+	ins.relid = RelationGetRelid(rel);
+	ins.natts = desc->natts;
+	ins.direct = true;
+	old = MemoryContextSwitchTo(ins.cxt);
+	ins.kind = palloc(desc->natts);
+	ins.value = palloc0(sizeof(Datum) * desc->natts);
+	MemoryContextSwitchTo(old);
+	for (c = 0; c < NUM_TASK_COLUMNS; c++)
+	{
+		ins.attnum[c] = SPI_fnumber(desc, insert_column_names[c]);
+		if (ins.attnum[c] <= 0)
+			elog(ERROR, "column %s of task.task is missing", insert_column_names[c]);
+	}
+	ins.pkey = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(ins.pkey))
+		elog(ERROR, "task.task has no primary key");
+	{
+		Relation	idx = index_open(ins.pkey, AccessShareLock);
+		Oid			op;
+
+		if (IndexRelationGetNumberOfKeyAttributes(idx) != 2 ||
+			idx->rd_index->indkey.values[0] != ins.attnum[IC_ID] ||
+			idx->rd_index->indkey.values[1] != ins.attnum[IC_OWNER])
+			elog(ERROR, "the primary key of task.task is not (id, owner)");
+		op = get_opfamily_member(idx->rd_opfamily[0], idx->rd_opcintype[0], idx->rd_opcintype[0],
+								 BTEqualStrategyNumber);
+		if (!OidIsValid(op))
+			elog(ERROR, "no equality operator for task.task_id");
+		ins.id_eq = get_opcode(op);
+		index_close(idx, AccessShareLock);
+	}
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Node	   *def;
+
+		ins.kind[i] = 'n';
+		for (c = 0; c < NUM_INSERT_COLUMNS; c++)
+			if (ins.attnum[c] == i + 1)
+				ins.kind[i] = 's';
+		if (ins.kind[i] == 's' || att->attisdropped || att->attgenerated)
+			continue;
+		def = build_column_default(rel, i + 1);
+		if (def == NULL)
+			continue;
+		if (IsA(def, Const))
+		{
+			Const	   *k = (Const *) def;
+
+			if (!k->constisnull)
+			{
+				ins.kind[i] = 'c';
+				old = MemoryContextSwitchTo(ins.cxt);
+				ins.value[i] = datumCopy(k->constvalue, k->constbyval, k->constlen);
+				MemoryContextSwitchTo(old);
+			}
+		}
+		else if (IsA(def, FuncExpr) && ((FuncExpr *) def)->funcid == F_NOW &&
+				 att->atttypid == TIMESTAMPTZOID)
+			ins.kind[i] = 't';
+		else
+			ins.direct = false;
+	}
+	ins.valid = true;
+}
+
+/* task.task, opened for a direct write, its cache up to date. */
+static Relation
+task_rel_open(void)
+{
+	Relation	rel = table_open(claim_cache.task_relid, RowExclusiveLock);
+
+	if (!ins.valid || ins.relid != RelationGetRelid(rel) || ins.natts != RelationGetDescr(rel)->natts)
+		insert_cache_load(rel);
+	return rel;
+}
+
+static void
+direct_open(DirectWrite *w)
+{
+	RangeTblEntry *rte;
+	Bitmapset  *updated = NULL;
+	static const InsertColumn set[] = {IC_STATUS, IC_RESULT, IC_RESOURCE, IC_ATTEMPTS,
+	IC_LEASE_TOKEN, IC_LEASE_UNTIL};
+	int			i;
+
+	if (w->open)
+		return;
+	w->rel = task_rel_open();
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(w->rel);
+	rte->relkind = w->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+
+	/*
+	 * The columns the claim and the completion set, as an UPDATE's SET list
+	 * (a trigger "UPDATE OF" a column fires by it); an insert ignores it.
+	 */
+	for (i = 0; i < (int) lengthof(set); i++)
+		updated = bms_add_member(updated, ins.attnum[set[i]] - FirstLowInvalidHeapAttributeNumber);
+	rte->updatedCols = updated;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
+	ExecOpenIndices(w->rri, false);
+	w->pkey = NULL;
+	for (i = 0; i < w->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == ins.pkey)
+			w->pkey = w->rri->ri_IndexRelationDescs[i];
+	if (w->pkey == NULL)
+		elog(ERROR, "the primary key of task.task is not open");
+	EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
+	w->old = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	w->new = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->rel), &TTSOpsVirtual);
+	w->open = true;
+}
+
+/*
+ * Begins a write: what this transaction did so far visible, a new
+ * snapshot, AFTER triggers collected.
+ */
+static void
+direct_begin(DirectWrite *w)
+{
+	direct_open(w);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	w->estate->es_snapshot = GetActiveSnapshot();
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	AfterTriggerBeginQuery();
+}
+
+/* Ends it: the AFTER triggers fire, as at the end of a statement. */
+static void
+direct_end(DirectWrite *w)
+{
+	AfterTriggerEndQuery(w->estate);
+	ExecClearTuple(w->old);
+	ExecClearTuple(w->new);
+	PopActiveSnapshot();
+}
+
+/* Closes what direct_open opened (before SPI_finish: it lives in SPI's memory). */
+static void
+direct_close(DirectWrite *w)
+{
+	if (!w->open)
+		return;
+	EvalPlanQualEnd(&w->epq);
+	ExecCloseResultRelations(w->estate);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+	w->open = false;
+}
+
+/*
+ * Inserts a task (SPI connected, the cache loaded): v and isnull hold the
+ * values of the insert columns (IC_ID is made here). Returns the row as
+ * stored, a task.task in the current (SPI's) memory; or (Datum) 0 when a
+ * default of task.task asks for the INSERT statement instead.
  */
 static Datum
-row_as_result(HeapTuple tuple, TupleDesc desc)
+insert_direct(Datum *v, bool *isnull)
 {
-	TupleConversionMap *map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
-														 gettext_noop("the row does not match task.task"));
+	DirectWrite w = {0};
+	TupleTableSlot *slot;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		row;
+	int			i;
+	int			c;
 
-	if (map)
-		tuple = execute_attr_map_tuple(tuple, map);
-	return SPI_datumTransfer(heap_copy_tuple_as_datum(tuple, BlessTupleDesc(desc)), false, -1);
+	direct_open(&w);
+	if (!ins.direct)
+	{
+		direct_close(&w);
+		return (Datum) 0;
+	}
+	direct_begin(&w);
+	slot = w.new;
+	ExecClearTuple(slot);
+	for (i = 0; i < ins.natts; i++)
+	{
+		slot->tts_isnull[i] = ins.kind[i] == 'n';
+		slot->tts_values[i] = ins.kind[i] == 'c' ? ins.value[i] :
+			ins.kind[i] == 't' ? TimestampTzGetDatum(now) : (Datum) 0;
+	}
+	v[IC_ID] = DirectFunctionCall2(task_id_make, v[IC_OWNER],
+								   DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(claim_cache.serial_seq)));
+	isnull[IC_ID] = false;
+	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
+	{
+		slot->tts_values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
+		slot->tts_isnull[ins.attnum[c] - 1] = isnull[c];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	row = ExecFetchSlotHeapTupleDatum(slot);
+	direct_end(&w);
+	direct_close(&w);
+	return row;
+}
+
+/* Whether a version of a task is one the completion takes: processing, under this claim unless forced. */
+static bool
+completable(TupleTableSlot *slot, bool token_isnull, Datum token, bool force)
+{
+	bool		isnull;
+	Datum		status = slot_getattr(slot, ins.attnum[IC_STATUS], &isnull);
+	Datum		held;
+
+	if (isnull || DatumGetObjectId(status) != claim_cache.processing)
+		return false;
+	if (force)
+		return true;
+	held = slot_getattr(slot, ins.attnum[IC_LEASE_TOKEN], &isnull);
+	if (isnull || token_isnull)
+		return isnull && token_isnull;
+	return DatumGetInt64(held) == DatumGetInt64(token);
+}
+
+/*
+ * The completion's UPDATE without its plan (as the insert above): the
+ * task's visible version by the primary key, then locked at its latest
+ * version and checked again, as the UPDATE's re-check under READ COMMITTED
+ * does (another transaction's rescue or heartbeat may have changed it),
+ * then updated by ExecSimpleRelationUpdate: the same row triggers, index
+ * entries and "UPDATE OF status" trigger as the statement. The caller's
+ * right to write is task._may_write's (its owner service, or the system).
+ * Returns whether it completed the task; *row is then the completed row,
+ * a task.task in the current (SPI's) memory. Not completed: the caller
+ * asks task._write_failed why.
+ */
+static bool
+complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
+				bool resource_isnull, Datum resource, bool force, Datum *row)
+{
+	const TaskIdentity *who = task_current_identity();
+	int32		owner = DatumGetInt32(DirectFunctionCall1(task_id_owner, id));
+	Relation	rel;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	ScanKeyData key[2];
+	bool		done = false;
+
+	if (!(who->kind == TASK_IDENT_SYSTEM || (who->kind == TASK_IDENT_SERVICE && who->service == owner)))
+		return false;
+	direct_begin(w);
+	rel = w->rel;
+	slot = w->old;
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ins.id_eq, id);
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(owner));
+	scan = index_beginscan(rel, w->pkey, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, key, 2, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot) &&
+		completable(slot, token_isnull, token, force))
+	{
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		res = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
+							   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		if (res == TM_Ok && (!tmfd.traversed || completable(slot, token_isnull, token, force)))
+		{
+			TupleTableSlot *newslot = w->new;
+			int			natts = RelationGetDescr(rel)->natts;
+
+			slot_getallattrs(slot);
+			ExecClearTuple(newslot);
+			memcpy(newslot->tts_values, slot->tts_values, sizeof(Datum) * natts);
+			memcpy(newslot->tts_isnull, slot->tts_isnull, sizeof(bool) * natts);
+			newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.completed);
+			newslot->tts_values[ins.attnum[IC_RESULT] - 1] = result_isnull ? (Datum) 0 : result;
+			newslot->tts_isnull[ins.attnum[IC_RESULT] - 1] = result_isnull;
+			newslot->tts_values[ins.attnum[IC_RESOURCE] - 1] = resource_isnull ? (Datum) 0 : resource;
+			newslot->tts_isnull[ins.attnum[IC_RESOURCE] - 1] = resource_isnull;
+			ExecStoreVirtualTuple(newslot);
+			ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, slot, newslot);
+			*row = ExecFetchSlotHeapTupleDatum(newslot);
+			done = true;
+		}
+	}
+	index_endscan(scan);
+	direct_end(w);
+	return done;
+}
+
+/*
+ * The claim's update of the rows its search locked (SPI_tuptable: their
+ * ctids, in claim order), without a plan (as the completion above):
+ * processing, one more attempt, a new lease token (task._lease_token of
+ * the revision the update makes) and the lease's end, through
+ * ExecSimpleRelationUpdate and so the same triggers as an UPDATE. The
+ * rows as updated go to the caller's tuplestore, in claim order. Returns
+ * how many.
+ */
+static uint64
+claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease_until)
+{
+	uint64		n = SPI_processed;
+	ItemPointerData *tids;
+	Relation	rel;
+	TupleTableSlot *slot;
+	TupleTableSlot *newslot;
+	int			natts;
+	uint64		i;
+
+	if (n == 0)
+		return 0;
+	tids = palloc(sizeof(ItemPointerData) * n);
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			elog(ERROR, "claim returned no row position");
+		tids[i] = *(ItemPointer) DatumGetPointer(d);
+	}
+	direct_begin(w);
+	rel = w->rel;
+	natts = RelationGetDescr(rel)->natts;
+	slot = w->old;
+	newslot = w->new;
+	for (i = 0; i < n; i++)
+	{
+		HeapTupleData tuple;
+		HeapTupleHeader td;
+		int			a;
+
+		/* the version the search locked: the latest */
+		if (!table_tuple_fetch_row_version(rel, &tids[i], SnapshotAny, slot))
+			elog(ERROR, "claimed task is gone");
+		slot_getallattrs(slot);
+		ExecClearTuple(newslot);
+		memcpy(newslot->tts_values, slot->tts_values, sizeof(Datum) * natts);
+		memcpy(newslot->tts_isnull, slot->tts_isnull, sizeof(bool) * natts);
+		newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.processing);
+		a = ins.attnum[IC_ATTEMPTS] - 1;
+		newslot->tts_values[a] = Int32GetDatum(DatumGetInt32(slot->tts_values[a]) + 1);
+		a = ins.attnum[IC_LEASE_TOKEN] - 1;
+		newslot->tts_values[a] =
+			Int64GetDatum(task_lease_token_for(DatumGetInt32(slot->tts_values[ins.attnum[IC_REVISION] - 1]) + 1));
+		newslot->tts_isnull[a] = false;
+		a = ins.attnum[IC_LEASE_UNTIL] - 1;
+		newslot->tts_values[a] = lease_null ? (Datum) 0 : lease_until;
+		newslot->tts_isnull[a] = lease_null;
+		ExecStoreVirtualTuple(newslot);
+		ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, slot, newslot);
+
+		td = DatumGetHeapTupleHeader(ExecFetchSlotHeapTupleDatum(newslot));
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		tuplestore_puttuple(rsinfo->setResult, &tuple);
+	}
+	direct_end(w);
+	pfree(tids);
+	return n;
 }
 
 /*
  * Completes a processing task (SPI connected, the cache loaded), fenced by
  * its claim's token unless forced; when it finds nothing,
  * task._write_failed raises the error that says why. Returns the completed
- * row (in SPI's memory), or NULL if _write_failed raised nothing.
+ * row (a task.task in SPI's memory) and sets *found, or leaves *found
+ * false if _write_failed raised nothing.
  */
-static HeapTuple
-complete_one(bool id_isnull, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
+static Datum
+complete_one(DirectWrite *w, bool *found, bool id_isnull, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
 			 bool resource_isnull, Datum resource, bool force)
 {
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
 
 	if (!result_isnull && !resource_isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a task result is either a JSON value or a resource URI, not both"),
 				 errhint("Pass result => a JSON value, or resource => '/relative/uri'.")));
+	*found = false;
+	if (!id_isnull)
+	{
+		Datum		row;
+
+		if (complete_direct(w, id, token_isnull, token, result_isnull, result, resource_isnull, resource,
+							force, &row))
+		{
+			*found = true;
+			return row;
+		}
+	}
+	/* not completed: task._write_failed raises the error that says why */
 	args[0] = id;
 	nulls[0] = id_isnull ? 'n' : ' ';
 	args[1] = token;
 	nulls[1] = token_isnull ? 'n' : ' ';
-	args[2] = result;
-	nulls[2] = result_isnull ? 'n' : ' ';
-	args[3] = resource;
-	nulls[3] = resource_isnull ? 'n' : ' ';
-	args[4] = BoolGetDatum(force);
-	if (SPI_execute_plan(claim_plan(CP_COMPLETE), args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "completion failed");
-	if (SPI_processed > 0)
-		return SPI_tuptable->vals[0];
 	args[2] = BoolGetDatum(!force);
-	nulls[2] = ' ';
 	if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "completion check failed");
-	return NULL;
+	return (Datum) 0;
 }
 
 /*
@@ -641,24 +1151,23 @@ complete_one(bool id_isnull, Datum id, bool token_isnull, Datum token, bool resu
 Datum
 task_complete_one(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
-	HeapTuple	tuple;
-	Datum		row = (Datum) 0;
+	bool		found;
+	Datum		row;
+	DirectWrite w = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "task._complete must return a composite type");
 	claim_cache_ensure();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	tuple = complete_one(PG_ARGISNULL(0), PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
+	row = complete_one(&w, &found, PG_ARGISNULL(0), PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
 						 PG_ARGISNULL(1), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
 						 PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
 						 PG_ARGISNULL(3), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3),
 						 !PG_ARGISNULL(4) && PG_GETARG_BOOL(4));
-	if (tuple)
-		row = row_as_result(tuple, desc);
+	if (found)
+		row = SPI_datumTransfer(row, false, -1);
+	direct_close(&w);
 	SPI_finish();
-	if (!tuple)
+	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(row);
 }
@@ -813,7 +1322,12 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 			nulls[5] = !task_wait_generation(DatumGetInt64(args[4]), &seq);
 			args[5] = Int64GetDatum(seq);
 		}
-		got = claim_into(rsinfo, q, qv, qnull, n, lease_isnull, lease);
+		{
+			DirectWrite w = {0};
+
+			got = claim_into(&w, rsinfo, q, qv, qnull, n, lease_isnull, lease);
+			direct_close(&w);
+		}
 		SPI_finish();
 	} while (got == 0 && GetCurrentTimestamp() < until);
 }
@@ -845,6 +1359,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	bool		waits;
 	Datum		wargs[6];
 	bool		wnulls[6] = {false, false, false, true, true, true};
+	DirectWrite w = {0};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) ||
 		PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > 1000 ||
@@ -865,11 +1380,15 @@ task_dequeue(PG_FUNCTION_ARGS)
 
 	/* the one-round-trip loop: finish the previous task first */
 	if (!PG_ARGISNULL(4))
-		(void) complete_one(false, PG_GETARG_DATUM(4),
+	{
+		bool		found;
+
+		(void) complete_one(&w, &found, false, PG_GETARG_DATUM(4),
 							PG_ARGISNULL(5), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
 							PG_ARGISNULL(6), PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
 							PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
 							false);
+	}
 
 	/* ... or the previous batch, in one statement */
 	if (!PG_ARGISNULL(8) && ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(8)),
@@ -888,6 +1407,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	queue_values(q, qv, qnull);
 	if (DatumGetBool(qv[QC_PAUSED]))
 	{
+		direct_close(&w);
 		SPI_finish();
 		return (Datum) 0;
 	}
@@ -918,7 +1438,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		}
 	}
 
-	got = claim_into(rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	got = claim_into(&w, rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 
 	/* a short queue: also look for expired leases to take over */
 	if (got < n)
@@ -928,7 +1448,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		if (SPI_execute_plan(claim_plan(CP_RESCUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "lease rescue failed");
 		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0 && !isnull)
-			got += claim_into(rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
+			got += claim_into(&w, rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
 
@@ -936,6 +1456,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	 * Nothing to do and a wait: sleep (at once woken by a commit since the
 	 * generations were read) and claim when woken.
 	 */
+	direct_close(&w);
 	if (got == 0 && waits)
 	{
 		wargs[0] = SPI_datumTransfer(PointerGetDatum(q), false, -1);
@@ -969,7 +1490,6 @@ typedef enum CreateArg
 Datum
 task_create_one(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
 	HeapTupleHeader q;
 	Datum		qv[NUM_QUEUE_COLUMNS];
 	bool		qnull[NUM_QUEUE_COLUMNS];
@@ -994,8 +1514,6 @@ task_create_one(PG_FUNCTION_ARGS)
 		(!PG_ARGISNULL(CA_MAX_RUN_TIME) && interval_sign(PG_GETARG_DATUM(CA_MAX_RUN_TIME)) < 0))
 		return call_plpgsql(fcinfo, "_create", NUM_CREATE_ARGS);
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "task_create must return a composite type");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -1032,10 +1550,39 @@ task_create_one(PG_FUNCTION_ARGS)
 		nulls[12] = 'n';
 #undef ARG
 
-	if (SPI_execute_plan(claim_plan(CP_CREATE), args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
-		elog(ERROR, "task insert failed");
-	row = row_as_result(SPI_tuptable->vals[0], desc);
+	{
+		Datum		v[NUM_INSERT_COLUMNS];
+		bool		vnull[NUM_INSERT_COLUMNS];
+		static const int from_arg[NUM_INSERT_COLUMNS] = {
+			[IC_OWNER] = 0,[IC_ID] = -1,[IC_STATUS] = -1,[IC_CODE] = 1,[IC_NAME] = 2,
+			[IC_QUEUE] = 3,[IC_OBJECT] = 4,[IC_DESCRIPTION] = 5,[IC_PARAMETERS] = 6,
+			[IC_ETA] = 7,[IC_RUN_AT] = 8,[IC_ORDERING_KEY] = 9,[IC_MAX_ATTEMPTS] = 10,
+			[IC_PRIORITY] = 11,[IC_MAX_RUN_TIME] = 12
+		};
+		int			c;
+
+		for (c = 0; c < NUM_INSERT_COLUMNS; c++)
+		{
+			v[c] = from_arg[c] < 0 ? (Datum) 0 : args[from_arg[c]];
+			vnull[c] = from_arg[c] < 0 || nulls[from_arg[c]] == 'n';
+		}
+		v[IC_STATUS] = ObjectIdGetDatum(claim_cache.queued);
+		vnull[IC_STATUS] = false;
+		if (vnull[IC_RUN_AT])
+		{
+			v[IC_RUN_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+			vnull[IC_RUN_AT] = false;
+		}
+		row = insert_direct(v, vnull);
+	}
+	if (row == (Datum) 0)
+	{
+		if (SPI_execute_plan(claim_plan(CP_CREATE), args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+			SPI_processed != 1)
+			elog(ERROR, "task insert failed");
+		row = spi_whole_row();
+	}
+	row = SPI_datumTransfer(row, false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(row);
 }

@@ -45,6 +45,9 @@ extern uint64 task_identity_epoch(void);
 
 /* Run SPI statements with the privileges of the extension's tables' owner. */
 extern Oid	task_tables_owner(void);
+/* task_id.c: task.task_id_make(owner, serial), called directly by the insert of hotpath.c */
+extern Datum task_id_make(PG_FUNCTION_ARGS);
+extern Datum task_id_owner(PG_FUNCTION_ARGS);
 
 /* SPI_connect as the tables' owner (row-level security not forced), and back. */
 typedef struct TaskOwnerSpi

@@ -41,6 +41,7 @@
 
 PG_FUNCTION_INFO_V1(task_transition);
 PG_FUNCTION_INFO_V1(task_settle_gate);
+PG_FUNCTION_INFO_V1(task_settles);
 
 /* Columns of task.task the trigger reads or writes. */
 typedef enum TaskColumn
@@ -1215,6 +1216,22 @@ task_settle_gate(PG_FUNCTION_ARGS)
 	load_cache(rel);
 	tuple = trigdata->tg_newtuple;
 
+	/* a move into a final status only (what task._settles tells the WHEN) */
+	{
+		Datum		to = heap_getattr(tuple, cache.attnum[COL_STATUS], desc, &isnull);
+		Datum		from;
+		bool		from_null;
+		TaskStatus	st;
+
+		if (isnull)
+			return PointerGetDatum(NULL);
+		from = heap_getattr(trigdata->tg_trigtuple, cache.attnum[COL_STATUS], desc, &from_null);
+		st = status_of(to);
+		if ((st != ST_COMPLETED && st != ST_FAILED && st != ST_CANCELLED) ||
+			(!from_null && DatumGetObjectId(from) == DatumGetObjectId(to)))
+			return PointerGetDatum(NULL);
+	}
+
 	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
 	needed = !isnull && is_market_code(code);
 	if (!needed)
@@ -1238,4 +1255,44 @@ task_settle_gate(PG_FUNCTION_ARGS)
 		(void) FunctionCallInvoke(fc);
 	}
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * task._settles(old task.status, new task.status) → boolean: whether an
+ * update moves a task into a final status (completed, failed, cancelled),
+ * the WHEN of the trigger task_settle_dependents. PostgreSQL reads a
+ * trigger's WHEN from its stored form and compiles it again in every
+ * statement that updates the table (claims and completions included): a
+ * call of this function, two columns, is a fifth of the size of the IN
+ * list and IS DISTINCT FROM it replaces, and compiles in a fraction of
+ * the time. The enum's oids are kept per backend, looked up again when
+ * the type is another (the extension was created again).
+ */
+Datum
+task_settles(PG_FUNCTION_ARGS)
+{
+	static Oid	type = InvalidOid;
+	static Oid	final[3];
+	Oid			old_status = PG_GETARG_OID(0);
+	Oid			new_status = PG_GETARG_OID(1);
+	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+	if (!OidIsValid(argtype))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("task._settles() needs to know its argument type"),
+				 errhint("Call it with two task.status values.")));
+	if (argtype != type)
+	{
+		static const char *const names[3] = {"completed", "failed", "cancelled"};
+		int			i;
+
+		type = InvalidOid;
+		for (i = 0; i < 3; i++)
+			final[i] = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(names[i]),
+															ObjectIdGetDatum(argtype)));
+		type = argtype;
+	}
+	PG_RETURN_BOOL(old_status != new_status &&
+				   (new_status == final[0] || new_status == final[1] || new_status == final[2]));
 }

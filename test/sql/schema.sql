@@ -363,15 +363,17 @@ SELECT is_empty(
 -- Internal functions (_name) are reached through the SECURITY DEFINER API
 -- only: EXECUTE is revoked from PUBLIC. The exceptions tell nothing: the
 -- list of role names, task._roles(), which http_pre_request reads as a web
--- role, and task._can_commit(), which task_hire_sync (a procedure that
--- commits runs as its caller) asks before it hires.
+-- role, task._can_commit(), which task_hire_sync (a procedure that
+-- commits runs as its caller) asks before it hires, and task._settles(),
+-- a function of two statuses, the WHEN of a trigger that runs as whoever
+-- updates task.task.
 SELECT is(
     ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
            WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE '\_%'
              AND has_function_privilege('regress_schema_nobody', p.oid, 'EXECUTE')
            ORDER BY 1),
-    ARRAY['task._can_commit()', 'task._roles()'],
-    'a fresh role cannot execute the internal _functions of schema task, but for task._can_commit() and task._roles()');
+    ARRAY['task._can_commit()', 'task._roles()', 'task._settles(task.status,task.status)'],
+    'a fresh role cannot execute the internal _functions of schema task, but for task._can_commit(), task._roles() and task._settles()');
 -- The public API is callable by any role (USAGE on the schema, EXECUTE on
 -- task_*): what a caller may do is decided by task.login, not by grants.
 SELECT ok(has_schema_privilege('regress_schema_nobody', 'task', 'USAGE'),
