@@ -145,6 +145,11 @@ SET ROLE api_svc;
 SELECT revision, status, progress FROM task_progress(:'t1', 21.3, eta => '2030-01-01T00:00:00Z');
 SELECT task_get(:'t1')->>'eta' AS eta, task_get(:'t1')->'progress' AS progress;
 SELECT revision, parameters FROM task_progress(:'t1', parameters => '{"b": 2}');
+-- nothing to set: no write (revision and updated stamp unchanged), the task as it is
+SELECT revision AS t1_revision, updated_at AS t1_updated FROM task.task WHERE id = :'t1' \gset
+SELECT revision = :t1_revision AS same_revision, updated_at = :'t1_updated' AS same_updated, progress, parameters
+  FROM task_progress(:'t1');
+SELECT revision = :t1_revision AS same_revision FROM task_progress(:'t1', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 SELECT task_log(:'t1', 'exported', errors => 1, skips => 2, success => 3, total => 6);
 \set ON_ERROR_STOP 0
 SELECT task_progress(:'t1', 101);
@@ -152,6 +157,11 @@ SELECT task_progress(:'t1', 101);
 SELECT task_progress(:'t1', 'NaN');
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_progress(:'t2', 10);
+\echo :LAST_ERROR_SQLSTATE
+-- with nothing to set, the same checks: another's or no task, a stale token
+SELECT task_progress('TSK-0001-9999-9999-9999');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_progress(:'t1', token => -1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_log(:'t1', 'x', errors => -1);
 \echo :LAST_ERROR_SQLSTATE
