@@ -29,3 +29,10 @@ REVOKE ALL ON FUNCTION task._progress_allowed(task.task, bigint, interval) FROM 
 REVOKE ALL ON FUNCTION task._check_time(text, timestamptz) FROM PUBLIC;
 -- @replace function task.task_reschedule
 -- @replace function task.task_bulk
+--
+-- task_list(status => 'Completed') (the Task object's spelling) answered
+-- the enum's bare 22P02 without a hint: a quoted status now resolves to
+-- task_list(text, ...), whose status has no default (a call naming none
+-- still resolves to task_list(task.status, ...)), and is refused with
+-- 22023 and the values to use.
+-- @replace function task.task_list

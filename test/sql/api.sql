@@ -264,7 +264,15 @@ SELECT count(*) AS offset_past_end FROM task_list(list_offset => 100);
 \set ON_ERROR_STOP 0
 SELECT task_list(list_limit => 1001);
 \echo :LAST_ERROR_SQLSTATE
+-- a status as the Task object spells it: 22023 with the values to use, not the enum's bare 22P02
+SELECT task_list(status => 'Completed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_list('done', 'api/platform/q');
+\echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
+-- a quoted status that is one, typed or not, and none at all, list as before
+SELECT (SELECT count(*) FROM task_list(status => 'completed')) = (SELECT count(*) FROM task_list('completed'::task.status)) AS same_completed,
+       (SELECT count(*) FROM task_list(status => NULL)) = (SELECT count(*) FROM task_list()) AS same_all;
 RESET ROLE;
 SET ROLE api_vendor;
 SELECT count(*) AS vendor_total FROM task_list();
