@@ -13,6 +13,11 @@ CREATE FUNCTION task._check_path(kind text, value text) RETURNS text
 COMMENT ON FUNCTION task._check_path(text, text) IS
     'Internal: the rule for queue names (kind ''queue'') and service namespaces (kind ''namespace''); 22023 unless valid, else returns the value.';
 
+CREATE FUNCTION task._check_time(field text, at timestamptz) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'task_check_time_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION task._check_time(text, timestamptz) IS
+    'Internal: the rule for a time a caller gives (the trigger''s for run_at and eta): 22023 unless finite, 22008 outside the years 1 to 9999 (UTC) that RFC 3339 writes; else returns it.';
+
 CREATE FUNCTION task._check_new_status(status task.status) RETURNS void
     AS 'MODULE_PATHNAME', 'task_check_new_status_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION task._check_new_status(task.status) IS

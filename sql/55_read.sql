@@ -316,6 +316,32 @@ $$;
 COMMENT ON FUNCTION task.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'Lists the tasks the caller may see as JSON Task objects, most recent status change first, among the tasks submitted (created) within submitted_within (default 10 days, seed 002; NULL for every task). Filters: status, queue, code, object_id (object.id), parent, since (status changed at or after), agent (ACC-XXXX-YYYY: hired tasks assigned to that agent); list_limit (1..1000, default 50), list_offset.';
 
+-- The status written as a quoted literal (task_list(status => 'Completed'),
+-- as the Task object spells it) resolves here, checked: 22023 with the
+-- values to use, not the enum's bare 22P02. Its status has no default, so
+-- a call that names none still resolves to the function above.
+CREATE FUNCTION task.task_list(
+    status      text,
+    queue       text DEFAULT NULL,
+    code        text DEFAULT NULL,
+    object_id   text DEFAULT NULL,
+    parent      task.task_id DEFAULT NULL,
+    since       timestamptz DEFAULT NULL,
+    list_limit  integer DEFAULT 50,
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
+    RETURNS SETOF jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = task, pg_catalog, pg_temp
+AS $$
+    SELECT j FROM task.task_list(
+        task._enum_arg('status', $1, 'task.status', ' (lower case in SQL; the Task object capitalises them)')::task.status,
+        $2, $3, $4, $5, $6, $7, $8, $9, $10) j
+$$;
+COMMENT ON FUNCTION task.task_list(text, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
+    'The same for a status written as text (as a quoted literal is): an unknown one, e.g. the Task object''s Completed, is refused (22023) with the values to use.';
+
 -- The tasks of a vendor or client caller, for the HTTP view api.tasks
 -- (vendors and clients read no row of task.task directly, 90_access.sql):
 -- JSON Task objects, most recent status change first; nothing for others.

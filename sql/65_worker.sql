@@ -917,6 +917,22 @@ $$;
 COMMENT ON FUNCTION task.task_heartbeat(task.task_id, bigint, interval, double precision) IS
     'Worker: extends the lease of a claimed task (by lease, or the queue''s lease length; never past the task''s maximum run time), optionally reporting progress. Fails with 55000 "lease lost" when the claim is gone or the attempt ran past its maximum run time, and with 55T01 "task ... was cancelled" when the task was cancelled during the claim.';
 
+-- Whether task_progress may change task x: the owner (or the system), an
+-- unfinished task and, with a token, the claim it was given while it holds
+-- and within the maximum run time (of the queue: max_run_time, read only
+-- then). One predicate for the write and for a call with nothing to
+-- write; a plain SQL function as volatile as its body (clock_timestamp),
+-- so it is inlined into both.
+CREATE FUNCTION task._progress_allowed(x task.task, token bigint, max_run_time interval) RETURNS boolean
+    LANGUAGE sql VOLATILE
+    RETURN task._may_write(x.owner, false)
+       AND x.status NOT IN ('completed', 'failed', 'cancelled')
+       AND (token IS NULL
+            OR (x.status::text = 'processing' AND x.lease_token = token  -- see _complete
+                AND NOT coalesce(x.started_at + task._run_limit(x, max_run_time) <= clock_timestamp(), false)));
+COMMENT ON FUNCTION task._progress_allowed(task.task, bigint, interval) IS
+    'Internal: whether task_progress may change the task (owner, unfinished, and the claim of token while it holds).';
+
 CREATE FUNCTION task.task_progress(
     id         task.task_id,
     progress   double precision DEFAULT NULL,
@@ -933,18 +949,21 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    UPDATE ONLY task.task x
-       SET progress = coalesce(task_progress.progress, x.progress),
-           eta = coalesce(task_progress.eta, x.eta),
-           parameters = coalesce(task_progress.parameters, x.parameters)
-     WHERE x.id = task_progress.id AND x.owner = task.task_id_owner(x.id)
-       AND task._may_write(x.owner, false)
-       AND x.status NOT IN ('completed', 'failed', 'cancelled')
-       AND (task_progress.token IS NULL
-            OR (x.status::text = 'processing' AND x.lease_token = task_progress.token  -- see _complete
-                AND NOT coalesce(x.started_at + task._run_limit(x, (SELECT q.max_run_time FROM task.queue q WHERE q.name = x.queue))
-                                 <= clock_timestamp(), false)))
-    RETURNING * INTO t;
+    IF task_progress.progress IS NULL AND task_progress.eta IS NULL AND task_progress.parameters IS NULL THEN
+        -- nothing to set: the same checks and errors, and the task as it
+        -- is; no write (no new revision, updated stamp or lock)
+        SELECT * INTO t FROM ONLY task.task x
+         WHERE x.id = task_progress.id AND x.owner = task.task_id_owner(x.id)
+           AND task._progress_allowed(x, task_progress.token, (SELECT q.max_run_time FROM task.queue q WHERE q.name = x.queue));
+    ELSE
+        UPDATE ONLY task.task x
+           SET progress = coalesce(task_progress.progress, x.progress),
+               eta = coalesce(task_progress.eta, x.eta),
+               parameters = coalesce(task_progress.parameters, x.parameters)
+         WHERE x.id = task_progress.id AND x.owner = task.task_id_owner(x.id)
+           AND task._progress_allowed(x, task_progress.token, (SELECT q.max_run_time FROM task.queue q WHERE q.name = x.queue))
+        RETURNING * INTO t;
+    END IF;
     IF NOT FOUND THEN
         PERFORM task._write_failed(task_progress.id, 'update', false, task_progress.token,
                                    '{blocked,queued,processing,rescheduled}');
@@ -953,7 +972,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_progress(task.task_id, double precision, timestamptz, jsonb, bigint) IS
-    'Owner only: sets progress (0..100, once started), eta and parameters (replaced whole) of an unfinished task. With token, only while that claim holds and within the maximum run time (55000 "lease lost" otherwise; 55T01 when the task was cancelled during the claim).';
+    'Owner only: sets progress (0..100, once started), eta and parameters (replaced whole) of an unfinished task. With token, only while that claim holds and within the maximum run time (55000 "lease lost" otherwise; 55T01 when the task was cancelled during the claim). A call that sets none of the three writes nothing (no new revision, no updated stamp) and returns the task as it is, after the same checks.';
 
 CREATE FUNCTION task.task_log(
     id      task.task_id,
@@ -1077,10 +1096,11 @@ AS $$
 DECLARE
     t task.task;
 BEGIN
-    IF task_reschedule.at IS NULL OR NOT isfinite(task_reschedule.at) THEN
-        RAISE EXCEPTION 'task_reschedule needs a finite time'
+    IF task_reschedule.at IS NULL THEN
+        RAISE EXCEPTION 'task_reschedule needs a time'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass at => now() + interval ''...''.';
     END IF;
+    PERFORM task._check_time('at', task_reschedule.at);
     UPDATE ONLY task.task x
        SET status = 'rescheduled', run_at = task_reschedule.at,
            attempts = x.attempts - 1  -- not a failure: the next claim counts it again

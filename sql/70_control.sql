@@ -198,11 +198,12 @@ BEGIN
                                   array_to_string(applies, ', ')),
                   HINT = 'Leave status out to act on every status the action applies to.';
     END IF;
-    IF (task_bulk.action = 'reschedule') <> (task_bulk.run_at IS NOT NULL) OR NOT isfinite(task_bulk.run_at) THEN
+    IF (task_bulk.action = 'reschedule') <> (task_bulk.run_at IS NOT NULL) THEN
         RAISE EXCEPTION 'run_at goes with reschedule, and only with it'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'task_bulk(''reschedule'', ..., run_at => now() + interval ''1 hour'').';
     END IF;
+    PERFORM task._check_time('run_at', task_bulk.run_at);
     IF task_bulk.batch_size IS NULL OR task_bulk.batch_size NOT BETWEEN 1 AND 10000 OR task_bulk.older_than < '0'
        OR task_bulk.older_than > '36525 days' THEN
         RAISE EXCEPTION 'batch_size must be between 1 and 10000 and older_than between 0 and 100 years'

@@ -95,13 +95,11 @@ BEGIN
                   HINT = 'Recurring tasks are scheduled by the service that owns the queue.';
     END IF;
     PERFORM task._cron_check(NULL);
-    -- a queue of another service is not found, like one that does not exist;
-    -- one of the caller's namespace not created yet is made on first use, as
-    -- task_create does (_worker_queue answers it unsaved: created_at NULL)
-    q := task._worker_queue(task_schedule.template->>'queue', true);
-    IF q.created_at IS NULL THEN
-        q := task._queue_for_create(task_schedule.template->>'queue');
-    END IF;
+    -- the queue as task_create finds it, with its answers: one of the
+    -- caller's namespace not created yet is made on first use, and one of
+    -- another service is answered like a name outside the caller's
+    -- namespace that does not exist (22023)
+    q := task._queue_for_create(task_schedule.template->>'queue');
     owner_id := q.owner;
 
     -- try the template now, so a bad one fails here and not at every tick

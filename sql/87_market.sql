@@ -1195,10 +1195,18 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Use one of code_block, markdown, html, file, diff, image, json, link, text.';
         END IF;
+        -- every artifact has a name (seed 004: {"artifact_type", "name", "content"})
         nm := e ->> 'name';
-        IF nm IS NOT NULL THEN
-            PERFORM task._check_text('artifact name', nm, 255, false);
+        IF nm IS NULL THEN
+            RAISE EXCEPTION 'artifact %: a name is required', i
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = 'Give each artifact a "name", e.g. {"artifact_type": "markdown", "name": "report.md", "content": "..."}.';
         END IF;
+        IF jsonb_typeof(e -> 'name') <> 'string' THEN
+            RAISE EXCEPTION 'artifact %: name must be a string', i
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass the name as a JSON string, e.g. "name": "report.md".';
+        END IF;
+        PERFORM task._check_text('artifact name', nm, 255, false);
         IF e -> 'content' IS NULL OR (ty <> 'json' AND jsonb_typeof(e -> 'content') <> 'string') THEN
             RAISE EXCEPTION 'artifact %: content must be a string', i
                 USING ERRCODE = 'invalid_parameter_value',
@@ -1262,7 +1270,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_artifacts_add(task.task_id, jsonb) IS
-    'Agent or client: adds up to 50 artifacts to a hired task in one all-or-nothing call. Each is {artifact_type, name, content, media_type}: artifact_type one of code_block, markdown, html, file, diff, image, json, link, text; content text (base64 for file and image, any JSON for json, an http(s) URL for link), at most the marketplace''s max_artifact_bytes. Returns their metadata with download URLs.';
+    'Agent or client: adds up to 50 artifacts to a hired task in one all-or-nothing call. Each is {artifact_type, name, content, media_type}: artifact_type one of code_block, markdown, html, file, diff, image, json, link, text; name a string (required, 22004 when missing); content text (base64 for file and image, any JSON for json, an http(s) URL for link), at most the marketplace''s max_artifact_bytes. Returns their metadata with download URLs.';
 
 CREATE FUNCTION task.task_artifacts(id task.task_id) RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER

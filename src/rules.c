@@ -15,14 +15,18 @@
 #include "access/detoast.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "rules.h"
 
 PG_FUNCTION_INFO_V1(task_check_text);
 PG_FUNCTION_INFO_V1(task_check_path_sql);
 PG_FUNCTION_INFO_V1(task_check_new_status_sql);
+PG_FUNCTION_INFO_V1(task_check_time_sql);
 
 /* A value quoted in a message: at most 255 bytes of it (whole characters). */
 static const char *
@@ -355,6 +359,41 @@ task_check_progress(Datum d, bool started)
 				 errhint("Progress is a percentage.")));
 }
 
+/*
+ * A time a caller gives (run_at, eta, a reschedule's at): finite (a run_at
+ * of -infinity would run before every task of its queue, one of infinity
+ * never), and in the years 1 to 9999 in UTC: the Task object writes times
+ * in RFC 3339 (UTC, a four-digit year), which has no other years.
+ */
+void
+task_check_time(const char *field, Datum d)
+{
+	TimestampTz t = DatumGetTimestampTz(d);
+	const TimestampTz first = (TimestampTz) (date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+	const TimestampTz past_last = (TimestampTz) (date2j(10000, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite time", field),
+				 errhint("Pass a time such as now() + interval '1 hour'.")));
+	if (t < first || t >= past_last)
+	{
+		struct pg_tm tm;
+		fsec_t		fsec;
+		char		utc[MAXDATELEN + 1] = "?";
+
+		/* in UTC and ISO whatever the session's TimeZone and DateStyle */
+		if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) == 0)
+			EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, utc);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range: %s UTC", field, utc),
+				 errdetail("Times are written in RFC 3339 (UTC, a four-digit year): from 0001-01-01 to 9999-12-31."),
+				 errhint("Pass a time such as now() + interval '1 hour'.")));
+	}
+}
+
 /* A task starts queued (the default) or blocked; anything else is refused. */
 void
 task_check_new_status(const char *status)
@@ -422,4 +461,12 @@ task_check_new_status_sql(PG_FUNCTION_ARGS)
 	task_check_new_status(PG_ARGISNULL(0) ? NULL
 						  : DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(0))));
 	PG_RETURN_VOID();
+}
+
+/* task._check_time(field, at): the rule for a time a caller gives; returns it. */
+Datum
+task_check_time_sql(PG_FUNCTION_ARGS)
+{
+	task_check_time(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_DATUM(1));
+	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 }

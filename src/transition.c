@@ -351,9 +351,8 @@ column_unchanged(TupleDesc desc, int attno, Datum a, bool anull, Datum b, bool b
 
 /*
  * The columns validate_columns does not cover, on INSERT (oldvalues NULL)
- * or when an UPDATE changes them: the unique key's length, and times that
- * are finite (a run_at of -infinity would run before every task of its
- * queue, one of infinity never).
+ * or when an UPDATE changes them: the unique key's length, and the times
+ * a caller gives (task_check_time: finite, years 1 to 9999).
  */
 static void
 validate_extra_columns(TupleDesc desc, const Datum *values, const bool *nulls,
@@ -369,12 +368,8 @@ validate_extra_columns(TupleDesc desc, const Datum *values, const bool *nulls,
 	if ((a = cache.extra_attnum[XCOL_UNIQUE_KEY]) > 0 && SET_NOW(a))
 		task_check_text_value("unique key", values[a - 1], MAX_KEY_BYTES, false);
 	for (i = 0; i < (int) lengthof(times); i++)
-		if ((a = cache.extra_attnum[times[i]]) > 0 && SET_NOW(a) &&
-			TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(values[a - 1])))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a finite time", extra_column_names[times[i]]),
-					 errhint("Pass a time such as now() + interval '1 hour'.")));
+		if ((a = cache.extra_attnum[times[i]]) > 0 && SET_NOW(a))
+			task_check_time(extra_column_names[times[i]], values[a - 1]);
 #undef SET_NOW
 }
 

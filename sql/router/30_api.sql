@@ -359,6 +359,43 @@ $$;
 COMMENT ON FUNCTION task_router.task_list(task.status, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
     'Every node''s tasks merged in task_list''s order (newest status change first, then id), paged by list_limit and list_offset: see task_list of the task extension. Needs every node up.';
 
+-- a status written as text (task_list(text, ...) of the task extension):
+-- one task.status has is listed as above; any other is refused by node 0's
+-- task_list(text, ...), whose error (22023 and its hint) reaches the caller
+CREATE FUNCTION task_router._list_refused(status text) RETURNS SETOF jsonb
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON 0;
+    TARGET task.task_list;
+$$;
+COMMENT ON FUNCTION task_router._list_refused(text) IS 'Internal: node 0''s task_list(text, ...), for its error on a status task.status does not have.';
+
+CREATE FUNCTION task_router.task_list(
+    status      text,
+    queue       text DEFAULT NULL,
+    code        text DEFAULT NULL,
+    object_id   text DEFAULT NULL,
+    parent      task.task_id DEFAULT NULL,
+    since       timestamptz DEFAULT NULL,
+    list_limit  integer DEFAULT 50,
+    list_offset integer DEFAULT 0,
+    agent       text DEFAULT NULL,
+    submitted_within interval DEFAULT '10 days')
+    RETURNS SETOF jsonb
+    LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF $1 IS NOT NULL AND NOT $1 = ANY (enum_range(NULL::task.status)::text[]) THEN
+        RETURN QUERY SELECT * FROM task_router._list_refused($1);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM task_router.task_list($1::task.status, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+END
+$$;
+COMMENT ON FUNCTION task_router.task_list(text, text, text, text, task.task_id, timestamptz, integer, integer, text, interval) IS
+    'The same for a status written as text: see task_list(text, ...) of the task extension.';
+
 -- One batch on every node (batch_size each), as the caller: the counts
 -- summed, more while any node has more. Each node commits its own batch.
 CREATE FUNCTION task_router._bulk(action text, queue text, code text, status task.status, older_than interval,

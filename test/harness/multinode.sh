@@ -96,6 +96,7 @@ errors_exact() {
 	mn_svc_b|0|SELECT task.task_cancel('TSK-0001-0000-0999-9999')
 	mn_svc_b|0|SELECT task.task_create('x', 'a/one')
 	mn_svc_b|1|SELECT task.task_list(list_limit => 0)
+	mn_svc_b|0|SELECT task.task_list(status => 'Completed')
 	mn_vendor|0|SELECT task.task_cancel('TSK-0001-0000-0000-0001')
 	mn_svc_a|1|SELECT task.task_complete('TSK-0001-0100-0000-0001', token => 1)
 	mn_svc_a|1|SELECT task.task_dequeue('a/two', n => 0)

@@ -145,6 +145,11 @@ SET ROLE api_svc;
 SELECT revision, status, progress FROM task_progress(:'t1', 21.3, eta => '2030-01-01T00:00:00Z');
 SELECT task_get(:'t1')->>'eta' AS eta, task_get(:'t1')->'progress' AS progress;
 SELECT revision, parameters FROM task_progress(:'t1', parameters => '{"b": 2}');
+-- nothing to set: no write (revision and updated stamp unchanged), the task as it is
+SELECT revision AS t1_revision, updated_at AS t1_updated FROM task.task WHERE id = :'t1' \gset
+SELECT revision = :t1_revision AS same_revision, updated_at = :'t1_updated' AS same_updated, progress, parameters
+  FROM task_progress(:'t1');
+SELECT revision = :t1_revision AS same_revision FROM task_progress(:'t1', token => (SELECT lease_token FROM task.task WHERE id = :'t1'));
 SELECT task_log(:'t1', 'exported', errors => 1, skips => 2, success => 3, total => 6);
 \set ON_ERROR_STOP 0
 SELECT task_progress(:'t1', 101);
@@ -152,6 +157,11 @@ SELECT task_progress(:'t1', 101);
 SELECT task_progress(:'t1', 'NaN');
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_progress(:'t2', 10);
+\echo :LAST_ERROR_SQLSTATE
+-- with nothing to set, the same checks: another's or no task, a stale token
+SELECT task_progress('TSK-0001-9999-9999-9999');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_progress(:'t1', token => -1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_log(:'t1', 'x', errors => -1);
 \echo :LAST_ERROR_SQLSTATE
@@ -254,7 +264,15 @@ SELECT count(*) AS offset_past_end FROM task_list(list_offset => 100);
 \set ON_ERROR_STOP 0
 SELECT task_list(list_limit => 1001);
 \echo :LAST_ERROR_SQLSTATE
+-- a status as the Task object spells it: 22023 with the values to use, not the enum's bare 22P02
+SELECT task_list(status => 'Completed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_list('done', 'api/platform/q');
+\echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
+-- a quoted status that is one, typed or not, and none at all, list as before
+SELECT (SELECT count(*) FROM task_list(status => 'completed')) = (SELECT count(*) FROM task_list('completed'::task.status)) AS same_completed,
+       (SELECT count(*) FROM task_list(status => NULL)) = (SELECT count(*) FROM task_list()) AS same_all;
 RESET ROLE;
 SET ROLE api_vendor;
 SELECT count(*) AS vendor_total FROM task_list();

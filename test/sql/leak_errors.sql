@@ -157,6 +157,14 @@ END
 $$;
 SELECT * FROM pg_temp.queue_oracles('regress_lke_other');
 SELECT * FROM pg_temp.queue_oracles('regress_lke_client');
+-- task_schedule answers a queue name exactly as task_create does (it
+-- creates its tasks with task_create): another service's, one of nobody's
+SET ROLE regress_lke_other;
+SELECT q AS queue,
+       pg_temp.err($c$SELECT task.task_schedule('s', '0 * * * *', jsonb_build_object('code', 'lke.x', 'queue', {id}))$c$, q)
+       = pg_temp.err($c$SELECT task.task_create('lke.x', {id})$c$, q) AS schedule_as_create
+  FROM unnest(ARRAY['lke/a/q', 'lke/a/nothing', 'lke/z/q']) q;
+RESET ROLE;
 
 -- the stale worker's lease-lost error does not print the live token
 CREATE FUNCTION pg_temp.raw_err(call text) RETURNS text

@@ -198,24 +198,29 @@ SELECT a - 'at' - 'by' AS artifact FROM task_artifacts_add(:'t1', $$[
   {"artifact_type": "json", "name": "meta", "content": {"words": 2}},
   {"artifact_type": "image", "name": "dot.png", "media_type": "image/png", "content": "iVBORw0KGgo="},
   {"artifact_type": "link", "name": "source", "content": "https://example.com/greeting"},
-  {"artifact_type": "code_block", "content": "print('Good day')"},
-  {"artifact_type": "markdown", "content": "# Good day"},
-  {"artifact_type": "html", "content": "<p>Good day</p>"},
-  {"artifact_type": "diff", "content": "-Guten Tag\n+Good day"},
+  {"artifact_type": "code_block", "name": "greet.py", "content": "print('Good day')"},
+  {"artifact_type": "markdown", "name": "greeting.md", "content": "# Good day"},
+  {"artifact_type": "html", "name": "greeting.html", "content": "<p>Good day</p>"},
+  {"artifact_type": "diff", "name": "greeting.diff", "content": "-Guten Tag\n+Good day"},
   {"artifact_type": "file", "name": "a.bin", "content": "AAEC"}]$$) a;
 SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "video", "content": "x"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, %L)$$, :'t1',
     (SELECT jsonb_agg(jsonb_build_object('artifact_type', 'text', 'content', 'x')) FROM generate_series(1, 51))));
 SELECT try(format($$SELECT task_artifacts_add(%L, %L)$$, :'t1',
-    jsonb_build_array(jsonb_build_object('artifact_type', 'text', 'content', 'ok'),
-                      jsonb_build_object('artifact_type', 'text', 'content', repeat('x', 1048577)))));
-SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "content": "AAAA"}]')$$, :'t1'));
-SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "file", "content": "not base64!"}]')$$, :'t1'));
-SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "media_type": "image/png", "content": "not base64!"}]')$$, :'t1'));
-SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "link", "content": "ftp://x"}]')$$, :'t1'));
-SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "json", "content": "{nope"}]')$$, :'t1'));
+    jsonb_build_array(jsonb_build_object('artifact_type', 'text', 'name', 'ok', 'content', 'ok'),
+                      jsonb_build_object('artifact_type', 'text', 'name', 'big', 'content', repeat('x', 1048577)))));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "name": "x", "content": "AAAA"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "file", "name": "x", "content": "not base64!"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "image", "media_type": "image/png", "name": "x", "content": "not base64!"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "link", "name": "x", "content": "ftp://x"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "json", "name": "x", "content": "{nope"}]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '[]')$$, :'t1'));
 SELECT try(format($$SELECT task_artifacts_add(%L, '{"artifact_type": "text"}')$$, :'t1'));
+-- every artifact has a name (seed 004): missing, null, not a string, blank
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": "a", "content": "x"}, {"artifact_type": "text", "content": "x"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": null, "content": "x"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": 7, "content": "x"}]')$$, :'t1'));
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": " ", "content": "x"}]')$$, :'t1'));
 RESET ROLE;
 SELECT count(*) AS artifacts_kept FROM task.market_artifact;
 SET ROLE mk_alice;

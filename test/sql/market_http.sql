@@ -194,7 +194,7 @@ WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::js
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "artifacts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "artifacts" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_artifacts_add"("id" := pgrst_body."id", "artifacts" := pgrst_body."artifacts") pgrst_scalar) pgrst_call) :call_scalars \gset r_
 \ir http_reply.inc
 -- POST /rpc/task_artifacts_add as agent: an unknown type is 400, nothing written
-\set payload '{"id":"' :t1 '","artifacts":[{"artifact_type":"markdown","content":"ok"},{"artifact_type":"video","content":"x"}]}'
+\set payload '{"id":"' :t1 '","artifacts":[{"artifact_type":"markdown","name":"ok.md","content":"ok"},{"artifact_type":"video","name":"x","content":"x"}]}'
 \set role task_web_vendor \set claims :agent_claims \set method POST \set path /rpc/task_artifacts_add \set hdr :post_hdr \set mode :post \set accept rpc \set show full
 \ir http_begin.inc
 WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT :'payload'::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "artifacts" FROM json_to_record(pgrst_payload.json_data) AS _("id" text, "artifacts" jsonb) LIMIT 1) pgrst_body , LATERAL (SELECT "api"."task_artifacts_add"("id" := pgrst_body."id", "artifacts" := pgrst_body."artifacts") pgrst_scalar) pgrst_call) :call_scalars \gset r_

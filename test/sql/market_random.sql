@@ -117,9 +117,9 @@ BEGIN
                                              ELSE task.account_text((SELECT l.account FROM task.login l WHERE l.role::text = rq)) END)
             WHEN 'message' THEN format('SELECT task.task_message(%L, %L)', m.task_id, 'message ' || i)
             WHEN 'artifacts' THEN format('SELECT task.task_artifacts_add(%L, %L)', m.task_id,
-                                         (ARRAY['[{"artifact_type": "text", "content": "x"}]',
-                                                '[{"artifact_type": "video", "content": "x"}]',
-                                                '[{"artifact_type": "text", "content": "' || repeat('y', 80) || '"}]'])[1 + floor(random() * 3)::integer])
+                                         (ARRAY['[{"artifact_type": "text", "name": "x", "content": "x"}]',
+                                                '[{"artifact_type": "video", "name": "x", "content": "x"}]',
+                                                '[{"artifact_type": "text", "name": "y", "content": "' || repeat('y', 80) || '"}]'])[1 + floor(random() * 3)::integer])
             WHEN 'time' THEN 'SELECT task.task_maintain()'
             ELSE 'SELECT task.task_agent_heartbeat()' END;
         IF op = 'time' THEN

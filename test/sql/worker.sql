@@ -83,6 +83,8 @@ SELECT task_heartbeat(:'r', :tok, lease => '-1 second');
 \echo :LAST_ERROR_SQLSTATE
 SELECT task_reschedule(:'r', 'infinity', token => (SELECT lease_token FROM task.task WHERE id = :'r'));
 \echo :LAST_ERROR_SQLSTATE
+SELECT task_reschedule(:'r', '10000-01-01 00:00:00+00', token => (SELECT lease_token FROM task.task WHERE id = :'r'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT task_fail(:'r', NULL, token => (SELECT lease_token FROM task.task WHERE id = :'r'));
 \echo :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
@@ -386,3 +388,22 @@ SELECT m.empty IS NOT NULL AS mark_in_use
   FROM task._mark_peek((SELECT owner FROM task.queue WHERE name = 'wk/twophase'), 'wk/twophase') m;
 ROLLBACK PREPARED 'wk_u';
 DROP TABLE wk_unrelated;
+
+-- times the Task object cannot write in RFC 3339 (years 1 to 9999, UTC)
+-- are refused (22008) on every path that takes one: create, create_many,
+-- progress, bulk reschedule (task_reschedule: above); UTC decides
+SET ROLE wk_svc;
+SELECT id AS tm FROM task_create('wk.times', 'wk/times', eta => '9999-12-31 23:59:59.999+00') \gset
+SELECT task_get(:'tm')->>'eta' AS last_instant;
+\set ON_ERROR_STOP 0
+SELECT task_create('wk.times', 'wk/times', run_at => '12345-01-01 00:00:00+00');
+\echo :LAST_ERROR_SQLSTATE
+SELECT task_create('wk.times', 'wk/times', eta => '9999-12-31 23:00:00-05');
+SELECT task_create('wk.times', 'wk/times', eta => '0044-03-15 00:00:00+00 BC');
+SELECT task_create_many('wk.times', 'wk/times', ARRAY['{}']::jsonb[], run_at => '10000-01-01 00:00:00+00');
+SELECT task_progress(:'tm', eta => '10000-01-01 00:00:00+00');
+SELECT * FROM task_bulk('reschedule', queue => 'wk/times', run_at => '10000-01-01 00:00:00+00');
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+SELECT count(*) AS tasks, min(eta) = max(eta) AS eta_unchanged FROM task.task WHERE queue = 'wk/times';
+RESET ROLE;

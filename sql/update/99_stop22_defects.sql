@@ -1,0 +1,38 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 22, known small defects.
+--
+-- task_progress with nothing to set (no progress, eta or parameters)
+-- wrote the row anyway: a new revision and updated stamp for no change.
+-- It now makes the same checks and returns the task as it is; the checks
+-- are one predicate, task._progress_allowed, for both.
+-- @replace function task._progress_allowed
+REVOKE ALL ON FUNCTION task._progress_allowed(task.task, bigint, interval) FROM PUBLIC;
+-- @replace function task.task_progress
+--
+-- task_schedule answered a queue of another service P0002 "not found"
+-- where task_create, which it creates its tasks with, answers 22023 "is
+-- outside the namespace of" (docs/THREAT-MODEL.md, rule 2): it finds its
+-- queue as task_create does.
+-- @replace function task.task_schedule
+--
+-- A marketplace artifact without a name was accepted (seed 004: every
+-- artifact has one): 22004 when missing, 22023 when not a string.
+-- @replace function task.task_artifacts_add
+--
+-- Times of years past 9999 (or before 1) were accepted and printed with
+-- five digits in the Task object, which is RFC 3339: the trigger's rule
+-- for run_at and eta (finite) is task_check_time in src/rules.c, also
+-- reached as task._check_time by task_reschedule and task_bulk, which had
+-- copies of its finite half.
+-- @replace function task._check_time
+REVOKE ALL ON FUNCTION task._check_time(text, timestamptz) FROM PUBLIC;
+-- @replace function task.task_reschedule
+-- @replace function task.task_bulk
+--
+-- task_list(status => 'Completed') (the Task object's spelling) answered
+-- the enum's bare 22P02 without a hint: a quoted status now resolves to
+-- task_list(text, ...), whose status has no default (a call naming none
+-- still resolves to task_list(task.status, ...)), and is refused with
+-- 22023 and the values to use.
+-- @replace function task.task_list
