@@ -137,71 +137,18 @@ CREATE FUNCTION task._complete(id task.task_id, token bigint, result jsonb, reso
     AS 'MODULE_PATHNAME', 'task_complete_one' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._complete(task.task_id, bigint, jsonb, text, boolean) IS 'Internal: completes a processing task, fenced by its claim''s token unless forced.';
 
--- Complete a batch of claimed tasks in one statement (the batch form of
+-- Complete a batch of claimed tasks in one call (the batch form of
 -- complete-and-claim). All or nothing: if one of them cannot be completed,
--- the precise error for the first such task is raised and none is. The
--- tasks this statement completed are the ones it returned: a task of the
--- batch that another worker claimed again and completed meanwhile is not
--- one of them, and fails with "lease lost".
+-- the precise error for the first such task is raised and none is. A task
+-- of the batch that another worker claimed again and completed meanwhile
+-- fails with "lease lost". C (src/hotpath.c, complete_many): each task of
+-- the batch as task._complete does it, in the batch's order; the first one
+-- it cannot complete makes task._write_failed raise why, and the error
+-- undoes the others.
 CREATE FUNCTION task._complete_many(ids task.task_id[], tokens bigint[]) RETURNS integer
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    done task.task_id[];
-    missing task.task_id;
-BEGIN
-    -- as task_wait_many: a list of ids has one dimension
-    IF array_ndims(ids) <> 1 OR array_ndims(tokens) <> 1 THEN
-        RAISE EXCEPTION 'complete_batch and complete_tokens must be one-dimensional arrays'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass complete_batch => ARRAY[...]::task.task_id[] and complete_tokens => ARRAY[...]::bigint[], one dimension each.';
-    END IF;
-    IF tokens IS NOT NULL AND cardinality(tokens) <> cardinality(ids) THEN
-        RAISE EXCEPTION 'complete_tokens must have one token per task of complete_batch'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass the lease_token of each task, in the same order.';
-    END IF;
-    IF array_position(ids, NULL) IS NOT NULL OR array_position(tokens, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'complete_batch and complete_tokens must not contain null'
-            USING ERRCODE = 'null_value_not_allowed',
-                  HINT = 'Pass the id and the lease_token of each claimed task; leave the NULLs out.';
-    END IF;
-    IF cardinality(ids) <> (SELECT count(DISTINCT u) FROM unnest(ids) u) THEN
-        RAISE EXCEPTION 'complete_batch lists a task more than once'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'List each claimed task once.';
-    END IF;
-    -- a join with the batch that probes the primary key once per task,
-    -- whatever the statistics say (as task._complete, src/hotpath.c): with
-    -- "status = 'processing'" a generic plan made while few tasks were
-    -- processing hashed every processing task of the table from the lease
-    -- index (8.5-13 ms a batch with 29,000 held by slower workers, against
-    -- 0.8-1.0 after the fix), and written as id = ANY(ids) it ANDed that
-    -- bitmap with the key's. Hence status as text, and the owner (the
-    -- distribution key) derived from the row's own id.
-    WITH c AS (
-        UPDATE ONLY task.task x SET status = 'completed'
-          FROM unnest(ids, tokens) AS u(id, token)
-         WHERE x.id = u.id AND x.owner = task.task_id_owner(x.id)
-           AND task._may_write(x.owner, false)
-           AND x.status::text = 'processing'
-           AND x.lease_token IS NOT DISTINCT FROM u.token
-        RETURNING x.id)
-    SELECT array_agg(c.id) INTO done FROM c;
-    IF coalesce(cardinality(done), 0) < cardinality(ids) THEN
-        -- the first task of the batch this statement did not complete
-        SELECT u.id INTO missing
-          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
-         WHERE u.id <> ALL (coalesce(done, '{}'))
-         ORDER BY u.i LIMIT 1;
-        PERFORM task._write_failed(missing, 'complete', false,
-                                   tokens[array_position(ids, missing)], '{processing}', true);
-    END IF;
-    RETURN cardinality(done);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'task_complete_many' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION task._complete_many(task.task_id[], bigint[]) IS
-    'Internal: completes a batch of processing tasks in one statement, all or nothing, each fenced by its claim''s token.';
+    'Internal: completes a batch of processing tasks, all or nothing, each fenced by its claim''s token.';
 
 CREATE FUNCTION task.task_complete(
     id       task.task_id,

@@ -67,6 +67,7 @@ PG_FUNCTION_INFO_V1(task_claim);
 PG_FUNCTION_INFO_V1(task_complete_one);
 PG_FUNCTION_INFO_V1(task_dequeue);
 PG_FUNCTION_INFO_V1(task_create_one);
+PG_FUNCTION_INFO_V1(task_complete_many);
 
 /* The columns of task.queue the claim reads. */
 typedef enum QueueColumn
@@ -101,7 +102,6 @@ typedef enum ClaimPlan
 	CP_WRITE_FAILED,			/* why a completion found nothing (raises) */
 	CP_QUEUE,					/* the queue a worker call acts on */
 	CP_RESCUE,					/* take back a short queue's expired leases */
-	CP_COMPLETE_MANY,			/* complete a batch (PL/pgSQL: all or nothing) */
 	CP_CREATE_QUEUE,			/* the queue a task is created in */
 	CP_CREATE,					/* insert a task without keys, links or access list */
 	NUM_CLAIM_PLANS
@@ -162,8 +162,6 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"SELECT q FROM task._worker_queue($1, true) q",
 
 	"SELECT task._rescue_leases($1, $2)",
-
-	"SELECT task._complete_many($1, $2)",
 
 	"SELECT q FROM task._queue_for_create($1) q",
 
@@ -272,12 +270,6 @@ claim_plan(ClaimPlan which)
 			argtypes[1] = INT8OID;
 			argtypes[2] = BOOLOID;
 			nargs = 3;
-		}
-		else if (which == CP_COMPLETE_MANY)
-		{
-			argtypes[0] = get_array_type(claim_cache.id_type);
-			argtypes[1] = INT8ARRAYOID;
-			nargs = 2;
 		}
 		else if (which == CP_QUEUE || which == CP_CREATE_QUEUE)
 		{
@@ -1143,6 +1135,118 @@ complete_one(DirectWrite *w, bool *found, bool id_isnull, Datum id, bool token_i
 	return (Datum) 0;
 }
 
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Completes a batch (SPI connected, the cache loaded): every task of ids,
+ * each fenced by its token in tokens (NULL: no token), all or nothing --
+ * the first task of the batch (in its order) that cannot be completed
+ * makes task._write_failed raise why, which undoes the others with the
+ * statement. Each one is complete_direct's; the batch was one UPDATE of a
+ * join with the arrays, which cost as much again per task in the
+ * executor's start-up and its join (docs/QUEUE.md, "Stop 22"). Returns
+ * how many it completed; -1 for ids NULL (the SQL function's NULL).
+ */
+static int32
+complete_many(DirectWrite *w, ArrayType *ids, ArrayType *tokens)
+{
+	Datum	   *idv;
+	bool	   *idnull;
+	int			nids;
+	Datum	   *tokv = NULL;
+	bool	   *toknull = NULL;
+	int			ntok = 0;
+	int64	   *sorted;
+	int32		done = 0;
+	int			i;
+
+	if (ids == NULL)
+		return -1;
+	/* as task_wait_many: a list of ids has one dimension (an empty array has none) */
+	if ((ARR_NDIM(ids) != 0 && ARR_NDIM(ids) != 1) || (tokens && ARR_NDIM(tokens) != 0 && ARR_NDIM(tokens) != 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("complete_batch and complete_tokens must be one-dimensional arrays"),
+				 errhint("Pass complete_batch => ARRAY[...]::task.task_id[] and complete_tokens => ARRAY[...]::bigint[], one dimension each.")));
+	deconstruct_array(ids, claim_cache.id_type, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &idv, &idnull, &nids);
+	if (tokens)
+	{
+		deconstruct_array(tokens, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &tokv, &toknull, &ntok);
+		if (ntok != nids)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("complete_tokens must have one token per task of complete_batch"),
+					 errhint("Pass the lease_token of each task, in the same order.")));
+	}
+	for (i = 0; i < nids; i++)
+		if (idnull[i] || (tokens && toknull[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("complete_batch and complete_tokens must not contain null"),
+					 errhint("Pass the id and the lease_token of each claimed task; leave the NULLs out.")));
+	sorted = palloc(sizeof(int64) * Max(nids, 1));
+	for (i = 0; i < nids; i++)
+		sorted[i] = DatumGetInt64(idv[i]);
+	qsort(sorted, nids, sizeof(int64), int64_cmp);
+	for (i = 1; i < nids; i++)
+		if (sorted[i] == sorted[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("complete_batch lists a task more than once"),
+					 errhint("List each claimed task once.")));
+	pfree(sorted);
+	for (i = 0; i < nids; i++)
+	{
+		Datum		row;
+		bool		tnull = tokens == NULL;
+		Datum		tok = tnull ? (Datum) 0 : tokv[i];
+
+		if (complete_direct(w, idv[i], tnull, tok, true, (Datum) 0, true, (Datum) 0, false, &row))
+			done++;
+		else
+		{
+			Datum		args[3] = {idv[i], tok, BoolGetDatum(true)};
+			char		nulls[3] = {' ', tnull ? 'n' : ' ', ' '};
+
+			/* raises: the first task of the batch it could not complete, and why */
+			if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "completion check failed");
+			break;
+		}
+	}
+	return done;
+}
+
+/*
+ * task._complete_many(ids task.task_id[], tokens bigint[]) → integer: the
+ * batch completion of task_dequeue (complete_batch, complete_tokens) for
+ * the PL/pgSQL task._dequeue; the C task_dequeue calls complete_many.
+ */
+Datum
+task_complete_many(PG_FUNCTION_ARGS)
+{
+	DirectWrite w = {0};
+	int32		done;
+
+	claim_cache_ensure();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	done = complete_many(&w, PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0),
+						 PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
+	direct_close(&w);
+	SPI_finish();
+	if (done < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(done);
+}
+
 /*
  * task._complete(id task_id, token bigint, result jsonb, resource text,
  * force boolean) → task.task: completes a processing task (see above);
@@ -1390,17 +1494,10 @@ task_dequeue(PG_FUNCTION_ARGS)
 							false);
 	}
 
-	/* ... or the previous batch, in one statement */
+	/* ... or the previous batch, all or nothing */
 	if (!PG_ARGISNULL(8) && ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(8)),
 										   ARR_DIMS(PG_GETARG_ARRAYTYPE_P(8))) > 0)
-	{
-		char		nulls[2] = {' ', PG_ARGISNULL(9) ? 'n' : ' '};
-
-		args[0] = PG_GETARG_DATUM(8);
-		args[1] = PG_ARGISNULL(9) ? (Datum) 0 : PG_GETARG_DATUM(9);
-		if (SPI_execute_plan(claim_plan(CP_COMPLETE_MANY), args, nulls, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "batch completion failed");
-	}
+		(void) complete_many(&w, PG_GETARG_ARRAYTYPE_P(8), PG_ARGISNULL(9) ? NULL : PG_GETARG_ARRAYTYPE_P(9));
 
 	q = queue_by_name(PG_GETARG_DATUM(0), CP_QUEUE);
 	q = (HeapTupleHeader) DatumGetPointer(datumCopy(PointerGetDatum(q), false, -1));

@@ -16,3 +16,8 @@ CREATE TRIGGER task_settle_dependents
     FOR EACH ROW
     WHEN (task._settles(OLD.status, NEW.status))
     EXECUTE FUNCTION task._settle_gate();
+--
+-- The batch completion is C (src/hotpath.c, complete_many): each task as
+-- task._complete does it, without a plan, instead of one UPDATE of a join
+-- with the arrays.
+-- @replace function task._complete_many
