@@ -228,8 +228,15 @@ CREATE TABLE task.task (
 
 -- The dequeue index: only runnable rows, higher priority first, then FIFO
 -- by the time they became runnable. Finished tasks are not in it, so
--- history never slows a queue.
-CREATE INDEX task_runnable_idx ON task.task (queue, priority DESC, run_at, id)
+-- history never slows a queue. The queue is keyed by its name's hash, a
+-- fixed-width integer: a claim checks every entry of the leaf page it
+-- reads against the keys, and with the name (text) first no later column
+-- of an entry had a fixed offset (a tenth of a drained task's
+-- instructions; docs/QUEUE.md, "Stop 22"). Queries name both
+-- "hashtext(x.queue) = hashtext(<name>)" (to use it) and "x.queue =
+-- <name>" (two names of one hash); the name is included for scans that
+-- read the index alone (monitoring).
+CREATE INDEX task_runnable_idx ON task.task (hashtext(queue), priority DESC, run_at, id) INCLUDE (queue)
     WHERE status IN ('queued', 'rescheduled');
 
 -- Listing: newest status change first, read backward. Ascending, because

@@ -188,7 +188,7 @@ COMMENT ON FUNCTION task.task_complete(task.task_id, jsonb, text, bigint, boolea
 -- (src/mark.c): nothing runnable sorts before it, and the entries of
 -- tasks claimed before it, which a snapshot held open elsewhere keeps in
 -- the index, are never read. It goes one priority level at a time (the
--- index is (queue, priority DESC, run_at, id): within a level the mark
+-- index is (hashtext(queue), priority DESC, run_at, id): within a level the mark
 -- is a row comparison that bounds the scan). Every few claims of a queue
 -- refresh the mark first: the first runnable entry at or after it, locked
 -- or not, read without SKIP LOCKED.
@@ -359,7 +359,7 @@ BEGIN
     ELSE
         ids := ARRAY(
             SELECT x.id FROM ONLY task.task x
-             WHERE x.owner = q.owner AND x.queue = q.name
+             WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
                AND x.status IN ('queued', 'rescheduled')
                AND x.run_at <= at
                -- not a version another claim updated after this
@@ -518,7 +518,7 @@ BEGIN
             SELECT x.id, x.priority, x.run_at, x.ordering_key,
                    row_number() OVER (PARTITION BY x.ordering_key ORDER BY x.priority DESC, x.run_at, x.id) AS nth
               FROM (SELECT y.id, y.priority, y.run_at, y.ordering_key FROM ONLY task.task y
-                     WHERE y.owner = q.owner AND y.queue = q.name
+                     WHERE y.owner = q.owner AND y.queue = q.name AND hashtext(y.queue) = hashtext(q.name)
                        AND y.status IN ('queued', 'rescheduled') AND y.run_at <= at
                        AND (y.ordering_key IS NULL OR q.key_concurrency = 0
                             OR task._key_turn(q, y.ordering_key, y.id, q.key_concurrency) < q.key_concurrency)
@@ -582,7 +582,8 @@ BEGIN
             UNION ALL
             SELECT h.id, h.priority, h.run_at, row_number() OVER (ORDER BY h.priority DESC, h.run_at, h.id), ''
               FROM (SELECT x.id, x.priority, x.run_at, x.ordering_key FROM ONLY task.task x
-                     WHERE x.owner = q.owner AND x.queue = q.name AND x.status IN ('queued', 'rescheduled')
+                     WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
+                       AND x.status IN ('queued', 'rescheduled')
                      ORDER BY x.priority DESC, x.run_at, x.id
                      LIMIT 100) h
              WHERE h.ordering_key IS NULL AND h.run_at <= at)
@@ -707,16 +708,16 @@ BEGIN
         next_due := NULL;
     ELSIF mk.priority IS NULL THEN
         SELECT min(x.run_at) INTO next_due FROM ONLY task.task x
-         WHERE x.owner = q.owner AND x.queue = q.name
+         WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
            AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at;
     ELSE
         SELECT least(
             (SELECT min(x.run_at) FROM ONLY task.task x
-              WHERE x.owner = q.owner AND x.queue = q.name
+              WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
                 AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
                 AND x.priority = mk.priority),
             (SELECT min(x.run_at) FROM ONLY task.task x
-              WHERE x.owner = q.owner AND x.queue = q.name
+              WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
                 AND x.status IN ('queued', 'rescheduled') AND x.run_at > now_at
                 AND x.priority < mk.priority))
           INTO next_due;
@@ -735,7 +736,7 @@ BEGIN
         PERFORM task._wait_sleep(lkey, lseq, task._ms_until(least(until, clock_timestamp() + interval '1 second')), q.name);
     ELSIF next_slot IS NULL AND task._wait_seq(lkey) IS DISTINCT FROM lseq
           AND EXISTS (SELECT FROM ONLY task.task x
-                       WHERE x.owner = q.owner AND x.queue = q.name
+                       WHERE x.owner = q.owner AND x.queue = q.name AND hashtext(x.queue) = hashtext(q.name)
                          AND x.status IN ('queued', 'rescheduled') AND x.run_at <= now_at) THEN
         NULL;
     ELSE

@@ -111,14 +111,14 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"SELECT * FROM task._claim_limited($1, $2, $3)",
 
 	"SELECT x.run_at, x.id FROM ONLY task.task x "
-	" WHERE x.owner = $1 AND x.queue = $2 "
+	" WHERE x.owner = $1 AND x.queue = $2 AND hashtext(x.queue) = hashtext($2) "
 	"   AND x.status IN ('queued', 'rescheduled') "
 	"   AND x.priority = $3 AND (x.run_at, x.id) >= ($4, $5) "
 	" ORDER BY x.run_at, x.id "
 	" LIMIT 1",
 
 	"SELECT x.priority, x.run_at, x.id FROM ONLY task.task x "
-	" WHERE x.owner = $1 AND x.queue = $2 "
+	" WHERE x.owner = $1 AND x.queue = $2 AND hashtext(x.queue) = hashtext($2) "
 	"   AND x.status IN ('queued', 'rescheduled') "
 	"   AND x.priority <= $3 "
 	" ORDER BY x.priority DESC, x.run_at, x.id "
@@ -143,7 +143,7 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	 * and the projection of every column (docs/QUEUE.md, "Stop 22").
 	 */
 	"        SELECT x.ctid FROM ONLY task.task x "
-	"         WHERE x.owner = $1 AND x.queue = $2 "
+	"         WHERE x.owner = $1 AND x.queue = $2 AND hashtext(x.queue) = hashtext($2) "
 	"           AND x.status IN ('queued', 'rescheduled') "
 	"           AND x.priority = $3 AND (x.run_at, x.id) >= ($4, $5) "
 	"           AND x.run_at <= $6 "

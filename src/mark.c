@@ -4,7 +4,7 @@
  *		runnable index, so that it does not walk the entries of tasks
  *		claimed since the oldest snapshot of the cluster was taken.
  *
- * A claim reads task_runnable_idx (queue, priority DESC, run_at, id) in
+ * A claim reads task_runnable_idx (hashtext(queue), priority DESC, run_at, id) in
  * order, with SKIP LOCKED. A claimed task leaves the index only when
  * vacuum removes its old version, and its entry can be skipped cheaply
  * (marked dead by the first scan that finds the old version dead to

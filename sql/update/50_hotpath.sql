@@ -15,7 +15,7 @@ ALTER TABLE task.task ADD COLUMN priority integer NOT NULL DEFAULT 0;
 COMMENT ON COLUMN task.task.priority IS 'Claimed before tasks of lower priority of its queue (FIFO within a priority); default: the queue''s priority.';
 
 DROP INDEX task.task_runnable_idx;
-CREATE INDEX task_runnable_idx ON task.task (queue, priority DESC, run_at, id)
+CREATE INDEX task_runnable_idx ON task.task (hashtext(queue), priority DESC, run_at, id) INCLUDE (queue)
     WHERE status IN ('queued', 'rescheduled');
 
 DROP FUNCTION task.task_queue_create(text, text, interval, integer, interval, interval, interval, boolean);

@@ -95,8 +95,8 @@ SELECT enum_has_labels('task', 'account_type', ARRAY['Operations', 'Vendor', 'Cl
     'task.account_type has Operations, Vendor, Client');
 
 -- ------------------------------------------------------------ indexes
-SELECT has_index('task', 'task', 'task_runnable_idx', ARRAY['queue', 'priority', 'run_at', 'id']::name[],
-                 'task_runnable_idx is on (queue, priority DESC, run_at, id)');
+SELECT has_index('task', 'task', 'task_runnable_idx', ARRAY['hashtext(queue)', 'priority', 'run_at', 'id', 'queue'],
+                 'task_runnable_idx is on (hashtext(queue), priority DESC, run_at, id) INCLUDE (queue)');
 SELECT has_index('task', 'task', 'task_owner_status_at_idx', ARRAY['owner', 'status_at']::name[],
                  'task_owner_status_at_idx is on (owner, status_at)');
 SELECT has_index('task', 'task', 'task_lease_idx', ARRAY['queue', 'lease_until']::name[],
