@@ -171,13 +171,10 @@ COMMENT ON FUNCTION task._visible(integer, task.task_id) IS 'Internal: whether t
 
 -- May the caller change this task? The owning service and the system;
 -- operations accounts too where ops_allowed (cancel, retry).
+-- C (src/identity.c, task_may_write): the same rule serves the writes of
+-- src/hotpath.c that run without a statement.
 CREATE FUNCTION task._may_write(owner integer, ops_allowed boolean) RETURNS boolean
-    LANGUAGE sql STABLE
-AS $$
-    SELECT coalesce(_may_write.owner = task.current_service(), false)
-        OR task.current_kind() = 'system'
-        OR (coalesce(ops_allowed, false) AND task.current_is_operations())
-$$;
+    AS 'MODULE_PATHNAME', 'task_may_write_sql' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION task._may_write(integer, boolean) IS 'Internal: whether the caller may change a task of this owner.';
 
 CREATE FUNCTION task._not_found(id task.task_id) RETURNS void

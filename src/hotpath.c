@@ -363,7 +363,6 @@ claim_cache_ensure(void)
 static HeapTupleHeader
 queue_direct(Datum name)
 {
-	const TaskIdentity *who = task_current_identity();
 	Relation	rel;
 	Relation	idx;
 	SysScanDesc scan;
@@ -371,8 +370,6 @@ queue_direct(Datum name)
 	HeapTuple	tuple;
 	HeapTupleHeader q = NULL;
 
-	if (who->kind != TASK_IDENT_SYSTEM && who->kind != TASK_IDENT_SERVICE)
-		return NULL;
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	rel = table_open(claim_cache.queue_relid, AccessShareLock);
@@ -386,7 +383,7 @@ queue_direct(Datum name)
 		bool		isnull;
 		Datum		owner = heap_getattr(tuple, claim_cache.attnum[QC_OWNER], RelationGetDescr(rel), &isnull);
 
-		if (who->kind == TASK_IDENT_SYSTEM || (!isnull && DatumGetInt32(owner) == who->service))
+		if (task_may_write(isnull, isnull ? 0 : DatumGetInt32(owner), false))
 			q = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel)));
 	}
 	systable_endscan_ordered(scan);
@@ -872,6 +869,19 @@ direct_end(DirectWrite *w)
 	PopActiveSnapshot();
 }
 
+/* The row to write, a copy of the version in w->old (which it reads). */
+static TupleTableSlot *
+direct_new_row(DirectWrite *w)
+{
+	int			natts = RelationGetDescr(w->rel)->natts;
+
+	slot_getallattrs(w->old);
+	ExecClearTuple(w->new);
+	memcpy(w->new->tts_values, w->old->tts_values, sizeof(Datum) * natts);
+	memcpy(w->new->tts_isnull, w->old->tts_isnull, sizeof(bool) * natts);
+	return w->new;
+}
+
 /* Closes what direct_open opened (before SPI_finish: it lives in SPI's memory). */
 static void
 direct_close(DirectWrite *w)
@@ -967,7 +977,6 @@ static bool
 complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
 				bool resource_isnull, Datum resource, bool force, Datum *row)
 {
-	const TaskIdentity *who = task_current_identity();
 	int32		owner = DatumGetInt32(DirectFunctionCall1(task_id_owner, id));
 	Relation	rel;
 	TupleTableSlot *slot;
@@ -975,7 +984,7 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 	ScanKeyData key[2];
 	bool		done = false;
 
-	if (!(who->kind == TASK_IDENT_SYSTEM || (who->kind == TASK_IDENT_SERVICE && who->service == owner)))
+	if (!task_may_write(false, owner, false))
 		return false;
 	direct_begin(w);
 	rel = w->rel;
@@ -995,13 +1004,8 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		if (res == TM_Ok && (!tmfd.traversed || completable(slot, token_isnull, token, force)))
 		{
-			TupleTableSlot *newslot = w->new;
-			int			natts = RelationGetDescr(rel)->natts;
+			TupleTableSlot *newslot = direct_new_row(w);
 
-			slot_getallattrs(slot);
-			ExecClearTuple(newslot);
-			memcpy(newslot->tts_values, slot->tts_values, sizeof(Datum) * natts);
-			memcpy(newslot->tts_isnull, slot->tts_isnull, sizeof(bool) * natts);
 			newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.completed);
 			newslot->tts_values[ins.attnum[IC_RESULT] - 1] = result_isnull ? (Datum) 0 : result;
 			newslot->tts_isnull[ins.attnum[IC_RESULT] - 1] = result_isnull;
@@ -1035,7 +1039,6 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease
 	Relation	rel;
 	TupleTableSlot *slot;
 	TupleTableSlot *newslot;
-	int			natts;
 	uint64		i;
 
 	if (n == 0)
@@ -1052,9 +1055,7 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease
 	}
 	direct_begin(w);
 	rel = w->rel;
-	natts = RelationGetDescr(rel)->natts;
 	slot = w->old;
-	newslot = w->new;
 	for (i = 0; i < n; i++)
 	{
 		HeapTupleData tuple;
@@ -1064,10 +1065,7 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease
 		/* the version the search locked: the latest */
 		if (!table_tuple_fetch_row_version(rel, &tids[i], SnapshotAny, slot))
 			elog(ERROR, "claimed task is gone");
-		slot_getallattrs(slot);
-		ExecClearTuple(newslot);
-		memcpy(newslot->tts_values, slot->tts_values, sizeof(Datum) * natts);
-		memcpy(newslot->tts_isnull, slot->tts_isnull, sizeof(bool) * natts);
+		newslot = direct_new_row(w);
 		newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.processing);
 		a = ins.attnum[IC_ATTEMPTS] - 1;
 		newslot->tts_values[a] = Int32GetDatum(DatumGetInt32(slot->tts_values[a]) + 1);
@@ -1175,10 +1173,17 @@ complete_many(DirectWrite *w, ArrayType *ids, ArrayType *tokens)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("complete_batch and complete_tokens must be one-dimensional arrays"),
 				 errhint("Pass complete_batch => ARRAY[...]::task.task_id[] and complete_tokens => ARRAY[...]::bigint[], one dimension each.")));
-	deconstruct_array(ids, claim_cache.id_type, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &idv, &idnull, &nids);
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+
+		get_typlenbyvalalign(claim_cache.id_type, &len, &byval, &align);
+		deconstruct_array(ids, claim_cache.id_type, len, byval, align, &idv, &idnull, &nids);
+	}
 	if (tokens)
 	{
-		deconstruct_array(tokens, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &tokv, &toknull, &ntok);
+		deconstruct_array(tokens, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &tokv, &toknull, &ntok);
 		if (ntok != nids)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

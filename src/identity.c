@@ -71,6 +71,7 @@ PG_FUNCTION_INFO_V1(task_current_actor);
 PG_FUNCTION_INFO_V1(task_current_service);
 PG_FUNCTION_INFO_V1(task_current_account);
 PG_FUNCTION_INFO_V1(task_current_is_operations);
+PG_FUNCTION_INFO_V1(task_may_write_sql);
 PG_FUNCTION_INFO_V1(task_identity_invalidate);
 PG_FUNCTION_INFO_V1(task_identity_changed);
 PG_FUNCTION_INFO_V1(task_current_kind);
@@ -492,6 +493,32 @@ Datum
 task_current_is_operations(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(task_current_identity()->operations);
+}
+
+/*
+ * Whether the caller may change a task of this owner: the owning service,
+ * the system, or (ops_allowed) an active Operations account. The one rule
+ * of task._may_write and of the C paths that write without a statement
+ * (hotpath.c).
+ */
+bool
+task_may_write(bool owner_isnull, int32 owner, bool ops_allowed)
+{
+	const TaskIdentity *who = task_current_identity();
+
+	if (who->kind == TASK_IDENT_SYSTEM)
+		return true;
+	if (who->kind == TASK_IDENT_SERVICE && !owner_isnull && who->service == owner)
+		return true;
+	return ops_allowed && who->operations;
+}
+
+/* task._may_write(owner integer, ops_allowed boolean) → boolean (NULL ops_allowed: false) */
+Datum
+task_may_write_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(task_may_write(PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0),
+								  !PG_ARGISNULL(1) && PG_GETARG_BOOL(1)));
 }
 
 Datum

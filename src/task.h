@@ -40,6 +40,7 @@ typedef struct TaskIdentity
 } TaskIdentity;
 
 extern const TaskIdentity *task_current_identity(void);
+extern bool task_may_write(bool owner_isnull, int32 owner, bool ops_allowed);
 /* moves when a login, account or service row may have changed */
 extern uint64 task_identity_epoch(void);
 

@@ -1211,22 +1211,7 @@ task_settle_gate(PG_FUNCTION_ARGS)
 	load_cache(rel);
 	tuple = trigdata->tg_newtuple;
 
-	/* a move into a final status only (what task._settles tells the WHEN) */
-	{
-		Datum		to = heap_getattr(tuple, cache.attnum[COL_STATUS], desc, &isnull);
-		Datum		from;
-		bool		from_null;
-		TaskStatus	st;
-
-		if (isnull)
-			return PointerGetDatum(NULL);
-		from = heap_getattr(trigdata->tg_trigtuple, cache.attnum[COL_STATUS], desc, &from_null);
-		st = status_of(to);
-		if ((st != ST_COMPLETED && st != ST_FAILED && st != ST_CANCELLED) ||
-			(!from_null && DatumGetObjectId(from) == DatumGetObjectId(to)))
-			return PointerGetDatum(NULL);
-	}
-
+	/* a move into a final status only: the trigger's WHEN (task._settles) */
 	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
 	needed = !isnull && is_market_code(code);
 	if (!needed)

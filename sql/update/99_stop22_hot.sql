@@ -21,3 +21,7 @@ CREATE TRIGGER task_settle_dependents
 -- task._complete does it, without a plan, instead of one UPDATE of a join
 -- with the arrays.
 -- @replace function task._complete_many
+--
+-- task._may_write is C (src/identity.c, task_may_write): one rule for the
+-- SQL that checks a writer and for the writes of src/hotpath.c.
+-- @replace function task._may_write
