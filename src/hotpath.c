@@ -36,6 +36,7 @@
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -699,11 +700,34 @@ static struct
 	MemoryContext cxt;
 }			ins;
 
+/*
+ * What ExecOpenIndices builds for each index of task.task at every
+ * statement (its IndexInfo: the columns, the expressions and the partial
+ * predicate, copied from the relcache, planned and compiled), kept across
+ * calls until the relcache entry of the table or of one of its indexes is
+ * invalidated (an index created, dropped, reindexed or made ready is):
+ * a fifth of a task_create's instructions, an eighth of a drained task's.
+ * Each call still opens and locks every index, as the executor does.
+ */
+static struct
+{
+	bool		valid;
+	int			n;
+	Oid		   *oids;			/* in RelationGetIndexList's order */
+	IndexInfo **info;
+	MemoryContext cxt;
+}			idx;
+
 static void
 insert_cache_inval(Datum arg, Oid relid)
 {
+	int			i;
+
 	if (relid == InvalidOid || relid == ins.relid)
-		ins.valid = false;
+		ins.valid = idx.valid = false;
+	for (i = 0; idx.valid && i < idx.n; i++)
+		if (idx.oids[i] == relid)
+			idx.valid = false;
 }
 
 static void
@@ -790,6 +814,78 @@ insert_cache_load(Relation rel)
 	ins.valid = true;
 }
 
+/* Builds idx from the open indexes of task.task (descs, in list order). */
+static void
+index_cache_load(Relation *descs, int n)
+{
+	MemoryContext old;
+	int			i;
+
+	if (idx.cxt == NULL)
+		idx.cxt = AllocSetContextCreate(CacheMemoryContext, "task indexes", ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(idx.cxt);
+	idx.n = 0;
+	old = MemoryContextSwitchTo(idx.cxt);
+	idx.oids = palloc(sizeof(Oid) * Max(n, 1));
+	idx.info = palloc(sizeof(IndexInfo *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		IndexInfo  *ii = BuildIndexInfo(descs[i]);
+
+		/* what ExecPrepareQual and FormIndexDatum would prepare per statement */
+		if (ii->ii_Predicate != NIL)
+			ii->ii_PredicateState = ExecInitQual((List *) expression_planner((Expr *) ii->ii_Predicate), NULL);
+		if (ii->ii_Expressions != NIL)
+		{
+			ListCell   *lc;
+
+			foreach(lc, ii->ii_Expressions)
+				ii->ii_ExpressionsState = lappend(ii->ii_ExpressionsState,
+												  ExecInitExpr(expression_planner((Expr *) lfirst(lc)), NULL));
+		}
+		idx.oids[i] = RelationGetRelid(descs[i]);
+		idx.info[i] = ii;
+	}
+	MemoryContextSwitchTo(old);
+	idx.n = n;
+	idx.valid = true;
+}
+
+/*
+ * ExecOpenIndices for task.task with the IndexInfos of idx: every index
+ * opened and locked, then (the locks taken, invalidations read) idx
+ * rebuilt if it is out of date.
+ */
+static void
+direct_open_indices(ResultRelInfo *rri)
+{
+	List	   *oids = RelationGetIndexList(rri->ri_RelationDesc);
+	int			n = list_length(oids);
+	Relation   *descs = palloc(sizeof(Relation) * Max(n, 1));
+	IndexInfo **infos = palloc(sizeof(IndexInfo *) * Max(n, 1));
+	bool		same;
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, oids)
+		descs[i++] = index_open(lfirst_oid(lc), RowExclusiveLock);
+	same = idx.valid && idx.n == n;
+	for (i = 0; same && i < n; i++)
+		same = idx.oids[i] == RelationGetRelid(descs[i]);
+	if (!same)
+		index_cache_load(descs, n);
+	for (i = 0; i < n; i++)
+	{
+		infos[i] = idx.info[i];
+		infos[i]->ii_CheckedUnchanged = false;
+	}
+	list_free(oids);
+	rri->ri_NumIndices = n;
+	rri->ri_IndexRelationDescs = descs;
+	rri->ri_IndexRelationInfo = infos;
+}
+
 /* task.task, opened for a direct write, its cache up to date. */
 static Relation
 task_rel_open(void)
@@ -831,7 +927,7 @@ direct_open(DirectWrite *w)
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
 	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
-	ExecOpenIndices(w->rri, false);
+	direct_open_indices(w->rri);
 	w->pkey = NULL;
 	for (i = 0; i < w->rri->ri_NumIndices; i++)
 		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == ins.pkey)

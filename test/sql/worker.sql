@@ -407,3 +407,34 @@ SELECT * FROM task_bulk('reschedule', queue => 'wk/times', run_at => '10000-01-0
 \set ON_ERROR_STOP 1
 SELECT count(*) AS tasks, min(eta) = max(eta) AS eta_unchanged FROM task.task WHERE queue = 'wk/times';
 RESET ROLE;
+
+-- the writes without a plan (src/hotpath.c) keep their indexes' set-up
+-- across calls: an index made or dropped since is seen by the next call,
+-- and every index of task.task holds every row (amcheck's heapallindexed)
+SET ROLE wk_svc;
+SELECT task_queue_create('wk/idx') IS NOT NULL AS made;
+SELECT count(*) AS made FROM task_create('wk.plain', 'wk/idx');
+RESET ROLE;
+CREATE INDEX wk_extra_idx ON task.task (queue, name) WHERE code = 'wk.indexed';
+SET ROLE wk_svc;
+SELECT count(*) AS made FROM task_create('wk.indexed', 'wk/idx', name => 'first');
+SELECT id AS t1, lease_token AS tok1 FROM task_dequeue('wk/idx') \gset
+SELECT id AS t2 FROM task_dequeue('wk/idx', complete => :'t1', complete_token => :tok1) \gset
+RESET ROLE;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT status FROM task.task WHERE queue = 'wk/idx' AND code = 'wk.indexed' AND name = 'first';
+SELECT status FROM task.task WHERE queue = 'wk/idx' AND code = 'wk.indexed' AND name = 'first';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+CREATE EXTENSION amcheck;
+SELECT bt_index_check('task.wk_extra_idx', true)::text = '' AS extra_complete;
+DROP INDEX task.wk_extra_idx;
+SET ROLE wk_svc;
+SELECT count(*) AS made FROM task_create('wk.indexed', 'wk/idx', name => 'second');
+SELECT status FROM task_complete(:'t2', token => (SELECT lease_token FROM task.task WHERE id = :'t2'));
+RESET ROLE;
+SELECT c.relname, bt_index_check(c.oid, true)::text = '' AS complete
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'task.task'::regclass ORDER BY c.relname;
+DROP EXTENSION amcheck;
