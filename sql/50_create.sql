@@ -76,9 +76,11 @@ CREATE FUNCTION task.task_create(
     max_run_time    interval DEFAULT NULL)
     RETURNS task.task
     AS 'MODULE_PATHNAME', 'task_create_one' LANGUAGE C VOLATILE SECURITY DEFINER
-    SET search_path = task, pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan
-    SET enable_seqscan = off;  -- docs/QUEUE.md, "Plans made on an empty table"
+    -- the planner settings of the other entry points (docs/QUEUE.md, "Plans
+    -- made on an empty table") are set by the C function around the
+    -- statements it plans: the common task plans none, and a SET clause
+    -- cost 4% of a task_create
+    SET search_path = task, pg_catalog, pg_temp;
 COMMENT ON FUNCTION task.task_create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
     'Creates a task in a queue of the calling service, in the caller''s transaction, and returns it. Options: name, description, object, parent, parameters, eta, access (account ids), status (queued or blocked), run_at (not before), idempotency_key (a repeat returns the first task for as long as it exists; another code or queue is 23505), ordering_key (one at a time, in order), max_attempts, depends_on (blocked until those tasks complete), blocks_parent (the blocked parent also waits for this task), priority (higher is claimed first; default: the queue''s), unique_key (a repeat returns the unfinished task holding the key; once it is final the key is free), debounce (with unique_key: the task waits that long, and a repeat while it is still queued replaces its name, description, object, parameters and eta and restarts the wait), max_run_time (the hard limit of one attempt, overriding the queue''s: past it the attempt is failed or retried even if its worker keeps sending heartbeats).';
 

@@ -18,6 +18,10 @@
  * task_create is the same idea for a producer: the common task (no parent,
  * access list, dependencies or keys) is the queue's lookup and one INSERT.
  *
+ * Since stop 22-23 the writes, and the claim's search, run without a plan
+ * (direct_insert, direct_update, claim_search: docs/QUEUE.md, "Writes
+ * without a plan").
+ *
  * What is not on the path stays in PL/pgSQL and is called from here: the
  * wait of a dequeue that found nothing, and a call with an argument to
  * refuse, are task._dequeue, called with the same result set; any other
@@ -36,11 +40,14 @@
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
+#include "access/nbtree.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -53,6 +60,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -141,7 +149,10 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	 * where they are; claim_direct updates them without a plan ($8, the
 	 * lease's end, is its). An UPDATE of the rows the search returns cost
 	 * the executor's start-up of a ModifyTable, a scan of the primary key
-	 * and the projection of every column (docs/QUEUE.md, "Stop 22").
+	 * and the projection of every column (docs/QUEUE.md, "Stop 22"). This
+	 * statement is now the fallback: claim_search does the same without a
+	 * plan, unless task.task's runnable and ordering indexes are not the
+	 * ones it reads.
 	 */
 	"        SELECT x.ctid FROM ONLY task.task x "
 	"         WHERE x.owner = $1 AND x.queue = $2 AND hashtext(x.queue) = hashtext($2) "
@@ -179,6 +190,7 @@ typedef struct ClaimCache
 	Oid			id_type;		/* task.task_id */
 	Oid			queued;			/* the task.status 'queued' */
 	Oid			processing;		/* ... 'processing' */
+	Oid			rescheduled;	/* ... 'rescheduled' */
 	Oid			completed;		/* ... 'completed' */
 	Oid			task_relid;		/* task.task */
 	Oid			queue_relid;	/* task.queue */
@@ -236,6 +248,8 @@ claim_cache_load(Oid queue_type)
 															  ObjectIdGetDatum(task_type("status"))));
 	claim_cache.processing = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("processing"),
 																  ObjectIdGetDatum(task_type("status"))));
+	claim_cache.rescheduled = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("rescheduled"),
+																   ObjectIdGetDatum(task_type("status"))));
 	claim_cache.completed = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("completed"),
 																 ObjectIdGetDatum(task_type("status"))));
 	claim_cache.task_relid = get_relname_relid("task", get_namespace_oid("task", false));
@@ -425,14 +439,21 @@ queue_values(HeapTupleHeader q, Datum *values, bool *nulls)
 {
 	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(q), HeapTupleHeaderGetTypMod(q));
 	HeapTupleData tuple;
+	Datum	   *all = palloc(sizeof(Datum) * desc->natts);
+	bool	   *allnull = palloc(sizeof(bool) * desc->natts);
 	int			c;
 
 	tuple.t_len = HeapTupleHeaderGetDatumLength(q);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = q;
+	/* one pass (heap_getattr of a column after one of variable width starts from the first) */
+	heap_deform_tuple(&tuple, desc, all, allnull);
 	for (c = 0; c < NUM_QUEUE_COLUMNS; c++)
-		values[c] = heap_getattr(&tuple, claim_cache.attnum[c], desc, &nulls[c]);
+	{
+		values[c] = all[claim_cache.attnum[c] - 1];
+		nulls[c] = allnull[claim_cache.attnum[c] - 1];
+	}
 	ReleaseTupleDesc(desc);
 }
 
@@ -450,12 +471,27 @@ typedef struct DirectWrite
 	EState	   *estate;
 	ResultRelInfo *rri;
 	EPQState	epq;
-	Relation	pkey;			/* among the indexes the writes keep up */
+	int			nidx;			/* the indexes of task.task (idx's, when opened) */
+	Oid		   *idx_oid;
+	IndexInfo **idx_info;
+	Relation   *idx_rel;		/* opened when a row first needs an entry */
+	Relation	pkey;			/* among them, open from the start */
 	TupleTableSlot *old;		/* a version read or locked */
-	TupleTableSlot *new;		/* the row to write */
+	TupleTableSlot *scan;		/* claim_search's: a version its index scan returned */
+	TupleTableSlot *probe;		/* ... a version of the same ordering key */
+	TupleTableSlot *new;		/* the row written: a formed heap tuple */
+	Datum	   *values;			/* the row to write, before it is formed */
+	bool	   *isnull;
 } DirectWrite;
 
-static uint64 claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease_until);
+static void direct_open(DirectWrite *w);
+static void direct_begin(DirectWrite *w);
+static void direct_end(DirectWrite *w);
+static int64 claim_search(DirectWrite *w, int32 owner, text *name, int32 lvl, TimestampTz from_at,
+						  int64 from_id, TimestampTz at, int64 limit, ItemPointerData *tids);
+static bool search_ready(DirectWrite *w);
+static uint64 claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, ItemPointerData *tids, uint64 n,
+						   bool lease_null, Datum lease_until);
 static void direct_close(DirectWrite *w);
 
 /*
@@ -600,19 +636,52 @@ claim_into(DirectWrite *w, ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum
 				break;
 			}
 		}
-		args[0] = Int32GetDatum(owner);
-		args[1] = PointerGetDatum(name);
-		args[2] = Int32GetDatum(lvl);
-		args[3] = TimestampTzGetDatum(from_at);
-		args[4] = Int64GetDatum(from_id);
-		args[5] = TimestampTzGetDatum(at);
-		args[6] = Int64GetDatum((int64) n - got);
-		args[7] = lease_until;
-		if (lease_null)
-			nulls[7] = 'n';
-		if (SPI_execute_plan(claim_plan(CP_CLAIM), args, nulls, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "claim failed");
-		got += (int64) claim_direct(w, rsinfo, lease_null, lease_until);
+		if (search_ready(w))
+		{
+			/* the search and the update in one statement's frame */
+			ItemPointerData *tids = palloc(sizeof(ItemPointerData) * ((int64) n - got));
+			int64		k;
+
+			direct_begin(w);
+			k = claim_search(w, owner, name, lvl, from_at, from_id, at, (int64) n - got, tids);
+			got += (int64) claim_direct(w, rsinfo, tids, (uint64) k, lease_null, lease_until);
+			direct_end(w);
+			pfree(tids);
+		}
+		else
+		{
+			ItemPointerData *tids;
+			uint64		k;
+			uint64		i;
+
+			args[0] = Int32GetDatum(owner);
+			args[1] = PointerGetDatum(name);
+			args[2] = Int32GetDatum(lvl);
+			args[3] = TimestampTzGetDatum(from_at);
+			args[4] = Int64GetDatum(from_id);
+			args[5] = TimestampTzGetDatum(at);
+			args[6] = Int64GetDatum((int64) n - got);
+			args[7] = lease_until;
+			if (lease_null)
+				nulls[7] = 'n';
+			if (SPI_execute_plan(claim_plan(CP_CLAIM), args, nulls, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "claim failed");
+			k = SPI_processed;
+			tids = palloc(sizeof(ItemPointerData) * Max(k, 1));
+			for (i = 0; i < k; i++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (isnull)
+					elog(ERROR, "claim returned no row position");
+				tids[i] = *(ItemPointer) DatumGetPointer(d);
+			}
+			direct_begin(w);
+			got += (int64) claim_direct(w, rsinfo, tids, k, lease_null, lease_until);
+			direct_end(w);
+			pfree(tids);
+		}
 		if (got >= n)
 			break;
 		/* then the next level down */
@@ -695,6 +764,13 @@ static struct
 	AttrNumber	attnum[NUM_TASK_COLUMNS];
 	Oid			pkey;			/* task_pkey: (id, owner) */
 	RegProcedure id_eq;			/* task_id = task_id */
+	bool		search;			/* the two indexes below are as claim_search reads them */
+	Oid			runnable;		/* task_runnable_idx: (hashtext(queue), priority DESC, run_at, id) */
+	Oid			hash_collation; /* its hashtext's */
+	RegProcedure run_at_cmp;	/* its comparison functions of run_at and id */
+	RegProcedure id_cmp;
+	Oid			ordering;		/* task_ordering_idx: (queue, ordering_key, ...) */
+	AttrNumber	search_natts;	/* the last column the search reads */
 	char	   *kind;			/* per column: 'n' NULL, 'c' constant, 't' now(), 's' set here */
 	Datum	   *value;			/* the constants */
 	MemoryContext cxt;
@@ -723,11 +799,67 @@ insert_cache_inval(Datum arg, Oid relid)
 {
 	int			i;
 
-	if (relid == InvalidOid || relid == ins.relid)
+	if (relid == InvalidOid || relid == ins.relid || relid == ins.runnable || relid == ins.ordering)
 		ins.valid = idx.valid = false;
-	for (i = 0; idx.valid && i < idx.n; i++)
+	/* an index of task.task changed: claim_search's indexes are looked up again too */
+	for (i = 0; i < idx.n; i++)
 		if (idx.oids[i] == relid)
-			idx.valid = false;
+			ins.valid = idx.valid = false;
+}
+
+/*
+ * Whether task.task's runnable and ordering indexes are the ones
+ * claim_search reads (by their columns; else the claim's search runs as
+ * its statement, CP_CLAIM).
+ */
+static void
+search_indexes_load(Relation rel)
+{
+	Oid			nsp = RelationGetNamespace(rel);
+	Relation	idx;
+	List	   *exprs;
+	int			c;
+
+	ins.search = false;
+	ins.runnable = get_relname_relid("task_runnable_idx", nsp);
+	ins.ordering = get_relname_relid("task_ordering_idx", nsp);
+	ins.search_natts = 0;
+	for (c = 0; c < NUM_TASK_COLUMNS; c++)
+		ins.search_natts = Max(ins.search_natts, ins.attnum[c]);
+	if (!OidIsValid(ins.runnable) || !OidIsValid(ins.ordering))
+		return;
+	idx = index_open(ins.runnable, AccessShareLock);
+	exprs = RelationGetIndexExpressions(idx);
+	ins.search = idx->rd_index->indrelid == RelationGetRelid(rel) &&
+		IndexRelationGetNumberOfKeyAttributes(idx) == 4 &&
+		idx->rd_rel->relam == BTREE_AM_OID &&
+		idx->rd_index->indkey.values[0] == 0 &&
+		idx->rd_index->indkey.values[1] == ins.attnum[IC_PRIORITY] &&
+		idx->rd_index->indkey.values[2] == ins.attnum[IC_RUN_AT] &&
+		idx->rd_index->indkey.values[3] == ins.attnum[IC_ID] &&
+		list_length(exprs) == 1 && IsA(linitial(exprs), FuncExpr) &&
+		((FuncExpr *) linitial(exprs))->funcid == F_HASHTEXT &&
+		list_length(((FuncExpr *) linitial(exprs))->args) == 1 &&
+		IsA(linitial(((FuncExpr *) linitial(exprs))->args), Var) &&
+		((Var *) linitial(((FuncExpr *) linitial(exprs))->args))->varattno == ins.attnum[IC_QUEUE];
+	if (ins.search)
+	{
+		ins.hash_collation = ((FuncExpr *) linitial(exprs))->inputcollid;
+		ins.run_at_cmp = get_opfamily_proc(idx->rd_opfamily[2], idx->rd_opcintype[2], idx->rd_opcintype[2],
+										   BTORDER_PROC);
+		ins.id_cmp = get_opfamily_proc(idx->rd_opfamily[3], idx->rd_opcintype[3], idx->rd_opcintype[3],
+									   BTORDER_PROC);
+		ins.search = RegProcedureIsValid(ins.run_at_cmp) && RegProcedureIsValid(ins.id_cmp) &&
+			(idx->rd_indoption[2] & INDOPTION_DESC) == 0 && (idx->rd_indoption[3] & INDOPTION_DESC) == 0;
+	}
+	index_close(idx, AccessShareLock);
+	idx = index_open(ins.ordering, AccessShareLock);
+	ins.search = ins.search && idx->rd_index->indrelid == RelationGetRelid(rel) &&
+		idx->rd_rel->relam == BTREE_AM_OID &&
+		IndexRelationGetNumberOfKeyAttributes(idx) >= 2 &&
+		idx->rd_index->indkey.values[0] == ins.attnum[IC_QUEUE] &&
+		idx->rd_index->indkey.values[1] == ins.attnum[IC_ORDERING_KEY];
+	index_close(idx, AccessShareLock);
 }
 
 static void
@@ -744,10 +876,10 @@ insert_cache_load(Relation rel)
 		CacheRegisterRelcacheCallback(insert_cache_inval, (Datum) 0);
 		registered = true;
 	}
-	if (ins.cxt == NULL)
-		ins.cxt = AllocSetContextCreate(CacheMemoryContext, "task insert", ALLOCSET_SMALL_SIZES);
-	else
-		MemoryContextReset(ins.cxt);
+	/* as idx's (index_cache_load): what a write of this transaction may still read */
+	if (ins.cxt != NULL)
+		MemoryContextSetParent(ins.cxt, TopTransactionContext);
+	ins.cxt = AllocSetContextCreate(CacheMemoryContext, "task insert", ALLOCSET_SMALL_SIZES);
 	ins.relid = RelationGetRelid(rel);
 	ins.natts = desc->natts;
 	ins.direct = true;
@@ -779,6 +911,7 @@ insert_cache_load(Relation rel)
 		ins.id_eq = get_opcode(op);
 		index_close(idx, AccessShareLock);
 	}
+	search_indexes_load(rel);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -821,10 +954,13 @@ index_cache_load(Relation *descs, int n)
 	MemoryContext old;
 	int			i;
 
-	if (idx.cxt == NULL)
-		idx.cxt = AllocSetContextCreate(CacheMemoryContext, "task indexes", ALLOCSET_SMALL_SIZES);
-	else
-		MemoryContextReset(idx.cxt);
+	/*
+	 * The IndexInfos of the last load may still be in use by a write of
+	 * this transaction (a trigger's write nested in it): freed at its end.
+	 */
+	if (idx.cxt != NULL)
+		MemoryContextSetParent(idx.cxt, TopTransactionContext);
+	idx.cxt = AllocSetContextCreate(CacheMemoryContext, "task indexes", ALLOCSET_SMALL_SIZES);
 	idx.n = 0;
 	old = MemoryContextSwitchTo(idx.cxt);
 	idx.oids = palloc(sizeof(Oid) * Max(n, 1));
@@ -853,37 +989,154 @@ index_cache_load(Relation *descs, int n)
 }
 
 /*
- * ExecOpenIndices for task.task with the IndexInfos of idx: every index
- * opened and locked, then (the locks taken, invalidations read) idx
- * rebuilt if it is out of date.
+ * The indexes of task.task for a write (w->rel open and locked, so
+ * invalidations read): idx, loaded again if out of date (every index then
+ * opened to build it), and the primary key opened. The other indexes are
+ * opened by direct_indexes_for when a row written has an entry in them: of
+ * the ten, a queued task has entries in three, and opening and locking
+ * the seven others cost a tenth of a task_create.
  */
 static void
-direct_open_indices(ResultRelInfo *rri)
+direct_open_indices(DirectWrite *w)
 {
-	List	   *oids = RelationGetIndexList(rri->ri_RelationDesc);
+	List	   *oids = RelationGetIndexList(w->rel);
 	int			n = list_length(oids);
-	Relation   *descs = palloc(sizeof(Relation) * Max(n, 1));
-	IndexInfo **infos = palloc(sizeof(IndexInfo *) * Max(n, 1));
-	bool		same;
+	bool		same = idx.valid && idx.n == n;
 	ListCell   *lc;
 	int			i = 0;
 
+	w->nidx = n;
+	w->idx_oid = palloc(sizeof(Oid) * Max(n, 1));
+	w->idx_rel = palloc0(sizeof(Relation) * Max(n, 1));
+	w->idx_info = palloc(sizeof(IndexInfo *) * Max(n, 1));
 	foreach(lc, oids)
-		descs[i++] = index_open(lfirst_oid(lc), RowExclusiveLock);
-	same = idx.valid && idx.n == n;
-	for (i = 0; same && i < n; i++)
-		same = idx.oids[i] == RelationGetRelid(descs[i]);
-	if (!same)
-		index_cache_load(descs, n);
-	for (i = 0; i < n; i++)
 	{
-		infos[i] = idx.info[i];
-		infos[i]->ii_CheckedUnchanged = false;
+		w->idx_oid[i] = lfirst_oid(lc);
+		same = same && idx.oids[i] == w->idx_oid[i];
+		i++;
 	}
 	list_free(oids);
+	if (!same)
+	{
+		for (i = 0; i < n; i++)
+			w->idx_rel[i] = index_open(w->idx_oid[i], RowExclusiveLock);
+		index_cache_load(w->idx_rel, n);
+	}
+	w->pkey = NULL;
+	for (i = 0; i < n; i++)
+	{
+		w->idx_info[i] = idx.info[i];
+		if (w->idx_oid[i] == ins.pkey)
+		{
+			if (w->idx_rel[i] == NULL)
+				w->idx_rel[i] = index_open(w->idx_oid[i], RowExclusiveLock);
+			w->pkey = w->idx_rel[i];
+		}
+	}
+	if (w->pkey == NULL)
+		elog(ERROR, "the primary key of task.task is not open");
+	w->rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * Max(n, 1));
+	w->rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * Max(n, 1));
+	w->rri->ri_NumIndices = 0;
+}
+
+/*
+ * Points the result relation at the indexes the row in slot (as it is
+ * stored, after the BEFORE triggers) has entries in, as ExecOpenIndices
+ * would at all of them: an index not ready for inserts or whose
+ * predicate the row does not meet is one ExecInsertIndexTuples skips.
+ */
+static void
+direct_indexes_for(DirectWrite *w, TupleTableSlot *slot)
+{
+	ExprContext *econtext = GetPerTupleExprContext(w->estate);
+	ResultRelInfo *rri = w->rri;
+	int			n = 0;
+	int			i;
+
+	econtext->ecxt_scantuple = slot;
+	for (i = 0; i < w->nidx; i++)
+	{
+		IndexInfo  *ii = w->idx_info[i];
+
+		if (!ii->ii_ReadyForInserts ||
+			(ii->ii_PredicateState != NULL && !ExecQual(ii->ii_PredicateState, econtext)))
+			continue;
+		if (w->idx_rel[i] == NULL)
+			w->idx_rel[i] = index_open(w->idx_oid[i], RowExclusiveLock);
+		ii->ii_CheckedUnchanged = false;
+		rri->ri_IndexRelationDescs[n] = w->idx_rel[i];
+		rri->ri_IndexRelationInfo[n] = ii;
+		n++;
+	}
 	rri->ri_NumIndices = n;
-	rri->ri_IndexRelationDescs = descs;
-	rri->ri_IndexRelationInfo = infos;
+}
+
+/*
+ * ExecSimpleRelationInsert and ExecSimpleRelationUpdate (logical
+ * replication's apply), step for step -- the replica identity check, the
+ * BEFORE row triggers, generated columns and constraints, the tuple, its
+ * index entries, the AFTER row triggers -- but for the indexes: those the
+ * row as stored has entries in (direct_indexes_for). False: a BEFORE
+ * trigger skipped the row.
+ */
+/* The row after the BEFORE triggers: generated columns, constraints. */
+static void
+direct_check_row(DirectWrite *w, TupleTableSlot *slot, CmdType cmd)
+{
+	TupleConstr *constr = RelationGetDescr(w->rel)->constr;
+
+	if (constr && constr->has_generated_stored)
+		ExecComputeStoredGenerated(w->rri, w->estate, slot, cmd);
+	if (constr)
+		ExecConstraints(w->rri, slot, w->estate);
+	if (w->rel->rd_rel->relispartition)
+		ExecPartitionCheck(w->rri, slot, w->estate, true);
+}
+
+static bool
+direct_insert(DirectWrite *w, TupleTableSlot *slot)
+{
+	ResultRelInfo *rri = w->rri;
+	List	   *recheck = NIL;
+
+	CheckCmdReplicaIdentity(w->rel, CMD_INSERT);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row &&
+		!ExecBRInsertTriggers(w->estate, rri, slot))
+		return false;
+	direct_check_row(w, slot, CMD_INSERT);
+	simple_table_tuple_insert(w->rel, slot);
+	direct_indexes_for(w, slot);
+	if (rri->ri_NumIndices > 0)
+		recheck = ExecInsertIndexTuples(rri, slot, w->estate, false, false, NULL, NIL);
+	ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
+	list_free(recheck);
+	return true;
+}
+
+static bool
+direct_update(DirectWrite *w, TupleTableSlot *oldslot, TupleTableSlot *slot)
+{
+	ResultRelInfo *rri = w->rri;
+	ItemPointer tid = &oldslot->tts_tid;
+	List	   *recheck = NIL;
+	bool		update_indexes;
+
+	CheckCmdReplicaIdentity(w->rel, CMD_UPDATE);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
+		!ExecBRUpdateTriggers(w->estate, &w->epq, rri, tid, NULL, slot, NULL))
+		return false;
+	direct_check_row(w, slot, CMD_UPDATE);
+	simple_table_tuple_update(w->rel, tid, slot, w->estate->es_snapshot, &update_indexes);
+	if (update_indexes)
+	{
+		direct_indexes_for(w, slot);
+		if (rri->ri_NumIndices > 0)
+			recheck = ExecInsertIndexTuples(rri, slot, w->estate, true, false, NULL, NIL);
+	}
+	ExecARUpdateTriggers(w->estate, rri, NULL, NULL, tid, NULL, slot, recheck, NULL, false);
+	list_free(recheck);
+	return true;
 }
 
 /* task.task, opened for a direct write, its cache up to date. */
@@ -927,16 +1180,14 @@ direct_open(DirectWrite *w)
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
 	w->estate->es_opened_result_relations = lappend(w->estate->es_opened_result_relations, w->rri);
-	direct_open_indices(w->rri);
-	w->pkey = NULL;
-	for (i = 0; i < w->rri->ri_NumIndices; i++)
-		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == ins.pkey)
-			w->pkey = w->rri->ri_IndexRelationDescs[i];
-	if (w->pkey == NULL)
-		elog(ERROR, "the primary key of task.task is not open");
+	direct_open_indices(w);
 	EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
 	w->old = table_slot_create(w->rel, &w->estate->es_tupleTable);
-	w->new = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->rel), &TTSOpsVirtual);
+	w->scan = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	w->probe = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	w->new = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->rel), &TTSOpsHeapTuple);
+	w->values = palloc(sizeof(Datum) * RelationGetDescr(w->rel)->natts);
+	w->isnull = palloc(sizeof(bool) * RelationGetDescr(w->rel)->natts);
 	w->open = true;
 }
 
@@ -965,25 +1216,41 @@ direct_end(DirectWrite *w)
 	PopActiveSnapshot();
 }
 
-/* The row to write, a copy of the version in w->old (which it reads). */
-static TupleTableSlot *
+/* The row to write (w->values, w->isnull), a copy of the version in w->old (which it reads). */
+static void
 direct_new_row(DirectWrite *w)
 {
 	int			natts = RelationGetDescr(w->rel)->natts;
 
 	slot_getallattrs(w->old);
-	ExecClearTuple(w->new);
-	memcpy(w->new->tts_values, w->old->tts_values, sizeof(Datum) * natts);
-	memcpy(w->new->tts_isnull, w->old->tts_isnull, sizeof(bool) * natts);
-	return w->new;
+	memcpy(w->values, w->old->tts_values, sizeof(Datum) * natts);
+	memcpy(w->isnull, w->old->tts_isnull, sizeof(bool) * natts);
+}
+
+/*
+ * The row to write, formed once in w->new: the BEFORE trigger reads it as
+ * it is, and the table stores what the trigger returns (a virtual slot was
+ * formed for the trigger and again for the table).
+ */
+static TupleTableSlot *
+direct_form(DirectWrite *w)
+{
+	return ExecStoreHeapTuple(heap_form_tuple(RelationGetDescr(w->rel), w->values, w->isnull), w->new, true);
 }
 
 /* Closes what direct_open opened (before SPI_finish: it lives in SPI's memory). */
 static void
 direct_close(DirectWrite *w)
 {
+	int			i;
+
 	if (!w->open)
 		return;
+	/* the indexes direct_open_indices and direct_indexes_for opened, as ExecCloseIndices */
+	w->rri->ri_NumIndices = 0;
+	for (i = 0; i < w->nidx; i++)
+		if (w->idx_rel[i] != NULL)
+			index_close(w->idx_rel[i], RowExclusiveLock);
 	EvalPlanQualEnd(&w->epq);
 	ExecCloseResultRelations(w->estate);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
@@ -1015,12 +1282,10 @@ insert_direct(Datum *v, bool *isnull)
 		return (Datum) 0;
 	}
 	direct_begin(&w);
-	slot = w.new;
-	ExecClearTuple(slot);
 	for (i = 0; i < ins.natts; i++)
 	{
-		slot->tts_isnull[i] = ins.kind[i] == 'n';
-		slot->tts_values[i] = ins.kind[i] == 'c' ? ins.value[i] :
+		w.isnull[i] = ins.kind[i] == 'n';
+		w.values[i] = ins.kind[i] == 'c' ? ins.value[i] :
 			ins.kind[i] == 't' ? TimestampTzGetDatum(now) : (Datum) 0;
 	}
 	v[IC_ID] = DirectFunctionCall2(task_id_make, v[IC_OWNER],
@@ -1028,11 +1293,12 @@ insert_direct(Datum *v, bool *isnull)
 	isnull[IC_ID] = false;
 	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
 	{
-		slot->tts_values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
-		slot->tts_isnull[ins.attnum[c] - 1] = isnull[c];
+		w.values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
+		w.isnull[ins.attnum[c] - 1] = isnull[c];
 	}
-	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(w.rri, w.estate, slot);
+	slot = direct_form(&w);
+	if (!direct_insert(&w, slot))
+		elog(ERROR, "a trigger skipped the insert of a task");
 	row = ExecFetchSlotHeapTupleDatum(slot);
 	direct_end(&w);
 	direct_close(&w);
@@ -1100,15 +1366,17 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		if (res == TM_Ok && (!tmfd.traversed || completable(slot, token_isnull, token, force)))
 		{
-			TupleTableSlot *newslot = direct_new_row(w);
+			TupleTableSlot *newslot;
 
-			newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.completed);
-			newslot->tts_values[ins.attnum[IC_RESULT] - 1] = result_isnull ? (Datum) 0 : result;
-			newslot->tts_isnull[ins.attnum[IC_RESULT] - 1] = result_isnull;
-			newslot->tts_values[ins.attnum[IC_RESOURCE] - 1] = resource_isnull ? (Datum) 0 : resource;
-			newslot->tts_isnull[ins.attnum[IC_RESOURCE] - 1] = resource_isnull;
-			ExecStoreVirtualTuple(newslot);
-			ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, slot, newslot);
+			direct_new_row(w);
+			w->values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.completed);
+			w->values[ins.attnum[IC_RESULT] - 1] = result_isnull ? (Datum) 0 : result;
+			w->isnull[ins.attnum[IC_RESULT] - 1] = result_isnull;
+			w->values[ins.attnum[IC_RESOURCE] - 1] = resource_isnull ? (Datum) 0 : resource;
+			w->isnull[ins.attnum[IC_RESOURCE] - 1] = resource_isnull;
+			newslot = direct_form(w);
+			if (!direct_update(w, slot, newslot))
+				elog(ERROR, "a trigger skipped the completion of a task");
 			*row = ExecFetchSlotHeapTupleDatum(newslot);
 			done = true;
 		}
@@ -1118,38 +1386,220 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 	return done;
 }
 
+/* Opens w and says whether claim_search may run (else the search is CP_CLAIM's statement). */
+static bool
+search_ready(DirectWrite *w)
+{
+	direct_open(w);
+	return ins.search;
+}
+
+/* What the claim's search looks for: CP_CLAIM's parameters. */
+typedef struct ClaimWhere
+{
+	int32		owner;
+	text	   *name;
+	int32		priority;
+	TimestampTz from_at;		/* (run_at, id) at or after (from_at, from_id) */
+	int64		from_id;
+	TimestampTz at;				/* run_at not after it */
+} ClaimWhere;
+
+/* A text datum equals the text t (byte for byte: texteq of a deterministic collation). */
+static bool
+text_is(Datum d, text *t)
+{
+	text	   *x = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(t) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) == 0;
+}
+
 /*
- * The claim's update of the rows its search locked (SPI_tuptable: their
- * ctids, in claim order), without a plan (as the completion above):
- * processing, one more attempt, a new lease token (task._lease_token of
- * the revision the update makes) and the lease's end, through
- * ExecSimpleRelationUpdate and so the same triggers as an UPDATE. The
- * rows as updated go to the caller's tuplestore, in claim order. Returns
- * how many.
+ * Whether no task of the ordering key holds back the task id: none of the
+ * queue's tasks of the key is processing, or queued or rescheduled with a
+ * smaller id (CP_CLAIM's NOT EXISTS), read under snap through the
+ * ordering index.
+ */
+static bool
+ordering_free(DirectWrite *w, const ClaimWhere *cw, Datum key, int64 id, Snapshot snap)
+{
+	Relation	idx = index_open(ins.ordering, AccessShareLock);
+	IndexScanDesc scan;
+	ScanKeyData k[2];
+	bool		free = true;
+
+	ScanKeyInit(&k[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(cw->name));
+	k[0].sk_collation = idx->rd_indcollation[0];
+	ScanKeyInit(&k[1], 2, BTEqualStrategyNumber, F_TEXTEQ, key);
+	k[1].sk_collation = idx->rd_indcollation[1];
+	scan = index_beginscan(w->rel, idx, snap, 2, 0);
+	index_rescan(scan, k, 2, NULL, 0);
+	while (free && index_getnext_slot(scan, ForwardScanDirection, w->probe))
+	{
+		Datum	   *v;
+		bool	   *nul;
+		Oid			status;
+
+		slot_getsomeattrs(w->probe, ins.search_natts);
+		v = w->probe->tts_values;
+		nul = w->probe->tts_isnull;
+		status = DatumGetObjectId(v[ins.attnum[IC_STATUS] - 1]);
+		if (!nul[ins.attnum[IC_OWNER] - 1] && DatumGetInt32(v[ins.attnum[IC_OWNER] - 1]) == cw->owner &&
+			!nul[ins.attnum[IC_ORDERING_KEY] - 1] && text_is(v[ins.attnum[IC_ORDERING_KEY] - 1], DatumGetTextPP(key)) &&
+			(status == claim_cache.processing ||
+			 ((status == claim_cache.queued || status == claim_cache.rescheduled) &&
+			  DatumGetInt64(v[ins.attnum[IC_ID] - 1]) < id)))
+			free = false;
+	}
+	index_endscan(scan);
+	index_close(idx, NoLock);
+	return free;
+}
+
+/*
+ * CP_CLAIM's WHERE for the version in slot: the queue and its owner,
+ * runnable, of the priority, at or after the start and due, a version no
+ * other claim updated (task_version_claimable), not held back by its
+ * ordering key. *past: not due, nor is any entry after it in the index.
+ */
+static bool
+claim_where(DirectWrite *w, TupleTableSlot *slot, const ClaimWhere *cw, Snapshot snap, bool *past)
+{
+	Datum	   *v;
+	bool	   *nul;
+	Oid			status;
+	TimestampTz run_at;
+	int64		id;
+
+	slot_getsomeattrs(slot, ins.search_natts);
+	v = slot->tts_values;
+	nul = slot->tts_isnull;
+	if (nul[ins.attnum[IC_RUN_AT] - 1] || nul[ins.attnum[IC_ID] - 1] || nul[ins.attnum[IC_OWNER] - 1] ||
+		nul[ins.attnum[IC_PRIORITY] - 1] || nul[ins.attnum[IC_STATUS] - 1] || nul[ins.attnum[IC_QUEUE] - 1])
+		return false;
+	run_at = DatumGetTimestampTz(v[ins.attnum[IC_RUN_AT] - 1]);
+	id = DatumGetInt64(v[ins.attnum[IC_ID] - 1]);
+	status = DatumGetObjectId(v[ins.attnum[IC_STATUS] - 1]);
+	if (run_at > cw->at)
+	{
+		*past = true;
+		return false;
+	}
+	if (DatumGetInt32(v[ins.attnum[IC_OWNER] - 1]) != cw->owner ||
+		!text_is(v[ins.attnum[IC_QUEUE] - 1], cw->name) ||
+		(status != claim_cache.queued && status != claim_cache.rescheduled) ||
+		DatumGetInt32(v[ins.attnum[IC_PRIORITY] - 1]) != cw->priority ||
+		run_at < cw->from_at || (run_at == cw->from_at && id < cw->from_id))
+		return false;
+	if (!task_version_claimable(w->rel, &slot->tts_tid))
+		return false;
+	return nul[ins.attnum[IC_ORDERING_KEY] - 1] ||
+		ordering_free(w, cw, v[ins.attnum[IC_ORDERING_KEY] - 1], id, snap);
+}
+
+/*
+ * The claim's search without a plan (CP_CLAIM's statement, whose executor
+ * start-up was a sixth of a drained task's instructions): the queue's
+ * entries of one priority in the runnable index from (from_at, from_id)
+ * on, in its order (run_at, id); each visible version checked as the
+ * statement's WHERE (claim_where), then locked FOR UPDATE SKIP LOCKED at
+ * its latest version, which, if it is a newer one, is checked again (the
+ * re-check of LockRows under READ COMMITTED; under REPEATABLE READ a
+ * version updated since the snapshot is a serialization failure, as
+ * there). Up to limit rows; the tids of the versions locked, in claim
+ * order, go to tids. Runs in direct_begin's frame (its snapshot).
+ */
+static int64
+claim_search(DirectWrite *w, int32 owner, text *name, int32 lvl, TimestampTz from_at, int64 from_id,
+			 TimestampTz at, int64 limit, ItemPointerData *tids)
+{
+	Snapshot	snap = GetActiveSnapshot();
+	Relation	idx = index_open(ins.runnable, AccessShareLock);
+	ClaimWhere	cw = {owner, name, lvl, from_at, from_id, at};
+	IndexScanDesc scan;
+	ScanKeyData key[3];
+	ScanKeyData *row = palloc(sizeof(ScanKeyData) * 2);
+	int64		got = 0;
+
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+				DirectFunctionCall1Coll(hashtext, ins.hash_collation, PointerGetDatum(name)));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(lvl));
+
+	/*
+	 * (run_at, id) >= (from_at, from_id), a row comparison, as the
+	 * statement's: the scan starts at the mark, also among tasks made in
+	 * one transaction (one run_at)
+	 */
+	ScanKeyEntryInitialize(&row[0], SK_ROW_MEMBER, 3, BTGreaterEqualStrategyNumber, InvalidOid,
+						   InvalidOid, ins.run_at_cmp, TimestampTzGetDatum(from_at));
+	ScanKeyEntryInitialize(&row[1], SK_ROW_MEMBER | SK_ROW_END, 4, BTGreaterEqualStrategyNumber, InvalidOid,
+						   InvalidOid, ins.id_cmp, Int64GetDatum(from_id));
+	ScanKeyEntryInitialize(&key[2], SK_ROW_HEADER, 3, BTGreaterEqualStrategyNumber, InvalidOid,
+						   InvalidOid, InvalidOid, PointerGetDatum(row));
+	scan = index_beginscan(w->rel, idx, snap, 3, 0);
+	index_rescan(scan, key, 3, NULL, 0);
+	while (got < limit && index_getnext_slot(scan, ForwardScanDirection, w->scan))
+	{
+		bool		past = false;
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		if (!claim_where(w, w->scan, &cw, snap, &past))
+		{
+			if (past)
+				break;
+			continue;
+		}
+		res = table_tuple_lock(w->rel, &w->scan->tts_tid, snap, w->old, w->estate->es_output_cid,
+							   LockTupleExclusive, LockWaitSkip,
+							   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+				if (tmfd.traversed && !claim_where(w, w->old, &cw, snap, &past))
+					continue;
+				break;
+			case TM_WouldBlock:		/* SKIP LOCKED */
+			case TM_SelfModified:	/* written by this transaction since: as LockRows, skipped */
+				continue;
+			case TM_Updated:
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				if (res == TM_Deleted)
+					continue;
+				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+				break;
+			default:
+				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+		}
+		tids[got++] = w->old->tts_tid;
+	}
+	index_endscan(scan);
+	index_close(idx, NoLock);
+	pfree(row);
+	return got;
+}
+
+/*
+ * The claim's update of the rows its search locked (tids, in claim
+ * order), without a plan (as the completion above): processing, one more
+ * attempt, a new lease token (task._lease_token of the revision the
+ * update makes) and the lease's end, through direct_update and so the
+ * same triggers as an UPDATE. The rows as updated go to the caller's
+ * tuplestore, in claim order. Returns how many. In direct_begin's frame.
  */
 static uint64
-claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease_until)
+claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, ItemPointerData *tids, uint64 n, bool lease_null, Datum lease_until)
 {
-	uint64		n = SPI_processed;
-	ItemPointerData *tids;
 	Relation	rel;
 	TupleTableSlot *slot;
 	TupleTableSlot *newslot;
 	uint64		i;
 
-	if (n == 0)
-		return 0;
-	tids = palloc(sizeof(ItemPointerData) * n);
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (isnull)
-			elog(ERROR, "claim returned no row position");
-		tids[i] = *(ItemPointer) DatumGetPointer(d);
-	}
-	direct_begin(w);
 	rel = w->rel;
 	slot = w->old;
 	for (i = 0; i < n; i++)
@@ -1161,19 +1611,20 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease
 		/* the version the search locked: the latest */
 		if (!table_tuple_fetch_row_version(rel, &tids[i], SnapshotAny, slot))
 			elog(ERROR, "claimed task is gone");
-		newslot = direct_new_row(w);
-		newslot->tts_values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.processing);
+		direct_new_row(w);
+		w->values[ins.attnum[IC_STATUS] - 1] = ObjectIdGetDatum(claim_cache.processing);
 		a = ins.attnum[IC_ATTEMPTS] - 1;
-		newslot->tts_values[a] = Int32GetDatum(DatumGetInt32(slot->tts_values[a]) + 1);
+		w->values[a] = Int32GetDatum(DatumGetInt32(slot->tts_values[a]) + 1);
 		a = ins.attnum[IC_LEASE_TOKEN] - 1;
-		newslot->tts_values[a] =
+		w->values[a] =
 			Int64GetDatum(task_lease_token_for(DatumGetInt32(slot->tts_values[ins.attnum[IC_REVISION] - 1]) + 1));
-		newslot->tts_isnull[a] = false;
+		w->isnull[a] = false;
 		a = ins.attnum[IC_LEASE_UNTIL] - 1;
-		newslot->tts_values[a] = lease_null ? (Datum) 0 : lease_until;
-		newslot->tts_isnull[a] = lease_null;
-		ExecStoreVirtualTuple(newslot);
-		ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, slot, newslot);
+		w->values[a] = lease_null ? (Datum) 0 : lease_until;
+		w->isnull[a] = lease_null;
+		newslot = direct_form(w);
+		if (!direct_update(w, slot, newslot))
+			elog(ERROR, "a trigger skipped the claim of a task");
 
 		td = DatumGetHeapTupleHeader(ExecFetchSlotHeapTupleDatum(newslot));
 		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
@@ -1182,8 +1633,6 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, bool lease_null, Datum lease
 		tuple.t_data = td;
 		tuplestore_puttuple(rsinfo->setResult, &tuple);
 	}
-	direct_end(w);
-	pfree(tids);
 	return n;
 }
 
@@ -1677,6 +2126,26 @@ task_dequeue(PG_FUNCTION_ARGS)
  * write to it), then the INSERT as a saved plan. Any other call is
  * task._create, the PL/pgSQL task_create was, with the same arguments.
  */
+/*
+ * The planner settings the SET clauses of the other API functions give
+ * (docs/QUEUE.md, "Plans made on an empty table"), for the statements
+ * task_create plans (the fallbacks: its own SET clause would cost every
+ * call). Returns the GUC nest level to pass to AtEOXact_GUC(true, ...),
+ * as fmgr_security_definer does; an error unwinds it with the
+ * transaction.
+ */
+static int
+planner_settings(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
 typedef enum CreateArg
 {
 	CA_CODE, CA_QUEUE, CA_NAME, CA_DESCRIPTION, CA_OBJECT, CA_PARENT, CA_PARAMETERS, CA_ETA,
@@ -1715,7 +2184,14 @@ task_create_one(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	q = queue_by_name(PG_GETARG_DATUM(CA_QUEUE), CP_CREATE_QUEUE);
+	q = queue_direct(PG_GETARG_DATUM(CA_QUEUE));
+	if (q == NULL)
+	{
+		int			nest = planner_settings();
+
+		q = queue_by_name(PG_GETARG_DATUM(CA_QUEUE), CP_CREATE_QUEUE);
+		AtEOXact_GUC(true, nest);
+	}
 	queue_values(q, qv, qnull);
 
 #define ARG(i, a) \
@@ -1775,10 +2251,13 @@ task_create_one(PG_FUNCTION_ARGS)
 	}
 	if (row == (Datum) 0)
 	{
+		int			nest = planner_settings();
+
 		if (SPI_execute_plan(claim_plan(CP_CREATE), args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 			SPI_processed != 1)
 			elog(ERROR, "task insert failed");
 		row = spi_whole_row();
+		AtEOXact_GUC(true, nest);
 	}
 	row = SPI_datumTransfer(row, false, -1);
 	SPI_finish();

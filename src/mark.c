@@ -1385,15 +1385,12 @@ task_lease_set(PG_FUNCTION_ARGS)
  * for it (docs/QUEUE.md, "Claimers at once"). A claim that commits between
  * this check and the lock still can; the window is that, not the
  * statement. A running updater would be skipped by SKIP LOCKED anyway.
+ * task_version_claimable is the check, for the claim's search in C
+ * (hotpath.c), with the table open.
  */
-PG_FUNCTION_INFO_V1(task_claimable_version);
-
-Datum
-task_claimable_version(PG_FUNCTION_ARGS)
+bool
+task_version_claimable(Relation rel, ItemPointer tid)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
-	Relation	rel;
 	Buffer		buf;
 	Page		page;
 	OffsetNumber off;
@@ -1402,15 +1399,8 @@ task_claimable_version(PG_FUNCTION_ARGS)
 	/*
 	 * The tid is a version the caller's scan just returned, so its block
 	 * exists: no size check (RelationGetNumberOfBlocks is an lseek per call,
-	 * and this runs for every entry a claim looks at). Internal: not
-	 * granted to PUBLIC.
+	 * and this runs for every entry a claim looks at).
 	 */
-	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-	{
-		table_close(rel, AccessShareLock);
-		PG_RETURN_BOOL(true);
-	}
 	buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
@@ -1429,9 +1419,22 @@ task_claimable_version(PG_FUNCTION_ARGS)
 		}
 	}
 	UnlockReleaseBuffer(buf);
-	table_close(rel, AccessShareLock);
 
 	if (!TransactionIdIsValid(updater) || TransactionIdIsCurrentTransactionId(updater))
-		PG_RETURN_BOOL(true);
-	PG_RETURN_BOOL(!TransactionIdIsInProgress(updater) && !TransactionIdDidCommit(updater));
+		return true;
+	return !TransactionIdIsInProgress(updater) && !TransactionIdDidCommit(updater);
+}
+
+/* The SQL function (the claims of 65_worker.sql); internal: not granted to PUBLIC. */
+PG_FUNCTION_INFO_V1(task_claimable_version);
+
+Datum
+task_claimable_version(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	bool		claimable = rel->rd_rel->relkind != RELKIND_RELATION ||
+		task_version_claimable(rel, (ItemPointer) PG_GETARG_POINTER(1));
+
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(claimable);
 }

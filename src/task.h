@@ -110,6 +110,8 @@ extern bool task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *o
 extern bool task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
 							int32 priority, TimestampTz run_at, int64 id, bool full);
 extern bool task_mark_give_back(text *queue);
+/* a row version no other transaction updated (committed or running): the claim may lock it */
+extern bool task_version_claimable(struct RelationData *rel, struct ItemPointerData *tid);
 extern int	task_claim_concurrency;
 extern int	task_claim_wait;
 

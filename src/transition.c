@@ -1051,7 +1051,15 @@ restored:
 
 	note_mark(values, nulls, false);
 
-	result = heap_modify_tuple(newtuple, desc, values, nulls, replace);
+	/*
+	 * values and nulls hold the whole row (newtuple, deformed, then
+	 * changed): formed as heap_modify_tuple forms it, without deforming
+	 * newtuple a second time.
+	 */
+	result = heap_form_tuple(desc, values, nulls);
+	result->t_data->t_ctid = newtuple->t_data->t_ctid;
+	result->t_self = newtuple->t_self;
+	result->t_tableOid = newtuple->t_tableOid;
 	return PointerGetDatum(result);
 #undef ATT
 #undef SET

@@ -438,3 +438,28 @@ SELECT c.relname, bt_index_check(c.oid, true)::text = '' AS complete
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = 'task.task'::regclass ORDER BY c.relname;
 DROP EXTENSION amcheck;
+
+-- the claim's search without a plan (claim_search) reads the runnable index
+-- keyed by hashtext(queue): two queues whose names share a hash stay apart
+SELECT hashtext('wk/h17355') = hashtext('wk/h70845') AS same_hash;
+SET ROLE wk_svc;
+SELECT count(*) AS made FROM task_create('wk.h', 'wk/h17355', name => 'a1');
+SELECT count(*) AS made FROM task_create('wk.h', 'wk/h70845', name => 'b1');
+SELECT count(*) AS made FROM task_create('wk.h', 'wk/h17355', name => 'a2');
+SELECT name FROM task_dequeue('wk/h70845', 5);
+SELECT name FROM task_dequeue('wk/h17355', 5);
+-- ordering keys, by the search and by its statement (CP_CLAIM: taken when
+-- the indexes are not the ones the search reads; renamed in a transaction
+-- that is undone): the same tasks, the key's second one held back
+SELECT count(*) AS made FROM task_create('wk.o', 'wk/fb', name => 'k1', ordering_key => 'k');
+SELECT count(*) AS made FROM task_create('wk.o', 'wk/fb', name => 'k2', ordering_key => 'k');
+SELECT count(*) AS made FROM task_create('wk.o', 'wk/fb', name => 'free');
+RESET ROLE;
+BEGIN;
+ALTER INDEX task.task_ordering_idx RENAME TO task_ordering_idx_away;
+SET LOCAL ROLE wk_svc;
+SELECT name, status FROM task_dequeue('wk/fb', 5) ORDER BY name;
+ROLLBACK;
+SET ROLE wk_svc;
+SELECT name, status FROM task_dequeue('wk/fb', 5) ORDER BY name;
+RESET ROLE;
