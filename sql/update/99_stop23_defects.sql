@@ -1,0 +1,18 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 23, known defects.
+--
+-- A party of a hired task could add messages and artifacts without
+-- bound. The marketplace's settings gain max_artifacts (default 200) and
+-- max_messages (default 1000) a task; past them task_artifacts_add and
+-- task_message answer 54000, nothing written (Operations may still write
+-- messages). The marketplace is new in this version: its table and
+-- task_market_setup (with the two new arguments) come whole from the
+-- install fragments (45_market_hooks.sql, 60_market.sql include them);
+-- the functions are replaced here again so this fragment says what
+-- changed.
+-- @replace function task._market_room
+REVOKE ALL ON FUNCTION task._market_room(task.market_task, text, integer, integer, boolean) FROM PUBLIC;
+-- @replace function task.task_market_setup
+-- @replace function task.task_message
+-- @replace function task.task_artifacts_add
