@@ -16,3 +16,11 @@ REVOKE ALL ON FUNCTION task._market_room(task.market_task, text, integer, intege
 -- @replace function task.task_market_setup
 -- @replace function task.task_message
 -- @replace function task.task_artifacts_add
+--
+-- task_maintain rescued expired leases queue by queue in name order: with
+-- more than max_rows to rescue, a queue whose name sorts late waited for
+-- every queue before it. The queues now come oldest lease first
+-- (task._rescue_queues, as task._due_queues does for the purge).
+-- @replace function task._rescue_queues
+REVOKE ALL ON FUNCTION task._rescue_queues() FROM PUBLIC;
+-- @replace function task.task_maintain
