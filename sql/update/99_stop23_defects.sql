@@ -24,3 +24,13 @@ REVOKE ALL ON FUNCTION task._market_room(task.market_task, text, integer, intege
 -- @replace function task._rescue_queues
 REVOKE ALL ON FUNCTION task._rescue_queues() FROM PUBLIC;
 -- @replace function task.task_maintain
+--
+-- task_create_many drew a serial (task.task_serial_seq, shared by every
+-- service) for each task before the trigger checked it: a batch refused
+-- at its last task had used up 9,999 serials. The batch is checked whole
+-- first (task._check_batch: the trigger's rules for code, parameters and
+-- ordering keys; run_at and max_run_time once), so a refused batch takes
+-- none.
+-- @replace function task._check_batch
+REVOKE ALL ON FUNCTION task._check_batch(text, jsonb[], text[]) FROM PUBLIC;
+-- @replace function task.task_create_many
