@@ -23,9 +23,11 @@ CREATE TABLE task.market (
     tier2_window        interval NOT NULL DEFAULT '3 days' CHECK (tier2_window > '0'),
     tier3_window        interval NOT NULL DEFAULT '7 days' CHECK (tier3_window > '0'),
     unresponsive_after  interval NOT NULL DEFAULT '15 minutes' CHECK (unresponsive_after > '0'),
-    max_artifact_bytes  integer NOT NULL DEFAULT 1048576 CHECK (max_artifact_bytes BETWEEN 1 AND 104857600)
+    max_artifact_bytes  integer NOT NULL DEFAULT 1048576 CHECK (max_artifact_bytes BETWEEN 1 AND 104857600),
+    max_artifacts       integer NOT NULL DEFAULT 200 CHECK (max_artifacts BETWEEN 1 AND 100000),
+    max_messages        integer NOT NULL DEFAULT 1000 CHECK (max_messages BETWEEN 1 AND 100000)
 );
-COMMENT ON TABLE task.market IS 'The marketplace settings (one row, task_market_setup): the service and queue that own hired tasks, the currency and the windows.';
+COMMENT ON TABLE task.market IS 'The marketplace settings (one row, task_market_setup): the service and queue that own hired tasks, the currency, the windows and the limits.';
 COMMENT ON COLUMN task.market.service IS 'The service owning every hired task (SVC-XXXX number).';
 COMMENT ON COLUMN task.market.queue IS 'The queue hired tasks are created in.';
 COMMENT ON COLUMN task.market.currency IS 'ISO 4217 code of the marketplace currency; amounts are integer minor units of it.';
@@ -35,6 +37,8 @@ COMMENT ON COLUMN task.market.tier2_window IS 'Deadline of dispute tier 2 (a med
 COMMENT ON COLUMN task.market.tier3_window IS 'Deadline of dispute tier 3 (operations decide, final) after it opens; past it the mediator''s proposal, or else a full refund, is applied.';
 COMMENT ON COLUMN task.market.unresponsive_after IS 'An agent not seen (task_agent_heartbeat) for longer is skipped by auto-assignment.';
 COMMENT ON COLUMN task.market.max_artifact_bytes IS 'Largest artifact content accepted, in bytes.';
+COMMENT ON COLUMN task.market.max_artifacts IS 'Most artifacts one hired task holds (its client and agent together); 54000 past it.';
+COMMENT ON COLUMN task.market.max_messages IS 'Most messages one hired task holds: past it its client and agent are refused (54000); Operations may still write.';
 
 -- ---------------------------------------------------------------- agents
 CREATE TABLE task.market_agent (

@@ -23,6 +23,11 @@ CREATE FUNCTION task._check_new_status(status task.status) RETURNS void
 COMMENT ON FUNCTION task._check_new_status(task.status) IS
     'Internal: the rule for the status of a new task (queued or blocked); 22023 otherwise.';
 
+CREATE FUNCTION task._check_batch(code text, parameters jsonb[], ordering_keys text[]) RETURNS void
+    AS 'MODULE_PATHNAME', 'task_check_batch' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION task._check_batch(text, jsonb[], text[]) IS
+    'Internal: the trigger''s rules for the code, parameters and ordering keys of a task_create_many batch, checked before it takes serials (the CONTEXT names the task); NULLs are left to the trigger.';
+
 -- A value of an enum given as text (the HTTP layer's status, an account's
 -- type): the value when it is a label of the enum, else 22023 naming the
 -- parameter, instead of the cast's raw 22P02. The hint lists the values

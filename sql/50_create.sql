@@ -287,6 +287,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q task.queue;
+    run_limit interval;
 BEGIN
     q := task._queue_for_create(task_create_many.queue);
     IF task_create_many.parameters IS NULL OR cardinality(task_create_many.parameters) NOT BETWEEN 1 AND 10000 THEN
@@ -300,13 +301,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use NULL entries for tasks without a key.';
     END IF;
+    -- every rule the trigger would refuse a task of the batch by, before
+    -- the first serial is drawn: serials are shared by every service and
+    -- never given back (docs/THREAT-MODEL.md, "Task serials")
+    PERFORM task._check_batch(task_create_many.code, task_create_many.parameters, task_create_many.ordering_keys);
+    PERFORM task._check_time('run_at', task_create_many.run_at);
+    run_limit := task._check_max_run_time(task_create_many.max_run_time);
     -- one statement; unnest keeps the order, so ids follow the array
     RETURN QUERY
     INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority,
                                 max_run_time)
     SELECT q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')), 'queued',
            task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k,
-           coalesce(task_create_many.priority, q.priority), task._check_max_run_time(task_create_many.max_run_time)
+           coalesce(task_create_many.priority, q.priority), run_limit
       FROM unnest(task_create_many.parameters, task_create_many.ordering_keys) AS p(v, k)
     RETURNING x.id;
 END

@@ -71,6 +71,34 @@ $$;
 COMMENT ON FUNCTION task._due_queues(boolean) IS
     'Internal (task_maintain): the queues with a finished task to purge (archive false) or to archive (true), the longest overdue first.';
 
+-- The queues holding an expired lease or an attempt past the queue's
+-- maximum run time, the one whose oldest is oldest first (when it became
+-- due: its lease_until, or started_at + max_run_time): one probe of each
+-- queue's lease index in one statement. In name order, a queue that sorts
+-- late waited for every queue before it while their rescues filled
+-- max_rows; now it waits only for leases that expired before its own.
+CREATE FUNCTION task._rescue_queues() RETURNS SETOF task.queue
+    LANGUAGE sql VOLATILE
+AS $$
+    SELECT (c.x).* FROM (
+        SELECT x,
+               -- least() skips the NULL of a queue without the other kind
+               least((SELECT t.lease_until FROM ONLY task.task t
+                       WHERE t.queue = x.name AND t.status = 'processing'
+                         AND t.lease_until < clock_timestamp()
+                       ORDER BY t.lease_until LIMIT 1),
+                     CASE WHEN x.max_run_time > '0' THEN
+                         (SELECT min(t.started_at) FROM ONLY task.task t
+                           WHERE t.queue = x.name AND t.status = 'processing' AND t.max_run_time IS NULL
+                             AND t.started_at + x.max_run_time < clock_timestamp()) + x.max_run_time
+                     END) AS due
+          FROM task.queue x) c
+     WHERE c.due IS NOT NULL
+     ORDER BY c.due, (c.x).name
+$$;
+COMMENT ON FUNCTION task._rescue_queues() IS
+    'Internal (task_maintain): the queues with an expired lease or an attempt past the queue''s maximum run time, the one whose oldest became due first.';
+
 -- One queue's part of task_maintain's purge: up to max_rows live finished
 -- tasks past the queue's retention, oldest first, with their logs (no
 -- foreign key) and the dependency rows naming them (access rows and their
@@ -137,15 +165,10 @@ BEGIN
     END IF;
 
     -- 1. expired leases and attempts past their queue's maximum run time,
-    -- queue by queue (the rescue is the one dequeue uses)
-    FOR q IN
-        SELECT x.* FROM task.queue x
-         WHERE EXISTS (SELECT FROM task.task t
-                        WHERE t.queue = x.name AND t.status = 'processing'
-                          AND (t.lease_until < clock_timestamp()
-                               OR (x.max_run_time > '0' AND t.max_run_time IS NULL
-                                   AND t.started_at + x.max_run_time < clock_timestamp())))
-         ORDER BY x.name
+    -- queue by queue (the rescue is the one dequeue uses, oldest first
+    -- within a queue), the queue whose oldest became due first
+    -- (task._rescue_queues)
+    FOR q IN SELECT * FROM task._rescue_queues()
     LOOP
         EXIT WHEN rescued >= task_maintain.max_rows;
         rescued := rescued + task._rescue_leases(q, task_maintain.max_rows - rescued);

@@ -50,7 +50,9 @@ CREATE FUNCTION task.task_market_setup(
     tier2_window       interval DEFAULT '3 days',
     tier3_window       interval DEFAULT '7 days',
     unresponsive_after interval DEFAULT '15 minutes',
-    max_artifact_bytes integer DEFAULT 1048576)
+    max_artifact_bytes integer DEFAULT 1048576,
+    max_artifacts      integer DEFAULT 200,
+    max_messages       integer DEFAULT 1000)
     RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
@@ -81,35 +83,40 @@ BEGIN
     IF task_market_setup.review_window IS NULL OR task_market_setup.tier1_window IS NULL
        OR task_market_setup.tier2_window IS NULL OR task_market_setup.tier3_window IS NULL
        OR task_market_setup.unresponsive_after IS NULL OR task_market_setup.max_artifact_bytes IS NULL
+       OR task_market_setup.max_artifacts IS NULL OR task_market_setup.max_messages IS NULL
        OR task_market_setup.review_window < '0'
        OR least(task_market_setup.tier1_window, task_market_setup.tier2_window, task_market_setup.tier3_window,
                 task_market_setup.unresponsive_after) <= '0'
        OR greatest(task_market_setup.review_window, task_market_setup.tier1_window, task_market_setup.tier2_window,
                    task_market_setup.tier3_window, task_market_setup.unresponsive_after) > '366 days'
-       OR task_market_setup.max_artifact_bytes NOT BETWEEN 1 AND 104857600 THEN
+       OR task_market_setup.max_artifact_bytes NOT BETWEEN 1 AND 104857600
+       OR task_market_setup.max_artifacts NOT BETWEEN 1 AND 100000
+       OR task_market_setup.max_messages NOT BETWEEN 1 AND 100000 THEN
         RAISE EXCEPTION 'invalid marketplace settings'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'review_window is 0 to 1 year; tier1_window, tier2_window, tier3_window and unresponsive_after above 0 and at most 1 year; max_artifact_bytes 1 to 104857600.',
+                  DETAIL = 'review_window is 0 to 1 year; tier1_window, tier2_window, tier3_window and unresponsive_after above 0 and at most 1 year; max_artifact_bytes 1 to 104857600; max_artifacts and max_messages 1 to 100000.',
                   HINT = 'Leave a setting out to use its default.';
     END IF;
     -- hired tasks hold money: their queue keeps them (retention 0)
     UPDATE task.queue q SET retention = '0' WHERE q.name = task_market_setup.queue;
     INSERT INTO task.market AS m (id, service, queue, currency, review_window, tier1_window, tier2_window,
-                                  tier3_window, unresponsive_after, max_artifact_bytes)
+                                  tier3_window, unresponsive_after, max_artifact_bytes, max_artifacts, max_messages)
     VALUES (true, svc, task_market_setup.queue, task_market_setup.currency, task_market_setup.review_window,
             task_market_setup.tier1_window, task_market_setup.tier2_window, task_market_setup.tier3_window,
-            task_market_setup.unresponsive_after, task_market_setup.max_artifact_bytes)
+            task_market_setup.unresponsive_after, task_market_setup.max_artifact_bytes,
+            task_market_setup.max_artifacts, task_market_setup.max_messages)
     ON CONFLICT (id) DO UPDATE SET service = excluded.service, queue = excluded.queue,
         currency = excluded.currency, review_window = excluded.review_window,
         tier1_window = excluded.tier1_window, tier2_window = excluded.tier2_window,
         tier3_window = excluded.tier3_window, unresponsive_after = excluded.unresponsive_after,
-        max_artifact_bytes = excluded.max_artifact_bytes;
+        max_artifact_bytes = excluded.max_artifact_bytes, max_artifacts = excluded.max_artifacts,
+        max_messages = excluded.max_messages;
     RETURN (SELECT to_jsonb(m) - 'id' || jsonb_build_object('service', task.service_text(m.service))
               FROM task.market m);
 END
 $$;
-COMMENT ON FUNCTION task.task_market_setup(text, text, text, interval, interval, interval, interval, interval, integer) IS
-    'Sets up (or reconfigures) the marketplace: the service and queue owning hired tasks (the queue''s retention becomes 0: tasks holding money are kept), the currency, the review window after completion (0: release on completion), the deadline of each dispute tier, when an agent counts as unresponsive, and the largest artifact. Superuser only.';
+COMMENT ON FUNCTION task.task_market_setup(text, text, text, interval, interval, interval, interval, interval, integer, integer, integer) IS
+    'Sets up (or reconfigures) the marketplace: the service and queue owning hired tasks (the queue''s retention becomes 0: tasks holding money are kept), the currency, the review window after completion (0: release on completion), the deadline of each dispute tier, when an agent counts as unresponsive, the largest artifact, and how many artifacts and messages one hired task holds (max_artifacts, default 200; max_messages, default 1000). Superuser only.';
 
 -- An amount of money from the API: a whole, positive number of minor units.
 CREATE FUNCTION task._market_amount(field text, value numeric, allow_zero boolean DEFAULT false) RETURNS bigint
@@ -1077,6 +1084,32 @@ COMMENT ON FUNCTION task.task_dispute_resolve(task.task_id, text, numeric, text)
     'Moves a dispute on. decision: propose (agent_amount: the agent''s share of the escrow; tier 1 by a party, tier 2 by the mediator, an Operations account), accept (a party accepts the proposal; when both have, the split is paid and the dispute closes), escalate (up one tier, a party or Operations), decide (tier 3, Operations, final). Each tier has a deadline: past it the dispute moves up, and past tier 3''s the mediator''s proposal or a full refund applies. Every step is in the dispute''s audit trail; every decision is one ledger transaction. Returns the dispute.';
 
 -- ---------------------------------------------------------------- messages
+-- The per-task caps of messages and artifacts (the marketplace's
+-- max_messages and max_artifacts): a task holding HELD that would hold
+-- HELD + ADDING is refused, before anything is written. Called under the
+-- market_task row's lock, so two writers cannot both take the last place.
+CREATE FUNCTION task._market_room(m task.market_task, what text, held integer, adding integer, capped boolean)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    cap integer := CASE what WHEN 'messages' THEN (task._market()).max_messages
+                             ELSE (task._market()).max_artifacts END;
+BEGIN
+    IF capped AND held + adding > cap THEN
+        RAISE EXCEPTION 'too many % on task %', what, m.task_id
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('A hired task holds at most %s %s (the marketplace''s max_%s); this one holds %s and the call adds %s.',
+                                  cap, what, what, held, adding),
+                  HINT = CASE what WHEN 'messages'
+                              THEN 'Say more in one message (up to 64 KiB) or attach it as an artifact; Operations can raise max_messages with task_market_setup.'
+                              ELSE 'Bundle files into one artifact (an archive as a file artifact) or link to them; Operations can raise max_artifacts with task_market_setup.' END;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION task._market_room(task.market_task, text, integer, integer, boolean) IS
+    'Internal: 54000 when a hired task holding HELD messages or artifacts would hold more than the marketplace''s max_messages or max_artifacts after ADDING (capped false: not counted, Operations'' messages).';
+
 CREATE FUNCTION task._market_message_json(x task.market_message) RETURNS jsonb
     LANGUAGE sql STABLE
 AS $$
@@ -1090,9 +1123,11 @@ CREATE FUNCTION task.task_message(id task.task_id, content text) RETURNS jsonb
 AS $$
 DECLARE
     m task.market_task := task._market_get(task_message.id, false);
+    party text := task._market_role(m);
     r task.market_message;
+    held integer;
 BEGIN
-    IF task._market_role(m) NOT IN ('client', 'agent', 'operations') THEN
+    IF party NOT IN ('client', 'agent', 'operations') THEN
         PERFORM task._market_denied(m, 'message on', 'the client, the agent or Operations');
     END IF;
     IF task_message.content IS NULL THEN
@@ -1100,17 +1135,22 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass content => ''...''.';
     END IF;
     PERFORM task._check_text('message', task_message.content, 65536, true);
-    -- numbered per task: one writer at a time
+    -- numbered per task: one writer at a time (messages are never deleted
+    -- but with their task, so the last number is how many it holds)
     PERFORM FROM task.market_task x WHERE x.owner = m.owner AND x.task_id = m.task_id FOR NO KEY UPDATE;
+    SELECT coalesce(max(s.seq), 0) INTO held
+      FROM task.market_message s WHERE s.owner = m.owner AND s.task_id = m.task_id;
+    -- the parties share max_messages; Operations may write past it (a
+    -- dispute can be mediated on a full conversation)
+    PERFORM task._market_room(m, 'messages', held, 1, party <> 'operations');
     INSERT INTO task.market_message AS x (owner, task_id, seq, by, content)
-    SELECT m.owner, m.task_id, coalesce(max(s.seq), 0) + 1, task.current_actor(), task_message.content
-      FROM task.market_message s WHERE s.owner = m.owner AND s.task_id = m.task_id
+    VALUES (m.owner, m.task_id, held + 1, task.current_actor(), task_message.content)
     RETURNING * INTO r;
     RETURN task._market_message_json(r);
 END
 $$;
 COMMENT ON FUNCTION task.task_message(task.task_id, text) IS
-    'Client, agent or Operations: adds a message (up to 64 KiB of text) to the task''s conversation, visible to both parties. Returns it with its number.';
+    'Client, agent or Operations: adds a message (up to 64 KiB of text) to the task''s conversation, visible to both parties. Returns it with its number. A task holds at most the marketplace''s max_messages: past it the client and the agent are refused (54000), Operations may still write.';
 
 CREATE FUNCTION task.task_messages(id task.task_id, msg_limit integer DEFAULT 50, msg_offset integer DEFAULT 0)
     RETURNS SETOF jsonb
@@ -1259,9 +1299,11 @@ BEGIN
                                                  WHEN 'link' THEN 'text/uri-list' ELSE 'text/plain' END),
                             body)::task.market_artifact;
     END LOOP;
-    -- numbered per task: one writer at a time
+    -- numbered per task: one writer at a time (artifacts are never deleted
+    -- but with their task, so the last number is how many it holds)
     PERFORM FROM task.market_task x WHERE x.owner = m.owner AND x.task_id = m.task_id FOR NO KEY UPDATE;
     SELECT coalesce(max(s.seq), 0) INTO base FROM task.market_artifact s WHERE s.owner = m.owner AND s.task_id = m.task_id;
+    PERFORM task._market_room(m, 'artifacts', base, cardinality(batch), true);
     FOREACH r IN ARRAY batch LOOP
         r.seq := base + r.seq;
         INSERT INTO task.market_artifact VALUES (r.*);
@@ -1270,7 +1312,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_artifacts_add(task.task_id, jsonb) IS
-    'Agent or client: adds up to 50 artifacts to a hired task in one all-or-nothing call. Each is {artifact_type, name, content, media_type}: artifact_type one of code_block, markdown, html, file, diff, image, json, link, text; name a string (required, 22004 when missing); content text (base64 for file and image, any JSON for json, an http(s) URL for link), at most the marketplace''s max_artifact_bytes. Returns their metadata with download URLs.';
+    'Agent or client: adds up to 50 artifacts to a hired task in one all-or-nothing call. Each is {artifact_type, name, content, media_type}: artifact_type one of code_block, markdown, html, file, diff, image, json, link, text; name a string (required, 22004 when missing); content text (base64 for file and image, any JSON for json, an http(s) URL for link), at most the marketplace''s max_artifact_bytes. A task holds at most the marketplace''s max_artifacts (54000 past it, nothing added). Returns their metadata with download URLs.';
 
 CREATE FUNCTION task.task_artifacts(id task.task_id) RETURNS SETOF jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -13,9 +13,11 @@
 #include <math.h>
 
 #include "access/detoast.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -27,6 +29,7 @@ PG_FUNCTION_INFO_V1(task_check_text);
 PG_FUNCTION_INFO_V1(task_check_path_sql);
 PG_FUNCTION_INFO_V1(task_check_new_status_sql);
 PG_FUNCTION_INFO_V1(task_check_time_sql);
+PG_FUNCTION_INFO_V1(task_check_batch);
 
 /* A value quoted in a message: at most 255 bytes of it (whole characters). */
 static const char *
@@ -469,4 +472,56 @@ task_check_time_sql(PG_FUNCTION_ARGS)
 {
 	task_check_time(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_DATUM(1));
 	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+}
+
+/* The task of a batch an error is about: its CONTEXT line. */
+static void
+batch_error_context(void *arg)
+{
+	errcontext("task %d of the batch", *(int *) arg);
+}
+
+/*
+ * task._check_batch(code, parameters, ordering_keys): the trigger's rules
+ * for the fields task_create_many gives each of its tasks, for the whole
+ * batch before it takes a serial. The trigger checks each row after its
+ * id was drawn, so a batch refused at its last task had taken a serial of
+ * the one sequence every service shares for each task before it
+ * (docs/THREAT-MODEL.md, "Task serials"). NULLs are left to the trigger.
+ */
+Datum
+task_check_batch(PG_FUNCTION_ARGS)
+{
+	ErrorContextCallback cb;
+	int			i = 0;
+	int			arg;
+
+	if (!PG_ARGISNULL(0))
+		task_check_code(PG_GETARG_TEXT_PP(0));
+	cb.callback = batch_error_context;
+	cb.arg = &i;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	for (arg = 1; arg <= 2; arg++)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		if (PG_ARGISNULL(arg))
+			continue;
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), arg == 1 ? JSONBOID : TEXTOID, -1, false,
+						  TYPALIGN_INT, &elems, &nulls, &n);
+		for (i = 1; i <= n; i++)
+		{
+			if (nulls[i - 1])
+				continue;
+			if (arg == 1)
+				task_check_json("parameters", elems[i - 1], MAX_PARAMETERS_BYTES, true);
+			else
+				task_check_text_value("ordering key", elems[i - 1], MAX_KEY_BYTES, false);
+		}
+	}
+	error_context_stack = cb.previous;
+	PG_RETURN_VOID();
 }

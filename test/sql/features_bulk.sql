@@ -91,5 +91,22 @@ SELECT * FROM task_bulk('cancel', batch_size => 0);
 SELECT * FROM task_bulk('purge', older_than => '-1 day');
 SELECT * FROM task_bulk('purge', older_than => '178000000 years');
 RESET ROLE;
+
+-- ------------------------------------------------------------ a refused batch takes no serial
+-- serials (task.task_serial_seq) are shared by every service and never
+-- given back: task_create_many checks the whole batch before it draws the
+-- first (it drew one for each task the trigger passed before the one it
+-- refused: 99 here, 9,999 for a batch of 10,000)
+SELECT setval('task.task_serial_seq', 1650000) AS _ \gset
+SET ROLE fb_svc;
+SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[99]) || '[]'::jsonb);
+SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), ordering_keys => ARRAY['a', 'b', repeat('k', 256)]);
+SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), ordering_keys => ARRAY['a', NULL, ' ']);
+SELECT task_create_many('fb.serial', 'fb/serials', ARRAY['{}', jsonb_build_object('big', repeat('x', 1048576))]::jsonb[]);
+SELECT task_create_many('Bad Code', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]));
+SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), max_run_time => '-1 second');
+SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), run_at => 'infinity');
+-- the next task takes the next serial
+SELECT task_create_many('fb.serial', 'fb/serials', ARRAY[NULL, '{}']::jsonb[], ordering_keys => ARRAY[NULL, 'k']) AS next;
 RESET ROLE;
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _ \gset

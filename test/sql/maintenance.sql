@@ -231,6 +231,30 @@ SELECT queue, count(*) AS left FROM task.task WHERE queue LIKE 'mt/fair/%' GROUP
 SELECT (task_maintain()) -> 'purged' AS purged;
 DELETE FROM task.queue WHERE name LIKE 'mt/fair/%';
 
+-- expired leases likewise: the oldest expired lease across queues goes
+-- first, not the first queue by name. a's leases expired a minute and a
+-- second ago, z's half a minute ago: with one rescue a run, the second run
+-- takes z's (in name order it took a's second and z waited for every
+-- lease of every queue sorting before it)
+SET ROLE mt_svc;
+SELECT count(*) AS fair_queues FROM (SELECT task_queue_create(q) FROM unnest(ARRAY['mt/lfair/a', 'mt/lfair/z']) q) x;
+SELECT count(*) AS made FROM (SELECT task_create('mt.lfair', q) FROM unnest(ARRAY['mt/lfair/a', 'mt/lfair/a', 'mt/lfair/z']) q) x;
+SELECT count(*) AS claimed FROM (SELECT task_dequeue(q, 2) FROM unnest(ARRAY['mt/lfair/a', 'mt/lfair/z']) q) x;
+RESET ROLE;
+UPDATE task.task SET lease_until = now() - interval '1 minute' WHERE id = (SELECT min(id) FROM task.task WHERE queue = 'mt/lfair/a');
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = (SELECT max(id) FROM task.task WHERE queue = 'mt/lfair/a');
+UPDATE task.task SET lease_until = now() - interval '30 seconds' WHERE queue = 'mt/lfair/z';
+\set lfair 'SELECT string_agg(queue || '':'' || status, '' '' ORDER BY queue, id) AS tasks FROM task.task WHERE queue LIKE ''mt/lfair/%'';'
+SELECT (task_maintain(max_rows => 1)) -> 'leases_rescued' AS rescued;
+:lfair
+SELECT (task_maintain(max_rows => 1)) -> 'leases_rescued' AS rescued;
+:lfair
+SELECT (task_maintain(max_rows => 1)) -> 'leases_rescued' AS rescued;
+:lfair
+DELETE FROM task.task_log WHERE task_id IN (SELECT id FROM task.task WHERE queue LIKE 'mt/lfair/%');
+DELETE FROM task.task WHERE queue LIKE 'mt/lfair/%';
+DELETE FROM task.queue WHERE name LIKE 'mt/lfair/%';
+
 -- ------------------------------------------------------------ pg_cron: errors
 \set ON_ERROR_STOP 0
 SELECT task_cron_enable('every minute');

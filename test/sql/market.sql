@@ -239,6 +239,33 @@ SELECT (task_artifacts(:'t1'))->>'download_url' LIKE '/api/v2/artifact?id=%' AS 
 RESET ROLE;
 RESET task.artifact_uri_prefix;
 
+-- per-task caps (max_artifacts, max_messages): t1 holds 9 artifacts and 2
+-- messages; with caps of 10 and 3 a call that would pass them is refused
+-- whole (54000), and Operations may still write messages
+SELECT task_market_setup(:'svc', 'mk/hired', review_window => '1 hour', max_artifacts => 10, max_messages => 3)
+       - 'service' - 'currency' - 'review_window' - 'tier1_window' - 'tier2_window' - 'tier3_window'
+       - 'unresponsive_after' AS limits;
+SET ROLE mk_a1;
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": "a", "content": "x"}, {"artifact_type": "text", "name": "b", "content": "y"}]')$$, :'t1'));
+SELECT a->>'artifact' AS n FROM task_artifacts_add(:'t1', '[{"artifact_type": "text", "name": "tenth", "content": "x"}]') a;
+RESET ROLE;
+SET ROLE mk_alice;
+SELECT try(format($$SELECT task_artifacts_add(%L, '[{"artifact_type": "text", "name": "eleventh", "content": "x"}]')$$, :'t1'));
+SELECT (task_message(:'t1', 'One more thing.')) ->> 'seq' AS seq;
+RESET ROLE;
+SET ROLE mk_a1;
+SELECT try(format($$SELECT task_message(%L, 'Noted.')$$, :'t1'));
+RESET ROLE;
+SET ROLE mk_ops;
+SELECT (task_message(:'t1', 'Operations here: the conversation is full.')) ->> 'seq' AS ops_seq;
+RESET ROLE;
+SELECT (SELECT count(*) FROM task.market_artifact WHERE task_id = :'t1') AS artifacts,
+       (SELECT count(*) FROM task.market_message WHERE task_id = :'t1') AS messages;
+SELECT try(format($$SELECT task_market_setup(%L, 'mk/hired', max_artifacts => 0)$$, :'svc'));
+SELECT try(format($$SELECT task_market_setup(%L, 'mk/hired', max_messages => 100001)$$, :'svc'));
+SELECT try(format($$SELECT task_market_setup(%L, 'mk/hired', max_messages => NULL)$$, :'svc'));
+SELECT task_market_setup(:'svc', 'mk/hired', review_window => '1 hour') - 'service' AS market;
+
 -- ------------------------------------------------------------ complete, review, accept
 -- only the assigned agent completes; a queued task is started first
 SET ROLE mk_alice;
