@@ -1551,9 +1551,11 @@ claim_search(DirectWrite *w, int32 owner, text *name, int32 lvl, TimestampTz fro
 				break;
 			continue;
 		}
+		/* LockRows' flags */
 		res = table_tuple_lock(w->rel, &w->scan->tts_tid, snap, w->old, w->estate->es_output_cid,
 							   LockTupleExclusive, LockWaitSkip,
-							   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+							   TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+							   (IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION), &tmfd);
 		switch (res)
 		{
 			case TM_Ok:
