@@ -415,16 +415,24 @@ queue_direct(Datum name)
  * function of the call (plan 'otherwise') returns or raises. The row is in
  * SPI's memory.
  */
+static HeapTupleHeader queue_otherwise(Datum name, ClaimPlan otherwise);
+
 static HeapTupleHeader
 queue_by_name(Datum name, ClaimPlan otherwise)
+{
+	HeapTupleHeader found = queue_direct(name);
+
+	return found ? found : queue_otherwise(name, otherwise);
+}
+
+/* What the PL/pgSQL function of the call (plan 'otherwise') returns or raises for the name. */
+static HeapTupleHeader
+queue_otherwise(Datum name, ClaimPlan otherwise)
 {
 	Datum		args[1] = {name};
 	bool		isnull;
 	Datum		q;
-	HeapTupleHeader found = queue_direct(name);
 
-	if (found)
-		return found;
 	if (SPI_execute_plan(claim_plan(otherwise), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "queue lookup failed");
 	q = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -722,8 +730,8 @@ task_claim(PG_FUNCTION_ARGS)
 
 /*
  * The insert of task_create without the executor's plan: a task row built
- * here and stored by ExecSimpleRelationInsert (the routine logical
- * replication applies an insert with), which runs the same BEFORE and
+ * here and stored by direct_insert (the steps of ExecSimpleRelationInsert,
+ * the routine logical replication applies an insert with), which runs the same BEFORE and
  * AFTER row triggers, NOT NULL checks and index entries as the INSERT it
  * replaces. What it saves is the plan's start-up: the INSERT's VALUES is a
  * 44-column projection built anew by every execution, and with the
@@ -1328,7 +1336,7 @@ completable(TupleTableSlot *slot, bool token_isnull, Datum token, bool force)
  * task's visible version by the primary key, then locked at its latest
  * version and checked again, as the UPDATE's re-check under READ COMMITTED
  * does (another transaction's rescue or heartbeat may have changed it),
- * then updated by ExecSimpleRelationUpdate: the same row triggers, index
+ * then updated by direct_update (ExecSimpleRelationUpdate's steps): the same row triggers, index
  * entries and "UPDATE OF status" trigger as the statement. The caller's
  * right to write is task._may_write's (its owner service, or the system).
  * Returns whether it completed the task; *row is then the completed row,
@@ -2191,7 +2199,7 @@ task_create_one(PG_FUNCTION_ARGS)
 	{
 		int			nest = planner_settings();
 
-		q = queue_by_name(PG_GETARG_DATUM(CA_QUEUE), CP_CREATE_QUEUE);
+		q = queue_otherwise(PG_GETARG_DATUM(CA_QUEUE), CP_CREATE_QUEUE);
 		AtEOXact_GUC(true, nest);
 	}
 	queue_values(q, qv, qnull);
