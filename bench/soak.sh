@@ -99,7 +99,7 @@ mkdir -p "$DIR" "$RESULTS"
 rm -rf "$DATA_OUT"; mkdir -p "$DATA_OUT"
 h_own "$DIR"
 cluster_start "$DIR/cluster" "$PORT" postgres shared_buffers="$SHARED_BUFFERS" synchronous_commit=on max_connections=100 \
-	track_io_timing=on track_wal_io_timing=on log_checkpoints=on >/dev/null
+	track_io_timing=on track_wal_io_timing=on log_checkpoints=on log_autovacuum_min_duration=0 >/dev/null
 SOCK=$(h_sockdir "$(realpath -m "$DIR/cluster")")
 log "cluster on port $PORT; mode $MODE: parts $PARTS: W7 ${W7_SECONDS}s (W6's clean reference; without W7 a ${W6_CLEAN}s clean run), W6 held ${W6_SECONDS}s; $WORKERS workers, $PRODUCERS producers; systems ${SYSTEMS[*]}"
 
@@ -162,20 +162,26 @@ phase() {
 	fi
 	t0=$(now)
 	echo "t0=$t0" >>"$st"
-	# sampler: sizes every SAMPLE s (t = seconds since t0)
+	# sampler: sizes and I/O every SAMPLE s (t = seconds since t0), from one
+	# session that stays open (bench_sample): a psql and a backend started per
+	# sample showed as bursts in the pickup tail every SAMPLE s on a loaded machine
+	local fifo=$DATA_OUT/$tag.fifo writer reader
+	rm -f "$fifo"; mkfifo "$fifo"
+	q "$db" -F $'\t' <"$fifo" >"$DATA_OUT/$tag.samples" 2>/dev/null &
+	reader=$!
 	(
-		k=0
+		exec >"$fifo"
+		k=0 sp=
+		trap 'kill $sp 2>/dev/null; exit 0' TERM   # and its sleep, which holds the fifo open too
 		while :; do
-			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')" 2>/dev/null) || r=
-			[[ -n $r ]] && printf '%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" >>"$sizes"
-			# and the cluster's I/O counters (cumulative) with the kernel's dirty pages
-			r=$(q "$db" -F $'\t' -c "SELECT * FROM bench_io()" 2>/dev/null) || r=
-			[[ -n $r ]] && printf '%s\t%s\t%s\n' "$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$r" \
-				"$(awk '/^Dirty:/ { d = $2 } /^Writeback:/ { w = $2 } END { printf "%d\t%d", d, w }' /proc/meminfo)	$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 "\t" $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 "\t" $9 }' /proc/stat)" >>"$DATA_OUT/$tag.io"
+			echo "SELECT * FROM bench_sample('$sys', $t0);"
 			k=$(( k + 1 ))   # the next sample at t0 + k * SAMPLE, not SAMPLE after this one
-			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$(now)" 'BEGIN { d = t + k * s - n; printf "%.2f", (d > 0 ? d : 0) }')"
+			sleep "$(awk -v t="$t0" -v k="$k" -v s="$SAMPLE" -v n="$EPOCHREALTIME" 'BEGIN { d = t + k * s - n; printf "%.2f", (d > 0 ? d : 0) }')" &
+			sp=$!
+			wait "$sp"
 		done
-	) & BG+=($!)
+	) &
+	writer=$!
 	# housekeeping, as pg_cron's job would run it (task only: raw deletes its rows)
 	if [[ $sys == task && $MAINTAIN != 0 ]]; then
 		(
@@ -197,6 +203,10 @@ phase() {
 	wait "$wpid" || log "$tag: workers failed, see $DATA_OUT/$tag-workers.pgbench"
 	local t1; t1=$(now)
 	[[ $held == 1 ]] && echo "held_xmin_end=$(q "$db" -c "SELECT backend_xmin FROM pg_stat_activity WHERE application_name = 'bench_held'")" >>"$st"
+	# the sampler stops (its psql ends at the end of its input), and its lines are split (S: sizes, I: I/O)
+	kill "$writer" 2>/dev/null || true; wait "$writer" 2>/dev/null || true; wait "$reader" 2>/dev/null || true
+	rm -f "$fifo"
+	awk -F'\t' -v OFS='\t' -v s="$sizes" -v i="$DATA_OUT/$tag.io" '$1 == "S" { $1 = ""; print substr($0, 2) >>s } $1 == "I" { $1 = ""; print substr($0, 2) >>i }' "$DATA_OUT/$tag.samples"
 	# final sizes before the snapshot goes away, and table by table
 	printf '%s\t%s\n' "$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" "$(q "$db" -F $'\t' -c "SELECT * FROM bench_sizes('$sys')")" >>"$sizes"
 	q "$db" -F $'\t' -c "SELECT * FROM bench_tables('$sys') ORDER BY table_bytes + index_bytes DESC" >"$DATA_OUT/$tag.tables"
@@ -231,6 +241,8 @@ phase() {
 		round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
 		FROM (SELECT floor((extract(epoch FROM claimed_at) - $t0) / 60)::int AS b, ms FROM bench_pickup) x
 		WHERE b >= 0 AND (b + 1) * 60 <= $secs + 1 GROUP BY b ORDER BY b" >"$DATA_OUT/$tag.pmin"
+	# every pickup (seconds since t0, ms), to tell a stall of all workers from one task's wait
+	q "$db" -c "\\copy (SELECT round((extract(epoch FROM claimed_at) - $t0)::numeric, 4), round(ms::numeric, 3) FROM bench_pickup ORDER BY claimed_at) TO '$DATA_OUT/$tag.pickup'"
 	dropdb_ "$db"
 	log "$tag: offered $rate/s for $secs s: $(tr '\n' ' ' <"$st" | sed 's/t0=[^ ]* //; s/t1=[^ ]* //')"
 }

@@ -45,3 +45,28 @@ LANGUAGE sql AS $$
       FROM pg_stat_database d, pg_stat_bgwriter b, pg_stat_wal w
      WHERE d.datname = current_database()
 $$;
+
+-- One sample (bench/soak.sh's sampler, one session for the whole phase: a
+-- psql and a backend started every 10 s cost the loaded machine a burst of
+-- CPU that showed in the pickup tail): two lines, 'S' with the seconds since
+-- t0 and bench_sizes, 'I' with the seconds, bench_io, the kernel's Dirty and
+-- Writeback (kB, /proc/meminfo) and the machine's CPU jiffies (busy = user,
+-- nice, system, irq, softirq; total; steal, /proc/stat).
+CREATE FUNCTION bench_sample(sys text, t0 double precision) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text := round(extract(epoch FROM clock_timestamp())::numeric - t0::numeric)::text;
+    mem text := pg_read_file('/proc/meminfo');
+    cpu bigint[] := (SELECT array_agg(x::bigint ORDER BY n)
+                       FROM regexp_split_to_table(substring(pg_read_file('/proc/stat') FROM '^cpu +([0-9 ]+)'), ' +')
+                            WITH ORDINALITY AS c(x, n));
+BEGIN
+    RETURN NEXT (SELECT concat_ws(E'\t', 'S', t, s.table_bytes, s.index_bytes, s.dead) FROM bench_sizes(sys) s);
+    RETURN NEXT (SELECT concat_ws(E'\t', 'I', t, i.blks_read, i.blks_hit, i.buffers_backend, i.buffers_checkpoint,
+                                  i.buffers_clean, i.checkpoints, i.wal_sync, i.wal_sync_ms, i.blk_read_ms, i.blk_write_ms,
+                                  substring(mem FROM 'Dirty: +([0-9]+)'), substring(mem FROM 'Writeback: +([0-9]+)'),
+                                  cpu[1] + cpu[2] + cpu[3] + cpu[6] + cpu[7],
+                                  cpu[1] + cpu[2] + cpu[3] + cpu[4] + cpu[5] + cpu[6] + cpu[7] + cpu[8], cpu[8])
+                   FROM bench_io() i);
+END
+$$;
