@@ -32,7 +32,11 @@
 #   BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_RATE (unset), BENCH_CAP_SECONDS (20; quick 10),
 #   BENCH_CAP_BACKLOG (100000; quick 30000), BENCH_SOAK_WAIT ('1 second'),
 #   BENCH_RAW_POLL_MS (10), BENCH_SOAK_PARTS ("W6 W7"), BENCH_SOAK_PORT (58446),
-#   BENCH_SOAK_SHARED_BUFFERS (512MB),
+#   BENCH_SOAK_SHARED_BUFFERS (512MB), BENCH_SOAK_WARMUP (30: seconds of the same load,
+#   held snapshot included, before each phase's measured time: new backends, the first
+#   autovacuum of a new database and the backlog they leave are not steady state),
+#   BENCH_SOAK_SQL (task: one line of SQL run in each
+#   database after its set-up, a variant to compare; reported in the run line),
 #   BENCH_SOAK_RETENTION (task: the queue's retention, e.g. '2 minutes'; unset keeps
 #   the default of 10 days, so finished tasks stay and the tables grow with the work
 #   done), BENCH_SOAK_MAINTAIN (task: task_maintain() every that many seconds during
@@ -72,6 +76,8 @@ MAINTAIN=${BENCH_SOAK_MAINTAIN:-$([[ -n $RETENTION ]] && echo 60 || echo 0)}
 PARTS=${BENCH_SOAK_PARTS:-W6 W7}
 PORT=${BENCH_SOAK_PORT:-58446}
 SHARED_BUFFERS=${BENCH_SOAK_SHARED_BUFFERS:-512MB}
+VARIANT_SQL=${BENCH_SOAK_SQL:-}
+WARMUP=${BENCH_SOAK_WARMUP:-30}
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 export PG_CONFIG
@@ -109,6 +115,8 @@ fresh() { # db sys: a new database with the system's tables and bench_pickup
 	"$PGBIN/createdb" -h "$SOCK" -p "$PORT" -U postgres "$db"
 	q "$db" -f "$SQL/${sys}_setup.sql" >"$DATA_OUT/$db-setup.log" 2>&1 || { log "setup of $sys failed: $(grep -m1 ERROR "$DATA_OUT/$db-setup.log")"; return 1; }
 	q "$db" -f "$SQL/soak_setup.sql" >/dev/null
+	# a variant to compare (BENCH_SOAK_SQL: one line of SQL, say a storage parameter of task.task)
+	[[ -z $VARIANT_SQL || $2 != task ]] || q "$db" -c "$VARIANT_SQL" >/dev/null
 }
 dropdb_() { "$PGBIN/dropdb" -h "$SOCK" -p "$PORT" -U postgres --if-exists "$1" >/dev/null 2>&1 || true; }
 pending() { if [[ $2 == raw ]]; then q "$1" -f "$SQL/raw_pending.sql"; else q "$1" -f "$SQL/task_pending.sql"; fi; }
@@ -160,6 +168,16 @@ phase() {
 		done
 		echo "held_xmin_start=$(q "$db" -c "SELECT backend_xmin FROM pg_stat_activity WHERE application_name = 'bench_held'")" >>"$st"
 	fi
+	# the load, for the warm-up and the measured time
+	local wargs=(-D "poll_ms=$POLL_MS")
+	[[ $sys == task ]] && wargs=(-D "wait=$WAIT" "${carry[@]}")
+	local tstart; tstart=$(now)
+	echo "tstart=$tstart" >>"$st"
+	pgb -c "$WORKERS" -j "$(( WORKERS < 2 ? 1 : 2 ))" -T "$(( secs + WARMUP ))" "${wargs[@]}" -f "$SQL/${sys}_work.sql" "$db" >"$DATA_OUT/$tag-workers.pgbench" 2>&1 &
+	local wpid=$!
+	pgb -c "$PRODUCERS" -j "$PRODUCERS" -R "$rate" -T "$(( secs + WARMUP ))" -f "$SQL/${sys}_insert1.sql" "$db" >"$DATA_OUT/$tag-producers.pgbench" 2>&1 &
+	local ppid=$!
+	sleep "$WARMUP"
 	t0=$(now)
 	echo "t0=$t0" >>"$st"
 	# sampler: sizes and I/O every SAMPLE s (t = seconds since t0), from one
@@ -195,11 +213,7 @@ phase() {
 			done
 		) & BG+=($!)
 	fi
-	local wargs=(-D "poll_ms=$POLL_MS")
-	[[ $sys == task ]] && wargs=(-D "wait=$WAIT" "${carry[@]}")
-	pgb -c "$WORKERS" -j "$(( WORKERS < 2 ? 1 : 2 ))" -T "$secs" "${wargs[@]}" -f "$SQL/${sys}_work.sql" "$db" >"$DATA_OUT/$tag-workers.pgbench" 2>&1 &
-	local wpid=$!
-	pgb -c "$PRODUCERS" -j "$PRODUCERS" -R "$rate" -T "$secs" -f "$SQL/${sys}_insert1.sql" "$db" >"$DATA_OUT/$tag-producers.pgbench" 2>&1 || log "$tag: producers failed, see $DATA_OUT/$tag-producers.pgbench"
+	wait "$ppid" || log "$tag: producers failed, see $DATA_OUT/$tag-producers.pgbench"
 	wait "$wpid" || log "$tag: workers failed, see $DATA_OUT/$tag-workers.pgbench"
 	local t1; t1=$(now)
 	[[ $held == 1 ]] && echo "held_xmin_end=$(q "$db" -c "SELECT backend_xmin FROM pg_stat_activity WHERE application_name = 'bench_held'")" >>"$st"
@@ -225,7 +239,7 @@ phase() {
 		q "$db" -F $'\t' -c "SELECT 'claimed=' || count(*), 'p50=' || round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
 			'p95=' || round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2),
 			'p99=' || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2),
-			'max=' || round(max(ms)::numeric, 2) FROM bench_pickup" | tr '\t' '\n'
+			'max=' || round(max(ms)::numeric, 2) FROM bench_pickup WHERE extract(epoch FROM claimed_at) >= $t0" | tr '\t' '\n'
 		# the last 10 % of the run: p99 there shows a tail that grows with bloat
 		q "$db" -c "SELECT 'p99_end=' || coalesce(round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)::text, '')
 			FROM bench_pickup WHERE extract(epoch FROM claimed_at) >= $t0 + 0.9 * $secs"
@@ -244,7 +258,7 @@ phase() {
 	# every pickup (seconds since t0, ms), to tell a stall of all workers from one task's wait
 	q "$db" -c "\\copy (SELECT round((extract(epoch FROM claimed_at) - $t0)::numeric, 4), round(ms::numeric, 3) FROM bench_pickup ORDER BY claimed_at) TO '$DATA_OUT/$tag.pickup'"
 	dropdb_ "$db"
-	log "$tag: offered $rate/s for $secs s: $(tr '\n' ' ' <"$st" | sed 's/t0=[^ ]* //; s/t1=[^ ]* //')"
+	log "$tag: offered $rate/s for $secs s: $(tr '\n' ' ' <"$st" | sed 's/tstart=[^ ]* //; s/t0=[^ ]* //; s/t1=[^ ]* //')"
 }
 
 sv() { sed -n "s/^$2=//p" "$DATA_OUT/$1.stat" 2>/dev/null | head -1; }   # stat value
@@ -252,7 +266,7 @@ mb() { awk -v b="$1" 'BEGIN { if (b == "") print "?"; else printf "%.1f", b / 10
 mean_tput() { awk -F'\t' '{ s += $2; n++ } END { if (n) printf "%.1f", s / n; else print "?" }' "$DATA_OUT/$1.tput" 2>/dev/null || echo "?"; }
 last_tput() { awk -F'\t' 'END { if (NR) printf "%.1f", $2; else print "?" }' "$DATA_OUT/$1.tput" 2>/dev/null || echo "?"; }
 min_tput() { awk -F'\t' 'NR == 1 || $2 < m { m = $2 } END { if (NR) printf "%.1f", m; else print "?" }' "$DATA_OUT/$1.tput" 2>/dev/null || echo "?"; }
-created_rate() { awk -v c="$(sv "$1" created)" -v a="$(sv "$1" t0)" -v b="$(sv "$1" t1)" 'BEGIN { if (c ~ /^[0-9]+$/ && b > a) printf "%.0f", c / (b - a); else print "?" }'; }
+created_rate() { awk -v c="$(sv "$1" created)" -v a="$(sv "$1" tstart)" -v b="$(sv "$1" t1)" 'BEGIN { if (c ~ /^[0-9]+$/ && b > a) printf "%.0f", c / (b - a); else print "?" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "?" }'; }
 
 # ---------------------------------------------------------------- main
@@ -345,7 +359,7 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; each phase measured after ${WARMUP} s of the same load (held snapshot included), which are not counted; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; $([[ -n $VARIANT_SQL ]] && echo "variant (task databases, after set-up): \`$VARIANT_SQL\`; ")took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
 		clean_text="${W6_CLEAN} s without the held snapshot"

@@ -5,6 +5,8 @@ CREATE UNLOGGED TABLE bench_pickup (
     claimed_at timestamptz NOT NULL,   -- clock_timestamp() right after the claim returned
     ms         double precision        -- claimed_at - created_at of the task, milliseconds
 );
+-- the harness's own table: no autovacuum or autoanalyze of it in the measured minutes
+ALTER TABLE bench_pickup SET (autovacuum_enabled = off);
 
 -- The queue's tables: for raw its table, for task every table of schema task;
 -- sizes (heap + TOAST + FSM/VM, and indexes) and live/dead tuples.
