@@ -186,9 +186,9 @@ declare -A met_runs
 # p95 1.2–2.2, p99 2.0–3.2 ms, against 0.13–0.18 / 0.24–0.41 / 0.40–0.75 in the
 # runs after it), with nothing in the server's log to show for it
 if [[ $SETTLE == 1 ]]; then
-	set -- $WORKER_SETS
-	pickup "$1" 0
-	rows+=("$(row "task, $1 workers, settle run (not counted)" "producer $(prod "$DIR/produce-$1-0.log"); slot (sleeps, wakeups, broadcasts) $stats" "$lat")")
+	first=${WORKER_SETS%% *}
+	pickup "$first" 0
+	rows+=("$(row "task, $first workers, settle run (not counted)" "producer $(prod "$DIR/produce-$first-0.log"); slot (sleeps, wakeups, broadcasts) $stats" "$lat")")
 fi
 for workers in $WORKER_SETS; do
 	met_runs[$workers]=0

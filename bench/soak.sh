@@ -158,7 +158,7 @@ phase() {
 	if [[ $held == 1 ]]; then
 		# the held snapshot: REPEATABLE READ, a SELECT (takes the snapshot), then sleep in the transaction
 		printf '%s\n' "SET application_name = 'bench_held';" "BEGIN ISOLATION LEVEL REPEATABLE READ;" \
-			"SELECT count(*) FROM pg_class;" "SELECT pg_sleep($secs + 120);" "COMMIT;" |
+			"SELECT count(*) FROM pg_class;" "SELECT pg_sleep($secs + $WARMUP + 120);" "COMMIT;" |
 			cluster_psql "$DIR/cluster" "$PORT" -d "$db" -qAt >/dev/null 2>&1 &
 		BG+=($!)
 		local i
