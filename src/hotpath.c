@@ -44,6 +44,8 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -488,6 +490,9 @@ typedef struct DirectWrite
 	TupleTableSlot *scan;		/* claim_search's: a version its index scan returned */
 	TupleTableSlot *probe;		/* ... a version of the same ordering key */
 	TupleTableSlot *new;		/* the row written: a formed heap tuple */
+	bool		br_done;		/* direct_form did the BEFORE row trigger's work */
+	ExprState **upd_when;		/* the WHEN states of ins.upd_desc's triggers */
+	ExprState **ins_when;		/* ... of ins.ins_desc's */
 	Datum	   *values;			/* the row to write, before it is formed */
 	bool	   *isnull;
 } DirectWrite;
@@ -762,6 +767,33 @@ static const char *const insert_column_names[NUM_TASK_COLUMNS] = {
 	"max_run_time", "lease_token", "result", "resource", "attempts", "lease_until", "revision"
 };
 
+/*
+ * A trigger of a foreign key that a direct write may leave out, because
+ * PostgreSQL would queue it for nothing or it would return at once: on an
+ * update of task.task, the trigger of a key that references it
+ * (RI_FKey_noaction_upd and the like: nine keys, from task_access,
+ * task_dependency, the market's tables and task.task's own parent) when
+ * the referenced columns are unchanged byte for byte or the old ones hold
+ * a NULL, which is what RI_FKey_pk_upd_check_required tells
+ * AfterTriggerSaveEvent before it queues the event; on an insert, the
+ * check of task.task's own key (parent) when the new row's key is all
+ * NULL, or has a NULL and is MATCH SIMPLE, where RI_FKey_check returns
+ * without a look. A claim or a completion changes neither the id nor the
+ * owner, and a task without a parent has a NULL key, so the nine checks
+ * of an update (a twentieth of a drained task's instructions) and the
+ * insert's queued event (a twentieth of a task_create's) are not made.
+ * When a row does not qualify (a BEFORE trigger changed a key, a task
+ * with a parent), the write fires the full set.
+ */
+typedef struct RiSkip
+{
+	Oid			tgoid;
+	bool		on_update;		/* PK side, ON UPDATE; else FK side, the insert's check */
+	bool		simple;			/* MATCH SIMPLE (FK side) */
+	int			nkeys;
+	AttrNumber	keys[INDEX_MAX_KEYS];	/* confkey (PK side) or conkey (FK side) */
+} RiSkip;
+
 /* What a row of task.task is made of, kept until task.task's relcache entry is invalidated. */
 static struct
 {
@@ -781,6 +813,12 @@ static struct
 	AttrNumber	search_natts;	/* the last column the search reads */
 	char	   *kind;			/* per column: 'n' NULL, 'c' constant, 't' now(), 's' set here */
 	Datum	   *value;			/* the constants */
+	int			nri;			/* the foreign keys' triggers a write may leave out: ri_skip_load */
+	struct RiSkip *ri;
+	TriggerDesc *upd_desc;		/* task.task's triggers less those (ri_desc), or NULL */
+	TriggerDesc *ins_desc;
+	char		br_upd;			/* the tgenabled of task_transition when it is the only */
+	char		br_ins;			/* BEFORE row trigger of an update, an insert; else 0 */
 	MemoryContext cxt;
 }			ins;
 
@@ -870,6 +908,167 @@ search_indexes_load(Relation rel)
 	index_close(idx, AccessShareLock);
 }
 
+static TriggerDesc *ri_desc(TriggerDesc *desc, bool on_update);
+
+/*
+ * The tgenabled of the trigger task_transition when it is the only BEFORE
+ * row trigger of td for event (TRIGGER_TYPE_INSERT or _UPDATE), with no
+ * WHEN, column list or arguments: then a direct write does its work itself
+ * (task_transition_row, direct_form) where the trigger would fire. Else 0.
+ */
+static char
+br_only_transition(TriggerDesc *td, int16 event)
+{
+	char		enabled = 0;
+	int			i;
+
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		FmgrInfo	f;
+
+		if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) || !(t->tgtype & event))
+			continue;
+		if (enabled != 0 || t->tgqual != NULL || t->tgnattr > 0 || t->tgnargs > 0)
+			return 0;
+		fmgr_info(t->tgfoid, &f);
+		if (f.fn_addr != task_transition)
+			return 0;
+		enabled = t->tgenabled;
+	}
+	return enabled;
+}
+
+/*
+ * ins.ri: the triggers of rel (task.task) a write may leave out (RiSkip);
+ * ins.upd_desc and ins.ins_desc: its triggers without them.
+ */
+static void
+ri_skip_load(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	ins.nri = 0;
+	ins.ri = NULL;
+	if (td == NULL)
+		return;
+	ins.ri = MemoryContextAllocZero(ins.cxt, sizeof(RiSkip) * td->numtriggers);
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		int			type = RI_FKey_trigger_type(t->tgfoid);
+		bool		on_update = type == RI_TRIGGER_PK &&
+			t->tgtype == (TRIGGER_TYPE_ROW | TRIGGER_TYPE_UPDATE);
+		bool		on_insert = type == RI_TRIGGER_FK &&
+			t->tgtype == (TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT);
+		RiSkip	   *r = &ins.ri[ins.nri];
+		HeapTuple	con;
+		AttrNumber	conkey[INDEX_MAX_KEYS];
+		AttrNumber	confkey[INDEX_MAX_KEYS];
+		Oid			pf[INDEX_MAX_KEYS];
+		Oid			pp[INDEX_MAX_KEYS];
+		Oid			ff[INDEX_MAX_KEYS];
+		AttrNumber	delset[INDEX_MAX_KEYS];
+		int			ndelset;
+
+		if (!on_update && !on_insert)
+			continue;
+		con = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
+		if (!HeapTupleIsValid(con))
+			continue;			/* not a key after all: left in */
+		DeconstructFkConstraintRow(con, &r->nkeys, conkey, confkey, pf, pp, ff, &ndelset, delset);
+		r->simple = ((Form_pg_constraint) GETSTRUCT(con))->confmatchtype == FKCONSTR_MATCH_SIMPLE;
+		ReleaseSysCache(con);
+		memcpy(r->keys, on_update ? confkey : conkey, sizeof(AttrNumber) * r->nkeys);
+		r->tgoid = t->tgoid;
+		r->on_update = on_update;
+		ins.nri++;
+	}
+	ins.upd_desc = ri_desc(td, true);
+	ins.ins_desc = ri_desc(td, false);
+	ins.br_upd = br_only_transition(td, TRIGGER_TYPE_UPDATE);
+	ins.br_ins = br_only_transition(td, TRIGGER_TYPE_INSERT);
+}
+
+/*
+ * A copy of desc (task.task's triggers) in ins.cxt, less the ones ins.ri
+ * says an update (on_update) or an insert may leave out; NULL when none is.
+ */
+static TriggerDesc *
+ri_desc(TriggerDesc *desc, bool on_update)
+{
+	TriggerDesc *f;
+	MemoryContext old;
+	int			i;
+	int			j;
+
+	if (desc == NULL || ins.nri == 0)
+		return NULL;
+	old = MemoryContextSwitchTo(ins.cxt);
+	f = CopyTriggerDesc(desc);
+	MemoryContextSwitchTo(old);
+	f->numtriggers = 0;
+	f->trig_insert_after_row = f->trig_update_after_row = false;
+	for (i = 0; i < desc->numtriggers; i++)
+	{
+		Trigger    *t = &desc->triggers[i];
+		bool		out = false;
+
+		for (j = 0; j < ins.nri && !out; j++)
+			out = ins.ri[j].tgoid == t->tgoid && ins.ri[j].on_update == on_update;
+		if (out)
+			continue;
+		f->triggers[f->numtriggers++] = f->triggers[i];
+		if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_AFTER(t->tgtype))
+		{
+			f->trig_insert_after_row |= TRIGGER_FOR_INSERT(t->tgtype);
+			f->trig_update_after_row |= TRIGGER_FOR_UPDATE(t->tgtype);
+		}
+	}
+	return f->numtriggers < desc->numtriggers ? f : NULL;
+}
+
+/*
+ * Whether every trigger ri_desc left out of an update (old: the version
+ * updated) or an insert (old NULL) would do nothing for the row in slot.
+ */
+static bool
+ri_skippable(TupleTableSlot *old, TupleTableSlot *slot)
+{
+	int			j;
+	int			k;
+
+	for (j = 0; j < ins.nri; j++)
+	{
+		RiSkip	   *r = &ins.ri[j];
+		int			nulls = 0;
+		bool		same = true;
+
+		if (r->on_update != (old != NULL))
+			continue;
+		for (k = 0; k < r->nkeys; k++)
+		{
+			bool		isnull;
+			Datum		v = slot_getattr(old != NULL ? old : slot, r->keys[k], &isnull);
+
+			if (isnull)
+				nulls++;
+			else if (old != NULL && same)
+			{
+				Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, r->keys[k] - 1);
+				bool		newnull;
+				Datum		nv = slot_getattr(slot, r->keys[k], &newnull);
+
+				same = !newnull && datum_image_eq(v, nv, att->attbyval, att->attlen);
+			}
+		}
+		if (old != NULL ? (nulls == 0 && !same) : !(nulls == r->nkeys || (nulls > 0 && r->simple)))
+			return false;
+	}
+	return true;
+}
+
 static void
 insert_cache_load(Relation rel)
 {
@@ -920,6 +1119,7 @@ insert_cache_load(Relation rel)
 		index_close(idx, AccessShareLock);
 	}
 	search_indexes_load(rel);
+	ri_skip_load(rel);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -1102,6 +1302,39 @@ direct_check_row(DirectWrite *w, TupleTableSlot *slot, CmdType cmd)
 		ExecPartitionCheck(w->rri, slot, w->estate, true);
 }
 
+/*
+ * The AFTER row triggers of an insert (old NULL) or an update of old's
+ * version: without the foreign keys' triggers that would do nothing for
+ * this row (desc, when: ri_desc's, RiSkip), else all of them.
+ */
+static void
+direct_after(DirectWrite *w, TriggerDesc *desc, ExprState **when, TupleTableSlot *old,
+			 TupleTableSlot *slot, List *recheck)
+{
+	ResultRelInfo *rri = w->rri;
+	TriggerDesc *all = rri->ri_TrigDesc;
+	ExprState **allwhen = rri->ri_TrigWhenExprs;
+
+	if (desc != NULL && ri_skippable(old, slot))
+	{
+		rri->ri_TrigDesc = desc;
+		rri->ri_TrigWhenExprs = when;
+	}
+	PG_TRY();
+	{
+		if (old == NULL)
+			ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
+		else
+			ExecARUpdateTriggers(w->estate, rri, NULL, NULL, &old->tts_tid, NULL, slot, recheck, NULL, false);
+	}
+	PG_FINALLY();
+	{
+		rri->ri_TrigDesc = all;
+		rri->ri_TrigWhenExprs = allwhen;
+	}
+	PG_END_TRY();
+}
+
 static bool
 direct_insert(DirectWrite *w, TupleTableSlot *slot)
 {
@@ -1109,7 +1342,7 @@ direct_insert(DirectWrite *w, TupleTableSlot *slot)
 	List	   *recheck = NIL;
 
 	CheckCmdReplicaIdentity(w->rel, CMD_INSERT);
-	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row &&
+	if (!w->br_done && rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row &&
 		!ExecBRInsertTriggers(w->estate, rri, slot))
 		return false;
 	direct_check_row(w, slot, CMD_INSERT);
@@ -1117,7 +1350,7 @@ direct_insert(DirectWrite *w, TupleTableSlot *slot)
 	direct_indexes_for(w, slot);
 	if (rri->ri_NumIndices > 0)
 		recheck = ExecInsertIndexTuples(rri, slot, w->estate, false, false, NULL, NIL);
-	ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
+	direct_after(w, ins.ins_desc, w->ins_when, NULL, slot, recheck);
 	list_free(recheck);
 	return true;
 }
@@ -1131,7 +1364,7 @@ direct_update(DirectWrite *w, TupleTableSlot *oldslot, TupleTableSlot *slot)
 	bool		update_indexes;
 
 	CheckCmdReplicaIdentity(w->rel, CMD_UPDATE);
-	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
+	if (!w->br_done && rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
 		!ExecBRUpdateTriggers(w->estate, &w->epq, rri, tid, NULL, slot, NULL))
 		return false;
 	direct_check_row(w, slot, CMD_UPDATE);
@@ -1142,7 +1375,7 @@ direct_update(DirectWrite *w, TupleTableSlot *oldslot, TupleTableSlot *slot)
 		if (rri->ri_NumIndices > 0)
 			recheck = ExecInsertIndexTuples(rri, slot, w->estate, true, false, NULL, NIL);
 	}
-	ExecARUpdateTriggers(w->estate, rri, NULL, NULL, tid, NULL, slot, recheck, NULL, false);
+	direct_after(w, ins.upd_desc, w->upd_when, oldslot, slot, recheck);
 	list_free(recheck);
 	return true;
 }
@@ -1196,6 +1429,9 @@ direct_open(DirectWrite *w)
 	w->new = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(w->rel), &TTSOpsHeapTuple);
 	w->values = palloc(sizeof(Datum) * RelationGetDescr(w->rel)->natts);
 	w->isnull = palloc(sizeof(bool) * RelationGetDescr(w->rel)->natts);
+	/* the WHEN states of the triggers without the keys' (ri_desc), compiled when first read */
+	w->upd_when = ins.upd_desc ? palloc0(sizeof(ExprState *) * Max(ins.upd_desc->numtriggers, 1)) : NULL;
+	w->ins_when = ins.ins_desc ? palloc0(sizeof(ExprState *) * Max(ins.ins_desc->numtriggers, 1)) : NULL;
 	w->open = true;
 }
 
@@ -1241,8 +1477,17 @@ direct_new_row(DirectWrite *w)
  * formed for the trigger and again for the table).
  */
 static TupleTableSlot *
-direct_form(DirectWrite *w)
+direct_form(DirectWrite *w, TupleTableSlot *old)
 {
+	char		enabled = old != NULL ? ins.br_upd : ins.br_ins;
+
+	/* as TriggerEnabled decides whether the trigger fires */
+	w->br_done = enabled == TRIGGER_FIRES_ALWAYS ||
+		(SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ?
+		 enabled == TRIGGER_FIRES_ON_REPLICA : enabled == TRIGGER_FIRES_ON_ORIGIN);
+	if (w->br_done)
+		task_transition_row(w->rel, old != NULL ? old->tts_values : NULL, old != NULL ? old->tts_isnull : NULL,
+							w->values, w->isnull);
 	return ExecStoreHeapTuple(heap_form_tuple(RelationGetDescr(w->rel), w->values, w->isnull), w->new, true);
 }
 
@@ -1304,7 +1549,7 @@ insert_direct(Datum *v, bool *isnull)
 		w.values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
 		w.isnull[ins.attnum[c] - 1] = isnull[c];
 	}
-	slot = direct_form(&w);
+	slot = direct_form(&w, NULL);
 	if (!direct_insert(&w, slot))
 		elog(ERROR, "a trigger skipped the insert of a task");
 	row = ExecFetchSlotHeapTupleDatum(slot);
@@ -1382,7 +1627,7 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 			w->isnull[ins.attnum[IC_RESULT] - 1] = result_isnull;
 			w->values[ins.attnum[IC_RESOURCE] - 1] = resource_isnull ? (Datum) 0 : resource;
 			w->isnull[ins.attnum[IC_RESOURCE] - 1] = resource_isnull;
-			newslot = direct_form(w);
+			newslot = direct_form(w, slot);
 			if (!direct_update(w, slot, newslot))
 				elog(ERROR, "a trigger skipped the completion of a task");
 			*row = ExecFetchSlotHeapTupleDatum(newslot);
@@ -1632,7 +1877,7 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, ItemPointerData *tids, uint6
 		a = ins.attnum[IC_LEASE_UNTIL] - 1;
 		w->values[a] = lease_null ? (Datum) 0 : lease_until;
 		w->isnull[a] = lease_null;
-		newslot = direct_form(w);
+		newslot = direct_form(w, slot);
 		if (!direct_update(w, slot, newslot))
 			elog(ERROR, "a trigger skipped the claim of a task");
 

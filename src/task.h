@@ -8,6 +8,8 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "utils/relcache.h"
 #include "storage/spin.h"
 
 /*
@@ -95,6 +97,9 @@ extern void task_mark_pre_prepare(void);
 
 /* ---- transition.c: a claim's fencing token ---- */
 extern int64 task_lease_token_for(int32 revision);
+/* the trigger task_transition and its work on a row (transition.c) */
+extern Datum task_transition(PG_FUNCTION_ARGS);
+extern void task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *values, bool *nulls);
 /* a claim mark as task._mark_get returns it (at: a position; else from the beginning) */
 typedef struct TaskMarkRead
 {
