@@ -270,6 +270,13 @@ $$;
 COMMENT ON FUNCTION task._create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
     'Internal: task_create for the calls its C path leaves to PL/pgSQL (a parent, an access list, dependencies, a key, another status, or an argument to refuse).';
 
+CREATE FUNCTION task._create_many(q task.queue, code text, parameters jsonb[], run_at timestamptz,
+                                  ordering_keys text[], priority integer, max_run_time interval)
+    RETURNS SETOF task.task_id
+    AS 'MODULE_PATHNAME', 'task_create_many_direct' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._create_many(task.queue, text, jsonb[], timestamptz, text[], integer, interval) IS
+    'Internal: the insert of task_create_many (the queue looked up, the batch checked), one direct insert per task in one statement (src/hotpath.c); no row when a default of task.task asks for the INSERT statement.';
+
 CREATE FUNCTION task.task_create_many(
     code          text,
     queue         text,
@@ -307,7 +314,16 @@ BEGIN
     PERFORM task._check_batch(task_create_many.code, task_create_many.parameters, task_create_many.ordering_keys);
     PERFORM task._check_time('run_at', task_create_many.run_at);
     run_limit := task._check_max_run_time(task_create_many.max_run_time);
-    -- one statement; unnest keeps the order, so ids follow the array
+    -- one direct insert per task (ids in the order of the array) ...
+    RETURN QUERY
+    SELECT i FROM task._create_many(q, task_create_many.code, task_create_many.parameters,
+                                    task_create_many.run_at, task_create_many.ordering_keys,
+                                    task_create_many.priority, run_limit) AS i;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    -- ... or, when task.task has a default it does not know, one statement
+    -- (unnest keeps the order, so ids follow the array)
     RETURN QUERY
     INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority,
                                 max_run_time)

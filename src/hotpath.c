@@ -79,6 +79,7 @@ PG_FUNCTION_INFO_V1(task_complete_one);
 PG_FUNCTION_INFO_V1(task_dequeue);
 PG_FUNCTION_INFO_V1(task_create_one);
 PG_FUNCTION_INFO_V1(task_complete_many);
+PG_FUNCTION_INFO_V1(task_create_many_direct);
 
 /* The columns of task.queue the claim reads. */
 typedef enum QueueColumn
@@ -799,6 +800,7 @@ static struct
 {
 	bool		valid;
 	bool		direct;			/* every default a constant or now() */
+	bool		many_direct;	/* ... and none of the columns task_create_many's INSERT leaves out */
 	Oid			relid;
 	int			natts;
 	AttrNumber	attnum[NUM_TASK_COLUMNS];
@@ -1152,6 +1154,12 @@ insert_cache_load(Relation rel)
 		else
 			ins.direct = false;
 	}
+	/* the insert columns task_create_many's INSERT does not name take their defaults there */
+	ins.many_direct = ins.direct;
+	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
+		if ((c == IC_NAME || c == IC_OBJECT || c == IC_DESCRIPTION || c == IC_ETA || c == IC_MAX_ATTEMPTS) &&
+			build_column_default(rel, ins.attnum[c]) != NULL)
+			ins.many_direct = false;
 	ins.valid = true;
 }
 
@@ -1513,6 +1521,39 @@ direct_close(DirectWrite *w)
 }
 
 /*
+ * One row of a direct insert (w begun, ins.direct): v and isnull hold the
+ * values of the insert columns (IC_ID is made here, from the serial), the
+ * other columns get their defaults (now: the transaction's start, as the
+ * INSERT's now()). Returns the slot holding the row as stored.
+ */
+static TupleTableSlot *
+insert_row(DirectWrite *w, Datum *v, bool *isnull, TimestampTz now)
+{
+	TupleTableSlot *slot;
+	int			i;
+	int			c;
+
+	for (i = 0; i < ins.natts; i++)
+	{
+		w->isnull[i] = ins.kind[i] == 'n';
+		w->values[i] = ins.kind[i] == 'c' ? ins.value[i] :
+			ins.kind[i] == 't' ? TimestampTzGetDatum(now) : (Datum) 0;
+	}
+	v[IC_ID] = DirectFunctionCall2(task_id_make, v[IC_OWNER],
+								   DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(claim_cache.serial_seq)));
+	isnull[IC_ID] = false;
+	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
+	{
+		w->values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
+		w->isnull[ins.attnum[c] - 1] = isnull[c];
+	}
+	slot = direct_form(w, NULL);
+	if (!direct_insert(w, slot))
+		elog(ERROR, "a trigger skipped the insert of a task");
+	return slot;
+}
+
+/*
  * Inserts a task (SPI connected, the cache loaded): v and isnull hold the
  * values of the insert columns (IC_ID is made here). Returns the row as
  * stored, a task.task in the current (SPI's) memory; or (Datum) 0 when a
@@ -1523,10 +1564,7 @@ insert_direct(Datum *v, bool *isnull)
 {
 	DirectWrite w = {0};
 	TupleTableSlot *slot;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Datum		row;
-	int			i;
-	int			c;
 
 	direct_open(&w);
 	if (!ins.direct)
@@ -1535,23 +1573,7 @@ insert_direct(Datum *v, bool *isnull)
 		return (Datum) 0;
 	}
 	direct_begin(&w);
-	for (i = 0; i < ins.natts; i++)
-	{
-		w.isnull[i] = ins.kind[i] == 'n';
-		w.values[i] = ins.kind[i] == 'c' ? ins.value[i] :
-			ins.kind[i] == 't' ? TimestampTzGetDatum(now) : (Datum) 0;
-	}
-	v[IC_ID] = DirectFunctionCall2(task_id_make, v[IC_OWNER],
-								   DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(claim_cache.serial_seq)));
-	isnull[IC_ID] = false;
-	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
-	{
-		w.values[ins.attnum[c] - 1] = isnull[c] ? (Datum) 0 : v[c];
-		w.isnull[ins.attnum[c] - 1] = isnull[c];
-	}
-	slot = direct_form(&w, NULL);
-	if (!direct_insert(&w, slot))
-		elog(ERROR, "a trigger skipped the insert of a task");
+	slot = insert_row(&w, v, isnull, GetCurrentTransactionStartTimestamp());
 	row = ExecFetchSlotHeapTupleDatum(slot);
 	direct_end(&w);
 	direct_close(&w);
@@ -2517,4 +2539,105 @@ task_create_one(PG_FUNCTION_ARGS)
 	row = SPI_datumTransfer(row, false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(row);
+}
+
+/*
+ * task._create_many(q task.queue, code text, parameters jsonb[], run_at
+ * timestamptz, ordering_keys text[], priority integer, max_run_time
+ * interval) → SETOF task.task_id: the insert of task_create_many (which
+ * has looked the queue up and checked the batch), one direct insert per
+ * task in one statement, as task_create's (insert_row): each row formed
+ * once, the transition trigger's work done on it, only its indexes'
+ * entries. The ids come in the order of the array. No row at all when a
+ * default of task.task is one the direct insert does not know, or a column
+ * the INSERT does not name (name, object, description, eta, max_attempts)
+ * has one: task_create_many then runs its INSERT.
+ */
+Datum
+task_create_many_direct(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTupleHeader q;
+	Datum		qv[NUM_QUEUE_COLUMNS];
+	bool		qnull[NUM_QUEUE_COLUMNS];
+	Datum	   *pv;
+	bool	   *pn;
+	int			np;
+	Datum	   *kv = NULL;
+	bool	   *kn = NULL;
+	int			nk = 0;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	DirectWrite w = {0};
+	MemoryContext rowcxt;
+	int			i;
+
+	/* a NULL code is the transition trigger's to refuse, as in the INSERT */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task._create_many needs a queue and parameters"),
+				 errhint("Call task_create_many.")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	claim_cache_ensure();
+	q = PG_GETARG_HEAPTUPLEHEADER(0);
+	queue_values(q, qv, qnull);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), JSONBOID, -1, false, TYPALIGN_INT, &pv, &pn, &np);
+	if (!PG_ARGISNULL(4))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), TEXTOID, -1, false, TYPALIGN_INT, &kv, &kn, &nk);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	direct_open(&w);
+	if (!ins.many_direct)
+	{
+		direct_close(&w);
+		SPI_finish();
+		return (Datum) 0;
+	}
+	direct_begin(&w);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "task_create_many row", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < np; i++)
+	{
+		Datum		v[NUM_INSERT_COLUMNS] = {0};
+		bool		isnull[NUM_INSERT_COLUMNS];
+		MemoryContext old;
+		Datum		id;
+		bool		idnull = false;
+
+		memset(isnull, true, sizeof(isnull));
+		v[IC_OWNER] = qv[QC_OWNER];
+		isnull[IC_OWNER] = false;
+		v[IC_STATUS] = ObjectIdGetDatum(claim_cache.queued);
+		isnull[IC_STATUS] = false;
+		v[IC_CODE] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+		isnull[IC_CODE] = PG_ARGISNULL(1);
+		v[IC_QUEUE] = qv[QC_NAME];
+		isnull[IC_QUEUE] = false;
+		v[IC_PARAMETERS] = pv[i];
+		isnull[IC_PARAMETERS] = pn[i];
+		v[IC_RUN_AT] = PG_ARGISNULL(3) ? TimestampTzGetDatum(now) : PG_GETARG_DATUM(3);
+		isnull[IC_RUN_AT] = false;
+		if (i < nk)
+		{
+			v[IC_ORDERING_KEY] = kv[i];
+			isnull[IC_ORDERING_KEY] = kn[i];
+		}
+		v[IC_PRIORITY] = PG_ARGISNULL(5) ? qv[QC_PRIORITY] : PG_GETARG_DATUM(5);
+		isnull[IC_PRIORITY] = PG_ARGISNULL(5) && qnull[QC_PRIORITY];
+		v[IC_MAX_RUN_TIME] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+		isnull[IC_MAX_RUN_TIME] = PG_ARGISNULL(6);
+
+		old = MemoryContextSwitchTo(rowcxt);
+		(void) insert_row(&w, v, isnull, now);
+		id = v[IC_ID];
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &idnull);
+		/* the row formed in rowcxt: let go of it before the context is reset */
+		ExecClearTuple(w.new);
+		ResetPerTupleExprContext(w.estate);
+		MemoryContextReset(rowcxt);
+	}
+	direct_end(&w);
+	direct_close(&w);
+	SPI_finish();
+	return (Datum) 0;
 }

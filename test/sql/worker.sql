@@ -524,3 +524,27 @@ SET session_replication_role = replica;
 SELECT status, revision = :rp_rev AS same_revision, completed_at IS NULL AS not_stamped
   FROM task.task_complete(:'rp', token => (SELECT lease_token FROM task.task WHERE id = :'rp'));
 RESET session_replication_role;
+
+-- task_create_many inserts directly (task._create_many, as task_create
+-- does), ids in the order of the array; when task.task has a default the
+-- direct insert does not know, its INSERT statement: the same rows
+SET ROLE wk_svc;
+SELECT array_agg(i) AS many_direct
+  FROM task_create_many('wk.many', 'wk/many', ARRAY['{"n": 1}', '{"n": 2}', NULL]::jsonb[],
+                        ordering_keys => ARRAY['a', NULL, 'b'], priority => 7, max_run_time => '5 minutes') AS i \gset
+SELECT parameters->>'n' AS n, status, ordering_key, priority, max_run_time, revision,
+       run_at <= created_at AS due, created_by, description
+  FROM task.task WHERE id = ANY (:'many_direct') ORDER BY id;
+SELECT array_agg(i) = (SELECT array_agg(i ORDER BY i) FROM unnest(:'many_direct'::task.task_id[]) AS i) AS ids_in_order
+  FROM unnest(:'many_direct'::task.task_id[]) AS i;
+RESET ROLE;
+BEGIN;
+ALTER TABLE task.task ALTER COLUMN description SET DEFAULT pg_catalog.lower('FROM THE DEFAULT');
+SET LOCAL ROLE wk_svc;
+SELECT array_agg(i) AS many_statement
+  FROM task_create_many('wk.many', 'wk/many', ARRAY['{"n": 1}', '{"n": 2}', NULL]::jsonb[],
+                        ordering_keys => ARRAY['a', NULL, 'b'], priority => 7, max_run_time => '5 minutes') AS i \gset
+SELECT parameters->>'n' AS n, status, ordering_key, priority, max_run_time, revision,
+       run_at <= created_at AS due, created_by, description
+  FROM task.task WHERE id = ANY (:'many_statement') ORDER BY id;
+ROLLBACK;
