@@ -548,3 +548,22 @@ SELECT parameters->>'n' AS n, status, ordering_key, priority, max_run_time, revi
        run_at <= created_at AS due, created_by, description
   FROM task.task WHERE id = ANY (:'many_statement') ORDER BY id;
 ROLLBACK;
+-- a direct write checks NOT NULL on the row as stored (after the BEFORE
+-- triggers): the error is the constraint's
+CREATE FUNCTION pg_temp.wk_nullrun() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.code = 'wk.nullrun' THEN
+        NEW.run_at := NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER wk_nullrun BEFORE INSERT ON task.task FOR EACH ROW EXECUTE FUNCTION pg_temp.wk_nullrun();
+SET ROLE wk_svc;
+\set ON_ERROR_STOP 0
+\set VERBOSITY terse
+SELECT count(*) FROM task_create('wk.nullrun', 'wk/rekey');
+SELECT count(*) FROM task_create_many('wk.nullrun', 'wk/rekey', ARRAY['{}']::jsonb[]);
+\set VERBOSITY default
+\set ON_ERROR_STOP 1
+RESET ROLE;
+DROP TRIGGER wk_nullrun ON task.task;
