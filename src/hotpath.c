@@ -2598,7 +2598,7 @@ task_create_many_direct(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 	int			i;
 
-	/* a NULL code is the transition trigger's to refuse, as in the INSERT */
+	/* a NULL code (task_create_many's check refuses it first) is the trigger's to refuse, as in the INSERT */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

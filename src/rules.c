@@ -489,6 +489,20 @@ batch_error_context(void *arg)
  * the one sequence every service shares for each task before it
  * (docs/THREAT-MODEL.md, "Task serials"). NULLs are left to the trigger.
  */
+/*
+ * A task without a code: the error of the transition trigger
+ * (validate_columns) and of task_create_many's check of its batch, which
+ * refuses it before a serial is drawn.
+ */
+void
+task_code_null_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("task code must not be null"),
+			 errhint("Pass code => the workflow, dot-separated identifiers such as accounts.buyers.transfer.")));
+}
+
 Datum
 task_check_batch(PG_FUNCTION_ARGS)
 {
@@ -496,8 +510,9 @@ task_check_batch(PG_FUNCTION_ARGS)
 	int			i = 0;
 	int			arg;
 
-	if (!PG_ARGISNULL(0))
-		task_check_code(PG_GETARG_TEXT_PP(0));
+	if (PG_ARGISNULL(0))
+		task_code_null_error();
+	task_check_code(PG_GETARG_TEXT_PP(0));
 	cb.callback = batch_error_context;
 	cb.arg = &i;
 	cb.previous = error_context_stack;

@@ -29,6 +29,7 @@ typedef enum TaskPathKind
 } TaskPathKind;
 
 extern void task_check_code(text *t);
+extern void task_code_null_error(void) pg_attribute_noreturn();
 extern void task_check_path(TaskPathKind kind, const char *s, int len);
 extern void task_check_text_value(const char *field, Datum d, int max, bool multiline);
 extern void task_check_uri(Datum d);

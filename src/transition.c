@@ -280,10 +280,7 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 #define N(c) nulls[cache.attnum[c] - 1]
 	/* the BEFORE trigger runs ahead of the NOT NULL constraints */
 	if (CHANGED(COL_CODE) && N(COL_CODE))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task code must not be null"),
-				 errhint("Pass code => the workflow, dot-separated identifiers such as accounts.buyers.transfer.")));
+		task_code_null_error();
 	if (CHANGED(COL_QUEUE) && N(COL_QUEUE))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -104,6 +104,7 @@ SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY
 SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), ordering_keys => ARRAY['a', NULL, ' ']);
 SELECT task_create_many('fb.serial', 'fb/serials', ARRAY['{}', jsonb_build_object('big', repeat('x', 1048576))]::jsonb[]);
 SELECT task_create_many('Bad Code', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]));
+SELECT task_create_many(NULL, 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]));
 SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), max_run_time => '-1 second');
 SELECT task_create_many('fb.serial', 'fb/serials', array_fill('{}'::jsonb, ARRAY[3]), run_at => 'infinity');
 -- the next task takes the next serial
