@@ -323,12 +323,14 @@ BEGIN
         RETURN;
     END IF;
     -- ... or, when task.task has a default it does not know, one statement
-    -- (unnest keeps the order, so ids follow the array)
+    -- (unnest keeps the order, so ids follow the array) naming the columns
+    -- the direct insert sets, so that both write the same row
     RETURN QUERY
-    INSERT INTO task.task AS x (owner, id, status, code, queue, parameters, run_at, ordering_key, priority,
-                                max_run_time)
+    INSERT INTO task.task AS x (owner, id, status, code, name, queue, object, description, parameters, eta,
+                                run_at, ordering_key, max_attempts, priority, max_run_time)
     SELECT q.owner, task.task_id_make(q.owner, nextval('task.task_serial_seq')), 'queued',
-           task_create_many.code, q.name, p.v, coalesce(task_create_many.run_at, now()), p.k,
+           task_create_many.code, NULL, q.name, NULL, NULL, p.v, NULL,
+           coalesce(task_create_many.run_at, now()), p.k, NULL,
            coalesce(task_create_many.priority, q.priority), run_limit
       FROM unnest(task_create_many.parameters, task_create_many.ordering_keys) AS p(v, k)
     RETURNING x.id;

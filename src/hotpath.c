@@ -800,7 +800,6 @@ static struct
 {
 	bool		valid;
 	bool		direct;			/* every default a constant or now() */
-	bool		many_direct;	/* ... and none of the columns task_create_many's INSERT leaves out */
 	Oid			relid;
 	int			natts;
 	AttrNumber	attnum[NUM_TASK_COLUMNS];
@@ -1161,12 +1160,6 @@ insert_cache_load(Relation rel)
 	for (i = 0; i < desc->natts; i++)
 		if (TupleDescAttr(desc, i)->attnotnull && !TupleDescAttr(desc, i)->attisdropped)
 			ins.notnull[ins.nnotnull++] = i + 1;
-	/* the insert columns task_create_many's INSERT does not name take their defaults there */
-	ins.many_direct = ins.direct;
-	for (c = 0; c < NUM_INSERT_COLUMNS; c++)
-		if ((c == IC_NAME || c == IC_OBJECT || c == IC_DESCRIPTION || c == IC_ETA || c == IC_MAX_ATTEMPTS) &&
-			build_column_default(rel, ins.attnum[c]) != NULL)
-			ins.many_direct = false;
 	ins.valid = true;
 }
 
@@ -1338,6 +1331,19 @@ direct_check_row(DirectWrite *w, TupleTableSlot *slot, CmdType cmd)
 }
 
 /*
+ * A BEFORE row trigger of task.task returned NULL for a write of the API
+ * (what: insert, claim or completion): the call cannot half-happen.
+ */
+static void
+trigger_skipped(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+			 errmsg("a trigger on task.task skipped the %s of a task", what),
+			 errhint("A BEFORE trigger on task.task must return the row for the extension's writes.")));
+}
+
+/*
  * The AFTER row triggers of an insert (old NULL) or an update of old's
  * version: without the foreign keys' triggers that would do nothing for
  * this row (desc, when: ri_desc's, RiSkip), else all of them.
@@ -1355,19 +1361,18 @@ direct_after(DirectWrite *w, TriggerDesc *desc, ExprState **when, TupleTableSlot
 		rri->ri_TrigDesc = desc;
 		rri->ri_TrigWhenExprs = when;
 	}
-	PG_TRY();
-	{
-		if (old == NULL)
-			ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
-		else
-			ExecARUpdateTriggers(w->estate, rri, NULL, NULL, &old->tts_tid, NULL, slot, recheck, NULL, false);
-	}
-	PG_FINALLY();
-	{
-		rri->ri_TrigDesc = all;
-		rri->ri_TrigWhenExprs = allwhen;
-	}
-	PG_END_TRY();
+	if (old == NULL)
+		ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
+	else
+		ExecARUpdateTriggers(w->estate, rri, NULL, NULL, &old->tts_tid, NULL, slot, recheck, NULL, false);
+
+	/*
+	 * The whole set again before the events fire (direct_end): they find
+	 * their trigger, and its function's cache, by position in it. An
+	 * error above ends the call and its result relation with it.
+	 */
+	rri->ri_TrigDesc = all;
+	rri->ri_TrigWhenExprs = allwhen;
 }
 
 static bool
@@ -1576,7 +1581,7 @@ insert_row(DirectWrite *w, Datum *v, bool *isnull, TimestampTz now)
 	}
 	slot = direct_form(w, NULL);
 	if (!direct_insert(w, slot))
-		elog(ERROR, "a trigger skipped the insert of a task");
+		trigger_skipped("insert");
 	return slot;
 }
 
@@ -1678,7 +1683,7 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 			w->isnull[ins.attnum[IC_RESOURCE] - 1] = resource_isnull;
 			newslot = direct_form(w, slot);
 			if (!direct_update(w, slot, newslot))
-				elog(ERROR, "a trigger skipped the completion of a task");
+				trigger_skipped("completion");
 			*row = ExecFetchSlotHeapTupleDatum(newslot);
 			done = true;
 		}
@@ -1928,7 +1933,7 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, ItemPointerData *tids, uint6
 		w->isnull[a] = lease_null;
 		newslot = direct_form(w, slot);
 		if (!direct_update(w, slot, newslot))
-			elog(ERROR, "a trigger skipped the claim of a task");
+			trigger_skipped("claim");
 
 		td = DatumGetHeapTupleHeader(ExecFetchSlotHeapTupleDatum(newslot));
 		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
@@ -2576,9 +2581,8 @@ task_create_one(PG_FUNCTION_ARGS)
  * task in one statement, as task_create's (insert_row): each row formed
  * once, the transition trigger's work done on it, only its indexes'
  * entries. The ids come in the order of the array. No row at all when a
- * default of task.task is one the direct insert does not know, or a column
- * the INSERT does not name (name, object, description, eta, max_attempts)
- * has one: task_create_many then runs its INSERT.
+ * default of task.task is one the direct insert does not know:
+ * task_create_many then runs its INSERT, which names the same columns.
  */
 Datum
 task_create_many_direct(PG_FUNCTION_ARGS)
@@ -2614,7 +2618,7 @@ task_create_many_direct(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	direct_open(&w);
-	if (!ins.many_direct)
+	if (!ins.direct)
 	{
 		direct_close(&w);
 		SPI_finish();

@@ -527,25 +527,27 @@ RESET session_replication_role;
 
 -- task_create_many inserts directly (task._create_many, as task_create
 -- does), ids in the order of the array; when task.task has a default the
--- direct insert does not know, its INSERT statement: the same rows
+-- direct insert does not know (here one that is not a constant, on a
+-- column neither path sets), its INSERT statement: the same rows, the
+-- statement's with the default
 SET ROLE wk_svc;
 SELECT array_agg(i) AS many_direct
   FROM task_create_many('wk.many', 'wk/many', ARRAY['{"n": 1}', '{"n": 2}', NULL]::jsonb[],
                         ordering_keys => ARRAY['a', NULL, 'b'], priority => 7, max_run_time => '5 minutes') AS i \gset
 SELECT parameters->>'n' AS n, status, ordering_key, priority, max_run_time, revision,
-       run_at <= created_at AS due, created_by, description
+       run_at <= created_at AS due, created_by, description, worker_name
   FROM task.task WHERE id = ANY (:'many_direct') ORDER BY id;
 SELECT array_agg(i) = (SELECT array_agg(i ORDER BY i) FROM unnest(:'many_direct'::task.task_id[]) AS i) AS ids_in_order
   FROM unnest(:'many_direct'::task.task_id[]) AS i;
 RESET ROLE;
 BEGIN;
-ALTER TABLE task.task ALTER COLUMN description SET DEFAULT pg_catalog.lower('FROM THE DEFAULT');
+ALTER TABLE task.task ALTER COLUMN worker_name SET DEFAULT pg_catalog.lower('FROM THE DEFAULT');
 SET LOCAL ROLE wk_svc;
 SELECT array_agg(i) AS many_statement
   FROM task_create_many('wk.many', 'wk/many', ARRAY['{"n": 1}', '{"n": 2}', NULL]::jsonb[],
                         ordering_keys => ARRAY['a', NULL, 'b'], priority => 7, max_run_time => '5 minutes') AS i \gset
 SELECT parameters->>'n' AS n, status, ordering_key, priority, max_run_time, revision,
-       run_at <= created_at AS due, created_by, description
+       run_at <= created_at AS due, created_by, description, worker_name
   FROM task.task WHERE id = ANY (:'many_statement') ORDER BY id;
 ROLLBACK;
 -- a direct write checks NOT NULL on the row as stored (after the BEFORE
@@ -567,3 +569,19 @@ SELECT count(*) FROM task_create_many('wk.nullrun', 'wk/rekey', ARRAY['{}']::jso
 \set ON_ERROR_STOP 1
 RESET ROLE;
 DROP TRIGGER wk_nullrun ON task.task;
+-- a BEFORE trigger that skips the row stops the call, with a SQLSTATE
+CREATE FUNCTION pg_temp.wk_skip() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN CASE WHEN NEW.code = 'wk.skip' THEN NULL ELSE NEW END;
+END $$;
+CREATE TRIGGER wk_skip BEFORE INSERT ON task.task FOR EACH ROW EXECUTE FUNCTION pg_temp.wk_skip();
+SET ROLE wk_svc;
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM task_create('wk.skip', 'wk/rekey');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM task_create_many('wk.skip', 'wk/rekey', ARRAY['{}']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP 1
+RESET ROLE;
+DROP TRIGGER wk_skip ON task.task;
+SELECT count(*) AS skipped_rows FROM task.task WHERE code = 'wk.skip';
