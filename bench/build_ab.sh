@@ -12,8 +12,9 @@
 # BUILD_AB_A_PGOPTIONS, BUILD_AB_B_PGOPTIONS: the workers' PGOPTIONS in A's
 # and B's runs, to compare two settings of one build (pass the same .so
 # twice), e.g. BUILD_AB_A_PGOPTIONS="-c task.claim_concurrency=0";
-# BUILD_AB_WORKLOAD: drain (W3, the default) or enqueue (W1: BACKLOG
-# task_create calls, one per transaction, bench/sql/task_insert1.sql).
+# BUILD_AB_WORKLOAD: drain (W3, the default), drain10 (W4: batches of 10,
+# bench/sql/task_drain10.sql) or enqueue (W1: BACKLOG task_create calls,
+# one per transaction, bench/sql/task_insert1.sql).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -24,8 +25,9 @@ ROUNDS=${4:-3}
 BACKLOG=${BUILD_AB_BACKLOG:-40000}
 PORT=${BUILD_AB_PORT:-58449}
 WORKLOAD=${BUILD_AB_WORKLOAD:-drain}
-case $WORKLOAD in drain) SCRIPT=task_drain1.sql ;; enqueue) SCRIPT=task_insert1.sql ;;
-*) echo "build_ab: BUILD_AB_WORKLOAD is drain or enqueue" >&2; exit 2 ;; esac
+case $WORKLOAD in drain) SCRIPT=task_drain1.sql ;; drain10) SCRIPT=task_drain10.sql ;;
+enqueue) SCRIPT=task_insert1.sql ;;
+*) echo "build_ab: BUILD_AB_WORKLOAD is drain, drain10 or enqueue" >&2; exit 2 ;; esac
 export PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
 # shellcheck source=../test/harness/cluster.sh
 . "$ROOT/test/harness/cluster.sh"
@@ -53,13 +55,16 @@ for r in $(seq "$ROUNDS"); do
 			q ab -c "VACUUM ANALYZE" -c "CHECKPOINT" -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
 			c0=$(cpu); t0=$(date +%s.%N)
 			if [ "$v" = A ]; then opts=${BUILD_AB_A_PGOPTIONS:-}; else opts=${BUILD_AB_B_PGOPTIONS:-}; fi
-			PGOPTIONS=$opts "$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t $((BACKLOG / n)) \
-				-D prev_id=none -D prev_token=none -f "$HERE/sql/$SCRIPT" ab >"$DIR/pgbench.log" 2>&1 \
+			# transactions per client: one a task, or one a batch of 10 (and two more to be sure)
+			if [ "$WORKLOAD" = drain10 ]; then tx=$((BACKLOG / (10 * n) + 2)); else tx=$((BACKLOG / n)); fi
+			PGOPTIONS=$opts "$BIN/pgbench" -n -M prepared -c "$n" -j $((n < 2 ? n : 2)) -t "$tx" \
+				-D prev_id=none -D prev_token=none -D prev_ids=none -D prev_tokens=none \
+				-f "$HERE/sql/$SCRIPT" ab >"$DIR/pgbench.log" 2>&1 \
 				|| { tail -5 "$DIR/pgbench.log" >&2; exit 1; }
 			t1=$(date +%s.%N); c1=$(cpu)
 			left=$(q ab -f "$HERE/sql/task_pending.sql")
 			# enqueue: the tasks made are the ones pending now
-			[ "$WORKLOAD" = drain ] || left=$((BACKLOG - left))
+			if [ "$WORKLOAD" = enqueue ]; then left=$((BACKLOG - left)); fi
 			wal=$(q ab -c "SELECT wal_bytes || ' ' || wal_sync FROM pg_stat_wal")
 			awk -v r="$r" -v v="$v" -v n="$n" -v d=$((BACKLOG - left)) -v t0="$t0" -v t1="$t1" \
 				-v c0="$c0" -v c1="$c1" -v w="$wal" -v hz="$(getconf CLK_TCK)" 'BEGIN {

@@ -1643,8 +1643,8 @@ completable(TupleTableSlot *slot, bool token_isnull, Datum token, bool force)
  * asks task._write_failed why.
  */
 static bool
-complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
-				bool resource_isnull, Datum resource, bool force, Datum *row)
+complete_in(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
+			bool resource_isnull, Datum resource, bool force, Datum *row)
 {
 	int32		owner = DatumGetInt32(DirectFunctionCall1(task_id_owner, id));
 	Relation	rel;
@@ -1655,7 +1655,6 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 
 	if (!task_may_write(false, owner, false))
 		return false;
-	direct_begin(w);
 	rel = w->rel;
 	slot = w->old;
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ins.id_eq, id);
@@ -1689,6 +1688,18 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 		}
 	}
 	index_endscan(scan);
+	return done;
+}
+
+/* One completion as a statement of its own: complete_in between direct_begin and direct_end. */
+static bool
+complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
+				bool resource_isnull, Datum resource, bool force, Datum *row)
+{
+	bool		done;
+
+	direct_begin(w);
+	done = complete_in(w, id, token_isnull, token, result_isnull, result, resource_isnull, resource, force, row);
 	direct_end(w);
 	return done;
 }
@@ -2061,25 +2072,29 @@ complete_many(DirectWrite *w, ArrayType *ids, ArrayType *tokens)
 					 errmsg("complete_batch lists a task more than once"),
 					 errhint("List each claimed task once.")));
 	pfree(sorted);
+	/* one statement for the batch, as its UPDATE was: its AFTER triggers fire at the end */
+	direct_begin(w);
 	for (i = 0; i < nids; i++)
 	{
 		Datum		row;
 		bool		tnull = tokens == NULL;
 		Datum		tok = tnull ? (Datum) 0 : tokv[i];
 
-		if (complete_direct(w, idv[i], tnull, tok, true, (Datum) 0, true, (Datum) 0, false, &row))
+		if (complete_in(w, idv[i], tnull, tok, true, (Datum) 0, true, (Datum) 0, false, &row))
 			done++;
 		else
 		{
 			Datum		args[3] = {idv[i], tok, BoolGetDatum(true)};
 			char		nulls[3] = {' ', tnull ? 'n' : ' ', ' '};
 
+			direct_end(w);
 			/* raises: the first task of the batch it could not complete, and why */
 			if (SPI_execute_plan(claim_plan(CP_WRITE_FAILED), args, nulls, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "completion check failed");
-			break;
+			return done;
 		}
 	}
+	direct_end(w);
 	return done;
 }
 

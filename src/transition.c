@@ -36,6 +36,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "rules.h"
 #include "task.h"
 
@@ -1202,24 +1203,87 @@ settle_probe(Oid relid, Oid indexid, ScanKey keys, int nkeys, Snapshot snapshot,
 	return found;
 }
 
+/*
+ * The queue probe's last answer. A completion of ten tasks of one queue
+ * (complete_batch, one statement) fires the gate ten times at the end of
+ * its statement, each with a new snapshot (READ COMMITTED); when no
+ * transaction has ended since the answer was read (snapXactCompletionCount,
+ * the count PostgreSQL itself compares to reuse a snapshot), in the same
+ * transaction at the same command id, the new snapshot sees what the old
+ * one saw and the probe would read the same row: its answer is reused.
+ * (A call of task._settle_dependents moves the command id, so only "no"
+ * is ever reused.) Names longer than the buffer are probed every time.
+ */
+static struct
+{
+	LocalTransactionId lxid;	/* Invalid: nothing kept */
+	CommandId	cid;
+	uint64		completions;
+	Oid			queue_rel;
+	bool		needed;
+	int			len;
+	char		name[NAMEDATALEN * 2];
+}			queue_memo;
+
+static bool
+queue_memo_get(uint64 completions, CommandId cid, text *name, bool *needed)
+{
+	if (queue_memo.lxid == InvalidLocalTransactionId || queue_memo.lxid != TASK_CURRENT_LXID() ||
+		completions == 0 || queue_memo.completions != completions || queue_memo.cid != cid ||
+		queue_memo.queue_rel != settle_rels.queue_rel ||
+		queue_memo.len != (int) VARSIZE_ANY_EXHDR(name) || memcmp(queue_memo.name, VARDATA_ANY(name), queue_memo.len) != 0)
+		return false;
+	*needed = queue_memo.needed;
+	return true;
+}
+
+static void
+queue_memo_set(uint64 completions, CommandId cid, text *name, bool needed)
+{
+	int			len = VARSIZE_ANY_EXHDR(name);
+
+	queue_memo.lxid = InvalidLocalTransactionId;
+	if (completions == 0 || len > (int) sizeof(queue_memo.name))
+		return;
+	memcpy(queue_memo.name, VARDATA_ANY(name), len);
+	queue_memo.len = len;
+	queue_memo.cid = cid;
+	queue_memo.completions = completions;
+	queue_memo.queue_rel = settle_rels.queue_rel;
+	queue_memo.needed = needed;
+	queue_memo.lxid = TASK_CURRENT_LXID();
+}
+
 static bool
 settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
 {
 	ScanKeyData keys[2];
 	Snapshot	snapshot;
+	uint64		completions;
+	CommandId	cid;
 	bool		needed;
 
 	if (settle_rels.task_relid != RelationGetRelid(rel))
 		settle_rels_load(rel);
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	snapshot = GetTransactionSnapshot();
+	/* the registered copy has its count zeroed (CopySnapshot): read it first; 0 for other kinds */
+	completions = snapshot->snapshot_type == SNAPSHOT_MVCC ? snapshot->snapXactCompletionCount : 0;
+	cid = snapshot->curcid;
+	snapshot = RegisterSnapshot(snapshot);
 	ScanKeyInit(&keys[0], settle_rels.dep_owner, BTEqualStrategyNumber, F_INT4EQ, owner);
 	ScanKeyInit(&keys[1], settle_rels.dep_on, BTEqualStrategyNumber, settle_rels.id_eq, id);
 	needed = settle_probe(settle_rels.dep_rel, settle_rels.dep_idx, keys, 2, snapshot, InvalidAttrNumber);
 	if (!needed)
 	{
-		ScanKeyInit(&keys[0], settle_rels.queue_name, BTEqualStrategyNumber, F_TEXTEQ, queue);
-		needed = settle_probe(settle_rels.queue_rel, settle_rels.queue_idx, keys, 1, snapshot,
-							  settle_rels.queue_channel);
+		text	   *name = DatumGetTextPP(queue);
+
+		if (!queue_memo_get(completions, cid, name, &needed))
+		{
+			ScanKeyInit(&keys[0], settle_rels.queue_name, BTEqualStrategyNumber, F_TEXTEQ, queue);
+			needed = settle_probe(settle_rels.queue_rel, settle_rels.queue_idx, keys, 1, snapshot,
+								  settle_rels.queue_channel);
+			queue_memo_set(completions, cid, name, needed);
+		}
 	}
 	UnregisterSnapshot(snapshot);
 	return needed;
