@@ -1204,54 +1204,52 @@ settle_probe(Oid relid, Oid indexid, ScanKey keys, int nkeys, Snapshot snapshot,
 }
 
 /*
- * The queue probe's last answer. A completion of ten tasks of one queue
- * (complete_batch, one statement) fires the gate ten times at the end of
- * its statement, each with a new snapshot (READ COMMITTED); when no
- * transaction has ended since the answer was read (snapXactCompletionCount,
- * the count PostgreSQL itself compares to reuse a snapshot), in the same
- * transaction at the same command id, the new snapshot sees what the old
- * one saw and the probe would read the same row: its answer is reused.
- * (A call of task._settle_dependents moves the command id, so only "no"
- * is ever reused.) Names longer than the buffer are probed every time.
+ * What the probes last found, kept while the next snapshot would be the
+ * same. A completion of ten tasks (complete_batch, one statement) fires
+ * the gate ten times at the end of its statement, each with a new
+ * snapshot (READ COMMITTED). When no transaction has ended since the
+ * answers were read (snapXactCompletionCount, the count PostgreSQL itself
+ * compares to reuse a snapshot), in the same transaction at the same
+ * command id, the new snapshot sees what the old one saw, and a probe
+ * would read the same rows. So the gate keeps: whether the service has
+ * any dependency at all (a probe of the index's first column: when it has
+ * none, no task of it has a dependent, and the per-task probe is not
+ * needed), and the last queue's answer. A call of
+ * task._settle_dependents moves the command id, so only "nothing to do"
+ * is ever reused. A queue name longer than the buffer is probed every time.
  */
 static struct
 {
 	LocalTransactionId lxid;	/* Invalid: nothing kept */
 	CommandId	cid;
 	uint64		completions;
-	Oid			queue_rel;
-	bool		needed;
+	Oid			task_relid;
+	bool		owner_valid;
+	int32		owner;
+	bool		owner_deps;		/* the service has a dependency */
+	bool		queue_valid;
+	bool		queue_needed;	/* the queue has a notify channel */
 	int			len;
 	char		name[NAMEDATALEN * 2];
-}			queue_memo;
+}			settle_memo;
 
+/* Whether settle_memo holds answers for a snapshot of this count and command id (0: never). */
 static bool
-queue_memo_get(uint64 completions, CommandId cid, text *name, bool *needed)
+settle_memo_current(uint64 completions, CommandId cid)
 {
-	if (queue_memo.lxid == InvalidLocalTransactionId || queue_memo.lxid != TASK_CURRENT_LXID() ||
-		completions == 0 || queue_memo.completions != completions || queue_memo.cid != cid ||
-		queue_memo.queue_rel != settle_rels.queue_rel ||
-		queue_memo.len != (int) VARSIZE_ANY_EXHDR(name) || memcmp(queue_memo.name, VARDATA_ANY(name), queue_memo.len) != 0)
+	if (completions != 0 && settle_memo.lxid == TASK_CURRENT_LXID() && settle_memo.lxid != InvalidLocalTransactionId &&
+		settle_memo.completions == completions && settle_memo.cid == cid &&
+		settle_memo.task_relid == settle_rels.task_relid)
+		return true;
+	settle_memo.lxid = InvalidLocalTransactionId;
+	settle_memo.owner_valid = settle_memo.queue_valid = false;
+	if (completions == 0)
 		return false;
-	*needed = queue_memo.needed;
+	settle_memo.lxid = TASK_CURRENT_LXID();
+	settle_memo.completions = completions;
+	settle_memo.cid = cid;
+	settle_memo.task_relid = settle_rels.task_relid;
 	return true;
-}
-
-static void
-queue_memo_set(uint64 completions, CommandId cid, text *name, bool needed)
-{
-	int			len = VARSIZE_ANY_EXHDR(name);
-
-	queue_memo.lxid = InvalidLocalTransactionId;
-	if (completions == 0 || len > (int) sizeof(queue_memo.name))
-		return;
-	memcpy(queue_memo.name, VARDATA_ANY(name), len);
-	queue_memo.len = len;
-	queue_memo.cid = cid;
-	queue_memo.completions = completions;
-	queue_memo.queue_rel = settle_rels.queue_rel;
-	queue_memo.needed = needed;
-	queue_memo.lxid = TASK_CURRENT_LXID();
 }
 
 static bool
@@ -1260,29 +1258,49 @@ settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
 	ScanKeyData keys[2];
 	Snapshot	snapshot;
 	uint64		completions;
-	CommandId	cid;
+	bool		memo;
 	bool		needed;
+	text	   *name;
 
 	if (settle_rels.task_relid != RelationGetRelid(rel))
 		settle_rels_load(rel);
 	snapshot = GetTransactionSnapshot();
 	/* the registered copy has its count zeroed (CopySnapshot): read it first; 0 for other kinds */
 	completions = snapshot->snapshot_type == SNAPSHOT_MVCC ? snapshot->snapXactCompletionCount : 0;
-	cid = snapshot->curcid;
+	memo = settle_memo_current(completions, snapshot->curcid);
 	snapshot = RegisterSnapshot(snapshot);
+
+	/* a task that depends on this one: none when the service has no dependency */
 	ScanKeyInit(&keys[0], settle_rels.dep_owner, BTEqualStrategyNumber, F_INT4EQ, owner);
 	ScanKeyInit(&keys[1], settle_rels.dep_on, BTEqualStrategyNumber, settle_rels.id_eq, id);
-	needed = settle_probe(settle_rels.dep_rel, settle_rels.dep_idx, keys, 2, snapshot, InvalidAttrNumber);
-	if (!needed)
+	if (memo && !(settle_memo.owner_valid && settle_memo.owner == DatumGetInt32(owner)))
 	{
-		text	   *name = DatumGetTextPP(queue);
+		settle_memo.owner = DatumGetInt32(owner);
+		settle_memo.owner_deps = settle_probe(settle_rels.dep_rel, settle_rels.dep_idx, keys, 1, snapshot,
+											  InvalidAttrNumber);
+		settle_memo.owner_valid = true;
+	}
+	if (memo && !settle_memo.owner_deps)
+		needed = false;
+	else
+		needed = settle_probe(settle_rels.dep_rel, settle_rels.dep_idx, keys, 2, snapshot, InvalidAttrNumber);
 
-		if (!queue_memo_get(completions, cid, name, &needed))
+	/* the queue's notify channel */
+	name = DatumGetTextPP(queue);
+	if (!needed && memo && settle_memo.queue_valid && settle_memo.len == (int) VARSIZE_ANY_EXHDR(name) &&
+		memcmp(settle_memo.name, VARDATA_ANY(name), settle_memo.len) == 0)
+		needed = settle_memo.queue_needed;
+	else if (!needed)
+	{
+		ScanKeyInit(&keys[0], settle_rels.queue_name, BTEqualStrategyNumber, F_TEXTEQ, queue);
+		needed = settle_probe(settle_rels.queue_rel, settle_rels.queue_idx, keys, 1, snapshot,
+							  settle_rels.queue_channel);
+		if (memo && VARSIZE_ANY_EXHDR(name) <= sizeof(settle_memo.name))
 		{
-			ScanKeyInit(&keys[0], settle_rels.queue_name, BTEqualStrategyNumber, F_TEXTEQ, queue);
-			needed = settle_probe(settle_rels.queue_rel, settle_rels.queue_idx, keys, 1, snapshot,
-								  settle_rels.queue_channel);
-			queue_memo_set(completions, cid, name, needed);
+			settle_memo.len = VARSIZE_ANY_EXHDR(name);
+			memcpy(settle_memo.name, VARDATA_ANY(name), settle_memo.len);
+			settle_memo.queue_needed = needed;
+			settle_memo.queue_valid = true;
 		}
 	}
 	UnregisterSnapshot(snapshot);

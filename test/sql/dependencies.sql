@@ -108,6 +108,23 @@ ROLLBACK;
 SELECT status FROM task_complete(:'ra', token => (SELECT lease_token FROM task.task WHERE id = :'ra'));
 SELECT j->>'status' AS rb_released FROM task_list(code => 'dp.rb') j;
 
+-- ------------------------------------------------------------ settling from a batch completion
+-- complete_batch is one statement, and the settle gate keeps what it
+-- found for the next task of it: the first task has no dependent, the
+-- second has one, which is released all the same (the claim of the same
+-- call reads another queue, empty, so the released task stays queued)
+SELECT task_queue_create('dp/q7') IS NOT NULL AND task_queue_create('dp/q8') IS NOT NULL AS made;
+SELECT id AS ba FROM task_create('dp.ba', 'dp/q7') \gset
+SELECT id AS bb FROM task_create('dp.bb', 'dp/q7') \gset
+SELECT id AS bc FROM task_create('dp.bc', 'dp/q7', depends_on => ARRAY[:'bb']::task_id[]) \gset
+CREATE TEMP TABLE dp_batch AS SELECT id, lease_token FROM task_dequeue('dp/q7', 2);
+SELECT count(*) AS claimed FROM task_dequeue('dp/q8', 1,
+    complete_batch => (SELECT array_agg(id ORDER BY id) FROM dp_batch),
+    complete_tokens => (SELECT array_agg(lease_token ORDER BY id) FROM dp_batch));
+SELECT c AS code, (SELECT j->>'status' FROM task_list(code => c) j) AS status
+  FROM unnest(ARRAY['dp.ba', 'dp.bb', 'dp.bc']) c;
+DROP TABLE dp_batch;
+
 -- ------------------------------------------------------------ wait
 SELECT task_queue_create('dp/empty') IS NOT NULL AS made;
 SELECT clock_timestamp() AS t0 \gset
