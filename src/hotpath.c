@@ -492,14 +492,27 @@ typedef struct DirectWrite
 	TupleTableSlot *probe;		/* ... a version of the same ordering key */
 	TupleTableSlot *new;		/* the row written: a formed heap tuple */
 	bool		br_done;		/* direct_form did the BEFORE row trigger's work */
+	CmdType		cmd;			/* the statement a write is framed as (direct_begin) */
+	TransitionCaptureState *tcs;	/* its transition tables, or NULL */
+	RangeTblEntry *rte;			/* its range table entry: updatedCols, the SET list */
+	Bitmapset  *claim_cols;		/* the SET lists of the claim and the completion */
+	Bitmapset  *complete_cols;
 	ExprState **upd_when;		/* the WHEN states of ins.upd_desc's triggers */
 	ExprState **ins_when;		/* ... of ins.ins_desc's */
 	Datum	   *values;			/* the row to write, before it is formed */
 	bool	   *isnull;
 } DirectWrite;
 
+/* What a write is, as the statement it replaces: its command and, for an update, its SET list. */
+typedef enum DirectKind
+{
+	DW_INSERT,					/* task_create's, task_create_many's INSERT */
+	DW_CLAIM,					/* SET status, attempts, lease_token, lease_until */
+	DW_COMPLETE					/* SET status, result, resource */
+} DirectKind;
+
 static void direct_open(DirectWrite *w);
-static void direct_begin(DirectWrite *w);
+static void direct_begin(DirectWrite *w, DirectKind kind);
 static void direct_end(DirectWrite *w);
 static int64 claim_search(DirectWrite *w, int32 owner, text *name, int32 lvl, TimestampTz from_at,
 						  int64 from_id, TimestampTz at, int64 limit, ItemPointerData *tids);
@@ -656,7 +669,7 @@ claim_into(DirectWrite *w, ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum
 			ItemPointerData *tids = palloc(sizeof(ItemPointerData) * ((int64) n - got));
 			int64		k;
 
-			direct_begin(w);
+			direct_begin(w, DW_CLAIM);
 			k = claim_search(w, owner, name, lvl, from_at, from_id, at, (int64) n - got, tids);
 			got += (int64) claim_direct(w, rsinfo, tids, (uint64) k, lease_null, lease_until);
 			direct_end(w);
@@ -691,7 +704,7 @@ claim_into(DirectWrite *w, ReturnSetInfo *rsinfo, HeapTupleHeader q, const Datum
 					elog(ERROR, "claim returned no row position");
 				tids[i] = *(ItemPointer) DatumGetPointer(d);
 			}
-			direct_begin(w);
+			direct_begin(w, DW_CLAIM);
 			got += (int64) claim_direct(w, rsinfo, tids, k, lease_null, lease_until);
 			direct_end(w);
 			pfree(tids);
@@ -745,9 +758,11 @@ task_claim(PG_FUNCTION_ARGS)
  * "Stop 22"). The columns task_create does not set take their defaults,
  * read once from the catalog: a constant, or now() (the transaction's
  * start, which the INSERT's now() is too); any other default (none today)
- * and the INSERT runs instead. Not done: statement-level triggers (task.task
- * has none) and row-level security, which the definer of the API
- * functions, a superuser, bypasses anyway.
+ * and the INSERT runs instead. Each write is framed as its statement
+ * (direct_begin, direct_end): the statement-level triggers an operator
+ * adds fire, transition tables are filled, and an update's SET list is the
+ * claim's or the completion's. Not done: row-level security, which the
+ * definer of the API functions, a superuser, bypasses anyway.
  */
 typedef enum InsertColumn
 {
@@ -1362,9 +1377,9 @@ direct_after(DirectWrite *w, TriggerDesc *desc, ExprState **when, TupleTableSlot
 		rri->ri_TrigWhenExprs = when;
 	}
 	if (old == NULL)
-		ExecARInsertTriggers(w->estate, rri, slot, recheck, NULL);
+		ExecARInsertTriggers(w->estate, rri, slot, recheck, w->tcs);
 	else
-		ExecARUpdateTriggers(w->estate, rri, NULL, NULL, &old->tts_tid, NULL, slot, recheck, NULL, false);
+		ExecARUpdateTriggers(w->estate, rri, NULL, NULL, &old->tts_tid, NULL, slot, recheck, w->tcs, false);
 
 	/*
 	 * The whole set again before the events fire (direct_end): they find
@@ -1435,9 +1450,8 @@ static void
 direct_open(DirectWrite *w)
 {
 	RangeTblEntry *rte;
-	Bitmapset  *updated = NULL;
-	static const InsertColumn set[] = {IC_STATUS, IC_RESULT, IC_RESOURCE, IC_ATTEMPTS,
-	IC_LEASE_TOKEN, IC_LEASE_UNTIL};
+	static const InsertColumn claim_set[] = {IC_STATUS, IC_ATTEMPTS, IC_LEASE_TOKEN, IC_LEASE_UNTIL};
+	static const InsertColumn complete_set[] = {IC_STATUS, IC_RESULT, IC_RESOURCE};
 	int			i;
 
 	if (w->open)
@@ -1451,12 +1465,17 @@ direct_open(DirectWrite *w)
 	rte->rellockmode = RowExclusiveLock;
 
 	/*
-	 * The columns the claim and the completion set, as an UPDATE's SET list
-	 * (a trigger "UPDATE OF" a column fires by it); an insert ignores it.
+	 * The columns the claim and the completion set, each as its UPDATE's
+	 * SET list was (a trigger "UPDATE OF" a column fires by it): put in
+	 * updatedCols by direct_begin; an insert has none.
 	 */
-	for (i = 0; i < (int) lengthof(set); i++)
-		updated = bms_add_member(updated, ins.attnum[set[i]] - FirstLowInvalidHeapAttributeNumber);
-	rte->updatedCols = updated;
+	w->claim_cols = w->complete_cols = NULL;
+	for (i = 0; i < (int) lengthof(claim_set); i++)
+		w->claim_cols = bms_add_member(w->claim_cols, ins.attnum[claim_set[i]] - FirstLowInvalidHeapAttributeNumber);
+	for (i = 0; i < (int) lengthof(complete_set); i++)
+		w->complete_cols = bms_add_member(w->complete_cols,
+										  ins.attnum[complete_set[i]] - FirstLowInvalidHeapAttributeNumber);
+	w->rte = rte;
 	ExecInitRangeTable(w->estate, list_make1(rte));
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
@@ -1476,25 +1495,55 @@ direct_open(DirectWrite *w)
 }
 
 /*
- * Begins a write: what this transaction did so far visible, a new
- * snapshot, AFTER triggers collected.
+ * Begins a write framed as one statement of its kind (an INSERT, or an
+ * UPDATE with the claim's or the completion's SET list): what this
+ * transaction did so far visible, a new snapshot, AFTER triggers
+ * collected, the transition tables of task.task's triggers that have
+ * them, and its BEFORE statement triggers fired, as the executor's
+ * start-up and ModifyTable's first row would.
  */
 static void
-direct_begin(DirectWrite *w)
+direct_begin(DirectWrite *w, DirectKind kind)
 {
+	CmdType		cmd = kind == DW_INSERT ? CMD_INSERT : CMD_UPDATE;
+	TriggerDesc *td;
+
 	direct_open(w);
+	w->rte->updatedCols = kind == DW_CLAIM ? w->claim_cols : kind == DW_COMPLETE ? w->complete_cols : NULL;
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	w->estate->es_snapshot = GetActiveSnapshot();
 	w->estate->es_output_cid = GetCurrentCommandId(true);
 	AfterTriggerBeginQuery();
+	w->cmd = cmd;
+	w->tcs = NULL;
+	td = w->rri->ri_TrigDesc;
+	if (td != NULL)
+	{
+		w->tcs = MakeTransitionCaptureState(td, RelationGetRelid(w->rel), cmd);
+		if (cmd == CMD_INSERT)
+			ExecBSInsertTriggers(w->estate, w->rri);
+		else
+			ExecBSUpdateTriggers(w->estate, w->rri);
+	}
 }
 
-/* Ends it: the AFTER triggers fire, as at the end of a statement. */
+/*
+ * Ends it: the AFTER statement triggers queued, then the AFTER triggers
+ * fire, as at the end of a statement.
+ */
 static void
 direct_end(DirectWrite *w)
 {
+	if (w->rri->ri_TrigDesc != NULL)
+	{
+		if (w->cmd == CMD_INSERT)
+			ExecASInsertTriggers(w->estate, w->rri, w->tcs);
+		else
+			ExecASUpdateTriggers(w->estate, w->rri, w->tcs);
+	}
 	AfterTriggerEndQuery(w->estate);
+	w->tcs = NULL;
 	ExecClearTuple(w->old);
 	ExecClearTuple(w->new);
 	PopActiveSnapshot();
@@ -1604,7 +1653,7 @@ insert_direct(Datum *v, bool *isnull)
 		direct_close(&w);
 		return (Datum) 0;
 	}
-	direct_begin(&w);
+	direct_begin(&w, DW_INSERT);
 	slot = insert_row(&w, v, isnull, GetCurrentTransactionStartTimestamp());
 	row = ExecFetchSlotHeapTupleDatum(slot);
 	direct_end(&w);
@@ -1698,7 +1747,7 @@ complete_direct(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool r
 {
 	bool		done;
 
-	direct_begin(w);
+	direct_begin(w, DW_COMPLETE);
 	done = complete_in(w, id, token_isnull, token, result_isnull, result, resource_isnull, resource, force, row);
 	direct_end(w);
 	return done;
@@ -2073,7 +2122,7 @@ complete_many(DirectWrite *w, ArrayType *ids, ArrayType *tokens)
 					 errhint("List each claimed task once.")));
 	pfree(sorted);
 	/* one statement for the batch, as its UPDATE was: its AFTER triggers fire at the end */
-	direct_begin(w);
+	direct_begin(w, DW_COMPLETE);
 	for (i = 0; i < nids; i++)
 	{
 		Datum		row;
@@ -2481,6 +2530,8 @@ typedef enum CreateArg
 Datum
 task_create_one(PG_FUNCTION_ARGS)
 {
+	/* task._check_max_run_time's bounds: a call outside them is _create's, which raises its error */
+	static const Interval one_year = {.time = 0,.day = TASK_ONE_YEAR_DAYS,.month = 0};
 	HeapTupleHeader q;
 	Datum		qv[NUM_QUEUE_COLUMNS];
 	bool		qnull[NUM_QUEUE_COLUMNS];
@@ -2502,7 +2553,10 @@ task_create_one(PG_FUNCTION_ARGS)
 		(!PG_ARGISNULL(CA_BLOCKS_PARENT) && PG_GETARG_BOOL(CA_BLOCKS_PARENT)) ||
 		(!PG_ARGISNULL(CA_MAX_ATTEMPTS) &&
 		 (PG_GETARG_INT32(CA_MAX_ATTEMPTS) < 1 || PG_GETARG_INT32(CA_MAX_ATTEMPTS) > 1000)) ||
-		(!PG_ARGISNULL(CA_MAX_RUN_TIME) && interval_sign(PG_GETARG_DATUM(CA_MAX_RUN_TIME)) < 0))
+		(!PG_ARGISNULL(CA_MAX_RUN_TIME) &&
+		 (interval_sign(PG_GETARG_DATUM(CA_MAX_RUN_TIME)) < 0 ||
+		  DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(CA_MAX_RUN_TIME),
+											IntervalPGetDatum(&one_year))) > 0)))
 		return call_plpgsql(fcinfo, "_create", NUM_CREATE_ARGS);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -2639,7 +2693,7 @@ task_create_many_direct(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	direct_begin(&w);
+	direct_begin(&w, DW_INSERT);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "task_create_many row", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < np; i++)
 	{

@@ -585,3 +585,64 @@ SELECT count(*) FROM task_create_many('wk.skip', 'wk/rekey', ARRAY['{}']::jsonb[
 RESET ROLE;
 DROP TRIGGER wk_skip ON task.task;
 SELECT count(*) AS skipped_rows FROM task.task WHERE code = 'wk.skip';
+
+-- the direct writes are statements to the triggers an operator adds: the
+-- statement triggers fire (once a write, as its INSERT or UPDATE), with
+-- their transition tables, and so do row triggers with transition tables;
+-- an "UPDATE OF" trigger fires by the SET list of the statement replaced:
+-- the claim's (status, attempts, lease_token, lease_until) and the
+-- completion's (status, result, resource)
+CREATE TEMP TABLE wk_fired (seq serial, what text);
+GRANT SELECT ON wk_fired TO PUBLIC;
+CREATE FUNCTION pg_temp.wk_stmt() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.wk_fired (what) VALUES (lower(format('%s %s %s', TG_NAME, TG_WHEN, TG_OP)));
+    RETURN NULL;
+END $$;
+CREATE FUNCTION pg_temp.wk_new_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.wk_fired (what)
+    SELECT lower(format('%s %s: %s new rows', TG_NAME, TG_OP, count(*))) FROM wk_new;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION pg_temp.wk_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.wk_fired (what) VALUES (format('%s %s', TG_NAME, NEW.status));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER wk_bs BEFORE INSERT OR UPDATE ON task.task FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.wk_stmt();
+CREATE TRIGGER wk_as AFTER INSERT OR UPDATE ON task.task FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.wk_stmt();
+CREATE TRIGGER wk_ins_new AFTER INSERT ON task.task REFERENCING NEW TABLE AS wk_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.wk_new_rows();
+CREATE TRIGGER wk_upd_new AFTER UPDATE ON task.task REFERENCING NEW TABLE AS wk_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.wk_new_rows();
+CREATE TRIGGER wk_row_new AFTER INSERT ON task.task REFERENCING NEW TABLE AS wk_new
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.wk_new_rows();
+CREATE TRIGGER wk_of_result AFTER UPDATE OF result ON task.task FOR EACH ROW EXECUTE FUNCTION pg_temp.wk_row();
+CREATE TRIGGER wk_of_lease AFTER UPDATE OF lease_token ON task.task FOR EACH ROW EXECUTE FUNCTION pg_temp.wk_row();
+SET ROLE wk_svc;
+SELECT count(*) AS made FROM task_create('wk.stmt', 'wk/stmt');
+SELECT what FROM pg_temp.wk_fired ORDER BY seq;
+RESET ROLE;
+TRUNCATE wk_fired;
+SET ROLE wk_svc;
+SELECT count(*) AS made FROM task_create_many('wk.stmt', 'wk/stmt', ARRAY['{}', '{}']::jsonb[]);
+SELECT what FROM pg_temp.wk_fired ORDER BY seq;
+RESET ROLE;
+TRUNCATE wk_fired;
+SET ROLE wk_svc;
+SELECT id AS st_id, lease_token AS st_token FROM task_dequeue('wk/stmt', 3) ORDER BY id LIMIT 1 \gset
+SELECT what FROM pg_temp.wk_fired ORDER BY seq;
+RESET ROLE;
+TRUNCATE wk_fired;
+SET ROLE wk_svc;
+SELECT status FROM task_complete(:'st_id', token => :st_token, result => '{"done": true}');
+SELECT what FROM pg_temp.wk_fired ORDER BY seq;
+RESET ROLE;
+DROP TRIGGER wk_bs ON task.task;
+DROP TRIGGER wk_as ON task.task;
+DROP TRIGGER wk_ins_new ON task.task;
+DROP TRIGGER wk_upd_new ON task.task;
+DROP TRIGGER wk_row_new ON task.task;
+DROP TRIGGER wk_of_result ON task.task;
+DROP TRIGGER wk_of_lease ON task.task;
