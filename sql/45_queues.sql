@@ -318,10 +318,12 @@ AS $$
 DECLARE
     q task.queue;
     svc integer := task.current_service();
+    found_it boolean;
 BEGIN
     SELECT * INTO q FROM task.queue x WHERE x.name = _queue_for_create.queue;
+    found_it := FOUND;
     -- the common case in one lookup: the owner (or the system) in an existing queue
-    IF FOUND AND task._may_write(q.owner, false) THEN
+    IF found_it AND task._may_write(q.owner, false) THEN
         RETURN q;
     END IF;
     IF svc IS NULL THEN
@@ -335,9 +337,12 @@ BEGIN
                   DETAIL = format('The caller acts as %s.', task.current_actor()),
                   HINT = 'Tasks are created by services.';
     END IF;
-    IF FOUND THEN
-        PERFORM task._check_queue_namespace(svc, _queue_for_create.queue, true);
-    END IF;
+    -- another service's queue, and a new name outside the caller's
+    -- namespace, are refused here, by one call: the same error from the
+    -- same line (a direct connection shows the CONTEXT of both); a name
+    -- that is no queue name at all is told so first
+    PERFORM task._check_path('queue', _queue_for_create.queue);
+    PERFORM task._check_queue_namespace(svc, _queue_for_create.queue, found_it);
     -- first task of a new queue: make it with the default policy
     BEGIN
         q := task.task_queue_create(_queue_for_create.queue);

@@ -70,6 +70,22 @@ BEGIN
 END
 $$;
 
+-- the CONTEXT of a call's error (what a direct connection shows under
+-- the message: the functions it went through, with their lines), the id
+-- replaced; compared, not shown
+CREATE FUNCTION pg_temp.ctx(call text, id text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c text;
+BEGIN
+    EXECUTE replace(call, '{id}', quote_literal(id));
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS c = PG_EXCEPTION_CONTEXT;
+    RETURN replace(c, id, '<id>');
+END
+$$;
+
 CREATE TEMP TABLE call (ord int, sql text);
 INSERT INTO call VALUES
     (1, $$SELECT task.task_get({id})$$),
@@ -108,6 +124,7 @@ BEGIN
     SELECT c.ord, f.status, n.kind, pg_temp.err(c.sql, f.id), pg_temp.err(c.sql, n.id)
       FROM call c, foreign_id f, never_id n
      WHERE pg_temp.err(c.sql, f.id) IS DISTINCT FROM pg_temp.err(c.sql, n.id)
+        OR pg_temp.ctx(c.sql, f.id) IS DISTINCT FROM pg_temp.ctx(c.sql, n.id)
      ORDER BY 1, 2, 3;
     RESET SESSION AUTHORIZATION;
 END
@@ -130,7 +147,8 @@ SELECT * FROM pg_temp.answers('regress_lke_other');
 SELECT * FROM pg_temp.answers('regress_lke_client');
 
 -- Queues: a queue of another service answers exactly like a name that
--- does not exist (outside the caller's namespace: no queue is made)
+-- does not exist (outside the caller's namespace: no queue is made),
+-- CONTEXT included
 CREATE FUNCTION pg_temp.queue_oracles(login text)
 RETURNS TABLE (call text, same boolean, answer text)
 LANGUAGE plpgsql AS $$
@@ -148,7 +166,9 @@ BEGIN
         $q$SELECT task.task_schedule('s', '0 * * * *', jsonb_build_object('code', 'lke.x', 'queue', {id}))$q$] LOOP
         call := c;
         answer := pg_temp.err(c, 'lke/a/q');
-        same := answer = pg_temp.err(c, 'lke/a/nothing') AND answer = pg_temp.err(c, 'lke/z/q');
+        same := answer = pg_temp.err(c, 'lke/a/nothing') AND answer = pg_temp.err(c, 'lke/z/q')
+                AND pg_temp.ctx(c, 'lke/a/q') = pg_temp.ctx(c, 'lke/a/nothing')
+                AND pg_temp.ctx(c, 'lke/a/q') = pg_temp.ctx(c, 'lke/z/q');
         answer := replace(answer, '<id>', 'NAME');
         RETURN NEXT;
     END LOOP;
