@@ -270,6 +270,11 @@ $$;
 COMMENT ON FUNCTION task._create(text, text, text, text, jsonb, task.task_id, jsonb, timestamptz, text[], task.status, timestamptz, text, text, integer, task.task_id[], boolean, integer, text, interval, interval) IS
     'Internal: task_create for the calls its C path leaves to PL/pgSQL (a parent, an access list, dependencies, a key, another status, or an argument to refuse).';
 
+CREATE FUNCTION task._queue_for_create_direct(queue text) RETURNS task.queue
+    AS 'MODULE_PATHNAME', 'task_queue_for_create_direct' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._queue_for_create_direct(text) IS
+    'Internal: task._queue_for_create for task_create_many, its common case (an existing queue of the caller) read directly (src/hotpath.c).';
+
 CREATE FUNCTION task._create_many(q task.queue, code text, parameters jsonb[], run_at timestamptz,
                                   ordering_keys text[], priority integer, max_run_time interval)
     RETURNS SETOF task.task_id
@@ -296,7 +301,7 @@ DECLARE
     q task.queue;
     run_limit interval;
 BEGIN
-    q := task._queue_for_create(task_create_many.queue);
+    q := task._queue_for_create_direct(task_create_many.queue);
     IF task_create_many.parameters IS NULL OR cardinality(task_create_many.parameters) NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'task_create_many takes 1 to 10000 tasks a call'
             USING ERRCODE = 'invalid_parameter_value',
