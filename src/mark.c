@@ -55,7 +55,10 @@
  * backend that has claimed processes that invalidation before its next
  * claim, reads task.task's rows of pg_trigger again (their oids, xmins and
  * enabled states), and makes all marks unknown when they differ from what
- * it saw last (so does a cache reset). VACUUM and ANALYZE invalidate the
+ * it saw last (so does a cache reset). Each entry also keeps the
+ * signature its marks were kept under, and a backend that sees another
+ * forgets them (entry_triggers): one whose first claim comes after the
+ * write has nothing of its own to compare with (spec mark_safety). VACUUM and ANALYZE invalidate the
  * entry too, and often while a snapshot is held, but change no trigger: a
  * first version forgot every mark on any invalidation, and each claimer
  * then read the whole queue from the beginning (0.76 s a claim after three
@@ -207,6 +210,12 @@ typedef struct ClaimMark
 	bool		lease_recent_any;
 	TimestampTz lease_recent;	/* the first lease committed since the last store */
 	TimestampTz lease_full_at;
+	/*
+	 * task.task's triggers as the backend that last used the entry saw
+	 * them (watch_task_table's signature): a backend that sees others
+	 * forgets the entry's marks (entry_triggers)
+	 */
+	uint64		triggers;
 	/* prepared transactions that wrote a row of the entry's queue (below) */
 	int			nprepared;
 	TransactionId prepared[MARK_PREPARED_MAX];
@@ -409,6 +418,7 @@ take_entry(ClaimMark *m, uint64 key, int32 owner)
 		return;
 	m->key = key;
 	m->owner = owner;
+	m->triggers = triggers_seen;
 	m->state = MARK_UNKNOWN;
 	m->generation++;
 	m->recent_any = false;
@@ -521,6 +531,7 @@ task_mark_shmem_init(void)
 			m->lease_generation = 0;
 			m->lease_recent_any = false;
 			m->lease_full_at = 0;
+			m->triggers = 0;
 			m->nprepared = 0;
 		}
 		SpinLockInit(&mark_shared->mutex);
@@ -569,6 +580,31 @@ reset_all_marks(void)
 		m->lease_generation++;
 		SpinLockRelease(&m->mutex);
 	}
+}
+
+/*
+ * Entry m is used by a backend that sees task.task's triggers as
+ * triggers_seen: if the entry's marks were kept by backends that saw them
+ * otherwise, they are forgotten. reset_all_marks covers the backends that
+ * used a mark before a write that bypassed the trigger (they see the
+ * change); this covers one whose first use of a mark comes after it (a
+ * worker that reconnected, a new pool), which has nothing to compare
+ * with, while no backend that knew the old triggers claims again. Under
+ * m's spinlock.
+ */
+static void
+entry_triggers(ClaimMark *m, uint64 key, int32 owner)
+{
+	/* another queue's entry: unknown to this one anyway (take_entry) */
+	if (m->key != key || m->owner != owner || m->triggers == triggers_seen)
+		return;
+	m->triggers = triggers_seen;
+	m->state = MARK_UNKNOWN;
+	m->generation++;
+	m->recent_any = false;
+	m->lease_known = false;
+	m->lease_generation++;
+	m->lease_recent_any = false;
 }
 
 /* The oid, xmin and enabled state of each trigger of relation relid. */
@@ -1083,6 +1119,7 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 	m = mark_of(key);
 	if (!lock_entry_unless_prepared(m))
 		return false;
+	entry_triggers(m, key, owner);
 	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
 		TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
 	{
@@ -1290,6 +1327,7 @@ task_lease_from(PG_FUNCTION_ARGS)
 	m = mark_of(key);
 	if (!lock_entry_unless_prepared(m))
 		PG_RETURN_NULL();
+	entry_triggers(m, key, owner);
 	known = m->key == key && m->owner == owner && m->lease_known;
 	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
 	{
