@@ -2339,6 +2339,7 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		if (DatumGetBool(qv[QC_PAUSED]))
 		{
 			SPI_finish();
+			task_wait_unused_wake();
 			return;
 		}
 		if (nulls[4] && (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
@@ -2358,6 +2359,8 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		}
 		SPI_finish();
 	} while (got == 0 && GetCurrentTimestamp() < until);
+	if (got == 0)
+		task_wait_unused_wake();
 }
 
 /*

@@ -78,6 +78,7 @@ extern uint64 task_wait_key_of_queue(const char *name, int len);
 extern uint64 task_wait_key_of_limit(int32 owner);
 /* the generation of a key's slot (false without shared memory) */
 extern bool task_wait_generation(int64 key, int64 *seq);
+extern void task_wait_unused_wake(void);
 /* lists of sleeping backends, latest first (head: a pgprocno, -1 empty; under the caller's spinlock) */
 extern void task_sleeper_push(int *head);
 extern void task_sleeper_unlink(int *head, int no);

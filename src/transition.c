@@ -1086,6 +1086,21 @@ restored:
 			if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)
 				task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));
 		}
+		else if ((to == ST_QUEUED || to == ST_RESCHEDULED) && oldvalues != NULL &&
+				 cache.extra_attnum[XCOL_RUN_AT] > 0)
+		{
+			/*
+			 * A waiting task sooner due, its status unchanged
+			 * (task_bulk('reschedule', ..., run_at => now()), an UPDATE of
+			 * run_at): a waiter sleeps until the earliest due time it read
+			 * before, so this wakes the queue as a new task would.
+			 */
+			AttrNumber	ra = cache.extra_attnum[XCOL_RUN_AT];
+
+			if (!nulls[ra - 1] && !oldnulls[ra - 1] &&
+				DatumGetTimestampTz(values[ra - 1]) < DatumGetTimestampTz(oldvalues[ra - 1]))
+				note_queue(values[ATT(COL_QUEUE)]);
+		}
 	}
 
 	note_mark(values, nulls, false);

@@ -242,6 +242,7 @@ static int	maxsubnotes = 0;
 
 /* a signalled waiter's wake, until it has looked for work (-1: none) */
 static int	holding_slot = -1;
+static int	holding_level = 0;	/* the nesting level it was taken at */
 
 /* ExecutorRun nesting depth: 1 inside a top-level statement */
 static int	executor_depth = 0;
@@ -487,6 +488,19 @@ pass_wake(bool looked)
 	holding_slot = -1;
 }
 
+/*
+ * A waiting task_dequeue ends without a claim (its wait ran out after a
+ * look that found nothing, or its queue was paused meanwhile): a wake it
+ * holds goes on as when it sleeps again. Its commit would drop it, and a
+ * task that was only locked when it looked stayed unclaimed while the
+ * other sleepers slept on.
+ */
+void
+task_wait_unused_wake(void)
+{
+	pass_wake(true);
+}
+
 static void
 wait_xact_callback(XactEvent event, void *arg)
 {
@@ -571,6 +585,14 @@ wait_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
+		/*
+		 * A wake taken in this subtransaction (a waiter called inside a
+		 * savepoint or an EXCEPTION block, cancelled or failed after its
+		 * signal and before its look): passed on now, as a top-level abort
+		 * does; the transaction may still commit, which would drop it.
+		 */
+		if (holding_slot >= 0 && holding_level >= level)
+			pass_wake(false);
 		while (nsubnotes > 0 && subnotes[nsubnotes - 1].level >= level)
 		{
 			SubNote    *n = &subnotes[--nsubnotes];
@@ -1162,7 +1184,10 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 	 * check below included), used up when it commits.
 	 */
 	if (by_signal && !is_task)
+	{
 		holding_slot = (int) (slot - wait_shared->slots);
+		holding_level = GetCurrentTransactionNestLevel();
+	}
 	check_client();
 
 	PG_RETURN_BOOL(woken);
