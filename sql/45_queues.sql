@@ -177,6 +177,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q task.queue := task._worker_queue(task_queue_configure.queue);
+    was_paused boolean := q.paused;
     -- a rate limit once this call is done, and its interval
     rated boolean := coalesce(task_queue_configure.rate_limit, q.rate_limit) > 0
                      OR coalesce(task_queue_configure.key_rate_limit, q.key_rate_limit) > 0;
@@ -206,6 +207,14 @@ BEGIN
            fair_share = coalesce(task_queue_configure.fair_share, x.fair_share)
      WHERE x.name = q.name
     RETURNING * INTO q;
+    -- unpaused, or a limit changed: tasks may be claimable that no commit
+    -- announced, so every waiter of the queue looks again at commit
+    IF NOT q.paused AND (was_paused OR num_nonnulls(task_queue_configure.max_processing,
+            task_queue_configure.key_concurrency, task_queue_configure.rate_limit,
+            task_queue_configure.rate_interval, task_queue_configure.fair_share,
+            task_queue_configure.key_rate_limit) > 0) THEN
+        PERFORM task._wake_queue(q.name, q.owner);
+    END IF;
     RETURN q;
 EXCEPTION WHEN check_violation THEN
     PERFORM task._queue_policy_error(task_queue_configure.queue);

@@ -21,6 +21,11 @@ CREATE FUNCTION task._wait_key(queue text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'task_wait_queue_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION task._wait_key(text) IS 'Internal: the 64-bit wait key of a queue name.';
 
+CREATE FUNCTION task._wake_queue(queue text, owner integer) RETURNS void
+    AS 'MODULE_PATHNAME', 'task_wake_queue' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._wake_queue(text, integer) IS
+    'Internal: wake every waiter of the queue, and those held back by a limit of its service, when the transaction commits (task_queue_configure unpausing it or changing its limits).';
+
 CREATE FUNCTION task._wait_key(id task.task_id) RETURNS bigint
     AS 'MODULE_PATHNAME', 'task_wait_task_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION task._wait_key(task.task_id) IS 'Internal: the 64-bit wait key of a task.';

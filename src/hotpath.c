@@ -2292,6 +2292,61 @@ call_plpgsql(FunctionCallInfo fcinfo, const char *name, int first_null)
  * here: the end of the wait. Between the sleeps no statement of ours is
  * open, so a sleep holds no snapshot of ours (wait.c, may_release_xmin).
  */
+/*
+ * Whether a queue has a limit that a claim serializes on (the claim lock
+ * of _claim_limited: the row of the queue, or of its service when capped).
+ */
+static bool
+queue_limited(const Datum *qv)
+{
+	return DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
+		DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0;
+}
+
+/*
+ * A waiting call's look at a limited queue runs in a subtransaction,
+ * rolled back when it claims nothing: the claim lock it took (a row lock,
+ * held until the transaction ends) is let go before the call sleeps, so
+ * the other workers' claims and task_queue_configure do not wait for the
+ * sleeper. (Its transaction keeps the id the row lock gave it.) begin
+ * returns the state end needs; w is closed on both sides of it, as what
+ * it opens inside belongs to the subtransaction.
+ */
+typedef struct LookFrame
+{
+	bool		sub;
+	MemoryContext cxt;
+	ResourceOwner owner;
+} LookFrame;
+
+static LookFrame
+look_begin(DirectWrite *w, bool sub)
+{
+	LookFrame	f = {sub, CurrentMemoryContext, CurrentResourceOwner};
+
+	if (sub)
+	{
+		direct_close(w);
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(f.cxt);
+	}
+	return f;
+}
+
+static void
+look_end(DirectWrite *w, LookFrame f, int64 got)
+{
+	if (!f.sub)
+		return;
+	direct_close(w);
+	if (got > 0)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(f.cxt);
+	CurrentResourceOwner = f.owner;
+}
+
 static void
 dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 {
@@ -2342,8 +2397,7 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 			task_wait_unused_wake();
 			return;
 		}
-		if (nulls[4] && (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
-						 DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0))
+		if (nulls[4] && queue_limited(qv))
 		{
 			/* limited since the wait began: sleep on its freed-slot key too from now on */
 			args[4] = Int64GetDatum((int64) task_wait_key_of_limit(DatumGetInt32(qv[QC_OWNER])));
@@ -2353,8 +2407,10 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		}
 		{
 			DirectWrite w = {0};
+			LookFrame	f = look_begin(&w, queue_limited(qv));
 
 			got = claim_into(&w, rsinfo, q, qv, qnull, n, lease_isnull, lease);
+			look_end(&w, f, got);
 			direct_close(&w);
 		}
 		SPI_finish();
@@ -2387,6 +2443,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	bool		qnull[NUM_QUEUE_COLUMNS];
 	bool		isnull;
 	int64		got;
+	LookFrame	look;
 	bool		waits;
 	Datum		wargs[6];
 	bool		wnulls[6] = {false, false, false, true, true, true};
@@ -2451,8 +2508,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		wnulls[3] = !task_wait_generation(key, &seq);
 		wargs[2] = Int64GetDatum(key);
 		wargs[3] = Int64GetDatum(seq);
-		if (DatumGetInt32(qv[QC_MAX_PROCESSING]) != 0 || DatumGetBool(qv[QC_SERVICE_CAPPED]) ||
-			DatumGetInt32(qv[QC_RATE_LIMIT]) != 0 || DatumGetInt32(qv[QC_KEY_RATE_LIMIT]) != 0)
+		if (queue_limited(qv))
 		{
 			key = (int64) task_wait_key_of_limit(DatumGetInt32(qv[QC_OWNER]));
 			wnulls[5] = !task_wait_generation(key, &seq);
@@ -2462,6 +2518,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		}
 	}
 
+	look = look_begin(&w, waits && queue_limited(qv));
 	got = claim_into(&w, rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 
 	/* a short queue: also look for expired leases to take over */
@@ -2475,6 +2532,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 			got += claim_into(&w, rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
+	look_end(&w, look, got);
 
 	/*
 	 * Nothing to do and a wait: sleep (at once woken by a commit since the

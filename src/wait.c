@@ -139,6 +139,7 @@
 extern bool pq_check_connection(void);
 
 PG_FUNCTION_INFO_V1(task_wait_queue_key);
+PG_FUNCTION_INFO_V1(task_wake_queue);
 PG_FUNCTION_INFO_V1(task_wait_task_key);
 PG_FUNCTION_INFO_V1(task_wait_limit_key);
 PG_FUNCTION_INFO_V1(task_wait_seq);
@@ -811,6 +812,23 @@ task_wait_queue_key(PG_FUNCTION_ARGS)
 	text	   *t = PG_GETARG_TEXT_PP(0);
 
 	PG_RETURN_INT64((int64) queue_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+}
+
+/*
+ * task._wake_queue(queue text, owner integer) → void: at commit, wake
+ * every waiter of the queue, and every waiter held back by a limit of its
+ * service (task_queue_configure, when it unpauses a queue or changes its
+ * limits: tasks may then be claimable that no commit announced). Each
+ * woken waiter looks once and sleeps again if it finds nothing.
+ */
+Datum
+task_wake_queue(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	note_key(queue_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), true, false);
+	note_key(limit_key(PG_GETARG_INT32(1)), true, false);
+	PG_RETURN_VOID();
 }
 
 /* task._wait_key(id task.task_id) → bigint (task_id is an int64 by value) */
