@@ -1012,7 +1012,10 @@ BEGIN
                   DETAIL = CASE WHEN FOUND THEN 'Its dispute is closed.' ELSE 'No dispute was opened.' END,
                   HINT = 'Open one with task_dispute; task_get shows the dispute.';
     END IF;
-    IF task_dispute_resolve.decision IN ('propose', 'decide') THEN
+    -- accept with agent_amount: the split the caller saw, which must still
+    -- be the proposal (another proposal made meanwhile is not accepted)
+    IF task_dispute_resolve.decision IN ('propose', 'decide')
+       OR (task_dispute_resolve.decision = 'accept' AND task_dispute_resolve.agent_amount IS NOT NULL) THEN
         amt := task._market_amount('agent_amount', task_dispute_resolve.agent_amount, true);
         IF amt > m.max_price THEN
             RAISE EXCEPTION 'agent_amount % is above the escrow %', amt, m.max_price
@@ -1042,6 +1045,12 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = CASE d.tier WHEN 1 THEN 'Propose a split: decision => ''propose'', agent_amount => ...'
                                          ELSE 'Wait for the mediator''s proposal, or escalate.' END;
+        END IF;
+        IF amt IS NOT NULL AND amt <> d.proposal THEN
+            RAISE EXCEPTION 'the proposal on task % is no longer %', task_dispute_resolve.id, amt
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The proposal is now %s to the agent; nothing was accepted.', d.proposal),
+                      HINT = 'Read the dispute again (task_get) and accept the split you see, or propose another.';
         END IF;
         UPDATE task.market_dispute x
            SET client_accepts = x.client_accepts OR part = 'client', agent_accepts = x.agent_accepts OR part = 'agent'
@@ -1081,7 +1090,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_dispute_resolve(task.task_id, text, numeric, text) IS
-    'Moves a dispute on. decision: propose (agent_amount: the agent''s share of the escrow; tier 1 by a party, tier 2 by the mediator, an Operations account), accept (a party accepts the proposal; when both have, the split is paid and the dispute closes), escalate (up one tier, a party or Operations), decide (tier 3, Operations, final). Each tier has a deadline: past it the dispute moves up, and past tier 3''s the mediator''s proposal or a full refund applies. Every step is in the dispute''s audit trail; every decision is one ledger transaction. Returns the dispute.';
+    'Moves a dispute on. decision: propose (agent_amount: the agent''s share of the escrow; tier 1 by a party, tier 2 by the mediator, an Operations account), accept (a party accepts the proposal; with agent_amount, only if that is still the proposal (55000 when another was made meanwhile: pass the amount you saw); when both have, the split is paid and the dispute closes), escalate (up one tier, a party or Operations), decide (tier 3, Operations, final). Each tier has a deadline: past it the dispute moves up, and past tier 3''s the mediator''s proposal or a full refund applies. Every step is in the dispute''s audit trail; every decision is one ledger transaction. Returns the dispute.';
 
 -- ---------------------------------------------------------------- messages
 -- The per-task caps of messages and artifacts (the marketplace's

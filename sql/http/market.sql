@@ -174,7 +174,7 @@ EXCEPTION WHEN no_data_found OR object_not_in_prerequisite_state OR serializatio
 END
 $$;
 COMMENT ON FUNCTION @extschema@.task_dispute_resolve(text, text, numeric, text) IS
-    'Moves a dispute on: decision propose (agent_amount), accept, escalate, decide (tier 3, Operations). Answers the dispute with its audit trail.';
+    'Moves a dispute on: decision propose (agent_amount), accept (pass the agent_amount read: 409 when another split was proposed meanwhile), escalate, decide (tier 3, Operations). Answers the dispute with its audit trail.';
 
 CREATE FUNCTION @extschema@.task_message(
     id text,

@@ -401,6 +401,12 @@ RESET ROLE;
 SET ROLE mk_ops;
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'propose', 50)$$, :'t4'));
 RESET ROLE;
+-- an accept names the split it read: another one (the agent read 400, the
+-- client proposed 100 since) is refused and nothing is accepted
+SET ROLE mk_a4;
+SELECT try(format($$SELECT task_dispute_resolve(%L, 'accept', 400)$$, :'t4'));
+RESET ROLE;
+SELECT proposal, client_accepts, agent_accepts FROM task.market_dispute WHERE task_id = :'t4';
 -- the agent completes meanwhile: the escrow stays with the dispute
 SET ROLE mk_a4;
 SELECT status FROM task_complete(:'t4', '{"text": "Bye"}');
@@ -409,7 +415,7 @@ RESET ROLE;
 SET ROLE mk_a4;
 SELECT d->>'status' AS status, d->>'agent_amount' AS agent_amount, d->>'client_amount' AS client_amount, d->>'escrow' AS escrow,
        d->'events' AS events
-  FROM task_dispute_resolve(:'t4', 'accept', note => 'fair') d;
+  FROM task_dispute_resolve(:'t4', 'accept', 100, note => 'fair') d;
 RESET ROLE;
 :chk
 SET ROLE mk_alice;
