@@ -209,7 +209,7 @@ COMMENT ON FUNCTION task._claim(task.queue, integer, interval) IS 'Internal: cla
 -- Exact under concurrency: two claims may not both count the same free
 -- slot. The claim of a queue with a cap or a rate limit (of the queue or
 -- per key) first
--- locks a row until its transaction ends -- the service's when the
+-- takes a lock until its transaction ends -- the service's when the
 -- service is capped (one lock orders the claims of all its queues), else
 -- the queue's (task._claim_lock) -- and only then counts, with a new snapshot (READ COMMITTED:
 -- each statement sees the claims committed before it got the lock). The
@@ -259,8 +259,9 @@ COMMENT ON FUNCTION task._lease_token(integer) IS
 -- A keyed hash (SHA-256) of a name and the secret task.lock_secret, that
 -- no other role can compute: the suffix of a queue's NOTIFY channel
 -- (task_queue_notify). Not an advisory lock's key: one shows in pg_locks
--- while it is held, and anyone may take it then (the extension's locks are
--- of rows and tables no tenant may lock).
+-- while it is held, and anyone may take it then; the claim lock of a
+-- limited queue is keyed with it, in a space of locks no SQL function can
+-- take: task._claim_lock_take).
 CREATE FUNCTION task._lock_key(name text) RETURNS bigint
     LANGUAGE sql STABLE
 AS $$
@@ -272,15 +273,16 @@ COMMENT ON FUNCTION task._lock_key(text) IS
     'Internal: a 64-bit keyed hash of a name and the secret task.lock_secret (the suffix of a queue''s NOTIFY channel).';
 
 -- The claim lock of a limited queue (of its service when the service is
--- capped), held until the transaction ends: the lock of the queue's row
--- (of the service's), which no tenant can take (locking a row needs the
--- UPDATE privilege, which no role but the extension's owner has on either
--- table; an advisory lock's key, however secret, shows in pg_locks while
--- it is held, and anyone may then take it). A claim waits for the claims
--- ahead of it, not for a transaction that goes on after its claim (a
--- worker that dequeues inside a longer transaction): after 1 second it
--- gives up and the claim takes nothing (false). FOR NO KEY UPDATE: the
--- foreign keys that name the row (tasks, queues) do not wait for it.
+-- capped), held until the transaction ends: a lock on a key only the
+-- extension can compute (task._lock_key, keyed with a secret) in a space
+-- of advisory locks that no SQL function can take (src/hotpath.c,
+-- task_claim_lock_take), so no tenant can hold it against the queue or
+-- tell from pg_locks whose it is. It needs no transaction id, and a
+-- waiting task_dequeue gives it back when a look claims nothing, before it
+-- sleeps. A claim waits for the claims ahead of it, not for a transaction
+-- that goes on after its claim (a worker that dequeues inside a longer
+-- transaction): after 1 second it gives up and the claim takes nothing
+-- (false).
 CREATE FUNCTION task._claim_lock(q task.queue) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
@@ -302,29 +304,29 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._claim_lock(task.queue) IS
-    'Internal: takes the claim lock of a limited queue (the lock of its row, or of its service''s row when the service is capped) until the transaction ends; false when another transaction held it for more than 1 second.';
+    'Internal: takes the claim lock of a limited queue (its service''s when the service is capped) until the transaction ends; false when another transaction held it for more than 1 second.';
 
--- Lock the row of the claim lock (the queue's own with queue_row): at once
--- or not at all (wait false), or waiting (lock_timeout applies). True when
--- locked.
+-- Take the claim lock (the queue's own with queue_row): at once or not at
+-- all (wait false), or waiting (lock_timeout applies). True when taken.
+-- (Until stop 26 it was the lock of the queue's or the service's row,
+-- which gave the transaction an id and could not be let go before its end.)
+CREATE FUNCTION task._claim_lock_take(key bigint, wait boolean) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'task_claim_lock_take' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION task._claim_lock_take(bigint, boolean) IS
+    'Internal: takes the claim lock of a key until the transaction ends (a lock no SQL function can take); false when not wait and another transaction holds it.';
+
 CREATE FUNCTION task._claim_lock_row(q task.queue, wait boolean, queue_row boolean DEFAULT false) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF q.service_capped AND NOT queue_row AND wait THEN
-        PERFORM FROM task.service s WHERE s.id = q.owner FOR NO KEY UPDATE;
-    ELSIF q.service_capped AND NOT queue_row THEN
-        PERFORM FROM task.service s WHERE s.id = q.owner FOR NO KEY UPDATE SKIP LOCKED;
-    ELSIF wait THEN
-        PERFORM FROM task.queue x WHERE x.name = q.name FOR NO KEY UPDATE;
-    ELSE
-        PERFORM FROM task.queue x WHERE x.name = q.name FOR NO KEY UPDATE SKIP LOCKED;
+    IF q.service_capped AND NOT queue_row THEN
+        RETURN task._claim_lock_take(task._lock_key('claim lock of service ' || q.owner), wait);
     END IF;
-    RETURN FOUND;
+    RETURN task._claim_lock_take(task._lock_key('claim lock of queue ' || q.name), wait);
 END
 $$;
 COMMENT ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) IS
-    'Internal: locks the row of a limited queue''s claim lock (the queue''s, or its service''s when capped, unless queue_row), skipping it when locked unless wait.';
+    'Internal: takes the claim lock of a limited queue (the queue''s, or its service''s when capped, unless queue_row), at once or not at all unless wait.';
 
 CREATE FUNCTION task._claim_limited(q task.queue, n integer, lease interval) RETURNS SETOF task.task
     LANGUAGE plpgsql

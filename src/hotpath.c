@@ -40,6 +40,7 @@
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
+#include "storage/lmgr.h"
 #include "access/nbtree.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -2304,47 +2305,61 @@ queue_limited(const Datum *qv)
 }
 
 /*
- * A waiting call's look at a limited queue runs in a subtransaction,
- * rolled back when it claims nothing: the claim lock it took (a row lock,
- * held until the transaction ends) is let go before the call sleeps, so
- * the other workers' claims and task_queue_configure do not wait for the
- * sleeper. (Its transaction keeps the id the row lock gave it.) begin
- * returns the state end needs; w is closed on both sides of it, as what
- * it opens inside belongs to the subtransaction.
+ * The claim lock of a limited queue (task._claim_lock, 65_worker.sql): a
+ * transaction-level lock of the queue (or of its service, when capped) on
+ * a key only the extension can compute (task._lock_key) and in a space no
+ * SQL function can take (advisory, fourth field CLAIM_LOCK_SPACE: the
+ * pg_advisory_* functions use 1 and 2). It needs no transaction id, and
+ * unlike a row lock it can be let go before the transaction ends: a
+ * waiting call's look at a limited queue that claims nothing gives back
+ * the locks it took (look_begin / look_end), so the sleeper holds neither
+ * the lock, which the queue's other claims would wait for, nor an id,
+ * which would hold back vacuum's horizon. A look takes a lock a second
+ * time when its transaction claimed before (the count goes up by one,
+ * and giving it back leaves the first hold).
  */
-typedef struct LookFrame
-{
-	bool		sub;
-	MemoryContext cxt;
-	ResourceOwner owner;
-} LookFrame;
+#define CLAIM_LOCK_SPACE 0x7461
+#define LOOK_MAX_LOCKS 8
 
-static LookFrame
-look_begin(DirectWrite *w, bool sub)
-{
-	LookFrame	f = {sub, CurrentMemoryContext, CurrentResourceOwner};
+static LOCKTAG look_locks[LOOK_MAX_LOCKS];
+static int	look_nlocks = -1;	/* -1: no look is counting */
 
-	if (sub)
-	{
-		direct_close(w);
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(f.cxt);
-	}
-	return f;
+PG_FUNCTION_INFO_V1(task_claim_lock_take);
+
+/* task._claim_lock_take(key bigint, wait boolean) → boolean: the claim lock of key; false when not wait and held */
+Datum
+task_claim_lock_take(PG_FUNCTION_ARGS)
+{
+	uint64		key = (uint64) PG_GETARG_INT64(0);
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, CLAIM_LOCK_SPACE);
+	if (LockAcquire(&tag, ExclusiveLock, false, !PG_GETARG_BOOL(1)) == LOCKACQUIRE_NOT_AVAIL)
+		PG_RETURN_BOOL(false);
+	if (look_nlocks >= 0 && look_nlocks < LOOK_MAX_LOCKS)
+		look_locks[look_nlocks++] = tag;
+	else if (look_nlocks >= 0)
+		look_nlocks = LOOK_MAX_LOCKS + 1;	/* too many to count: none is given back */
+	PG_RETURN_BOOL(true);
 }
 
+/* A look that may give back the claim locks it takes (a waiting call at a limited queue). */
 static void
-look_end(DirectWrite *w, LookFrame f, int64 got)
+look_begin(bool counting)
 {
-	if (!f.sub)
-		return;
-	direct_close(w);
-	if (got > 0)
-		ReleaseCurrentSubTransaction();
-	else
-		RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(f.cxt);
-	CurrentResourceOwner = f.owner;
+	look_nlocks = counting ? 0 : -1;
+}
+
+/* Ends the look: when it claimed nothing, the claim locks it took are given back. */
+static void
+look_end(int64 got)
+{
+	int			i;
+
+	if (got == 0 && look_nlocks >= 0 && look_nlocks <= LOOK_MAX_LOCKS)
+		for (i = look_nlocks - 1; i >= 0; i--)
+			LockRelease(&look_locks[i], ExclusiveLock, false);
+	look_nlocks = -1;
 }
 
 static void
@@ -2407,10 +2422,10 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		}
 		{
 			DirectWrite w = {0};
-			LookFrame	f = look_begin(&w, queue_limited(qv));
 
+			look_begin(queue_limited(qv));
 			got = claim_into(&w, rsinfo, q, qv, qnull, n, lease_isnull, lease);
-			look_end(&w, f, got);
+			look_end(got);
 			direct_close(&w);
 		}
 		SPI_finish();
@@ -2443,7 +2458,6 @@ task_dequeue(PG_FUNCTION_ARGS)
 	bool		qnull[NUM_QUEUE_COLUMNS];
 	bool		isnull;
 	int64		got;
-	LookFrame	look;
 	bool		waits;
 	Datum		wargs[6];
 	bool		wnulls[6] = {false, false, false, true, true, true};
@@ -2518,7 +2532,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 		}
 	}
 
-	look = look_begin(&w, waits && queue_limited(qv));
+	look_begin(waits && queue_limited(qv));
 	got = claim_into(&w, rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 
 	/* a short queue: also look for expired leases to take over */
@@ -2532,7 +2546,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 			got += claim_into(&w, rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
-	look_end(&w, look, got);
+	look_end(got);
 
 	/*
 	 * Nothing to do and a wait: sleep (at once woken by a commit since the

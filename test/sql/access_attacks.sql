@@ -528,8 +528,10 @@ DROP TABLE forged;
 -- ============================================================ locks no tenant may take
 -- The extension's locks were advisory locks on secret keys, but a held key
 -- shows in pg_locks and anyone could take it: another tenant's limited
--- queue gave up its claims, archiving stopped for everyone. They are locks
--- of rows and of a table that no tenant may lock.
+-- queue gave up its claims, archiving stopped for everyone. Archiving's is
+-- a lock of a table that no tenant may lock; the claim lock was the lock of
+-- the queue's (service's) row and is now a lock in a space no SQL function
+-- takes (features_limits_race (j)): neither row may be locked either.
 SET ROLE regress_attack_other;
 BEGIN;
 \set ON_ERROR_STOP 0

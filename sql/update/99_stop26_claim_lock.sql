@@ -1,0 +1,10 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 26. The claim lock of a limited queue is a lock no SQL function can
+-- take, on a key keyed with the secret (task._claim_lock_take, C), not the
+-- lock of the queue's or the service's row: it needs no transaction id, and
+-- a waiting task_dequeue gives it back before it sleeps.
+-- @replace function task._claim_lock_take
+REVOKE ALL ON FUNCTION task._claim_lock_take(bigint, boolean) FROM PUBLIC;
+-- @replace function task._claim_lock_row
+-- @replace function task._claim_lock
