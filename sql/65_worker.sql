@@ -274,7 +274,7 @@ COMMENT ON FUNCTION task._lock_key(text) IS
 
 -- The claim lock of a limited queue (of its service when the service is
 -- capped), held until the transaction ends: a lock on a key only the
--- extension can compute (task._lock_key, keyed with a secret) in a space
+-- extension can compute (keyed with the secret, as task._lock_key) in a space
 -- of advisory locks that no SQL function can take (src/hotpath.c,
 -- task_claim_lock_take), so no tenant can hold it against the queue or
 -- tell from pg_locks whose it is. It needs no transaction id, and a
@@ -310,19 +310,19 @@ COMMENT ON FUNCTION task._claim_lock(task.queue) IS
 -- all (wait false), or waiting (lock_timeout applies). True when taken.
 -- (Until stop 26 it was the lock of the queue's or the service's row,
 -- which gave the transaction an id and could not be let go before its end.)
-CREATE FUNCTION task._claim_lock_take(key bigint, wait boolean) RETURNS boolean
+CREATE FUNCTION task._claim_lock_take(name text, wait boolean) RETURNS boolean
     AS 'MODULE_PATHNAME', 'task_claim_lock_take' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION task._claim_lock_take(bigint, boolean) IS
-    'Internal: takes the claim lock of a key until the transaction ends (a lock no SQL function can take); false when not wait and another transaction holds it.';
+COMMENT ON FUNCTION task._claim_lock_take(text, boolean) IS
+    'Internal: takes the claim lock of a name until the transaction ends (a lock no SQL function can take, on the name''s key hashed with task.lock_secret); false when not wait and another transaction holds it.';
 
 CREATE FUNCTION task._claim_lock_row(q task.queue, wait boolean, queue_row boolean DEFAULT false) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 BEGIN
     IF q.service_capped AND NOT queue_row THEN
-        RETURN task._claim_lock_take(task._lock_key('claim lock of service ' || q.owner), wait);
+        RETURN task._claim_lock_take('claim lock of service ' || q.owner, wait);
     END IF;
-    RETURN task._claim_lock_take(task._lock_key('claim lock of queue ' || q.name), wait);
+    RETURN task._claim_lock_take('claim lock of queue ' || q.name, wait);
 END
 $$;
 COMMENT ON FUNCTION task._claim_lock_row(task.queue, boolean, boolean) IS

@@ -5,6 +5,6 @@
 -- lock of the queue's or the service's row: it needs no transaction id, and
 -- a waiting task_dequeue gives it back before it sleeps.
 -- @replace function task._claim_lock_take
-REVOKE ALL ON FUNCTION task._claim_lock_take(bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION task._claim_lock_take(text, boolean) FROM PUBLIC;
 -- @replace function task._claim_lock_row
 -- @replace function task._claim_lock
