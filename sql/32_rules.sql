@@ -26,7 +26,7 @@ COMMENT ON FUNCTION task._check_new_status(task.status) IS
 CREATE FUNCTION task._check_batch(code text, parameters jsonb[], ordering_keys text[]) RETURNS void
     AS 'MODULE_PATHNAME', 'task_check_batch' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION task._check_batch(text, jsonb[], text[]) IS
-    'Internal: the trigger''s rules for the code, parameters and ordering keys of a task_create_many batch, checked before it takes serials (the CONTEXT names the task); NULLs are left to the trigger.';
+    'Internal: the trigger''s rules for the code, parameters and ordering keys of a task_create_many batch, checked before it takes serials (the CONTEXT names the task); a NULL code is refused, other NULLs are left to the trigger.';
 
 -- A value of an enum given as text (the HTTP layer's status, an account's
 -- type): the value when it is a label of the enum, else 22023 naming the

@@ -258,23 +258,19 @@ COMMENT ON FUNCTION task._lease_token(integer) IS
 
 -- A keyed hash (SHA-256) of a name and the secret task.lock_secret, that
 -- no other role can compute: the suffix of a queue's NOTIFY channel
--- (task_queue_notify). Not an advisory lock's key: one shows in pg_locks
--- while it is held, and anyone may take it then; the claim lock of a
--- limited queue is keyed with it, in a space of locks no SQL function can
--- take: task._claim_lock_take).
+-- (task_queue_notify) and the key of a limited queue's claim lock
+-- (task._claim_lock_take, in a space of locks no SQL function can take: an
+-- advisory key, however secret, shows in pg_locks while it is held). In C
+-- (src/hotpath.c): the SQL function it was cost a limited claim twice its
+-- lock.
 CREATE FUNCTION task._lock_key(name text) RETURNS bigint
-    LANGUAGE sql STABLE
-AS $$
-    SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(
-               s.last_value::text || '/' || _lock_key.name, 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint
-      FROM task.lock_secret s
-$$;
+    AS 'MODULE_PATHNAME', 'task_lock_key' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION task._lock_key(text) IS
     'Internal: a 64-bit keyed hash of a name and the secret task.lock_secret (the suffix of a queue''s NOTIFY channel).';
 
 -- The claim lock of a limited queue (of its service when the service is
 -- capped), held until the transaction ends: a lock on a key only the
--- extension can compute (keyed with the secret, as task._lock_key) in a space
+-- extension can compute (task._lock_key) in a space
 -- of advisory locks that no SQL function can take (src/hotpath.c,
 -- task_claim_lock_take), so no tenant can hold it against the queue or
 -- tell from pg_locks whose it is. It needs no transaction id, and a
@@ -313,7 +309,7 @@ COMMENT ON FUNCTION task._claim_lock(task.queue) IS
 CREATE FUNCTION task._claim_lock_take(name text, wait boolean) RETURNS boolean
     AS 'MODULE_PATHNAME', 'task_claim_lock_take' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION task._claim_lock_take(text, boolean) IS
-    'Internal: takes the claim lock of a name until the transaction ends (a lock no SQL function can take, on the name''s key hashed with task.lock_secret); false when not wait and another transaction holds it.';
+    'Internal: takes the claim lock of a name until the transaction ends (a lock no SQL function can take, on task._lock_key of the name); false when not wait and another transaction holds it.';
 
 CREATE FUNCTION task._claim_lock_row(q task.queue, wait boolean, queue_row boolean DEFAULT false) RETURNS boolean
     LANGUAGE plpgsql

@@ -40,6 +40,7 @@
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
+#include "mb/pg_wchar.h"
 #include "utils/fmgrprotos.h"
 #include "common/sha2.h"
 #include "common/cryptohash.h"
@@ -2312,7 +2313,7 @@ queue_limited(const Datum *qv)
  * transaction-level lock of the queue (or of its service, when capped) on
  * a key only the extension can compute (task._lock_key) and in a space no
  * SQL function can take (advisory, fourth field CLAIM_LOCK_SPACE: the
- * pg_advisory_* functions use 1 and 2; claim_lock_key). It needs no transaction id, and
+ * pg_advisory_* functions use 1 and 2; lock_key). It needs no transaction id, and
  * unlike a row lock it can be let go before the transaction ends: a
  * waiting call's look at a limited queue that claims nothing gives back
  * the locks it took (look_begin / look_end), so the sleeper holds neither
@@ -2330,18 +2331,23 @@ static int	look_nlocks = -1;	/* -1: no look is counting */
 PG_FUNCTION_INFO_V1(task_claim_lock_take);
 
 /*
- * The key of a claim lock's name: the first 8 bytes of SHA-256 of the
- * secret (task.lock_secret's value), "/" and the name, as task._lock_key
- * computes it for a UTF-8 database, without its SQL call (a third of a
- * limited claim's lock).
+ * task._lock_key(name text) → bigint: a keyed hash of a name that no other
+ * role can compute: the first 8 bytes of SHA-256 of the secret
+ * (task.lock_secret's value), "/" and the name in UTF-8. The key of a
+ * claim lock (below) and the suffix of a queue's NOTIFY channel
+ * (task_queue_notify). It was a SQL function, whose call cost twice the
+ * claim lock it keyed.
  */
+PG_FUNCTION_INFO_V1(task_lock_key);
+
 static uint64
-claim_lock_key(text *name)
+lock_key(text *name)
 {
 	Oid			seq = get_relname_relid("lock_secret", get_namespace_oid("task", false));
 	LOCAL_FCINFO(fc, 1);
 	Datum		secret;
-	char	   *prefix;
+	char	   *s;
+	char	   *utf8;
 	pg_cryptohash_ctx *ctx;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	uint64		key = 0;
@@ -2355,25 +2361,29 @@ claim_lock_key(text *name)
 	secret = pg_sequence_last_value(fc);
 	if (fc->isnull)
 		elog(ERROR, "sequence task.lock_secret has no value");
-	prefix = psprintf(INT64_FORMAT "/", DatumGetInt64(secret));
+	s = psprintf(INT64_FORMAT "/%.*s", DatumGetInt64(secret), (int) VARSIZE_ANY_EXHDR(name), VARDATA_ANY(name));
+	utf8 = pg_server_to_any(s, strlen(s), PG_UTF8);
 	ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) prefix, strlen(prefix)) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) < 0 ||
+	if (pg_cryptohash_init(ctx) < 0 || pg_cryptohash_update(ctx, (uint8 *) utf8, strlen(utf8)) < 0 ||
 		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute the claim lock's key");
+		elog(ERROR, "could not compute a keyed hash");
 	pg_cryptohash_free(ctx);
-	pfree(prefix);
 	for (i = 0; i < 8; i++)
 		key = (key << 8) | digest[i];
 	return key;
+}
+
+Datum
+task_lock_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) lock_key(PG_GETARG_TEXT_PP(0)));
 }
 
 /* task._claim_lock_take(name text, wait boolean) → boolean: the claim lock of name; false when not wait and held */
 Datum
 task_claim_lock_take(PG_FUNCTION_ARGS)
 {
-	uint64		key = claim_lock_key(PG_GETARG_TEXT_PP(0));
+	uint64		key = lock_key(PG_GETARG_TEXT_PP(0));
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, CLAIM_LOCK_SPACE);

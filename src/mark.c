@@ -408,6 +408,23 @@ claim_admit(int i)
 }
 
 /*
+ * Entry m's marks and what it remembers of commits, forgotten (a new
+ * queue takes it, or task.task's triggers changed since they were kept);
+ * stamped with the triggers this backend sees. Under m's spinlock.
+ */
+static void
+forget_entry(ClaimMark *m)
+{
+	m->triggers = triggers_seen;
+	m->state = MARK_UNKNOWN;
+	m->generation++;
+	m->recent_any = false;
+	m->lease_known = false;
+	m->lease_generation++;
+	m->lease_recent_any = false;
+}
+
+/*
  * Entry m now holds the marks of queue key: if it held another queue's,
  * neither of them is known for this one. Under m's spinlock.
  */
@@ -418,13 +435,7 @@ take_entry(ClaimMark *m, uint64 key, int32 owner)
 		return;
 	m->key = key;
 	m->owner = owner;
-	m->triggers = triggers_seen;
-	m->state = MARK_UNKNOWN;
-	m->generation++;
-	m->recent_any = false;
-	m->lease_known = false;
-	m->lease_generation++;
-	m->lease_recent_any = false;
+	forget_entry(m);
 }
 
 /* Give back the place held in entry i, if any. */
@@ -598,13 +609,7 @@ entry_triggers(ClaimMark *m, uint64 key, int32 owner)
 	/* another queue's entry: unknown to this one anyway (take_entry) */
 	if (m->key != key || m->owner != owner || m->triggers == triggers_seen)
 		return;
-	m->triggers = triggers_seen;
-	m->state = MARK_UNKNOWN;
-	m->generation++;
-	m->recent_any = false;
-	m->lease_known = false;
-	m->lease_generation++;
-	m->lease_recent_any = false;
+	forget_entry(m);
 }
 
 /* The oid, xmin and enabled state of each trigger of relation relid. */

@@ -482,14 +482,6 @@ batch_error_context(void *arg)
 }
 
 /*
- * task._check_batch(code, parameters, ordering_keys): the trigger's rules
- * for the fields task_create_many gives each of its tasks, for the whole
- * batch before it takes a serial. The trigger checks each row after its
- * id was drawn, so a batch refused at its last task had taken a serial of
- * the one sequence every service shares for each task before it
- * (docs/THREAT-MODEL.md, "Task serials"). NULLs are left to the trigger.
- */
-/*
  * A task without a code: the error of the transition trigger
  * (validate_columns) and of task_create_many's check of its batch, which
  * refuses it before a serial is drawn.
@@ -502,6 +494,16 @@ task_code_null_error(void)
 			 errmsg("task code must not be null"),
 			 errhint("Pass code => the workflow, dot-separated identifiers such as accounts.buyers.transfer.")));
 }
+
+/*
+ * task._check_batch(code, parameters, ordering_keys): the trigger's rules
+ * for the fields task_create_many gives each of its tasks, for the whole
+ * batch before it takes a serial. The trigger checks each row after its
+ * id was drawn, so a batch refused at its last task had taken a serial of
+ * the one sequence every service shares for each task before it
+ * (docs/THREAT-MODEL.md, "Task serials"). A NULL code is refused here too;
+ * other NULLs are left to the trigger.
+ */
 
 Datum
 task_check_batch(PG_FUNCTION_ARGS)

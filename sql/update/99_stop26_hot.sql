@@ -7,3 +7,6 @@
 -- @replace function task._queue_for_create_direct
 REVOKE ALL ON FUNCTION task._queue_for_create_direct(text) FROM PUBLIC;
 -- @replace function task.task_create_many
+-- task._check_batch refuses a NULL code (stop 25, in the library): its
+-- comment says so.
+-- @replace function task._check_batch
