@@ -661,9 +661,11 @@ CREATE FUNCTION task.task_dequeue(
     SET plan_cache_mode = force_generic_plan
     SET enable_seqscan = off;  -- docs/QUEUE.md, "Plans made on an empty table"
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing; a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing (with wait, not before it is unpaused or wait passes); a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
--- One sleep of a task_dequeue(wait => ...) whose look found nothing: until
+-- One sleep of a task_dequeue(wait => ...) whose look found nothing (or
+-- whose queue is paused: then until a commit wakes the queue, such as the
+-- unpause's, or the end of the wait): until
 -- a commit moves the queue's wake generation past seq (read before the
 -- look, so a commit since then ends it at once), the earliest scheduled
 -- task of the queue is due (no commit announces that), or "until", the end
@@ -696,6 +698,12 @@ BEGIN
         PERFORM task._check_wait_isolation('task_dequeue',
             'Its snapshot would never see tasks committed after it started.',
             'Call it in READ COMMITTED (the default), or with wait => ''0''.');
+    END IF;
+    -- paused: nothing is claimed until the unpause, whose commit wakes
+    -- the queue (task_queue_configure), or the wait's end
+    IF q.paused THEN
+        PERFORM task._wait_sleep(key, seq, task._ms_until(until), q.name);
+        RETURN;
     END IF;
     -- the earliest task not yet due: within the claim mark's level from
     -- now on (an index range), then in the levels below; none before the
@@ -791,6 +799,10 @@ BEGIN
     END IF;
     q := task._worker_queue(_dequeue.queue, missing_ok => true);
     IF q.paused THEN
+        -- with a wait, the C function sleeps until the unpause
+        IF _dequeue.wait > '0' THEN
+            RETURN QUERY SELECT * FROM task.task_dequeue(_dequeue.queue, _dequeue.n, _dequeue.lease, _dequeue.wait);
+        END IF;
         RETURN;
     END IF;
 

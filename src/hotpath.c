@@ -2461,9 +2461,15 @@ dequeue_wait(FunctionCallInfo fcinfo, Datum *args, bool *nulls, int32 n)
 		}
 		if (DatumGetBool(qv[QC_PAUSED]))
 		{
+			/*
+			 * Paused: nothing to claim, and a wake that brought this
+			 * call here is another waiter's to use; sleep on until the
+			 * unpause's commit (task_queue_configure wakes the queue)
+			 */
 			SPI_finish();
 			task_wait_unused_wake();
-			return;
+			got = 0;
+			continue;
 		}
 		if (nulls[4] && queue_limited(qv))
 		{
@@ -2512,6 +2518,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		got;
 	bool		waits;
+	bool		paused;
 	Datum		wargs[6];
 	bool		wnulls[6] = {false, false, false, true, true, true};
 	DirectWrite w = {0};
@@ -2553,7 +2560,7 @@ task_dequeue(PG_FUNCTION_ARGS)
 	q = queue_by_name(PG_GETARG_DATUM(0), CP_QUEUE);
 	q = (HeapTupleHeader) DatumGetPointer(datumCopy(PointerGetDatum(q), false, -1));
 	queue_values(q, qv, qnull);
-	if (DatumGetBool(qv[QC_PAUSED]))
+	if (DatumGetBool(qv[QC_PAUSED]) && !waits)
 	{
 		direct_close(&w);
 		SPI_finish();
@@ -2585,11 +2592,28 @@ task_dequeue(PG_FUNCTION_ARGS)
 		}
 	}
 
-	look_begin(waits && queue_limited(qv));
-	got = claim_into(&w, rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	/*
+	 * Paused, and the call waits: the queue read again after the
+	 * generations, so that an unpause committed before them is seen here
+	 * and one after them ends the sleep; still paused, it sleeps at once
+	 * (dequeue_wait, which sleeps while the queue stays paused).
+	 */
+	got = 0;
+	if (DatumGetBool(qv[QC_PAUSED]))
+	{
+		q = queue_by_name(PG_GETARG_DATUM(0), CP_QUEUE);
+		q = (HeapTupleHeader) DatumGetPointer(datumCopy(PointerGetDatum(q), false, -1));
+		queue_values(q, qv, qnull);
+	}
+	paused = DatumGetBool(qv[QC_PAUSED]);
+	if (!paused)
+	{
+		look_begin(waits && queue_limited(qv));
+		got = claim_into(&w, rsinfo, q, qv, qnull, n, PG_ARGISNULL(2), PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
+	}
 
 	/* a short queue: also look for expired leases to take over */
-	if (got < n)
+	if (!paused && got < n)
 	{
 		args[0] = PointerGetDatum(q);
 		args[1] = Int32GetDatum((int32) (n - got));
@@ -2599,7 +2623,8 @@ task_dequeue(PG_FUNCTION_ARGS)
 			got += claim_into(&w, rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));
 	}
-	look_end(got);
+	if (!paused)
+		look_end(got);
 
 	/*
 	 * Nothing to do and a wait: sleep (at once woken by a commit since the
