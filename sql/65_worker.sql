@@ -76,7 +76,7 @@ BEGIN
                     AND x.status = 'processing' AND x.lease_until >= since AND x.lease_until < upto
                   ORDER BY x.lease_until
                   LIMIT max_rows
-                  FOR UPDATE SKIP LOCKED);
+                  FOR NO KEY UPDATE SKIP LOCKED);
     IF cardinality(ids) < max_rows THEN
         stored := task._lease_set(q.owner, q.name, upto);
     END IF;
@@ -88,7 +88,7 @@ BEGIN
                                AND x.id <> ALL (ids)
                              ORDER BY x.started_at
                              LIMIT max_rows - cardinality(ids)
-                             FOR UPDATE SKIP LOCKED);
+                             FOR NO KEY UPDATE SKIP LOCKED);
     END IF;
     IF cardinality(ids) = 0 THEN
         RETURN 0;
@@ -367,7 +367,7 @@ BEGIN
                     OR task._key_turn(q, x.ordering_key, x.id, q.key_concurrency) < q.key_concurrency)
              ORDER BY x.priority DESC, x.run_at, x.id
              LIMIT allowed
-             FOR UPDATE SKIP LOCKED);
+             FOR NO KEY UPDATE SKIP LOCKED);
     END IF;
     RETURN QUERY
     WITH claimed AS (
@@ -484,7 +484,7 @@ BEGIN
            AND task._claimable_version('task.task', x.ctid)
          ORDER BY array_position(turns, x.id)
          LIMIT n
-         FOR UPDATE SKIP LOCKED);
+         FOR NO KEY UPDATE SKIP LOCKED);
 END
 $$;
 COMMENT ON FUNCTION task._lock_turns(task.queue, task.task_id[], integer) IS
@@ -661,7 +661,7 @@ CREATE FUNCTION task.task_dequeue(
     SET plan_cache_mode = force_generic_plan
     SET enable_seqscan = off;  -- docs/QUEUE.md, "Plans made on an empty table"
 COMMENT ON FUNCTION task.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing (with wait, not before it is unpaused or wait passes); a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
+    'Worker: claims up to n runnable tasks of the queue, higher priority first and FIFO within a priority (FOR NO KEY UPDATE SKIP LOCKED), sets them processing, counts the attempt and starts the lease; each row carries lease_token for the calls that follow. With complete => id and complete_token (and result or resource) it first completes the previous task: one round trip per task; complete_batch with complete_tokens does the same for a batch, in one statement, all or nothing. A paused queue returns nothing (with wait, not before it is unpaused or wait passes); a queue with claim-time limits (max_processing, key_concurrency, rate_limit, key_rate_limit, fair_share, the service cap) returns what they allow. With wait (0..1 hour), an empty queue is waited on until a commit makes work for it (one waiter woken per runnable task; 50 ms polling when task is not in shared_preload_libraries), a scheduled task is due, a task of the service leaves processing (when held back by a cap), the rate window closes, or wait passes (READ COMMITTED only); asleep it holds no snapshot when called directly by a SELECT that reads no table.';
 
 -- One sleep of a task_dequeue(wait => ...) whose look found nothing (or
 -- whose queue is paused: then until a commit wakes the queue, such as the

@@ -176,7 +176,7 @@ static const char *const claim_sql[NUM_CLAIM_PLANS] = {
 	"                       AND (k.status = 'processing' OR k.id < x.id))) "
 	"         ORDER BY x.run_at, x.id "
 	"         LIMIT $7 "
-	"         FOR UPDATE OF x SKIP LOCKED",
+	"         FOR NO KEY UPDATE OF x SKIP LOCKED",
 
 	"SELECT task._write_failed($1, 'complete', false, $2, '{processing}', $3)",
 
@@ -1876,7 +1876,7 @@ claim_where(DirectWrite *w, TupleTableSlot *slot, const ClaimWhere *cw, Snapshot
  * start-up was a sixth of a drained task's instructions): the queue's
  * entries of one priority in the runnable index from (from_at, from_id)
  * on, in its order (run_at, id); each visible version checked as the
- * statement's WHERE (claim_where), then locked FOR UPDATE SKIP LOCKED at
+ * statement's WHERE (claim_where), then locked FOR NO KEY UPDATE SKIP LOCKED at
  * its latest version, which, if it is a newer one, is checked again (the
  * re-check of LockRows under READ COMMITTED; under REPEATABLE READ a
  * version updated since the snapshot is a serialization failure, as
@@ -1926,7 +1926,7 @@ claim_search(DirectWrite *w, int32 owner, text *name, int32 lvl, TimestampTz fro
 		}
 		/* LockRows' flags */
 		res = table_tuple_lock(w->rel, &w->scan->tts_tid, snap, w->old, w->estate->es_output_cid,
-							   LockTupleExclusive, LockWaitSkip,
+							   LockTupleNoKeyExclusive, LockWaitSkip,
 							   TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
 							   (IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION), &tmfd);
 		switch (res)
