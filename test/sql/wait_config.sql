@@ -2,7 +2,8 @@
 -- "Blocking waits"): a queue paused or given a limit by task_queue_configure
 -- while a worker sleeps on it is claimed as it is now, not as it was when the
 -- wait began; a claim rolled back wakes a sleeper (its task is runnable
--- again). The waiters are dblink connections; prints codes and counts only.
+-- again); a wait on a paused queue sleeps until the unpause. The waiters
+-- are dblink connections; prints codes and counts only.
 \set VERBOSITY terse
 SET search_path = task, public;
 CREATE EXTENSION dblink SCHEMA public;
@@ -76,6 +77,22 @@ SELECT dblink_exec('h', 'COMMIT');
 SELECT x AS w1_claimed, clock_timestamp() - :'t0'::timestamptz < interval '10 seconds' AS within_the_wait
   FROM dblink_get_result('w1') AS t(x text);
 SELECT * FROM dblink_get_result('w1') AS t(x text);
+
+-- 5. called with a wait on a queue already paused: w1 sleeps (it does not
+-- return at once), and the unpause's commit wakes it to claim the task
+SELECT name FROM task_queue_create('wcf/p', owner => :'svc', paused => true);
+SELECT code FROM task_create('wcf.p2', 'wcf/p');
+SELECT wcf_sleep('w1', '20 seconds', 'wcf/p') AS asleep;
+SELECT count(*) AS processing FROM task.task WHERE queue = 'wcf/p' AND status = 'processing';
+SELECT clock_timestamp() AS t0 \gset
+SELECT paused FROM task_queue_configure('wcf/p', paused => false);
+SELECT x AS w1_claimed, clock_timestamp() - :'t0'::timestamptz < interval '10 seconds' AS within_the_wait
+  FROM dblink_get_result('w1') AS t(x text);
+SELECT * FROM dblink_get_result('w1') AS t(x text);
+-- without a wait, a paused queue still returns nothing at once
+SELECT paused FROM task_queue_configure('wcf/p', paused => true);
+SELECT code FROM task_create('wcf.p3', 'wcf/p');
+SELECT count(*) AS claimed_paused FROM task_dequeue('wcf/p');
 
 SELECT dblink_disconnect('w1'), dblink_disconnect('w2'), dblink_disconnect('h');
 DROP FUNCTION public.wcf_sleep(text, text, text);
