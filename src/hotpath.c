@@ -1697,6 +1697,68 @@ completable(TupleTableSlot *slot, bool token_isnull, Datum token, bool force)
  * a task.task in the current (SPI's) memory. Not completed: the caller
  * asks task._write_failed why.
  */
+/*
+ * Where this backend's recent claims wrote their tasks' new versions, by
+ * task id (a direct-mapped memo of CLAIMED_TIDS entries; a collision
+ * overwrites): a worker completes what its own connection claimed, and
+ * fetching that version by its tid costs a tenth of a search of the
+ * primary key (whose entries of the task's earlier versions are visited
+ * too). An entry only says where to look: the version there counts when
+ * it is visible to the snapshot and is the task's row (its id and owner),
+ * so the row the search would have found (one version of a row is visible
+ * to a snapshot); else the search runs as before. A rewrite of the table
+ * (a new relfilenode), a block cut off by VACUUM, an update since (a
+ * heartbeat) or a line pointer used again all end in the search.
+ */
+#define CLAIMED_TIDS 1024
+
+typedef struct ClaimedTid
+{
+	int64		id;
+	Oid			relnode;
+	ItemPointerData tid;
+} ClaimedTid;
+
+static ClaimedTid claimed_tids[CLAIMED_TIDS];
+
+static inline ClaimedTid *
+claimed_entry(int64 id)
+{
+	return &claimed_tids[(uint64) id % CLAIMED_TIDS];
+}
+
+static void
+claimed_note(Relation rel, int64 id, ItemPointer tid)
+{
+	ClaimedTid *c = claimed_entry(id);
+
+	c->id = id;
+	c->relnode = rel->rd_node.relNode;
+	c->tid = *tid;
+}
+
+/* The task's version visible to the active snapshot, at its claim's tid, into slot. */
+static bool
+claimed_fetch(Relation rel, int64 id, int32 owner, TupleTableSlot *slot)
+{
+	ClaimedTid *c = claimed_entry(id);
+	bool		isnull;
+
+	if (c->id != id || c->relnode != rel->rd_node.relNode || !ItemPointerIsValid(&c->tid) ||
+		ItemPointerGetBlockNumber(&c->tid) >= RelationGetNumberOfBlocks(rel))
+		return false;
+	c->id = 0;					/* used once: a completion moves the task on */
+	if (!table_tuple_fetch_row_version(rel, &c->tid, GetActiveSnapshot(), slot))
+		return false;
+	slot_getsomeattrs(slot, Max(ins.attnum[IC_ID], ins.attnum[IC_OWNER]));
+	isnull = slot->tts_isnull[ins.attnum[IC_ID] - 1] || slot->tts_isnull[ins.attnum[IC_OWNER] - 1];
+	if (!isnull && DatumGetInt64(slot->tts_values[ins.attnum[IC_ID] - 1]) == id &&
+		DatumGetInt32(slot->tts_values[ins.attnum[IC_OWNER] - 1]) == owner)
+		return true;
+	ExecClearTuple(slot);
+	return false;
+}
+
 static bool
 complete_in(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool result_isnull, Datum result,
 			bool resource_isnull, Datum resource, bool force, Datum *row)
@@ -1712,12 +1774,17 @@ complete_in(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool resul
 		return false;
 	rel = w->rel;
 	slot = w->old;
-	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ins.id_eq, id);
-	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(owner));
-	scan = index_beginscan(rel, w->pkey, GetActiveSnapshot(), 2, 0);
-	index_rescan(scan, key, 2, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot) &&
-		completable(slot, token_isnull, token, force))
+	scan = NULL;
+	if (!claimed_fetch(rel, DatumGetInt64(id), owner, slot))
+	{
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, ins.id_eq, id);
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(owner));
+		scan = index_beginscan(rel, w->pkey, GetActiveSnapshot(), 2, 0);
+		index_rescan(scan, key, 2, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			ExecClearTuple(slot);
+	}
+	if (!TTS_EMPTY(slot) && completable(slot, token_isnull, token, force))
 	{
 		TM_FailureData tmfd;
 		TM_Result	res;
@@ -1742,7 +1809,8 @@ complete_in(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool resul
 			done = true;
 		}
 	}
-	index_endscan(scan);
+	if (scan != NULL)
+		index_endscan(scan);
 	return done;
 }
 
@@ -2000,6 +2068,13 @@ claim_direct(DirectWrite *w, ReturnSetInfo *rsinfo, ItemPointerData *tids, uint6
 		newslot = direct_form(w, slot);
 		if (!direct_update(w, slot, newslot))
 			trigger_skipped("claim");
+		{
+			bool		isnull;
+			Datum		claimed = slot_getattr(newslot, ins.attnum[IC_ID], &isnull);
+
+			if (!isnull)
+				claimed_note(rel, DatumGetInt64(claimed), &newslot->tts_tid);
+		}
 
 		td = DatumGetHeapTupleHeader(ExecFetchSlotHeapTupleDatum(newslot));
 		tuple.t_len = HeapTupleHeaderGetDatumLength(td);

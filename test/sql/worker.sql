@@ -646,3 +646,20 @@ DROP TRIGGER wk_upd_new ON task.task;
 DROP TRIGGER wk_row_new ON task.task;
 DROP TRIGGER wk_of_result ON task.task;
 DROP TRIGGER wk_of_lease ON task.task;
+
+-- ------------------------------------------------------------ the completion finds the claimed row
+-- (the claiming session remembers where its claim wrote the row; any
+-- change since sends it to the primary key)
+SET ROLE wk_svc;
+SELECT id AS v FROM task_create('wk.job', 'wk/sched') \gset
+-- a claim rolled back, then claimed again: completed with the new claim's token
+BEGIN;
+SELECT count(*) AS claimed FROM task_dequeue('wk/sched');
+ROLLBACK;
+SELECT lease_token AS tok FROM task_dequeue('wk/sched') \gset
+RESET ROLE;
+-- the table rewritten while the task is claimed: every row at a new place
+VACUUM FULL task.task;
+SET ROLE wk_svc;
+SELECT status, attempts FROM task_complete(:'v', token => :tok);
+RESET ROLE;
