@@ -843,6 +843,9 @@ static struct
 	AttrNumber *notnull;
 	char		br_upd;			/* the tgenabled of task_transition when it is the only */
 	char		br_ins;			/* BEFORE row trigger of an update, an insert; else 0 */
+	bool		gate_only;		/* upd_desc's AFTER row triggers: the settle gate, and */
+	int			nfkupd;			/* foreign keys' checks of an update of the referencing */
+	AttrNumber	fkupd[INDEX_MAX_KEYS];	/* columns, all of one key (parent): none when NULL */
 	MemoryContext cxt;
 }			ins;
 
@@ -964,6 +967,89 @@ br_only_transition(TriggerDesc *td, int16 event)
 }
 
 /*
+ * The columns of the foreign key of trigger t (referenced: the referenced
+ * table's; else the referencing one's) into keys, and whether it is MATCH
+ * SIMPLE; false when its constraint is not found.
+ */
+static bool
+fk_columns(Trigger *t, bool referenced, int *nkeys, AttrNumber *keys, bool *simple)
+{
+	HeapTuple	con = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
+	AttrNumber	conkey[INDEX_MAX_KEYS];
+	AttrNumber	confkey[INDEX_MAX_KEYS];
+	Oid			pf[INDEX_MAX_KEYS];
+	Oid			pp[INDEX_MAX_KEYS];
+	Oid			ff[INDEX_MAX_KEYS];
+	AttrNumber	delset[INDEX_MAX_KEYS];
+	int			ndelset;
+
+	if (!HeapTupleIsValid(con))
+		return false;
+	DeconstructFkConstraintRow(con, nkeys, conkey, confkey, pf, pp, ff, &ndelset, delset);
+	*simple = ((Form_pg_constraint) GETSTRUCT(con))->confmatchtype == FKCONSTR_MATCH_SIMPLE;
+	ReleaseSysCache(con);
+	memcpy(keys, referenced ? confkey : conkey, sizeof(AttrNumber) * *nkeys);
+	return true;
+}
+
+/*
+ * ins.gate_only: whether the AFTER row triggers of an update left in
+ * ins.upd_desc are the settle gate (task._settle_gate) and the check of
+ * one foreign key (MATCH SIMPLE) of the updated table's own columns,
+ * which queues nothing for a row with a NULL in its key
+ * (RI_FKey_fk_upd_check_required); no transition tables.
+ */
+static void
+gate_only_load(void)
+{
+	Oid			gate = LookupFuncName(list_make2(makeString("task"), makeString("_settle_gate")), 0, NULL, true);
+	int			ngate = 0;
+	int			other = 0;
+	int			i;
+
+	ins.gate_only = false;
+	ins.nfkupd = 0;
+	if (ins.upd_desc == NULL || ins.upd_desc->trig_update_old_table || ins.upd_desc->trig_update_new_table ||
+		!OidIsValid(gate))
+		return;
+	for (i = 0; i < ins.upd_desc->numtriggers; i++)
+	{
+		Trigger    *t = &ins.upd_desc->triggers[i];
+		bool		simple;
+
+		if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_AFTER(t->tgtype) || !TRIGGER_FOR_UPDATE(t->tgtype))
+			continue;
+		if (t->tgfoid == gate)
+		{
+			ngate++;
+			continue;
+		}
+		/* MATCH SIMPLE: a NULL in any column of the key, and no check */
+		if (RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK || ins.nfkupd > 0 ||
+			!fk_columns(t, false, &ins.nfkupd, ins.fkupd, &simple) || !simple)
+			other++;
+	}
+	ins.gate_only = ngate == 1 && other == 0;
+}
+
+/* Whether the foreign keys' update checks gate_only_load found queue nothing for slot (a NULL key). */
+static bool
+fkupd_idle(TupleTableSlot *slot)
+{
+	int			k;
+
+	for (k = 0; k < ins.nfkupd; k++)
+	{
+		bool		isnull;
+
+		(void) slot_getattr(slot, ins.fkupd[k], &isnull);
+		if (isnull)
+			return true;
+	}
+	return ins.nfkupd == 0;
+}
+
+/*
  * ins.ri: the triggers of rel (task.task) a write may leave out (RiSkip);
  * ins.upd_desc and ins.ins_desc: its triggers without them.
  */
@@ -987,30 +1073,18 @@ ri_skip_load(Relation rel)
 		bool		on_insert = type == RI_TRIGGER_FK &&
 			t->tgtype == (TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT);
 		RiSkip	   *r = &ins.ri[ins.nri];
-		HeapTuple	con;
-		AttrNumber	conkey[INDEX_MAX_KEYS];
-		AttrNumber	confkey[INDEX_MAX_KEYS];
-		Oid			pf[INDEX_MAX_KEYS];
-		Oid			pp[INDEX_MAX_KEYS];
-		Oid			ff[INDEX_MAX_KEYS];
-		AttrNumber	delset[INDEX_MAX_KEYS];
-		int			ndelset;
 
 		if (!on_update && !on_insert)
 			continue;
-		con = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
-		if (!HeapTupleIsValid(con))
+		if (!fk_columns(t, on_update, &r->nkeys, r->keys, &r->simple))
 			continue;			/* not a key after all: left in */
-		DeconstructFkConstraintRow(con, &r->nkeys, conkey, confkey, pf, pp, ff, &ndelset, delset);
-		r->simple = ((Form_pg_constraint) GETSTRUCT(con))->confmatchtype == FKCONSTR_MATCH_SIMPLE;
-		ReleaseSysCache(con);
-		memcpy(r->keys, on_update ? confkey : conkey, sizeof(AttrNumber) * r->nkeys);
 		r->tgoid = t->tgoid;
 		r->on_update = on_update;
 		ins.nri++;
 	}
 	ins.upd_desc = ri_desc(td, true);
 	ins.ins_desc = ri_desc(td, false);
+	gate_only_load();
 	ins.br_upd = br_only_transition(td, TRIGGER_TYPE_UPDATE);
 	ins.br_ins = br_only_transition(td, TRIGGER_TYPE_INSERT);
 }
@@ -1364,6 +1438,18 @@ trigger_skipped(const char *what)
 			 errhint("A BEFORE trigger on task.task must return the row for the extension's writes.")));
 }
 
+/* Whether the update of old into slot moves the task into completed (the direct writes' one final status). */
+static bool
+settles(TupleTableSlot *old, TupleTableSlot *slot)
+{
+	bool		n1;
+	bool		n2;
+	Datum		from = slot_getattr(old, ins.attnum[IC_STATUS], &n1);
+	Datum		to = slot_getattr(slot, ins.attnum[IC_STATUS], &n2);
+
+	return !n1 && !n2 && DatumGetObjectId(to) == claim_cache.completed && DatumGetObjectId(from) != claim_cache.completed;
+}
+
 /*
  * The AFTER row triggers of an insert (old NULL) or an update of old's
  * version: without the foreign keys' triggers that would do nothing for
@@ -1379,6 +1465,16 @@ direct_after(DirectWrite *w, TriggerDesc *desc, ExprState **when, TupleTableSlot
 
 	if (desc != NULL && ri_skippable(old, slot))
 	{
+		/*
+		 * A completion whose only AFTER row trigger left is the settle
+		 * gate, which would do nothing for this row: no event queued
+		 * (its firing at the end of the statement, the tuples fetched
+		 * again, was a twelfth of a drained task's instructions).
+		 */
+		if (old != NULL && ins.gate_only && w->tcs == NULL && recheck == NIL &&
+			settles(old, slot) && fkupd_idle(slot) &&
+			!task_settle_gate_acts(w->rel, ExecFetchSlotHeapTuple(slot, false, NULL)))
+			return;
 		rri->ri_TrigDesc = desc;
 		rri->ri_TrigWhenExprs = when;
 	}

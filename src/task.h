@@ -101,6 +101,8 @@ extern int64 task_lease_token_for(int32 revision);
 /* the trigger task_transition and its work on a row (transition.c) */
 extern Datum task_transition(PG_FUNCTION_ARGS);
 extern void task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *values, bool *nulls);
+/* whether the trigger task_settle_dependents, fired for this new row, would act (transition.c) */
+extern bool task_settle_gate_acts(Relation rel, HeapTuple newtuple);
 /* a claim mark as task._mark_get returns it (at: a position; else from the beginning) */
 typedef struct TaskMarkRead
 {

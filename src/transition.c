@@ -1322,16 +1322,38 @@ settle_needed(Relation rel, Datum owner, Datum id, Datum queue)
 	return needed;
 }
 
+/*
+ * Whether the gate, fired for the new row tuple (a move into a final
+ * status: the trigger's WHEN, task._settles), calls
+ * task._settle_dependents: a marketplace task's row, a task another one
+ * depends on, a queue with a notify channel. The direct writes
+ * (src/hotpath.c) ask it for a completion before they queue the
+ * trigger's event: when the gate would do nothing, no event is queued.
+ */
+bool
+task_settle_gate_acts(Relation rel, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		isnull;
+	Datum		code;
+	Datum		owner;
+	Datum		id;
+	Datum		queue;
+
+	load_cache(rel);
+	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
+	if (!isnull && is_market_code(code))
+		return true;
+	owner = heap_getattr(tuple, cache.attnum[COL_OWNER], desc, &isnull);
+	id = heap_getattr(tuple, cache.attnum[COL_ID], desc, &isnull);
+	queue = heap_getattr(tuple, cache.attnum[COL_QUEUE], desc, &isnull);
+	return settle_needed(rel, owner, id, queue);
+}
+
 Datum
 task_settle_gate(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	desc;
-	HeapTuple	tuple;
-	bool		isnull;
-	Datum		code;
-	bool		needed;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
@@ -1339,23 +1361,7 @@ task_settle_gate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("task_settle_gate() must be fired AFTER UPDATE FOR EACH ROW")));
 
-	rel = trigdata->tg_relation;
-	desc = RelationGetDescr(rel);
-	load_cache(rel);
-	tuple = trigdata->tg_newtuple;
-
-	/* a move into a final status only: the trigger's WHEN (task._settles) */
-	code = heap_getattr(tuple, cache.attnum[COL_CODE], desc, &isnull);
-	needed = !isnull && is_market_code(code);
-	if (!needed)
-	{
-		Datum		owner = heap_getattr(tuple, cache.attnum[COL_OWNER], desc, &isnull);
-		Datum		id = heap_getattr(tuple, cache.attnum[COL_ID], desc, &isnull);
-		Datum		queue = heap_getattr(tuple, cache.attnum[COL_QUEUE], desc, &isnull);
-
-		needed = settle_needed(rel, owner, id, queue);
-	}
-	if (needed)
+	if (task_settle_gate_acts(trigdata->tg_relation, trigdata->tg_newtuple))
 	{
 		Oid			fn = LookupFuncName(list_make2(makeString("task"), makeString("_settle_dependents")),
 										0, NULL, false);
