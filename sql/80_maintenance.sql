@@ -370,6 +370,12 @@ COMMENT ON FUNCTION task._cron_check(text) IS
 
 -- Schedule (or replace) a named pg_cron job owned by the extension's owner,
 -- turning pg_cron's bare "invalid schedule" into an error with a hint.
+-- pg_cron 1.4 stores with a new job the host, port and database it runs
+-- in (cron.host, this server's port, this database) and keeps them when
+-- the name is scheduled again: a job that came with a dump of another
+-- server (or was made before cron.host changed) would go on connecting
+-- there -- to the old server, when it still runs. Such a job is made anew
+-- (in the same subtransaction: a bad schedule leaves it as it was).
 CREATE FUNCTION task._cron_schedule(job text, schedule text, command text) RETURNS bigint
     LANGUAGE plpgsql
 AS $$
@@ -378,6 +384,13 @@ BEGIN
         RAISE EXCEPTION 'a cron schedule is required'
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Use a five-field cron expression such as ''* * * * *'' (every minute).';
+    END IF;
+    IF EXISTS (SELECT FROM cron.job j
+                WHERE j.jobname = _cron_schedule.job AND j.username = current_user
+                  AND (j.nodename IS DISTINCT FROM coalesce(current_setting('cron.host', true), 'localhost')
+                       OR j.nodeport IS DISTINCT FROM current_setting('port')::integer
+                       OR j.database IS DISTINCT FROM current_database())) THEN
+        PERFORM cron.unschedule(_cron_schedule.job);
     END IF;
     RETURN cron.schedule(job, schedule, command);
 EXCEPTION WHEN invalid_parameter_value THEN
@@ -388,7 +401,7 @@ EXCEPTION WHEN invalid_parameter_value THEN
 END
 $$;
 COMMENT ON FUNCTION task._cron_schedule(text, text, text) IS
-    'Internal: cron.schedule(job, schedule, command) with a clear error for a bad schedule.';
+    'Internal: cron.schedule(job, schedule, command) with a clear error for a bad schedule; a job of that name stored for another host, port or database (restored from another server) is made anew.';
 
 -- Remove a named pg_cron job of the extension's owner if it exists.
 CREATE FUNCTION task._cron_unschedule(job text) RETURNS boolean
@@ -446,6 +459,10 @@ BEGIN
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,
                                     'SELECT task.task_maintain()', current_database()));
     job := task._cron_schedule('task-maintain', task_cron_enable.schedule, 'SELECT task.task_maintain()');
+    -- and the job of every recurring task: a restore of schema task alone
+    -- brings the schedules without their jobs, one of another server's
+    -- dump brings jobs that connect to that server (task._cron_schedule)
+    PERFORM task._schedule_cron(s.owner, s.name, s.cron) FROM task.schedule s;
     -- a job that cannot run is not scheduled silently
     problem := task._cron_connect_problem(current_setting('cron.use_background_workers', true),
                                           current_setting('cron.host', true),
@@ -469,7 +486,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_cron_enable(text) IS
-    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute); returns the pg_cron job id. Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
+    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute), and (again) the job of every recurring task (task_schedule), each for this server, port and database (run it after a restore); returns the pg_cron job id of "task-maintain". Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
 
 CREATE FUNCTION task.task_cron_disable() RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER

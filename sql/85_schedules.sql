@@ -10,6 +10,15 @@ CREATE FUNCTION task._schedule_job(owner integer, name text) RETURNS text
            OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) name;
 COMMENT ON FUNCTION task._schedule_job(integer, text) IS 'Internal: the pg_cron job name of a schedule.';
 
+-- Install (or replace) the pg_cron job of a schedule (task_schedule, and
+-- task_cron_enable for every schedule).
+CREATE FUNCTION task._schedule_cron(owner integer, name text, cron text) RETURNS bigint
+    LANGUAGE sql
+    RETURN task._cron_schedule(task._schedule_job(owner, name), cron,
+                               pg_catalog.format('SELECT task._run_schedule(%s, %L)', owner, name));
+COMMENT ON FUNCTION task._schedule_cron(integer, text, text) IS
+    'Internal: installs (or replaces) the pg_cron job of the schedule name of service owner, running task._run_schedule on cron.';
+
 -- Create the task a template describes, as the caller.
 CREATE FUNCTION task._schedule_task(template jsonb) RETURNS task.task
     LANGUAGE plpgsql
@@ -129,8 +138,7 @@ BEGIN
     ON CONFLICT (owner, name) DO UPDATE
        SET cron = excluded.cron, queue = excluded.queue, template = excluded.template
     RETURNING * INTO s;
-    PERFORM task._cron_schedule(task._schedule_job(owner_id, task_schedule.name), task_schedule.cron,
-                                format('SELECT task._run_schedule(%s, %L)', owner_id, task_schedule.name));
+    PERFORM task._schedule_cron(owner_id, task_schedule.name, task_schedule.cron);
     RETURN s;
 END
 $$;

@@ -332,6 +332,33 @@ DELETE FROM task.schedule WHERE name = 'broken';
 SELECT task._run_schedule(task.service_number(:'svc'), 'broken') AS no_task;
 SELECT jobname FROM cron.job WHERE jobname LIKE 'task-schedule:%' ORDER BY jobname;
 
+-- ------------------------------------------------------------ pg_cron jobs after a restore
+-- task_cron_enable() makes every job again for this server: a whole dump of
+-- another server brings jobs that connect there (pg_cron keeps the host,
+-- port and database a job was first scheduled with when its name is
+-- scheduled again), and a restore of schema task alone brings the
+-- schedules without their jobs
+SET ROLE mt_svc;
+SELECT name FROM task_schedule('restored', '0 0 31 2 *', '{"code": "mt.restored", "queue": "mt/sched"}');
+RESET ROLE;
+SELECT task_cron_enable() IS NOT NULL AS enabled;
+UPDATE cron.job SET nodename = 'old-server', nodeport = 1 WHERE jobname = 'task-maintain';
+DELETE FROM cron.job WHERE jobname LIKE 'task-schedule:%:restored';
+SELECT task_cron_enable() IS NOT NULL AS enabled_again;
+SELECT jobname, schedule, command, nodename = coalesce(current_setting('cron.host', true), 'localhost') AS this_host,
+       nodeport = current_setting('port')::integer AS this_port, database = current_database() AS this_database
+  FROM cron.job WHERE jobname = 'task-maintain' OR jobname LIKE 'task-schedule:%' ORDER BY jobname;
+-- a schedule pg_cron refuses leaves the job as it was
+UPDATE cron.job SET nodeport = 1 WHERE jobname = 'task-maintain';
+\set ON_ERROR_STOP 0
+SELECT task_cron_enable('every minute');
+\set ON_ERROR_STOP 1
+SELECT schedule, nodeport = 1 AS kept FROM cron.job WHERE jobname = 'task-maintain';
+SELECT task_cron_disable() AS disabled;
+SET ROLE mt_svc;
+SELECT task_unschedule('restored') AS removed;
+RESET ROLE;
+
 -- ------------------------------------------------------------ one real pg_cron tick
 -- the maintenance job and the 'tick' schedule both run at the next minute
 -- boundary: an expired lease for the first to rescue
