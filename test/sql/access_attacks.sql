@@ -585,6 +585,19 @@ SET SESSION AUTHORIZATION regress_attack_svc;
 SELECT count(*) AS claimed FROM task_dequeue('regattack/a/prepared');
 RESET SESSION AUTHORIZATION;
 SELECT m.empty IS NOT NULL AS a_mark_in_use FROM task._mark_peek(120, 'regattack/a/prepared') m;
+-- A tenant cannot tell which wait slot and claim mark entry another
+-- tenant's queue has (its key modulo task.wait_slots): the key is seeded
+-- with a random number drawn at server start. It was the database oid
+-- and a constant, the same hash as hashtextextended: any role computed it
+-- in SQL and named a queue of its own on the same entry, whose claims
+-- then took the entry from the other queue at every turn, and whose one
+-- prepared transaction kept the other queue without its mark.
+SET SESSION AUTHORIZATION regress_attack_svc;
+SELECT hashtextextended('regattack/b/marked',
+                        x'7461736b2d717565'::bigint
+                        # ((SELECT oid::bigint FROM pg_database WHERE datname = current_database()) << 32)) AS guessed_key \gset
+RESET SESSION AUTHORIZATION;
+SELECT task._wait_key('regattack/b/marked'::text) <> :guessed_key AS key_not_guessed;
 
 -- ============================================================ cleanup
 SET client_min_messages = warning;
