@@ -47,13 +47,20 @@ COMMENT ON FUNCTION task._market_json(integer, task.task_id) IS
     'Internal: the marketplace part of a hired task''s JSON (capability, execution mode, client (named to itself and Operations only), agent, currency, prices, escrow state and amount held, dispute); NULL for other tasks.';
 
 -- ---------------------------------------------------------------- routing of the core calls
+-- Visibility first: a hired task the caller may not see (another client's,
+-- or one its agent was taken off) goes the way of any task out of scope,
+-- to "not found" by the same functions and lines as an id never issued.
+-- Until stop 27 it went to _market_finish, whose not found said the same
+-- words under another CONTEXT: any account could tell a hire's id from an
+-- id never issued.
 CREATE FUNCTION task._market_hired(id task.task_id) RETURNS boolean
     LANGUAGE sql STABLE
 AS $$
-    SELECT EXISTS (SELECT FROM task.market_task m
+    SELECT task._visible(task.task_id_owner(_market_hired.id), _market_hired.id)
+       AND EXISTS (SELECT FROM task.market_task m
                     WHERE m.owner = task.task_id_owner(_market_hired.id) AND m.task_id = _market_hired.id)
 $$;
-COMMENT ON FUNCTION task._market_hired(task.task_id) IS 'Internal: whether a task was hired through the marketplace (routes the core calls of accounts to _market_finish).';
+COMMENT ON FUNCTION task._market_hired(task.task_id) IS 'Internal: whether a task the caller may see was hired through the marketplace (routes the core calls of accounts to _market_finish; a hidden one is answered as any task out of scope).';
 
 -- task_complete and task_fail by the agent, task_cancel by the client (the
 -- core functions route accounts here for hired tasks). The escrow moves in

@@ -66,8 +66,12 @@
  * TRANSACTION (whose commit may come from another backend) makes its
  * queues' marks unknown, and keeps them unused until it has ended
  * (note_prepared); after a restart, no mark is used while a prepared
- * transaction that survived it is open, nor while one is open that found
- * no room in its entry (MarkShared). For what is left (session_replication_role =
+ * transaction that survived it is open, and an entry where one found no
+ * room is not used until every prepared transaction that found no room
+ * has ended (MarkShared; until stop 27 no entry was, and any tenant that
+ * could PREPARE switched off the marks of every queue of the cluster with
+ * five prepared transactions on one queue of its own, for as long as it
+ * kept them). For what is left (session_replication_role =
  * replica), one claim of a queue refreshes its mark from the beginning of
  * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
  * the mark. An unknown mark is refreshed from the beginning of the queue.
@@ -219,22 +223,38 @@ typedef struct ClaimMark
 	/* prepared transactions that wrote a row of the entry's queue (below) */
 	int			nprepared;
 	TransactionId prepared[MARK_PREPARED_MAX];
+	/*
+	 * MarkShared's overflows when the last one that found no room here was
+	 * noted: the entry is not used while this is above overflows_ended
+	 */
+	uint64		overflow;
 } ClaimMark;
+
+/* a prepared transaction no entry names (MarkShared's list) */
+typedef struct GlobalPrepared
+{
+	TransactionId xid;
+	bool		all;			/* survived a restart: no entry is used */
+} GlobalPrepared;
 
 typedef struct MarkShared
 {
 	/*
 	 * Prepared transactions no entry can name: those that survived a
 	 * restart (their rows were written before it; read from
-	 * pg_prepared_xacts by the first use of a mark, while unchecked), and
-	 * one that found no room among its entry's. While any of them is in
-	 * progress no entry is used (prepared_pending). At most
-	 * max_prepared_xacts are prepared at once, and the ended ones are
-	 * dropped before one is added: the list (after marks[]) has room.
+	 * pg_prepared_xacts by the first use of a mark, while unchecked):
+	 * while any of them is in progress no entry is used; and those that
+	 * found no room among an entry's (overflows counts them): the entries
+	 * they found full are not used until the list has been seen empty
+	 * (overflows_ended), the others are. At most max_prepared_xacts are
+	 * prepared at once, and the ended ones are dropped before one is
+	 * added: the list (after marks[]) has room.
 	 */
-	slock_t		mutex;			/* unchecked, nglobal and the list */
+	slock_t		mutex;			/* unchecked, nglobal, the counts, the list */
 	bool		unchecked;
 	int			nglobal;
+	uint64		overflows;
+	uint64		overflows_ended;
 	int			nmarks;
 	ClaimMark	marks[FLEXIBLE_ARRAY_MEMBER];
 } MarkShared;
@@ -281,7 +301,7 @@ static int	npending = 0;
 static int	maxpending = 0;
 static TransactionId pending_xid = InvalidTransactionId;	/* when preparing */
 
-static void note_global_prepared(TransactionId xid);
+static uint64 note_global_prepared(TransactionId xid);
 
 /* a before b in claim order: higher priority first, then run_at, then id */
 static inline bool
@@ -500,14 +520,14 @@ task_mark_shmem_size(void)
 {
 	return add_size(add_size(offsetof(MarkShared, marks),
 							 mul_size(task_wait_slots, sizeof(ClaimMark))),
-					mul_size(Max(max_prepared_xacts, 1), sizeof(TransactionId)));
+					mul_size(Max(max_prepared_xacts, 1), sizeof(GlobalPrepared)));
 }
 
 /* the list of MarkShared's prepared transactions no entry names */
-static inline TransactionId *
+static inline GlobalPrepared *
 global_prepared(void)
 {
-	return (TransactionId *) &mark_shared->marks[mark_shared->nmarks];
+	return (GlobalPrepared *) &mark_shared->marks[mark_shared->nmarks];
 }
 
 /* called by wait.c's shmem startup hook, under AddinShmemInitLock */
@@ -544,10 +564,13 @@ task_mark_shmem_init(void)
 			m->lease_full_at = 0;
 			m->triggers = 0;
 			m->nprepared = 0;
+			m->overflow = 0;
 		}
 		SpinLockInit(&mark_shared->mutex);
 		mark_shared->unchecked = max_prepared_xacts > 0;
 		mark_shared->nglobal = 0;
+		mark_shared->overflows = 0;
+		mark_shared->overflows_ended = 0;
 	}
 }
 
@@ -759,9 +782,9 @@ task_mark_note_lease(int32 owner, uint64 key, TimestampTz lease, bool taken)
  * and lease rescues look from the beginning and store nothing: a refresh
  * would store a position past the rows it cannot see yet), and once none
  * is, it is forgotten (the next claim refreshes from the beginning). A
- * prepared transaction that finds no room among the entry's makes every
- * entry unused while any prepared transaction is open (MarkShared), as a
- * restart does. Called under the entry's mutex.
+ * prepared transaction that finds no room among the entry's keeps the
+ * entry unused until every one that found no room in an entry has ended
+ * (MarkShared). Called under the entry's mutex.
  */
 static void
 note_prepared(ClaimMark *m, TransactionId xid)
@@ -774,7 +797,7 @@ note_prepared(ClaimMark *m, TransactionId xid)
 	if (m->nprepared < MARK_PREPARED_MAX)
 		m->prepared[m->nprepared++] = xid;
 	else
-		note_global_prepared(xid);
+		m->overflow = note_global_prepared(xid);
 }
 
 /*
@@ -797,20 +820,24 @@ still_prepared(TransactionId *xids, int n)
 /*
  * The prepared transactions no entry names (MarkShared): the survivors of
  * a restart, read once, and those that found no room in an entry. True
- * while any is in progress; when the last has ended, every entry is
- * forgotten (a mark may have been stored past their rows).
+ * while a survivor is in progress (no entry is used); those that found no
+ * room keep only their entries unused (entry_overflowed). When the last of
+ * the list has ended, every entry is forgotten (a mark may have been
+ * stored past their rows) and the entries that were full are used again.
  */
 static bool
 global_prepared_pending(void)
 {
 	TransactionId *xids;
 	TransactionId *ended;
-	TransactionId *list = global_prepared();
+	bool	   *all;
+	GlobalPrepared *list = global_prepared();
 	int			n;
 	int			left;
 	int			i;
 	int			j;
 	bool		unchecked;
+	bool		any_all;
 
 	/*
 	 * The common case without the global mutex (every claim comes here):
@@ -820,9 +847,20 @@ global_prepared_pending(void)
 	unchecked = ((volatile MarkShared *) mark_shared)->unchecked;
 	n = ((volatile MarkShared *) mark_shared)->nglobal;
 	if (!unchecked && n == 0)
+	{
+		/* the list is empty: the entries that were full are free again */
+		if (((volatile MarkShared *) mark_shared)->overflows != ((volatile MarkShared *) mark_shared)->overflows_ended)
+		{
+			SpinLockAcquire(&mark_shared->mutex);
+			if (mark_shared->nglobal == 0)
+				mark_shared->overflows_ended = mark_shared->overflows;
+			SpinLockRelease(&mark_shared->mutex);
+		}
 		return false;
+	}
 	xids = palloc(Max(max_prepared_xacts, 1) * sizeof(TransactionId));
 	ended = palloc(Max(max_prepared_xacts, 1) * sizeof(TransactionId));
+	all = palloc(Max(max_prepared_xacts, 1) * sizeof(bool));
 
 	if (unchecked)
 	{
@@ -846,7 +884,10 @@ global_prepared_pending(void)
 		if (mark_shared->unchecked)
 		{
 			for (i = 0; i < found && mark_shared->nglobal < max_prepared_xacts; i++)
-				list[mark_shared->nglobal++] = xids[i];
+			{
+				list[mark_shared->nglobal].xid = xids[i];
+				list[mark_shared->nglobal++].all = true;
+			}
 			mark_shared->unchecked = false;
 		}
 		SpinLockRelease(&mark_shared->mutex);
@@ -854,14 +895,25 @@ global_prepared_pending(void)
 
 	SpinLockAcquire(&mark_shared->mutex);
 	n = mark_shared->nglobal;
-	memcpy(xids, list, n * sizeof(TransactionId));
+	for (i = 0; i < n; i++)
+	{
+		xids[i] = list[i].xid;
+		all[i] = list[i].all;
+	}
+	if (n == 0)
+		mark_shared->overflows_ended = mark_shared->overflows;
 	SpinLockRelease(&mark_shared->mutex);
 	if (n == 0)
 		return false;
 	memcpy(ended, xids, n * sizeof(TransactionId));
 	left = still_prepared(xids, n);
 	if (left == n)
-		return true;
+	{
+		for (i = 0; i < n; i++)
+			if (all[i])
+				return true;
+		return false;
+	}
 
 	/* drop the ones seen ended, and only those (others may have come) */
 	SpinLockAcquire(&mark_shared->mutex);
@@ -874,34 +926,63 @@ global_prepared_pending(void)
 		if (alive)
 			continue;
 		for (j = 0; j < mark_shared->nglobal; j++)
-			if (TransactionIdEquals(list[j], ended[i]))
+			if (TransactionIdEquals(list[j].xid, ended[i]))
 			{
 				list[j] = list[--mark_shared->nglobal];
 				break;
 			}
 	}
 	n = mark_shared->nglobal;
+	any_all = false;
+	for (i = 0; i < n; i++)
+		any_all = any_all || list[i].all;
 	SpinLockRelease(&mark_shared->mutex);
 	if (n > 0)
-		return true;
+		return any_all;
 	reset_all_marks();
+	/* after the reset: an entry that was full is used again with no mark */
+	SpinLockAcquire(&mark_shared->mutex);
+	if (mark_shared->nglobal == 0)
+		mark_shared->overflows_ended = mark_shared->overflows;
+	SpinLockRelease(&mark_shared->mutex);
 	return false;
 }
 
-/* A prepared transaction no entry has room for (called under an entry's mutex). */
-static void
+/*
+ * A prepared transaction no entry has room for (called under an entry's
+ * mutex): the count of such notes, which the entry keeps (entry_overflowed).
+ */
+static uint64
 note_global_prepared(TransactionId xid)
 {
-	TransactionId *list = global_prepared();
+	GlobalPrepared *list = global_prepared();
+	uint64		count;
 	int			i;
 
 	SpinLockAcquire(&mark_shared->mutex);
 	for (i = 0; i < mark_shared->nglobal; i++)
-		if (TransactionIdEquals(list[i], xid))
+		if (TransactionIdEquals(list[i].xid, xid))
 			break;
 	if (i == mark_shared->nglobal && mark_shared->nglobal < max_prepared_xacts)
-		list[mark_shared->nglobal++] = xid;
+	{
+		list[mark_shared->nglobal].xid = xid;
+		list[mark_shared->nglobal++].all = false;
+	}
+	count = ++mark_shared->overflows;
 	SpinLockRelease(&mark_shared->mutex);
+	return count;
+}
+
+/*
+ * Whether a prepared transaction that found no room in entry m may still
+ * be open (called under the entry's mutex): until MarkShared's list has
+ * been seen empty since it was noted. A stale read of overflows_ended is
+ * smaller, so it only keeps the entry unused longer.
+ */
+static inline bool
+entry_overflowed(ClaimMark *m)
+{
+	return m->overflow > ((volatile MarkShared *) mark_shared)->overflows_ended;
 }
 
 /*
@@ -970,6 +1051,11 @@ lock_entry_unless_prepared(ClaimMark *m)
 	for (;;)
 	{
 		SpinLockAcquire(&m->mutex);
+		if (entry_overflowed(m))
+		{
+			SpinLockRelease(&m->mutex);
+			return false;
+		}
 		if (m->nprepared == 0)
 			return true;
 		SpinLockRelease(&m->mutex);

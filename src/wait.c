@@ -70,8 +70,9 @@
  * A task_dequeue held back by a cap (max_processing, the service's cap;
  * 65_worker.sql) sleeps on it.
  *
- * Keys are scoped by database (the database oid seeds the hash), so waiters
- * of two databases never share a key, and a transaction's list of keys
+ * Keys are scoped by database (the database oid seeds the hash, with a
+ * random number drawn at server start that no role can read: queue_key),
+ * so waiters of two databases never share a key, and a transaction's list of keys
  * grows as needed (no "wake every slot" fallback that would wake other
  * databases' and tenants' waiters). task.wait_stats names only keys of the
  * caller's database.
@@ -203,6 +204,7 @@ typedef struct WaitLink
 typedef struct WaitShared
 {
 	int			nslots;
+	uint64		seed;			/* random, drawn at server start (queue_key) */
 	WaitSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } WaitShared;
 
@@ -306,6 +308,8 @@ wait_shmem_startup(void)
 		int			i;
 
 		wait_shared->nslots = task_wait_slots;
+		if (!pg_strong_random(&wait_shared->seed, sizeof(wait_shared->seed)))
+			wait_shared->seed = (uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 32);
 		for (i = 0; i < task_wait_slots; i++)
 		{
 			WaitSlot   *slot = &wait_shared->slots[i];
@@ -679,19 +683,34 @@ task_wait_init(void)
 	}
 }
 
-/* keys of one database: the database oid is part of the seed */
+/*
+ * Keys of one database: the database oid is part of the seed, and so is a
+ * random number drawn at server start. Without it, any role computed a
+ * queue's key with SQL (hashtextextended is the same hash) and so its
+ * wait slot and claim mark entry (key % task.wait_slots), and named a
+ * queue of its own that lands on another tenant's: a claim of it took the
+ * entry from the other queue (whose claims then searched from the
+ * beginning), a prepared transaction that wrote to it kept the entry
+ * unused for as long as it stayed prepared, and its waiters shared the
+ * slot (until stop 27). Keys live in shared memory only, which a restart
+ * makes again.
+ */
+static inline uint64
+key_seed(uint64 space)
+{
+	return space ^ ((uint64) MyDatabaseId << 32) ^ (wait_shared != NULL ? wait_shared->seed : 0);
+}
+
 static inline uint64
 queue_key(const char *name, int len)
 {
-	return hash_bytes_extended((const unsigned char *) name, len,
-							   WAIT_SEED_QUEUE ^ ((uint64) MyDatabaseId << 32));
+	return hash_bytes_extended((const unsigned char *) name, len, key_seed(WAIT_SEED_QUEUE));
 }
 
 static inline uint64
 task_key(int64 id)
 {
-	return hash_bytes_extended((const unsigned char *) &id, sizeof(id),
-							   WAIT_SEED_TASK ^ ((uint64) MyDatabaseId << 32));
+	return hash_bytes_extended((const unsigned char *) &id, sizeof(id), key_seed(WAIT_SEED_TASK));
 }
 
 /*
@@ -702,8 +721,7 @@ task_key(int64 id)
 static inline uint64
 limit_key(int32 owner)
 {
-	return hash_bytes_extended((const unsigned char *) &owner, sizeof(owner),
-							   WAIT_SEED_LIMIT ^ ((uint64) MyDatabaseId << 32));
+	return hash_bytes_extended((const unsigned char *) &owner, sizeof(owner), key_seed(WAIT_SEED_LIMIT));
 }
 
 /*

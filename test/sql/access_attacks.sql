@@ -546,6 +546,59 @@ ROLLBACK;
 \set ON_ERROR_STOP 1
 RESET ROLE;
 
+-- ============================================================ prepared transactions
+-- A tenant that may PREPARE TRANSACTION (max_prepared_transactions > 0)
+-- keeps prepared transactions as long as it likes: they outlive its
+-- session. A queue's claim mark is unused while a prepared transaction
+-- that wrote to it is open (its rows appear at COMMIT PREPARED, in any
+-- backend). An entry holds four; the fifth open at once found no room and,
+-- until stop 27, switched off the mark of every queue of the cluster: all
+-- tenants' claims searched their queues from the beginning, under the
+-- snapshot the prepared transactions hold back (docs/QUEUE.md, W6). Now
+-- only the full entry is unused, until they have ended.
+SET SESSION AUTHORIZATION regress_attack_other;
+SELECT count(*) AS made FROM task_create('attack.b', 'regattack/b/marked');
+SELECT count(*) AS claimed FROM task_dequeue('regattack/b/marked');
+RESET SESSION AUTHORIZATION;
+SELECT m.empty IS NOT NULL AS b_mark_in_use FROM task._mark_peek(121, 'regattack/b/marked') m;
+SET SESSION AUTHORIZATION regress_attack_svc;
+SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared');
+BEGIN; SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared'); PREPARE TRANSACTION 'regattack_p1';
+BEGIN; SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared'); PREPARE TRANSACTION 'regattack_p2';
+BEGIN; SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared'); PREPARE TRANSACTION 'regattack_p3';
+BEGIN; SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared'); PREPARE TRANSACTION 'regattack_p4';
+BEGIN; SELECT count(*) AS made FROM task_create('attack.a', 'regattack/a/prepared'); PREPARE TRANSACTION 'regattack_p5';
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_attack_other;
+SELECT count(*) AS made FROM task_create('attack.b', 'regattack/b/marked');
+SELECT count(*) AS claimed FROM task_dequeue('regattack/b/marked');
+RESET SESSION AUTHORIZATION;
+SELECT m.empty IS NOT NULL AS b_mark_in_use FROM task._mark_peek(121, 'regattack/b/marked') m;
+SELECT m.empty IS NOT NULL AS a_mark_in_use FROM task._mark_peek(120, 'regattack/a/prepared') m;
+ROLLBACK PREPARED 'regattack_p1';
+ROLLBACK PREPARED 'regattack_p2';
+ROLLBACK PREPARED 'regattack_p3';
+ROLLBACK PREPARED 'regattack_p4';
+ROLLBACK PREPARED 'regattack_p5';
+-- once they have ended, a claim of A's queue keeps its mark again
+SET SESSION AUTHORIZATION regress_attack_svc;
+SELECT count(*) AS claimed FROM task_dequeue('regattack/a/prepared');
+RESET SESSION AUTHORIZATION;
+SELECT m.empty IS NOT NULL AS a_mark_in_use FROM task._mark_peek(120, 'regattack/a/prepared') m;
+-- A tenant cannot tell which wait slot and claim mark entry another
+-- tenant's queue has (its key modulo task.wait_slots): the key is seeded
+-- with a random number drawn at server start. It was the database oid
+-- and a constant, the same hash as hashtextextended: any role computed it
+-- in SQL and named a queue of its own on the same entry, whose claims
+-- then took the entry from the other queue at every turn, and whose one
+-- prepared transaction kept the other queue without its mark.
+SET SESSION AUTHORIZATION regress_attack_svc;
+SELECT hashtextextended('regattack/b/marked',
+                        x'7461736b2d717565'::bigint
+                        # ((SELECT oid::bigint FROM pg_database WHERE datname = current_database()) << 32)) AS guessed_key \gset
+RESET SESSION AUTHORIZATION;
+SELECT task._wait_key('regattack/b/marked'::text) <> :guessed_key AS key_not_guessed;
+
 -- ============================================================ cleanup
 SET client_min_messages = warning;
 SELECT count(task.task_login_revoke(r::regrole)) AS revoked
