@@ -8,6 +8,9 @@
 --   2. Seed 000's status operations (and DESIGN's verbs) from each status,
 --      through the SQL API with the claim's token: what each one does or
 --      the SQLSTATE and message it refuses with.
+--   3. Seed 001's ids at the ends of their ranges: the last service
+--      SVC-9999 and account ACC-9999-9999, then a refusal with 54000, a
+--      detail and a hint (no bare 2200H of the sequence).
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
@@ -15,6 +18,7 @@ SET search_path = task, public;
 -- ids pinned in a range of their own, the sequences put back at the end
 SELECT last_value AS svc_last, is_called AS svc_called FROM task.service_id_seq \gset
 SELECT last_value AS task_last, is_called AS task_called FROM task.task_serial_seq \gset
+SELECT last_value AS acc_last, is_called AS acc_called FROM task.account_id_seq \gset
 SELECT setval('task.service_id_seq', 5000) AS _, setval('task.task_serial_seq', 500000) AS _ \gset
 
 SELECT task_service_create('e2e-seeds', 'e2eseeds') AS svc \gset
@@ -156,5 +160,27 @@ $$;
 SELECT f AS status, verb, outcome FROM verb ORDER BY f, verb;
 
 RESET ROLE;
+
+-- ------------------------------------------------------------ 3. the ends of the id ranges
+SELECT setval('task.service_id_seq', 9998) AS _, setval('task.account_id_seq', 99999998) AS _ \gset
+SELECT task_service_create('e2e-last', 'e2elast') AS last_service,
+       task_account_create('E2E Last', 'Client') AS last_account;
+CREATE FUNCTION pg_temp.refusal(stmt text) RETURNS TABLE (state text, message text, detail text, hint text)
+    LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN QUERY SELECT 'ok', NULL::text, NULL::text, NULL::text;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN NEXT;
+END
+$$;
+\x on
+SELECT * FROM pg_temp.refusal($$SELECT task.task_service_create('e2e-one-more', 'e2eonemore')$$);
+SELECT * FROM pg_temp.refusal($$SELECT task.task_account_create('E2E One More', 'Vendor')$$);
+\x off
+
 SELECT setval('task.service_id_seq', :svc_last, :'svc_called') AS _,
-       setval('task.task_serial_seq', :task_last, :'task_called') AS _ \gset
+       setval('task.task_serial_seq', :task_last, :'task_called') AS _,
+       setval('task.account_id_seq', :acc_last, :'acc_called') AS _ \gset
