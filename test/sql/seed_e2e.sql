@@ -11,6 +11,9 @@
 --   3. Seed 001's ids at the ends of their ranges: the last service
 --      SVC-9999 and account ACC-9999-9999, then a refusal with 54000, a
 --      detail and a hint (no bare 2200H of the sequence).
+--   4. DESIGN: an error's hint "tells the caller what to do". Where a
+--      refusal's hint offers an example value, the caller who retries with
+--      it is served.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET search_path = task, public;
@@ -60,11 +63,23 @@ DECLARE
     st text;
     msg text;
 BEGIN
-    EXECUTE replace(stmt, '@T', quote_literal(tid)) INTO r;
+    EXECUTE CASE WHEN tid IS NULL THEN stmt ELSE replace(stmt, '@T', quote_literal(tid)) END INTO r;
     RETURN coalesce(nullif(r, ''), 'ok');
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-    RETURN st || ' ' || replace(msg, tid::text, 'T');
+    RETURN st || ' ' || CASE WHEN tid IS NULL THEN msg ELSE replace(msg, tid::text, 'T') END;
+END
+$$;
+-- The SQLSTATE, message, detail and hint a statement fails with ('ok').
+CREATE FUNCTION pg_temp.refusal(stmt text) RETURNS TABLE (state text, message text, detail text, hint text)
+    LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN QUERY SELECT 'ok', NULL::text, NULL::text, NULL::text;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN NEXT;
 END
 $$;
 -- afterwards: nothing left for the next claim
@@ -159,23 +174,51 @@ END
 $$;
 SELECT f AS status, verb, outcome FROM verb ORDER BY f, verb;
 
+
+-- ------------------------------------------------------------ 4. the examples hints offer
+-- each refusal's hint, then each value it quotes ('...', "...", or a
+-- TSK-/ACC- id) put back into the call. Two hints show a format only (a
+-- well-formed account id, queue name): the retry passes that check and
+-- meets the next (no such account; the queue is outside the caller's
+-- namespace, whose own hint names it, as "queue, elsewhere" shows).
+CREATE TEMP TABLE hinted (k text, refused text, retry text);
+INSERT INTO hinted VALUES
+    ('cron', $$SELECT task.task_schedule('e2e-hint', NULL, '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$,
+             $$SELECT task.task_schedule('e2e-hint', %L, '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$),
+    ('cron, unparsed', $$SELECT task.task_schedule('e2e-hint', 'every night', '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$,
+             $$SELECT task.task_schedule('e2e-hint', %L, '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$),
+    ('schedule name', $$SELECT task.task_schedule('e2e hint!', '0 3 * * *', '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$,
+             $$SELECT task.task_schedule(%L, '0 3 * * *', '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$),
+    ('template', $$SELECT task.task_schedule('e2e-hint', '0 3 * * *', '[]')$$,
+             $$SELECT task.task_schedule('e2e-hint', '0 3 * * *', %L)$$),
+    ('template, no queue', $$SELECT task.task_schedule('e2e-hint', '0 3 * * *', '{"code": "e2e.hint"}')$$,
+             $$SELECT task.task_schedule('e2e-hint', '0 3 * * *', %L)$$),
+    ('code', $$SELECT task.task_create('E2E Hint!', 'e2eseeds/hint')$$, $$SELECT task.task_create(%L, 'e2eseeds/hint')$$),
+    ('queue, elsewhere', $$SELECT task.task_create('e2e.hint', 'elsewhere/hint')$$, $$SELECT task.task_create('e2e.hint', %L)$$),
+    ('queue, malformed', $$SELECT task.task_create('e2e.hint', 'e2eseeds/Hint Queue')$$, $$SELECT task.task_create('e2e.hint', %L)$$),
+    ('object', $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', object => '[1]')$$,
+             $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', object => %L)$$),
+    ('new status', $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', status => 'processing')$$,
+             $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', status => %L)$$),
+    ('account id', $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', access => ARRAY['ACC-1'])$$,
+             $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', access => ARRAY[%L])$$),
+    ('task id', $$SELECT 'TSK-0001'::task.task_id$$, $$SELECT %L::task.task_id$$),
+    ('resource', $$SELECT task.task_complete((pg_temp.in_status('processing')).tid, resource => 'https://example.com/x', force => true)$$,
+             $$SELECT task.task_complete((pg_temp.in_status('processing')).tid, resource => %L, force => true)$$);
+SELECT h.k AS refusal, e.example,
+       pg_temp.attempt(format('SELECT NULL FROM (%s) x', format(h.retry, e.example)), NULL) AS retried
+  FROM hinted h,
+       LATERAL (SELECT hint FROM pg_temp.refusal(h.refused)) r,
+       LATERAL (SELECT coalesce(m[1], m[2], m[3]) AS example
+                  FROM regexp_matches(r.hint, '''([^'']+)''|"([^"]+)"|\m((?:TSK|ACC)-[0-9-]+[0-9])', 'g') m) e
+ ORDER BY h.k, e.example;
+SELECT task_unschedule(n) FROM unnest(ARRAY['e2e-hint', 'nightly-report']) n;
 RESET ROLE;
 
 -- ------------------------------------------------------------ 3. the ends of the id ranges
 SELECT setval('task.service_id_seq', 9998) AS _, setval('task.account_id_seq', 99999998) AS _ \gset
 SELECT task_service_create('e2e-last', 'e2elast') AS last_service,
        task_account_create('E2E Last', 'Client') AS last_account;
-CREATE FUNCTION pg_temp.refusal(stmt text) RETURNS TABLE (state text, message text, detail text, hint text)
-    LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN QUERY SELECT 'ok', NULL::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    RETURN NEXT;
-END
-$$;
 \x on
 SELECT * FROM pg_temp.refusal($$SELECT task.task_service_create('e2e-one-more', 'e2eonemore')$$);
 SELECT * FROM pg_temp.refusal($$SELECT task.task_account_create('E2E One More', 'Vendor')$$);
