@@ -177,10 +177,10 @@ SELECT f AS status, verb, outcome FROM verb ORDER BY f, verb;
 
 -- ------------------------------------------------------------ 4. the examples hints offer
 -- each refusal's hint, then each value it quotes ('...', "...", or a
--- TSK-/ACC- id) put back into the call. Two hints show a format only (a
--- well-formed account id, queue name): the retry passes that check and
--- meets the next (no such account; the queue is outside the caller's
--- namespace, whose own hint names it, as "queue, elsewhere" shows).
+-- TSK-/ACC- id) put back into the call. The hint of a malformed queue
+-- name shows the format only: the retry passes that check and meets the
+-- next (the queue is outside the caller's namespace, whose own hint names
+-- one inside it, as "queue, elsewhere" shows).
 CREATE TEMP TABLE hinted (k text, refused text, retry text);
 INSERT INTO hinted VALUES
     ('cron', $$SELECT task.task_schedule('e2e-hint', NULL, '{"code": "e2e.hint", "queue": "e2eseeds/hint"}')$$,
@@ -200,8 +200,7 @@ INSERT INTO hinted VALUES
              $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', object => %L)$$),
     ('new status', $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', status => 'processing')$$,
              $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', status => %L)$$),
-    ('account id', $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', access => ARRAY['ACC-1'])$$,
-             $$SELECT task.task_create('e2e.hint', 'e2eseeds/hint', access => ARRAY[%L])$$),
+    ('account id', $$SELECT task.account_number('ACC-1')$$, $$SELECT task.account_number(%L)$$),
     ('task id', $$SELECT 'TSK-0001'::task.task_id$$, $$SELECT %L::task.task_id$$),
     ('resource', $$SELECT task.task_complete((pg_temp.in_status('processing')).tid, resource => 'https://example.com/x', force => true)$$,
              $$SELECT task.task_complete((pg_temp.in_status('processing')).tid, resource => %L, force => true)$$);
