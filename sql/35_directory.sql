@@ -117,9 +117,16 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Use Operations, Vendor or Client.';
     END IF;
-    INSERT INTO task.account AS a (name, type, status)
-    VALUES (task_account_create.name, task_account_create.type, coalesce(task_account_create.status, 'Active'))
-    RETURNING a.id INTO new_id;
+    BEGIN
+        INSERT INTO task.account AS a (name, type, status)
+        VALUES (task_account_create.name, task_account_create.type, coalesce(task_account_create.status, 'Active'))
+        RETURNING a.id INTO new_id;
+    EXCEPTION WHEN sequence_generator_limit_exceeded THEN
+        RAISE EXCEPTION 'too many accounts'
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'Account numbers are ACC-0000-0001 to ACC-9999-9999, and every one has been given.',
+                  HINT = 'An account number is never reused; spread the accounts over more databases (docs/SCALE-OUT.md).';
+    END;
     RETURN task.account_text(new_id);
 END
 $$;

@@ -51,6 +51,10 @@ DECLARE
     q task.queue;
     owner_id integer;
     s task.schedule;
+    -- a template the hints offer: a queue of the caller's own namespace
+    example constant text := format('Pass e.g. ''{"code": "reports.daily", "queue": "%s/reports"}''.',
+                                    coalesce((SELECT x.namespace FROM task.service x WHERE x.id = task.current_service()),
+                                             'namespace'));
 BEGIN
     IF task_schedule.name IS NULL OR task_schedule.name !~ '^[A-Za-z0-9_.-]{1,40}$' THEN
         RAISE EXCEPTION 'invalid schedule name: "%"', left(task_schedule.name, 40)
@@ -61,13 +65,13 @@ BEGIN
     IF task_schedule.template IS NULL OR jsonb_typeof(task_schedule.template) <> 'object' THEN
         RAISE EXCEPTION 'a schedule template must be a JSON object'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass the task_create arguments, e.g. ''{"code": "report", "queue": "ns/reports"}''.';
+                  HINT = example;
     END IF;
     IF task_schedule.cron IS NULL OR task_schedule.cron ~ '[[:cntrl:]]' OR length(task_schedule.cron) > 100 THEN
         RAISE EXCEPTION 'invalid cron schedule: "%"', left(regexp_replace(task_schedule.cron, '[[:cntrl:]]', '?', 'g'), 100)
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A schedule is five cron fields or "N seconds", on one line, up to 100 characters.',
-                  HINT = 'Pass e.g. ''0 3 * * *'' (every night at 03:00) or ''30 seconds''.';
+                  DETAIL = 'A schedule is five cron fields on one line, up to 100 characters (pg_cron 1.5 and later also take "N seconds").',
+                  HINT = 'Pass e.g. ''0 3 * * *'' (every night at 03:00) or ''*/5 * * * *'' (every five minutes).';
     END IF;
     SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
       FROM jsonb_object_keys(task_schedule.template) k WHERE k <> ALL (allowed);
@@ -93,7 +97,7 @@ BEGIN
     IF task_schedule.template->>'queue' IS NULL OR task_schedule.template->>'code' IS NULL THEN
         RAISE EXCEPTION 'a schedule template needs a code and a queue'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass e.g. ''{"code": "report", "queue": "ns/reports"}''.';
+                  HINT = example;
     END IF;
 
     -- who: a service schedules in its own queues; the system for a queue's owner

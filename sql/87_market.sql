@@ -389,7 +389,8 @@ BEGIN
     PERFORM task._market();
     a := task._market_account(task_agent_register.account, 'account');
     IF a.type <> 'Vendor' THEN
-        RAISE EXCEPTION 'account % is a % account, not a Vendor', task_agent_register.account, a.type
+        RAISE EXCEPTION 'account % is % % account, not a Vendor', task_agent_register.account,
+                        CASE a.type WHEN 'Operations' THEN 'an' ELSE 'a' END, a.type
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Agents are Vendor accounts.';
     END IF;
     IF task_agent_register.capabilities IS NULL OR cardinality(task_agent_register.capabilities) NOT BETWEEN 1 AND 100 THEN

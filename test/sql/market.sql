@@ -58,6 +58,7 @@ SELECT task_agent_register(:'a4', ARRAY['translation.de_en'], 100) ->> 'price' A
 -- a4 is the cheapest but was last seen an hour ago: unresponsive
 UPDATE task.market_agent SET last_seen = now() - interval '1 hour' WHERE account = account_number(:'a4');
 SELECT try(format($$SELECT task_agent_register(%L, ARRAY['x'], 1)$$, :'alice'));
+SELECT try(format($$SELECT task_agent_register(%L, ARRAY['x'], 1)$$, :'ops'));
 SELECT try(format($$SELECT task_agent_register(%L, ARRAY['bad capability'], 1)$$, :'a1'));
 SELECT try(format($$SELECT task_agent_register(%L, ARRAY['x'], -1)$$, :'a1'));
 SET ROLE mk_alice;

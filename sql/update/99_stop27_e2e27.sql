@@ -1,0 +1,11 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 27, the acceptance scenarios from the seeds: task_account_create
+-- past the last account number answers 54000 "too many accounts" with a
+-- detail and hint (as task_service_create does for services), not the
+-- sequence's own 2200H; task_agent_register names an Operations account
+-- with "an"; task_schedule's refusal of a malformed schedule no longer
+-- suggests '30 seconds', which the pg_cron 1.4 of Debian refuses.
+-- @replace function task.task_account_create
+-- @replace function task.task_agent_register
+-- @replace function task.task_schedule
