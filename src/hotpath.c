@@ -33,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/genam.h"
 #include "access/stratnum.h"
@@ -1844,6 +1845,19 @@ claimed_fetch(Relation rel, int64 id, int32 owner, TupleTableSlot *slot)
 		ItemPointerGetBlockNumber(&c->tid) >= RelationGetNumberOfBlocks(rel))
 		return false;
 	c->id = 0;					/* used once: a completion moves the task on */
+
+	/*
+	 * The page pruned first, as an index scan's visit prunes it
+	 * (heapam_index_fetch_tuple): without it the completion's new version
+	 * found less room there and more went to another page (a row lock and
+	 * a larger record in the WAL).
+	 */
+	{
+		Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&c->tid));
+
+		heap_page_prune_opt(rel, buf);
+		ReleaseBuffer(buf);
+	}
 	if (!table_tuple_fetch_row_version(rel, &c->tid, GetActiveSnapshot(), slot))
 		return false;
 	slot_getsomeattrs(slot, Max(ins.attnum[IC_ID], ins.attnum[IC_OWNER]));
