@@ -215,6 +215,13 @@ CREATE FUNCTION task_router._runnable_on(node integer, queue text) RETURNS boole
     RETURN task_router._on_node_runnable(node, queue);
 COMMENT ON FUNCTION task_router._runnable_on(integer, text) IS 'Internal: _on_node_runnable as the extension owner.';
 
+CREATE FUNCTION task_router._drained(queue text, node integer) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    RETURN EXISTS (SELECT FROM task_router.queue_node q WHERE q.queue = _drained.queue AND q.draining_from = _drained.node)
+           AND NOT task_router._runnable_on(node, queue);
+COMMENT ON FUNCTION task_router._drained(text, integer) IS
+    'Internal: is node the one a moving queue left, with no runnable task of it there (task_dequeue then does not wait on it).';
+
 CREATE FUNCTION task_router._on_node_unfinished(node integer, queue text) RETURNS bigint
     LANGUAGE plproxy
 AS $$

@@ -41,9 +41,30 @@ AS $$
 DECLARE
     n integer := (SELECT count(*) FROM task_router.node);
     says integer;
+    e_state text;
+    e_message text;
 BEGIN
+    IF node_add.connstr IS NULL OR node_add.connstr ~* '^\s*postgres(ql)?://' OR node_add.connstr ~ '(^|\s)(user|password)\s*=' THEN
+        RAISE EXCEPTION 'a node''s connect string must be key=value pairs without user or password'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write it as ''host=... port=... dbname=...'': PL/Proxy connects as the calling role (user=current_user), with passwords from ~/.pgpass or trust.';
+    END IF;
     INSERT INTO task_router.node (number, connstr) VALUES (n, node_add.connstr);
-    says := task_router._on_node_number(n);
+    BEGIN
+        says := task_router._on_node_number(n);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT;
+        IF e_message ~ ' REMOTE ERROR: ' THEN
+            -- it answered, without task (or without task.node_number)
+            RAISE EXCEPTION 'the database at "%" has no task extension', node_add.connstr
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = regexp_replace(e_message, '^.* REMOTE ERROR: ', ''),
+                      HINT = format('Run CREATE EXTENSION task CASCADE; SELECT task.node_setup(%s); there first.', n);
+        END IF;
+        RAISE EXCEPTION 'node % cannot be reached: %', n, rtrim(regexp_replace(e_message, '^PL/Proxy function \S+\(\d+\): \[[^]]*\] (PQ\w+: )?', ''), E'\n ')
+            USING ERRCODE = 'connection_failure',
+                  HINT = 'Check the connect string, that the server runs and accepts the router (pg_hba.conf), and that the calling role exists there.';
+    END;
     IF says IS DISTINCT FROM n THEN
         RAISE EXCEPTION 'the database at "%" is node %, not node %', node_add.connstr, says, n
             USING ERRCODE = 'object_not_in_prerequisite_state',

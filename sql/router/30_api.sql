@@ -283,6 +283,28 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[], integer, interval) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
 
+CREATE FUNCTION task_router._dequeue_on(
+    node           integer,
+    queue          text,
+    n              integer,
+    lease          interval,
+    wait           interval,
+    complete       task.task_id,
+    complete_token bigint,
+    result         jsonb,
+    resource       text,
+    complete_batch  task.task_id[],
+    complete_tokens bigint[])
+    RETURNS SETOF task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON node;
+    SELECT * FROM task.task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource, complete_batch, complete_tokens);
+$$;
+COMMENT ON FUNCTION task_router._dequeue_on(integer, text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Internal: task_dequeue on one node, as the caller.';
+
 CREATE FUNCTION task_router.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
@@ -295,14 +317,26 @@ CREATE FUNCTION task_router.task_dequeue(
     complete_batch  task.task_id[] DEFAULT NULL,
     complete_tokens bigint[] DEFAULT NULL)
     RETURNS SETOF task.task
-    LANGUAGE plproxy
+    LANGUAGE plpgsql
 AS $$
-    CLUSTER 'task';
-    RUN ON task_router.node_for_dequeue(queue, complete, complete_batch);
-    TARGET task.task_dequeue;
+DECLARE
+    -- routed to: task_router.node_for_dequeue(queue, complete, complete_batch);
+    target integer := task_router.node_for_dequeue(queue, complete, complete_batch);
+BEGIN
+    -- completing tasks of the node a moving queue left, when that node has
+    -- no runnable task of it any more: the call completes them there and
+    -- returns at once instead of waiting where no new task of the queue
+    -- arrives (the next dequeue, completing nothing, waits on its new node)
+    IF wait > interval '0' AND (complete IS NOT NULL OR cardinality(complete_batch) > 0)
+       AND task_router._drained(queue, target) THEN
+        wait := interval '0';
+    END IF;
+    RETURN QUERY SELECT * FROM task_router._dequeue_on(target, queue, n, lease, wait, complete, complete_token, result, resource,
+                                                       complete_batch, complete_tokens);
+END
 $$;
 COMMENT ON FUNCTION task_router.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node.';
+    'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node (or, while the queue moves, on the node it left: with no runnable task left there, such a call returns without waiting).';
 
 CREATE FUNCTION task_router.task_schedule(name text, cron text, template jsonb) RETURNS task.schedule
     LANGUAGE plproxy
@@ -411,6 +445,20 @@ $$;
 COMMENT ON FUNCTION task_router._bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
     'Internal: task_bulk on every node, in parallel.';
 
+-- Every node, as the caller, before a call that writes on every node: a
+-- node that cannot be reached fails the call before any node is sent it
+-- (PL/Proxy sends a call at once on a connection it holds, while it opens
+-- the others: without this, a node down failed the call after the nodes
+-- already connected had committed their part)
+CREATE FUNCTION task_router._reach_all() RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    SELECT 1;
+$$;
+COMMENT ON FUNCTION task_router._reach_all() IS 'Internal: connects to every node as the caller (08006 when one cannot be reached), before a call that writes on every node.';
+
 CREATE FUNCTION task_router.task_bulk(
     action          text,
     queue           text DEFAULT NULL,
@@ -424,11 +472,14 @@ CREATE FUNCTION task_router.task_bulk(
     batch_size      integer DEFAULT 1000,
     OUT changed     bigint,
     OUT more        boolean)
-    LANGUAGE sql
+    LANGUAGE plpgsql
 AS $$
-    SELECT coalesce(sum(b.changed), 0)::bigint, coalesce(bool_or(b.more), false)
+BEGIN
+    PERFORM task_router._reach_all();
+    SELECT coalesce(sum(b.changed), 0)::bigint, coalesce(bool_or(b.more), false) INTO changed, more
       FROM task_router._bulk(action, queue, code, status, older_than, ordering_key, idempotency_key, run_at,
-                             reason, batch_size) b
+                             reason, batch_size) b;
+END
 $$;
 COMMENT ON FUNCTION task_router.task_bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
     'One batch on every node (batch_size per node): changed is the sum, more is true while any node has more; each node commits its own batch. See task_bulk of the task extension.';
@@ -452,9 +503,12 @@ $$;
 COMMENT ON FUNCTION task_router._unschedule(text, text) IS 'Internal: task_unschedule on every node.';
 
 CREATE FUNCTION task_router.task_unschedule(name text, owner text DEFAULT NULL) RETURNS boolean
-    LANGUAGE sql
+    LANGUAGE plpgsql
 AS $$
-    SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u
+BEGIN
+    PERFORM task_router._reach_all();
+    RETURN (SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u);
+END
 $$;
 COMMENT ON FUNCTION task_router.task_unschedule(text, text) IS 'Removes the schedule on whichever node holds it: see task_unschedule of the task extension.';
 

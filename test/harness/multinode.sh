@@ -166,6 +166,8 @@ step node_down node_down
 # ---- a third node joins and a queue moves to it
 add_node() {
 	mn_node_start 2 || return 1
+	mn_psql router -v node2="$(mn_connstr 2)" -v nowhere="$(mn_connstr 2 | sed 's/port=[0-9]*/port=1/')" \
+		-v notask="$(mn_connstr 2 | sed 's/dbname=task/dbname=postgres/')" -f "$suite/node_add.sql" || return 1
 	mn_psql router -c "SELECT task_router.node_add('$(mn_connstr 2)')" || return 1
 	[ "$(mn_directory 0)" = "$(mn_directory 2)" ] || { echo "node 2 did not get the directory"; return 1; }
 	mn_psql router -f "$suite/move.sql" || return 1
