@@ -195,9 +195,12 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router.task_access_remove(task.task_id, text[]) IS 'Routed to the task''s node: see task_access_remove of the task extension.';
 
--- Tasks of several nodes: each node's share waits there in turn, within
--- what is left of the timeout, and the answers are put back in the order
--- asked (repeated ids once), as task_wait_many answers on one node.
+-- Tasks of several nodes: first every node's share without waiting (a
+-- task missing on a later node is "not found" at once, as on one node,
+-- not after the earlier nodes' wait; all final: the answer), then each
+-- node's share waits there in turn, within what is left of the timeout,
+-- and the answers are put back in the order asked (repeated ids once), as
+-- task_wait_many answers on one node.
 CREATE FUNCTION task_router._wait_many_on(node integer, ids task.task_id[], timeout interval) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
@@ -215,24 +218,33 @@ DECLARE
     nodes integer[] := ARRAY(SELECT DISTINCT task_router.node_of_task(i) FROM unnest(ids) i ORDER BY 1);
     n integer;
     got jsonb := '{}';
+    pass interval;
 BEGIN
     IF cardinality(nodes) < 2 THEN
         -- one node (or none: node 0 answers the API's own error)
         RETURN task_router._wait_many_on(coalesce(nodes[1], 0), ids, timeout);
     END IF;
-    FOREACH n IN ARRAY nodes LOOP
-        -- the first node checks the timeout as given; the others get what is left
-        SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
-          FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
-                   ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
-                   CASE WHEN n = nodes[1] THEN timeout ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
+    FOREACH pass IN ARRAY ARRAY[interval '0', timeout] LOOP
+        got := '{}';
+        FOREACH n IN ARRAY nodes LOOP
+            -- the waiting pass: the first node checks the timeout as given,
+            -- the others get what is left
+            SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
+              FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
+                       ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
+                       CASE WHEN pass = interval '0' THEN pass
+                            WHEN n = nodes[1] THEN timeout
+                            ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
+        END LOOP;
+        EXIT WHEN NOT EXISTS (SELECT FROM pg_catalog.jsonb_each(got) g
+                               WHERE g.value->>'status' NOT IN ('Completed', 'Failed', 'Cancelled'));
     END LOOP;
     RETURN (SELECT pg_catalog.jsonb_agg(got -> x.id ORDER BY x.first)
               FROM (SELECT i::text AS id, min(o) AS first FROM unnest(ids) WITH ORDINALITY u(i, o) GROUP BY i::text) x);
 END
 $$;
 COMMENT ON FUNCTION task_router.task_wait_many(task.task_id[], interval) IS
-    'Waits on the tasks'' nodes, one node after the other within the timeout, and answers them in the order given: see task_wait_many of the task extension.';
+    'Reads the tasks on their nodes at once (a missing one is not found without a wait), then waits on their nodes, one node after the other within the timeout, and answers them in the order given: see task_wait_many of the task extension.';
 
 -- ---------------------------------------------------------------- by queue
 CREATE FUNCTION task_router.task_create(
