@@ -71,7 +71,15 @@ BEGIN
                   HINT = format('Run SELECT task.node_setup(%s) there first.', n);
     END IF;
     IF n > 0 THEN
-        PERFORM task_router._on_node_directory_apply(n, task_router._on_node_directory(0));
+        BEGIN
+            PERFORM task_router._on_node_directory_apply(n, task_router._on_node_directory(0));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
+            RAISE EXCEPTION 'node % did not get the directory: %', n,
+                      rtrim(regexp_replace(e_message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ')
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Create every login role of the directory on the new node (docs/SCALE-OUT.md, "Roles are per server") and check that node 0 is up, then add it again.';
+        END;
     END IF;
     RETURN n;
 END

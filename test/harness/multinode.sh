@@ -166,8 +166,13 @@ step node_down node_down
 # ---- a third node joins and a queue moves to it
 add_node() {
 	mn_node_start 2 || return 1
+	# a login whose role node 2 lacks: node_add refuses it (the directory cannot be applied there)
+	mn_psql 0 -c "CREATE ROLE mn_partial LOGIN" && mn_psql 1 -c "CREATE ROLE mn_partial LOGIN" || return 1
+	mn_psql router -c "CREATE ROLE mn_partial LOGIN" -c "SELECT task.task_login_grant('mn_partial', 'SVC-0001')" || return 1
 	mn_psql router -v node2="$(mn_connstr 2)" -v nowhere="$(mn_connstr 2 | sed 's/port=[0-9]*/port=1/')" \
 		-v notask="$(mn_connstr 2 | sed 's/dbname=task/dbname=postgres/')" -f "$suite/node_add.sql" || return 1
+	mn_psql router -c "SELECT task.task_login_revoke('mn_partial')" -c "DROP ROLE mn_partial" || return 1
+	mn_psql 0 -c "DROP ROLE mn_partial" && mn_psql 1 -c "DROP ROLE mn_partial" || return 1
 	mn_psql router -c "SELECT task_router.node_add('$(mn_connstr 2)')" || return 1
 	[ "$(mn_directory 0)" = "$(mn_directory 2)" ] || { echo "node 2 did not get the directory"; return 1; }
 	mn_psql router -f "$suite/move.sql" || return 1
