@@ -197,10 +197,11 @@ COMMENT ON FUNCTION task_router.task_access_remove(task.task_id, text[]) IS 'Rou
 
 -- Tasks of several nodes: first every node's share without waiting (a
 -- task missing on a later node is "not found" at once, as on one node,
--- not after the earlier nodes' wait; all final: the answer), then each
--- node's share waits there in turn, within what is left of the timeout,
--- and the answers are put back in the order asked (repeated ids once), as
--- task_wait_many answers on one node.
+-- not after the earlier nodes' wait; a timeout out of bounds is passed
+-- as given, so the first node refuses it first, as one node does), then
+-- each node's share waits there in turn, within what is left of the
+-- timeout, and the answers are put back in the order asked (repeated ids
+-- once), as task_wait_many answers on one node.
 CREATE FUNCTION task_router._wait_many_on(node integer, ids task.task_id[], timeout interval) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
@@ -224,7 +225,8 @@ BEGIN
         -- one node (or none: node 0 answers the API's own error)
         RETURN task_router._wait_many_on(coalesce(nodes[1], 0), ids, timeout);
     END IF;
-    FOREACH pass IN ARRAY ARRAY[interval '0', timeout] LOOP
+    FOREACH pass IN ARRAY ARRAY[CASE WHEN timeout BETWEEN interval '0' AND interval '1 hour' THEN interval '0' ELSE timeout END,
+                                timeout] LOOP
         got := '{}';
         FOREACH n IN ARRAY nodes LOOP
             -- the waiting pass: the first node checks the timeout as given,
@@ -232,12 +234,10 @@ BEGIN
             SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
               FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
                        ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
-                       CASE WHEN pass = interval '0' THEN pass
+                       CASE WHEN pass IS DISTINCT FROM timeout THEN pass
                             WHEN n = nodes[1] THEN timeout
                             ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
         END LOOP;
-        EXIT WHEN NOT EXISTS (SELECT FROM pg_catalog.jsonb_each(got) g
-                               WHERE g.value->>'status' NOT IN ('Completed', 'Failed', 'Cancelled'));
     END LOOP;
     RETURN (SELECT pg_catalog.jsonb_agg(got -> x.id ORDER BY x.first)
               FROM (SELECT i::text AS id, min(o) AS first FROM unnest(ids) WITH ORDINALITY u(i, o) GROUP BY i::text) x);
