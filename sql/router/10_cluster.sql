@@ -137,7 +137,8 @@ BEGIN
         PERFORM task_router._refuse_crossing('parent', parent, queue, n);
     END IF;
     FOREACH d IN ARRAY coalesce(depends_on, '{}') LOOP
-        IF task_router.node_of_task(d) <> n
+        -- (a NULL among them: the node refuses it, 22004)
+        IF d IS NOT NULL AND task_router.node_of_task(d) <> n
            AND EXISTS (SELECT FROM task_router.node x WHERE x.number = task_router.node_of_task(d)) THEN
             PERFORM task_router._refuse_crossing('dependency', d, queue, n);
         END IF;
@@ -166,10 +167,11 @@ BEGIN
         c := task_router.node_of_task(complete);
     END IF;
     IF cardinality(complete_batch) > 0 THEN
+        -- (NULLs among them left to the node, which refuses them: 22004)
         IF c IS NULL THEN
-            c := task_router.node_of_task(complete_batch[1]);
+            c := (SELECT task_router.node_of_task(b) FROM unnest(complete_batch) b WHERE b IS NOT NULL LIMIT 1);
         END IF;
-        IF EXISTS (SELECT FROM unnest(complete_batch) b WHERE task_router.node_of_task(b) <> c) THEN
+        IF EXISTS (SELECT FROM unnest(complete_batch) b WHERE b IS NOT NULL AND task_router.node_of_task(b) <> c) THEN
             RAISE EXCEPTION 'the tasks to complete are on more than one node'
                 USING ERRCODE = 'feature_not_supported',
                       HINT = 'Complete the tasks of each node in calls of their own (task_complete).';

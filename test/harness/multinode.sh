@@ -101,6 +101,10 @@ errors_exact() {
 	mn_svc_a|1|SELECT task.task_complete('TSK-0001-0100-0000-0001', token => 1)
 	mn_svc_a|1|SELECT task.task_dequeue('a/two', n => 0)
 	mn_nobody|0|SELECT task.task_queue_create('a/three')
+	mn_svc_a|1|SELECT task.task_create('x', 'a/two', depends_on => ARRAY[NULL]::task.task_id[])
+	mn_svc_a|1|SELECT task.task_create('x', 'a/two', parent => 'TSK-0001-0100-0000-0001', depends_on => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[])
+	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[], complete_tokens => ARRAY[1, 2])
+	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY[NULL]::task.task_id[], complete_tokens => ARRAY[1])
 	CALLS
 	return "$bad"
 }
