@@ -221,8 +221,10 @@ DECLARE
     got jsonb := '{}';
     pass interval;
 BEGIN
-    IF cardinality(nodes) < 2 THEN
-        -- one node (or none: node 0 answers the API's own error)
+    IF cardinality(nodes) < 2 OR cardinality(ids) > 1000 OR array_ndims(ids) <> 1 THEN
+        -- one node (or none, or more ids than task_wait_many takes, or not
+        -- one dimension: the first node answers the API's own error, which
+        -- each node's share alone would not raise)
         RETURN task_router._wait_many_on(coalesce(nodes[1], 0), ids, timeout);
     END IF;
     FOREACH pass IN ARRAY ARRAY[CASE WHEN timeout BETWEEN interval '0' AND interval '1 hour' THEN interval '0' ELSE timeout END,

@@ -105,6 +105,8 @@ errors_exact() {
 	mn_svc_a|1|SELECT task.task_create('x', 'a/two', parent => 'TSK-0001-0100-0000-0001', depends_on => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[])
 	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[], complete_tokens => ARRAY[1, 2])
 	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY[NULL]::task.task_id[], complete_tokens => ARRAY[1])
+	mn_svc_a|0|SELECT task.task_wait_many(ARRAY(SELECT ('TSK-0001-0' || i % 2 || '00-0000-' || lpad(i::text, 4, '0'))::task.task_id FROM generate_series(1, 1001) i), '0')
+	mn_svc_a|0|SELECT task.task_wait_many(ARRAY[['TSK-0001-0000-0000-0001'], ['TSK-0001-0100-0000-0001']]::task.task_id[], '0')
 	CALLS
 	return "$bad"
 }
