@@ -161,13 +161,22 @@ AS $$
 DECLARE
     q task_router.queue_node;
     left_over bigint;
+    e_message text;
 BEGIN
     SELECT * INTO q FROM task_router.queue_node x WHERE x.queue = queue_move_finish.queue FOR UPDATE;
     IF NOT FOUND OR q.draining_from IS NULL THEN
         RAISE EXCEPTION 'queue % is not moving', queue_move_finish.queue
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start a move with task_router.queue_move().';
     END IF;
-    left_over := task_router._on_node_unfinished(q.draining_from, queue_move_finish.queue);
+    BEGIN
+        left_over := task_router._on_node_unfinished(q.draining_from, queue_move_finish.queue);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
+        RAISE EXCEPTION 'node % cannot be reached: %', q.draining_from,
+                  rtrim(regexp_replace(e_message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ')
+            USING ERRCODE = 'connection_failure',
+                  HINT = 'The move finishes once that node is back and holds no unfinished task or schedule of the queue; dequeues keep going to the new node meanwhile.';
+    END;
     IF left_over > 0 THEN
         RAISE EXCEPTION 'node % still holds % unfinished tasks or schedules of queue %', q.draining_from, left_over, queue_move_finish.queue
             USING ERRCODE = 'object_not_in_prerequisite_state',

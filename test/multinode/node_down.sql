@@ -23,3 +23,8 @@ SELECT mn_ok(task.task_get(:'bulk0')->>'status' = 'Queued', 'and changed nothing
 SELECT mn_ok(mn_try($$SELECT task.task_unschedule('none')$$) ~ '^08006 node 1 cannot be reached: ', 'task_unschedule needs every node');
 SELECT (task.task_cancel(:'bulk0')).status;
 RESET ROLE;
+-- a move from node 1 cannot finish while node 1 is down: 08006 naming it
+BEGIN;
+SELECT mn_ok((task_router.queue_move('a/two', 0)).draining_from = 1, 'a/two starts moving off node 1');
+SELECT mn_ok(mn_try($$SELECT task_router.queue_move_finish('a/two')$$) ~ '^08006 node 1 cannot be reached: connection to server', 'the move cannot finish while node 1 is down: 08006');
+ROLLBACK;
