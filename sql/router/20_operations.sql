@@ -5,6 +5,14 @@
 -- as the owner of the extension (a superuser, SECURITY DEFINER); the API
 -- calls of sql/router/30_api.sql run as their caller.
 
+-- ---------------------------------------------------------------- node errors
+CREATE FUNCTION task_router._remote_text(message text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN rtrim(regexp_replace(message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ');
+COMMENT ON FUNCTION task_router._remote_text(text) IS
+    'Internal: a PL/Proxy error message without its prefix (function, database, REMOTE ERROR or the libpq call) and trailing newlines, for the operations'' own errors.';
+
 -- ---------------------------------------------------------------- the directory
 CREATE FUNCTION task_router.directory_sync() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -23,7 +31,7 @@ BEGIN
             done := done || to_jsonb(n);
         EXCEPTION WHEN OTHERS THEN
             missed := missed || to_jsonb(n);
-            RAISE WARNING 'node % did not get the directory: %', n, SQLERRM
+            RAISE WARNING 'node % did not get the directory: %', n, task_router._remote_text(SQLERRM)
                 USING HINT = 'Run SELECT task_router.directory_sync() when the node is back; until then it answers with the definitions it had.';
         END;
     END LOOP;
@@ -58,10 +66,10 @@ BEGIN
             -- it answered, without task (or without task.node_number)
             RAISE EXCEPTION 'the database at "%" has no task extension', node_add.connstr
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = regexp_replace(e_message, '^.* REMOTE ERROR: ', ''),
+                      DETAIL = task_router._remote_text(e_message),
                       HINT = format('Run CREATE EXTENSION task CASCADE; SELECT task.node_setup(%s); there first.', n);
         END IF;
-        RAISE EXCEPTION 'node % cannot be reached: %', n, rtrim(regexp_replace(e_message, '^PL/Proxy function \S+\(\d+\): \[[^]]*\] (PQ\w+: )?', ''), E'\n ')
+        RAISE EXCEPTION 'node % cannot be reached: %', n, task_router._remote_text(e_message)
             USING ERRCODE = 'connection_failure',
                   HINT = 'Check the connect string, that the server runs and accepts the router (pg_hba.conf), and that the calling role exists there.';
     END;
@@ -76,7 +84,7 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
             RAISE EXCEPTION 'node % did not get the directory: %', n,
-                      rtrim(regexp_replace(e_message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ')
+                      task_router._remote_text(e_message)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Create every login role of the directory on the new node (docs/SCALE-OUT.md, "Roles are per server") and check that node 0 is up, then add it again.';
         END;
@@ -173,7 +181,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
         RAISE EXCEPTION 'node % cannot be reached: %', q.draining_from,
-                  rtrim(regexp_replace(e_message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ')
+                  task_router._remote_text(e_message)
             USING ERRCODE = 'connection_failure',
                   HINT = 'The move finishes once that node is back and holds no unfinished task or schedule of the queue; dequeues keep going to the new node meanwhile.';
     END;
