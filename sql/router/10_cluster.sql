@@ -137,7 +137,8 @@ BEGIN
         PERFORM task_router._refuse_crossing('parent', parent, queue, n);
     END IF;
     FOREACH d IN ARRAY coalesce(depends_on, '{}') LOOP
-        IF task_router.node_of_task(d) <> n
+        -- (a NULL among them: the node refuses it, 22004)
+        IF d IS NOT NULL AND task_router.node_of_task(d) <> n
            AND EXISTS (SELECT FROM task_router.node x WHERE x.number = task_router.node_of_task(d)) THEN
             PERFORM task_router._refuse_crossing('dependency', d, queue, n);
         END IF;
@@ -166,10 +167,11 @@ BEGIN
         c := task_router.node_of_task(complete);
     END IF;
     IF cardinality(complete_batch) > 0 THEN
+        -- (NULLs among them left to the node, which refuses them: 22004)
         IF c IS NULL THEN
-            c := task_router.node_of_task(complete_batch[1]);
+            c := (SELECT task_router.node_of_task(b) FROM unnest(complete_batch) b WHERE b IS NOT NULL LIMIT 1);
         END IF;
-        IF EXISTS (SELECT FROM unnest(complete_batch) b WHERE task_router.node_of_task(b) <> c) THEN
+        IF EXISTS (SELECT FROM unnest(complete_batch) b WHERE b IS NOT NULL AND task_router.node_of_task(b) <> c) THEN
             RAISE EXCEPTION 'the tasks to complete are on more than one node'
                 USING ERRCODE = 'feature_not_supported',
                       HINT = 'Complete the tasks of each node in calls of their own (task_complete).';
@@ -214,6 +216,13 @@ CREATE FUNCTION task_router._runnable_on(node integer, queue text) RETURNS boole
     SET search_path = pg_catalog, pg_temp
     RETURN task_router._on_node_runnable(node, queue);
 COMMENT ON FUNCTION task_router._runnable_on(integer, text) IS 'Internal: _on_node_runnable as the extension owner.';
+
+CREATE FUNCTION task_router._drained(queue text, node integer) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    RETURN EXISTS (SELECT FROM task_router.queue_node q WHERE q.queue = _drained.queue AND q.draining_from = _drained.node)
+           AND NOT task_router._runnable_on(node, queue);
+COMMENT ON FUNCTION task_router._drained(text, integer) IS
+    'Internal: is node the one a moving queue left, with no runnable task of it there (task_dequeue then does not wait on it).';
 
 CREATE FUNCTION task_router._on_node_unfinished(node integer, queue text) RETURNS bigint
     LANGUAGE plproxy

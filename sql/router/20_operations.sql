@@ -5,6 +5,14 @@
 -- as the owner of the extension (a superuser, SECURITY DEFINER); the API
 -- calls of sql/router/30_api.sql run as their caller.
 
+-- ---------------------------------------------------------------- node errors
+CREATE FUNCTION task_router._remote_text(message text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN rtrim(regexp_replace(message, '^(PL/Proxy function )?\S+\(\d+\): \[[^]]*\] (REMOTE ERROR: |PQ\w+: )?', ''), E'\n ');
+COMMENT ON FUNCTION task_router._remote_text(text) IS
+    'Internal: a PL/Proxy error message without its prefix (function, database, REMOTE ERROR or the libpq call) and trailing newlines, for the operations'' own errors.';
+
 -- ---------------------------------------------------------------- the directory
 CREATE FUNCTION task_router.directory_sync() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -23,7 +31,7 @@ BEGIN
             done := done || to_jsonb(n);
         EXCEPTION WHEN OTHERS THEN
             missed := missed || to_jsonb(n);
-            RAISE WARNING 'node % did not get the directory: %', n, SQLERRM
+            RAISE WARNING 'node % did not get the directory: %', n, task_router._remote_text(SQLERRM)
                 USING HINT = 'Run SELECT task_router.directory_sync() when the node is back; until then it answers with the definitions it had.';
         END;
     END LOOP;
@@ -41,16 +49,45 @@ AS $$
 DECLARE
     n integer := (SELECT count(*) FROM task_router.node);
     says integer;
+    e_state text;
+    e_message text;
 BEGIN
+    IF node_add.connstr IS NULL OR node_add.connstr ~* '^\s*postgres(ql)?://' OR node_add.connstr ~ '(^|\s)(user|password)\s*=' THEN
+        RAISE EXCEPTION 'a node''s connect string must be key=value pairs without user or password'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write it as ''host=... port=... dbname=...'': PL/Proxy connects as the calling role (user=current_user), with passwords from ~/.pgpass or trust.';
+    END IF;
     INSERT INTO task_router.node (number, connstr) VALUES (n, node_add.connstr);
-    says := task_router._on_node_number(n);
+    BEGIN
+        says := task_router._on_node_number(n);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT;
+        IF e_message ~ ' REMOTE ERROR: ' THEN
+            -- it answered, without task (or without task.node_number)
+            RAISE EXCEPTION 'the database at "%" has no task extension', node_add.connstr
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = task_router._remote_text(e_message),
+                      HINT = format('Run CREATE EXTENSION task CASCADE; SELECT task.node_setup(%s); there first.', n);
+        END IF;
+        RAISE EXCEPTION 'node % cannot be reached: %', n, task_router._remote_text(e_message)
+            USING ERRCODE = 'connection_failure',
+                  HINT = 'Check the connect string, that the server runs and accepts the router (pg_hba.conf), and that the calling role exists there.';
+    END;
     IF says IS DISTINCT FROM n THEN
         RAISE EXCEPTION 'the database at "%" is node %, not node %', node_add.connstr, says, n
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('Run SELECT task.node_setup(%s) there first.', n);
     END IF;
     IF n > 0 THEN
-        PERFORM task_router._on_node_directory_apply(n, task_router._on_node_directory(0));
+        BEGIN
+            PERFORM task_router._on_node_directory_apply(n, task_router._on_node_directory(0));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
+            RAISE EXCEPTION 'node % did not get the directory: %', n,
+                      task_router._remote_text(e_message)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Create every login role of the directory on the new node (docs/SCALE-OUT.md, "Roles are per server") and check that node 0 is up, then add it again.';
+        END;
     END IF;
     RETURN n;
 END
@@ -132,13 +169,22 @@ AS $$
 DECLARE
     q task_router.queue_node;
     left_over bigint;
+    e_message text;
 BEGIN
     SELECT * INTO q FROM task_router.queue_node x WHERE x.queue = queue_move_finish.queue FOR UPDATE;
     IF NOT FOUND OR q.draining_from IS NULL THEN
         RAISE EXCEPTION 'queue % is not moving', queue_move_finish.queue
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start a move with task_router.queue_move().';
     END IF;
-    left_over := task_router._on_node_unfinished(q.draining_from, queue_move_finish.queue);
+    BEGIN
+        left_over := task_router._on_node_unfinished(q.draining_from, queue_move_finish.queue);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_message = MESSAGE_TEXT;
+        RAISE EXCEPTION 'node % cannot be reached: %', q.draining_from,
+                  task_router._remote_text(e_message)
+            USING ERRCODE = 'connection_failure',
+                  HINT = 'The move finishes once that node is back and holds no unfinished task or schedule of the queue; dequeues keep going to the new node meanwhile.';
+    END;
     IF left_over > 0 THEN
         RAISE EXCEPTION 'node % still holds % unfinished tasks or schedules of queue %', q.draining_from, left_over, queue_move_finish.queue
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -195,9 +195,13 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router.task_access_remove(task.task_id, text[]) IS 'Routed to the task''s node: see task_access_remove of the task extension.';
 
--- Tasks of several nodes: each node's share waits there in turn, within
--- what is left of the timeout, and the answers are put back in the order
--- asked (repeated ids once), as task_wait_many answers on one node.
+-- Tasks of several nodes: first every node's share without waiting (a
+-- task missing on a later node is "not found" at once, as on one node,
+-- not after the earlier nodes' wait; a timeout out of bounds is passed
+-- as given, so the first node refuses it first, as one node does), then
+-- each node's share waits there in turn, within what is left of the
+-- timeout, and the answers are put back in the order asked (repeated ids
+-- once), as task_wait_many answers on one node.
 CREATE FUNCTION task_router._wait_many_on(node integer, ids task.task_id[], timeout interval) RETURNS jsonb
     LANGUAGE plproxy
 AS $$
@@ -215,24 +219,34 @@ DECLARE
     nodes integer[] := ARRAY(SELECT DISTINCT task_router.node_of_task(i) FROM unnest(ids) i ORDER BY 1);
     n integer;
     got jsonb := '{}';
+    pass interval;
 BEGIN
-    IF cardinality(nodes) < 2 THEN
-        -- one node (or none: node 0 answers the API's own error)
+    IF cardinality(nodes) < 2 OR cardinality(ids) > 1000 OR array_ndims(ids) <> 1 THEN
+        -- one node (or none, or more ids than task_wait_many takes, or not
+        -- one dimension: the first node answers the API's own error, which
+        -- each node's share alone would not raise)
         RETURN task_router._wait_many_on(coalesce(nodes[1], 0), ids, timeout);
     END IF;
-    FOREACH n IN ARRAY nodes LOOP
-        -- the first node checks the timeout as given; the others get what is left
-        SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
-          FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
-                   ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
-                   CASE WHEN n = nodes[1] THEN timeout ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
+    FOREACH pass IN ARRAY ARRAY[CASE WHEN timeout BETWEEN interval '0' AND interval '1 hour' THEN interval '0' ELSE timeout END,
+                                timeout] LOOP
+        got := '{}';
+        FOREACH n IN ARRAY nodes LOOP
+            -- the waiting pass: the first node checks the timeout as given,
+            -- the others get what is left
+            SELECT got || coalesce(pg_catalog.jsonb_object_agg(e->>'id', e), '{}') INTO got
+              FROM pg_catalog.jsonb_array_elements(task_router._wait_many_on(n,
+                       ARRAY(SELECT i FROM unnest(ids) i WHERE task_router.node_of_task(i) = n),
+                       CASE WHEN pass IS DISTINCT FROM timeout THEN pass
+                            WHEN n = nodes[1] THEN timeout
+                            ELSE greatest(deadline - clock_timestamp(), interval '0') END)) e;
+        END LOOP;
     END LOOP;
     RETURN (SELECT pg_catalog.jsonb_agg(got -> x.id ORDER BY x.first)
               FROM (SELECT i::text AS id, min(o) AS first FROM unnest(ids) WITH ORDINALITY u(i, o) GROUP BY i::text) x);
 END
 $$;
 COMMENT ON FUNCTION task_router.task_wait_many(task.task_id[], interval) IS
-    'Waits on the tasks'' nodes, one node after the other within the timeout, and answers them in the order given: see task_wait_many of the task extension.';
+    'Reads the tasks on their nodes at once (a missing one is not found without a wait), then waits on their nodes, one node after the other within the timeout, and answers them in the order given: see task_wait_many of the task extension.';
 
 -- ---------------------------------------------------------------- by queue
 CREATE FUNCTION task_router.task_create(
@@ -283,6 +297,28 @@ AS $$
 $$;
 COMMENT ON FUNCTION task_router.task_create_many(text, text, jsonb[], timestamptz, text[], integer, interval) IS 'Routed to the queue''s node: see task_create_many of the task extension.';
 
+CREATE FUNCTION task_router._dequeue_on(
+    node           integer,
+    queue          text,
+    n              integer,
+    lease          interval,
+    wait           interval,
+    complete       task.task_id,
+    complete_token bigint,
+    result         jsonb,
+    resource       text,
+    complete_batch  task.task_id[],
+    complete_tokens bigint[])
+    RETURNS SETOF task.task
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON node;
+    SELECT * FROM task.task_dequeue(queue, n, lease, wait, complete, complete_token, result, resource, complete_batch, complete_tokens);
+$$;
+COMMENT ON FUNCTION task_router._dequeue_on(integer, text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
+    'Internal: task_dequeue on one node, as the caller.';
+
 CREATE FUNCTION task_router.task_dequeue(
     queue          text,
     n              integer DEFAULT 1,
@@ -295,14 +331,26 @@ CREATE FUNCTION task_router.task_dequeue(
     complete_batch  task.task_id[] DEFAULT NULL,
     complete_tokens bigint[] DEFAULT NULL)
     RETURNS SETOF task.task
-    LANGUAGE plproxy
+    LANGUAGE plpgsql
 AS $$
-    CLUSTER 'task';
-    RUN ON task_router.node_for_dequeue(queue, complete, complete_batch);
-    TARGET task.task_dequeue;
+DECLARE
+    -- routed to: task_router.node_for_dequeue(queue, complete, complete_batch);
+    target integer := task_router.node_for_dequeue(queue, complete, complete_batch);
+BEGIN
+    -- completing tasks of the node a moving queue left, when that node has
+    -- no runnable task of it any more: the call completes them there and
+    -- returns at once instead of waiting where no new task of the queue
+    -- arrives (the next dequeue, completing nothing, waits on its new node)
+    IF wait > interval '0' AND (complete IS NOT NULL OR cardinality(complete_batch) > 0)
+       AND task_router._drained(queue, target) THEN
+        wait := interval '0';
+    END IF;
+    RETURN QUERY SELECT * FROM task_router._dequeue_on(target, queue, n, lease, wait, complete, complete_token, result, resource,
+                                                       complete_batch, complete_tokens);
+END
 $$;
 COMMENT ON FUNCTION task_router.task_dequeue(text, integer, interval, interval, task.task_id, bigint, jsonb, text, task.task_id[], bigint[]) IS
-    'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node.';
+    'Routed to the queue''s node, where a wait sleeps until a commit there makes work: see task_dequeue of the task extension. Tasks completed in the same call must be on that node (or, while the queue moves, on the node it left: with no runnable task left there, such a call returns without waiting).';
 
 CREATE FUNCTION task_router.task_schedule(name text, cron text, template jsonb) RETURNS task.schedule
     LANGUAGE plproxy
@@ -411,6 +459,20 @@ $$;
 COMMENT ON FUNCTION task_router._bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
     'Internal: task_bulk on every node, in parallel.';
 
+-- Every node, as the caller, before a call that writes on every node: a
+-- node that cannot be reached fails the call before any node is sent it
+-- (PL/Proxy sends a call at once on a connection it holds, while it opens
+-- the others: without this, a node down failed the call after the nodes
+-- already connected had committed their part)
+CREATE FUNCTION task_router._reach_all() RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'task';
+    RUN ON ALL;
+    SELECT 1;
+$$;
+COMMENT ON FUNCTION task_router._reach_all() IS 'Internal: connects to every node as the caller (08006 when one cannot be reached), before a call that writes on every node.';
+
 CREATE FUNCTION task_router.task_bulk(
     action          text,
     queue           text DEFAULT NULL,
@@ -424,11 +486,14 @@ CREATE FUNCTION task_router.task_bulk(
     batch_size      integer DEFAULT 1000,
     OUT changed     bigint,
     OUT more        boolean)
-    LANGUAGE sql
+    LANGUAGE plpgsql
 AS $$
-    SELECT coalesce(sum(b.changed), 0)::bigint, coalesce(bool_or(b.more), false)
+BEGIN
+    PERFORM task_router._reach_all();
+    SELECT coalesce(sum(b.changed), 0)::bigint, coalesce(bool_or(b.more), false) INTO changed, more
       FROM task_router._bulk(action, queue, code, status, older_than, ordering_key, idempotency_key, run_at,
-                             reason, batch_size) b
+                             reason, batch_size) b;
+END
 $$;
 COMMENT ON FUNCTION task_router.task_bulk(text, text, text, task.status, interval, text, text, timestamptz, text, integer) IS
     'One batch on every node (batch_size per node): changed is the sum, more is true while any node has more; each node commits its own batch. See task_bulk of the task extension.';
@@ -452,9 +517,12 @@ $$;
 COMMENT ON FUNCTION task_router._unschedule(text, text) IS 'Internal: task_unschedule on every node.';
 
 CREATE FUNCTION task_router.task_unschedule(name text, owner text DEFAULT NULL) RETURNS boolean
-    LANGUAGE sql
+    LANGUAGE plpgsql
 AS $$
-    SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u
+BEGIN
+    PERFORM task_router._reach_all();
+    RETURN (SELECT coalesce(bool_or(u), false) FROM task_router._unschedule(name, owner) u);
+END
 $$;
 COMMENT ON FUNCTION task_router.task_unschedule(text, text) IS 'Removes the schedule on whichever node holds it: see task_unschedule of the task extension.';
 

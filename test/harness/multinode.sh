@@ -101,6 +101,12 @@ errors_exact() {
 	mn_svc_a|1|SELECT task.task_complete('TSK-0001-0100-0000-0001', token => 1)
 	mn_svc_a|1|SELECT task.task_dequeue('a/two', n => 0)
 	mn_nobody|0|SELECT task.task_queue_create('a/three')
+	mn_svc_a|1|SELECT task.task_create('x', 'a/two', depends_on => ARRAY[NULL]::task.task_id[])
+	mn_svc_a|1|SELECT task.task_create('x', 'a/two', parent => 'TSK-0001-0100-0000-0001', depends_on => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[])
+	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY['TSK-0001-0100-0000-0001', NULL]::task.task_id[], complete_tokens => ARRAY[1, 2])
+	mn_svc_a|1|SELECT task.task_dequeue('a/two', complete_batch => ARRAY[NULL]::task.task_id[], complete_tokens => ARRAY[1])
+	mn_svc_a|0|SELECT task.task_wait_many(ARRAY(SELECT ('TSK-0001-0' || i % 2 || '00-0000-' || lpad(i::text, 4, '0'))::task.task_id FROM generate_series(1, 1001) i), '0')
+	mn_svc_a|0|SELECT task.task_wait_many(ARRAY[['TSK-0001-0000-0000-0001'], ['TSK-0001-0100-0000-0001']]::task.task_id[], '0')
 	CALLS
 	return "$bad"
 }
@@ -166,6 +172,13 @@ step node_down node_down
 # ---- a third node joins and a queue moves to it
 add_node() {
 	mn_node_start 2 || return 1
+	# a login whose role node 2 lacks: node_add refuses it (the directory cannot be applied there)
+	mn_psql 0 -c "CREATE ROLE mn_partial LOGIN" && mn_psql 1 -c "CREATE ROLE mn_partial LOGIN" || return 1
+	mn_psql router -c "CREATE ROLE mn_partial LOGIN" -c "SELECT task.task_login_grant('mn_partial', 'SVC-0001')" || return 1
+	mn_psql router -v node2="$(mn_connstr 2)" -v nowhere="$(mn_connstr 2 | sed 's/port=[0-9]*/port=1/')" \
+		-v notask="$(mn_connstr 2 | sed 's/dbname=task/dbname=postgres/')" -f "$suite/node_add.sql" || return 1
+	mn_psql router -c "SELECT task.task_login_revoke('mn_partial')" -c "DROP ROLE mn_partial" || return 1
+	mn_psql 0 -c "DROP ROLE mn_partial" && mn_psql 1 -c "DROP ROLE mn_partial" || return 1
 	mn_psql router -c "SELECT task_router.node_add('$(mn_connstr 2)')" || return 1
 	[ "$(mn_directory 0)" = "$(mn_directory 2)" ] || { echo "node 2 did not get the directory"; return 1; }
 	mn_psql router -f "$suite/move.sql" || return 1

@@ -8,10 +8,24 @@ SET ROLE mn_svc_b;
 SELECT (task.task_create('acc', 'b/one', access => ARRAY['ACC-0000-0003'])).id AS b1 \gset
 RESET ROLE;
 
--- same answer for a task out of scope and for none (the id masked)
+-- same answer for a task out of scope and for none (the id masked):
+-- SQLSTATE, message, detail, hint and context
+CREATE FUNCTION mn_try_all(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d text;
+    h text;
+    c text;
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT, c = PG_EXCEPTION_CONTEXT;
+    RETURN concat_ws(E'\n', SQLSTATE || ' ' || SQLERRM, 'DETAIL: ' || d, 'HINT: ' || h, 'CONTEXT: ' || c);
+END
+$$;
 CREATE FUNCTION mn_same_as_missing(call text, id text, missing text) RETURNS boolean LANGUAGE sql AS $$
-    SELECT replace(mn_try(format(call, id)), id, 'X') = replace(mn_try(format(call, missing)), missing, 'X')
-       AND mn_try(format(call, id)) LIKE 'P0002 %'
+    SELECT replace(mn_try_all(format(call, id)), id, 'X') = replace(mn_try_all(format(call, missing)), missing, 'X')
+       AND mn_try_all(format(call, id)) ~ '^(P0002|23503) .*HINT: .*CONTEXT: '
 $$;
 
 SET ROLE mn_svc_b;
@@ -21,6 +35,10 @@ SELECT mn_ok(mn_same_as_missing('SELECT task.task_get(%L)', :'c1', 'TSK-0001-019
 SELECT mn_ok(mn_same_as_missing('SELECT task.task_get(%L)', :'c1', 'TSK-0001-5000-0000-0001'), 'an id of no node is not found either');
 SELECT mn_ok(mn_same_as_missing('SELECT task.task_cancel(%L)', :'v0', 'TSK-0001-0000-0999-9999'), 'service B cannot cancel it: not found');
 SELECT mn_ok(mn_same_as_missing('SELECT task.task_logs(%L)', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot read its logs: not found');
+SELECT mn_ok(mn_same_as_missing('SELECT task.task_wait_many(ARRAY[%L]::task.task_id[], ''0 s'')', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot wait for it: not found');
+SELECT mn_ok(mn_same_as_missing('SELECT task.task_create(''x'', ''b/one'', parent => %L)', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot make it a parent: not found');
+SELECT mn_ok(mn_same_as_missing('SELECT task.task_dequeue(''b/one'', complete => %L, complete_token => 1)', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot complete it in a dequeue: not found');
+SELECT mn_ok(mn_same_as_missing('SELECT task.task_access_add(%L, ARRAY[''ACC-0000-0002''])', :'c1', 'TSK-0001-0199-9999-9999'), 'service B cannot share it: not found');
 SELECT mn_ok(bool_and(j->'owner'->>'id' = 'SVC-0002') AND count(*) > 0, 'service B lists its own tasks only') FROM task.task_list(list_limit => 1000) j;
 
 -- where each queue lives, and whether a queue has work, are the router

@@ -60,6 +60,15 @@ SELECT mn_ok(ARRAY(SELECT e->>'id' FROM jsonb_array_elements(task.task_wait_many
 SELECT mn_ok(ARRAY(SELECT e->>'status' FROM jsonb_array_elements(task.task_wait_many(ARRAY[:'w0', :'u1']::task.task_id[], '5 seconds')) e)
              = '{Cancelled,Cancelled}', 'task_wait_many returns at once when all are final');
 SELECT mn_ok(mn_try($$SELECT task.task_wait_many(ARRAY[]::task.task_id[], '0')$$) LIKE '22023 task_wait_many takes 1 to 1000 task ids%', 'task_wait_many''s own error');
+SELECT mn_ok(mn_try(format('SELECT task.task_wait_many(ARRAY[%L, %L]::task.task_id[], ''2 hours'')', :'w0', :'u1')) = '22023 timeout must be between 0 and 1 hour',
+             'task_wait_many over two nodes refuses a timeout out of bounds, its tasks all final or not');
+-- a task missing on a later node is not found at once, as on one node,
+-- not after the wait on an earlier node's unfinished task
+SELECT (task.task_create('feat.w', 'a/one')).id AS w1 \gset
+SELECT mn_try(format('SELECT task.task_wait_many(ARRAY[%L, %L]::task.task_id[], ''20 s'')', :'w1', 'TSK-0001-0199-9999-9999')) AS missing,
+       clock_timestamp() - statement_timestamp() < '10 s' AS quick \gset
+SELECT mn_ok(:'missing' = 'P0002 task TSK-0001-0199-9999-9999 not found' AND :'quick', 'task_wait_many: a task missing on node 1 is not found at once');
+SELECT task.task_cancel(:'w1') \g /dev/null
 -- one bulk call over both nodes
 SELECT task.task_create('feat.bulk', q) FROM unnest(ARRAY['a/one', 'a/two', 'a/two']) q;
 SELECT mn_ok(b.changed = 3 AND NOT b.more, 'task_bulk cancels on both nodes, counts summed')

@@ -27,3 +27,28 @@ SET ROLE mn_svc_b;
 SELECT mn_ok(task.task_get(:'old')->>'status' = 'Completed', 'a finished task stays on its node, found by id');
 SELECT mn_ok(task_router.node_of_task((task.task_create('after', 'b/one')).id) = 2, 'the queue lives on node 2');
 RESET ROLE;
+
+-- A worker that completes the last runnable task the node a moving queue
+-- left, in its dequeue with a wait, does not sleep on that node (where no
+-- new task of the queue arrives) while the new node holds work: the call
+-- completes the task there and returns at once, and the next dequeue takes
+-- the new node's task. b/one moves back from node 2 to node 1.
+SET ROLE mn_svc_b;
+SELECT mn_ok((task.task_bulk('cancel', queue => 'b/one', code => 'after')).changed = 1, 'the task made above cancelled');
+SELECT (task.task_create('last_old', 'b/one')).id AS last_old \gset
+RESET ROLE;
+SELECT mn_ok((task_router.queue_move('b/one', 1)).draining_from = 2, 'b/one starts moving back to node 1');
+SET ROLE mn_svc_b;
+SELECT (task.task_create('first_new', 'b/one')).id AS first_new \gset
+SELECT d.id AS taken, d.lease_token AS taken_token FROM task.task_dequeue('b/one') d \gset
+SELECT mn_ok(:'taken' = :'last_old', 'the old node''s task first');
+SELECT count(*) AS got, clock_timestamp() - statement_timestamp() < '10 s' AS quick
+  FROM task.task_dequeue('b/one', wait => '20 s', complete => :'taken', complete_token => :taken_token) \gset
+SELECT mn_ok(:'quick' AND :got = 0, 'completing the old node''s last task does not wait there (returned at once, nothing taken)');
+SELECT mn_ok(task.task_get(:'taken')->>'status' = 'Completed', 'and the task it completed is completed');
+SELECT d.id AS next_id, d.lease_token AS next_token, clock_timestamp() - statement_timestamp() < '10 s' AS quick
+  FROM task.task_dequeue('b/one', wait => '20 s') d \gset
+SELECT mn_ok(:'next_id' = :'first_new' AND :'quick', 'the next dequeue takes the new node''s task at once');
+SELECT task.task_complete(:'next_id', token => :next_token) \g /dev/null
+RESET ROLE;
+SELECT mn_ok((task_router.queue_move_finish('b/one')).node = 1, 'the move back finishes');
