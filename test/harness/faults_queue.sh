@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# Fault injection, second part (faults.sh runs it after its own; it runs alone too): the queue's
+# policies under kills and crashes. Three queues of one service:
+#   fq/lim  a limited queue (max_processing, lease 1 s, retries after 20-100 ms): tasks with
+#           ordering keys and priorities, a third of them marked to fail their first attempt
+#           (task_fail, retried); three workers claim with wait => '1 second', send a heartbeat,
+#           then fail or complete in a second transaction;
+#   fq/dep  dependencies: each group is A and B, and C depending on both (and on the A of the
+#           group before); two chain workers (task_dequeue(complete => ..., wait => ...)) and a
+#           batch worker (complete_batch => ...) complete them;
+#   fq/wake the wake-up probe: three workers sleep in task_dequeue(wait => '20 seconds'), a
+#           producer makes a burst of 1 to 3 tasks every 2.5 s; each pickup must take well under
+#           the gap between bursts (a wake-up lost would leave a task runnable until the next
+#           burst's or the wait's end). max_processing 3 (the limited claim path).
+# Every claim is recorded in the transaction that makes it (claims: id, token, attempt, lease),
+# every heartbeat's new lease, every failure and every completion's effect in the transaction of
+# the call. Meanwhile, for FAULTS_QUEUE_SECONDS (default 30; FAULTS_LONG=1: 300): worker clients
+# (waiting or not) killed with SIGKILL, backends killed with SIGKILL (crash recovery), immediate
+# shutdowns and restarts, a limited-queue worker frozen past its lease (its task rescued and
+# claimed again: its late completion or failure must be refused with 55000), and the controller
+# pauses and unpauses queues and changes max_processing and the lease while workers wait.
+# Checks after the drain: every committed task exists and is completed, one effect each; attempts
+# = committed claims; two claims of one task never overlap (the second after the first's lease,
+# heartbeats included, ran out, or after its failure); no task of an ordering key claimed before
+# the one made before it completed; a fail-marked task completed only on a later attempt; each C
+# released exactly once and claimed only after A and B completed; no wake-up lost (fq/wake's
+# pickups, the pauses, limits and crashes excused); max_processing of fq/wake never exceeded;
+# errors only 55000 (lease lost) and the faults' own; amcheck on the indexes and the heap.
+# Prints "faults_queue: ..." lines; exit 0 when every check holds, 1 otherwise.
+# Port: TASK_CHECK_FAULTS_PORT (default 58451; faults.sh has stopped its cluster by then).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=cluster.sh
+. "$here/cluster.sh"
+cd "$root" || exit 2
+port=${TASK_CHECK_FAULTS_PORT:-58451}
+if [ -n "${FAULTS_LONG:-}" ]; then seconds=${FAULTS_QUEUE_SECONDS:-300}; else seconds=${FAULTS_QUEUE_SECONDS:-30}; fi
+dir=$(h_check_dir faults-queue "$root")
+bindir=$(h_bindir)
+rm -rf "$dir"
+mkdir -p "$dir/out"
+h_own "$dir"
+cluster_start "$dir/c" "$port" app >/dev/null || { echo "faults_queue: the cluster did not start"; exit 1; }
+sock=$(h_sockdir "$(realpath -m "$dir/c")")
+data=$(realpath -m "$dir/c")/data
+export PGHOST=$sock PGPORT=$port PGUSER=postgres PGDATABASE=app PGCONNECT_TIMEOUT=5
+q() { "$bindir/psql" -X -Atq -v ON_ERROR_STOP=1 "$@"; }
+wq() { q -v VERBOSITY=verbose "$@"; }
+pids=()
+fail() {
+	echo "faults_queue: $*"
+	for p in "${pids[@]}"; do kill -CONT -- -"$p" 2>/dev/null; kill -- -"$p" 2>/dev/null; done
+	cluster_stop "$dir/c"
+	exit 1
+}
+
+q <<'SQL' >/dev/null || fail "setup failed"
+CREATE EXTENSION task;
+SELECT task.task_service_create('fq', 'fq');
+SELECT task.task_queue_create('fq/lim', owner => 'SVC-0001', lease => '1 second', max_attempts => 1000,
+                              backoff_base => '20 milliseconds', backoff_max => '100 milliseconds',
+                              max_processing => 3);
+SELECT task.task_queue_create('fq/dep', owner => 'SVC-0001', lease => '2 seconds', max_attempts => 1000);
+SELECT task.task_queue_create('fq/wake', owner => 'SVC-0001', lease => '5 seconds', max_attempts => 1000,
+                              max_processing => 3);
+-- what the producers made (at: the end of the making transaction, about its commit)
+CREATE TABLE made (id text PRIMARY KEY, queue text NOT NULL, grp integer, role text,
+                   at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE claims (id text NOT NULL, token bigint NOT NULL, attempt integer NOT NULL,
+                     lease_until timestamptz NOT NULL, fail boolean NOT NULL, who text NOT NULL,
+                     at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE beats (id text NOT NULL, token bigint NOT NULL, lease_until timestamptz NOT NULL);
+CREATE TABLE failures (id text NOT NULL, token bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE effect (id text NOT NULL, token bigint, who text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+-- times a pickup of fq/wake may be late: paused, limit lowered, server down and recovering
+CREATE TABLE excused (queue text NOT NULL, why text NOT NULL, span tstzrange NOT NULL);
+-- samples of fq/wake's processing tasks under a live lease
+CREATE TABLE busy (n integer NOT NULL, cap integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+SQL
+
+# ---- producers
+producer_lim() {
+	local backlog sql
+	while [ ! -f "$dir/stop-producing" ]; do
+		backlog=$(q -c "SELECT count(*) FROM task.task WHERE queue = 'fq/lim' AND status IN ('queued', 'rescheduled')" 2>/dev/null) ||
+			{ sleep 0.2; continue; }
+		if [ "$backlog" -lt 40 ]; then
+			if [ $((RANDOM % 4)) = 0 ]; then # task_create_many with ordering keys and a priority
+				sql="INSERT INTO made (id, queue)
+				     SELECT c.id::text, 'fq/lim' FROM task.task_create_many('fq.job', 'fq/lim',
+				            ARRAY(SELECT jsonb_build_object('fail', random() < 0.3) FROM generate_series(1, 6)),
+				            ordering_keys => ARRAY(SELECT CASE WHEN random() < 0.5 THEN 'k' || (random() * 4)::int END
+				                                     FROM generate_series(1, 6)),
+				            priority => $((RANDOM % 3 - 1))) AS c(id)"
+			else
+				sql="WITH t AS (SELECT (task.task_create('fq.job', 'fq/lim',
+				              parameters => jsonb_build_object('fail', random() < 0.3),
+				              ordering_key => CASE WHEN random() < 0.5 THEN 'k' || (random() * 4)::int END,
+				              priority => (random() * 2)::int - 1)).id FROM generate_series(1, 3))
+				     INSERT INTO made (id, queue) SELECT id::text, 'fq/lim' FROM t"
+			fi
+			wq -c "$sql" >/dev/null 2>>"$dir/out/producer-lim.err" || sleep 0.2
+		fi
+		sleep 0.15
+	done
+}
+
+# a group: A, B, and C depending on both and on the A of the group before (completed or not)
+producer_dep() {
+	local g=0 prev='' r
+	while [ ! -f "$dir/stop-producing" ]; do
+		g=$((g + 1))
+		r=$(wq -c "WITH x AS (SELECT (task.task_create('fq.a', 'fq/dep')).id AS a, (task.task_create('fq.b', 'fq/dep')).id AS b),
+		                y AS (SELECT a, b, (task.task_create('fq.c', 'fq/dep',
+		                                    depends_on => array_remove(ARRAY[a, b, NULLIF('$prev', '')::task.task_id], NULL))).id AS c
+		                        FROM x),
+		                i AS (INSERT INTO made (id, queue, grp, role)
+		                      SELECT v.id, 'fq/dep', $g, v.role
+		                        FROM y, LATERAL (VALUES (a::text, 'a'), (b::text, 'b'), (c::text, 'c')) v(id, role))
+		           SELECT a FROM y" 2>>"$dir/out/producer-dep.err") && [ -n "$r" ] && prev=$r
+		sleep 0.4
+	done
+}
+
+producer_wake() {
+	while [ ! -f "$dir/stop-producing" ]; do
+		wq -c "INSERT INTO made (id, queue)
+		       SELECT (task.task_create('fq.wake', 'fq/wake')).id::text, 'fq/wake' FROM generate_series(1, $((1 + RANDOM % 3)))" \
+			>/dev/null 2>>"$dir/out/producer-wake.err"
+		sleep 2.5
+	done
+}
+
+claim_sql() { # WHO QUEUE ARGS: the claim, recorded in its own transaction
+	echo "INSERT INTO claims (id, token, attempt, lease_until, fail, who)
+	      SELECT id::text, lease_token, attempts, lease_until, coalesce((parameters->>'fail')::boolean, false), '$1'
+	        FROM task.task_dequeue('$2'$3)
+	      RETURNING id || ' ' || token || ' ' || attempt || ' ' || fail"
+}
+
+# ---- workers of fq/lim: claim (waiting up to 1 s), heartbeat, then fail (a fail-marked task's
+# first attempt) or complete, each in a transaction of its own
+worker_lim() {
+	local who=lim$1 err=$dir/out/lim-$1.err r id tok att fl
+	while [ ! -f "$dir/stop-working" ]; do
+		r=$(wq -c "$(claim_sql "$who" fq/lim ", wait => '1 second'")" 2>>"$err") || { sleep 0.2; continue; }
+		[ -n "$r" ] || continue
+		read -r id tok att fl <<<"$r"
+		sleep 0.$((RANDOM % 3))
+		wq -c "INSERT INTO beats SELECT '$id', $tok, (task.task_heartbeat('$id', $tok)).lease_until" >/dev/null 2>>"$err" || continue
+		sleep 0.$((RANDOM % 3))
+		if [[ $fl = t && $att = 1 ]]; then
+			wq -c "INSERT INTO failures (id, token) VALUES ('$id', $tok);
+			       SELECT (task.task_fail('$id', 'first attempt fails', token => $tok)).status" >/dev/null 2>>"$err"
+		else
+			wq -c "INSERT INTO effect (id, token, who) VALUES ('$id', $tok, '$who');
+			       SELECT (task.task_complete('$id', token => $tok)).status" >/dev/null 2>>"$err"
+		fi
+	done
+}
+
+# ---- workers of fq/dep: complete the task held and claim the next in one call (waiting up to 1 s)
+worker_dep() {
+	local who=dep$1 err=$dir/out/dep-$1.err r id='' tok='' sql
+	while [ ! -f "$dir/stop-working" ]; do
+		if [ -n "$id" ]; then
+			sql="INSERT INTO effect (id, token, who) VALUES ('$id', $tok, '$who');
+			     $(claim_sql "$who" fq/dep ", complete => '$id', complete_token => $tok, wait => '1 second'")"
+		else
+			sql=$(claim_sql "$who" fq/dep ", wait => '1 second'")
+		fi
+		id='' tok=''
+		r=$(wq -c "$sql" 2>>"$err") || { sleep 0.2; continue; }
+		[ -n "$r" ] || continue
+		read -r id tok _ <<<"$r"
+		sleep 0.$((RANDOM % 2))
+	done
+}
+
+# ---- a batch worker of fq/dep: complete_batch of the batch held and claim up to 3
+worker_depbatch() {
+	local who=depbatch err=$dir/out/depbatch.err r ids='' toks='' sql
+	while [ ! -f "$dir/stop-working" ]; do
+		if [ -n "$ids" ]; then
+			sql="INSERT INTO effect (id, token, who) SELECT i, t, '$who' FROM unnest('$ids'::text[], '$toks'::bigint[]) u(i, t);
+			     WITH c AS ($(claim_sql "$who" fq/dep ", 3, complete_batch => '$ids', complete_tokens => '$toks'"))"
+		else
+			sql="WITH c AS ($(claim_sql "$who" fq/dep ", 3"))"
+		fi
+		sql="$sql SELECT coalesce(array_agg(split_part(r, ' ', 1))::text, '') || ' ' ||
+		                 coalesce(array_agg(split_part(r, ' ', 2))::text, '') FROM c AS c(r)"
+		ids='' toks=''
+		r=$(wq -c "$sql" 2>>"$err") || { sleep 0.2; continue; }
+		if [ "$r" = ' ' ]; then sleep 0.3; continue; fi
+		ids=${r% *} toks=${r#* }
+		sleep 0.$((RANDOM % 3))
+	done
+}
+
+# ---- the waiters of fq/wake: claim, waiting up to 20 s; complete at once
+worker_wake() {
+	local who=wake$1 err=$dir/out/wake-$1.err r id tok
+	while [ ! -f "$dir/stop-working" ]; do
+		r=$(wq -c "$(claim_sql "$who" fq/wake ", wait => '20 seconds'")" 2>>"$err") || { sleep 0.2; continue; }
+		[ -n "$r" ] || continue
+		read -r id tok _ <<<"$r"
+		wq -c "INSERT INTO effect (id, token, who) VALUES ('$id', $tok, '$who');
+		       SELECT (task.task_complete('$id', token => $tok)).status" >/dev/null 2>>"$err"
+	done
+}
+
+excuse() { # QUEUE WHY FROM: pickups of QUEUE may be late from FROM to now
+	local to
+	to=$(now)
+	q -c "INSERT INTO excused VALUES ('$1', '$2', tstzrange('$3', '$to'))" >/dev/null 2>&1 ||
+		echo "$1|$2|$3|$to" >>"$dir/out/excuses-pending"
+}
+excuse_late() { # QUEUE WHY FROM TO
+	q -c "INSERT INTO excused VALUES ('$1', '$2', tstzrange('$3', '$4'))" >/dev/null 2>&1
+}
+now() { date -u '+%Y-%m-%d %H:%M:%S.%N+00'; }
+up() { # wait until the server takes connections again
+	for _ in $(seq 300); do
+		q -c "SELECT 1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+set -m
+producer_lim &
+pids+=($!)
+producer_dep &
+pids+=($!)
+producer_wake &
+pids+=($!)
+# pids[3..]: lim 1-3, dep 1-2, depbatch, wake 1-3
+for w in 1 2 3; do worker_lim "$w" & pids+=($!); done
+for w in 1 2; do worker_dep "$w" & pids+=($!); done
+worker_depbatch &
+pids+=($!)
+for w in 1 2 3; do worker_wake "$w" & pids+=($!); done
+workers=("${pids[@]:3}")
+lim_workers=("${pids[@]:3:3}")
+wake_workers=("${pids[@]:9:3}")
+
+# ---- faults and policy changes
+kills=0 waiterkills=0 makerkills=0 crashes=0 restarts=0 freezes=0 rescued=0 pauses=0 limits=0
+plan=(client waiter pause backend client limit freeze maker waiter restart client pause limit)
+end=$((SECONDS + seconds))
+n=0
+while [ $SECONDS -lt $end ] || [ $n -lt ${#plan[@]} ]; do
+	sleep 0.$((3 + RANDOM % 5))
+	fault=${plan[$((n % ${#plan[@]}))]}
+	n=$((n + 1))
+	# a sample of fq/wake's claims under a live lease, against its cap
+	q -c "INSERT INTO busy (n, cap)
+	      SELECT (SELECT count(*) FROM task.task WHERE queue = 'fq/wake' AND status = 'processing'
+	                                                 AND lease_until > clock_timestamp()),
+	             max_processing FROM task.queue WHERE name = 'fq/wake'" >/dev/null 2>&1
+	case $fault in
+	client) # any worker's client dies, inside or between its calls
+		p=${workers[$((RANDOM % ${#workers[@]}))]}
+		for _ in $(seq 50); do
+			pkill -KILL -g "$p" -x psql 2>/dev/null && { kills=$((kills + 1)); break; }
+			sleep 0.01
+		done ;;
+	waiter) # a sleeping waiter's client dies: its wake must go to another
+		p=${wake_workers[$((RANDOM % 3))]}
+		pkill -KILL -g "$p" -x psql 2>/dev/null && waiterkills=$((waiterkills + 1)) ;;
+	maker) # a producer's client dies (the fq/dep groups: task_create with depends_on)
+		for _ in $(seq 50); do
+			pkill -KILL -g "${pids[$((RANDOM % 2))]}" -x psql 2>/dev/null && { makerkills=$((makerkills + 1)); break; }
+			sleep 0.01
+		done ;;
+	backend)
+		t0=$(now)
+		for _ in $(seq 50); do
+			pm=$(head -1 "$data/postmaster.pid" 2>/dev/null)
+			b=$([ -n "$pm" ] && pgrep -P "$pm" -f "postgres: postgres app" | shuf -n 1)
+			[ -n "$b" ] && kill -KILL "$b" 2>/dev/null && { crashes=$((crashes + 1)); break; }
+			sleep 0.01
+		done
+		up || fail "the server did not come back after a crash"
+		sleep 1   # the workers' loops connect again
+		excuse fq/wake crash "$t0" ;;
+	restart)
+		t0=$(now)
+		h_as_pg "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+		h_as_pg "$bindir/pg_ctl" -D "$data" -l "$dir/c/server.log" -w -t 120 start >/dev/null 2>&1 ||
+			fail "the server did not start again: $(tail -5 "$dir/c/server.log")"
+		restarts=$((restarts + 1))
+		up || fail "the server takes no connections after the restart"
+		sleep 1
+		excuse fq/wake restart "$t0" ;;
+	pause) # pause both queues while their workers wait, then resume
+		t0=$(now)
+		q -c "SELECT task.task_queue_configure('fq/wake', paused => true), task.task_queue_configure('fq/lim', paused => true)" \
+			>/dev/null 2>&1 || continue
+		sleep 0.$((5 + RANDOM % 5))
+		q -c "SELECT task.task_queue_configure('fq/wake', paused => false), task.task_queue_configure('fq/lim', paused => false)" \
+			>/dev/null 2>&1 || { sleep 1; q -c "SELECT task.task_queue_configure('fq/wake', paused => false), task.task_queue_configure('fq/lim', paused => false)" >/dev/null 2>&1; }
+		pauses=$((pauses + 1))
+		excuse fq/wake pause "$t0" ;;
+	limit) # lower the caps while workers wait, then raise them (and the lease of fq/lim)
+		t0=$(now)
+		q -c "SELECT task.task_queue_configure('fq/wake', max_processing => 1),
+		             task.task_queue_configure('fq/lim', max_processing => 1, lease => '2 seconds')" >/dev/null 2>&1 || continue
+		sleep 0.$((5 + RANDOM % 5))
+		q -c "SELECT task.task_queue_configure('fq/wake', max_processing => 3),
+		             task.task_queue_configure('fq/lim', max_processing => $((2 + RANDOM % 3)), lease => '1 second')" >/dev/null 2>&1
+		limits=$((limits + 1))
+		# a cap of 1 holds the others back until the one processing is completed
+		excuse fq/wake limit "$t0" ;;
+	freeze) # a worker of fq/lim frozen past its lease: its task is rescued and claimed again
+		up
+		sleep 0.3
+		p=${lim_workers[$((freezes % 3))]}
+		kill -STOP -- -"$p" 2>/dev/null
+		sleep 2.5
+		r=$(q -c "SELECT task.task_maintain()->>'leases_rescued'" 2>/dev/null) && rescued=$((rescued + r))
+		sleep 1
+		kill -CONT -- -"$p" 2>/dev/null
+		freezes=$((freezes + 1)) ;;
+	esac
+done
+touch "$dir/stop-producing"
+wait "${pids[0]}" "${pids[1]}" "${pids[2]}"
+if [ -f "$dir/out/excuses-pending" ]; then
+	while IFS='|' read -r a b c d; do excuse_late "$a" "$b" "$c" "$d"; done <"$dir/out/excuses-pending"
+fi
+
+# ---- drain (task_maintain as pg_cron would run it, for the blocked tasks' safety net too)
+drain_from=$SECONDS
+for _ in $(seq 180); do
+	left=$(q -c "SELECT count(*) FROM task.task WHERE status <> 'completed'" 2>/dev/null || echo x)
+	[ "$left" = 0 ] && break
+	sleep 0.5
+done
+drained=$((SECONDS - drain_from))
+touch "$dir/stop-working"
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+
+report=$(q <<'SQL'
+WITH
+-- a claim's end: its lease as the heartbeats of its token extended it, or its failure
+ends AS (
+  SELECT c.*, greatest(c.lease_until, (SELECT max(b.lease_until) FROM beats b WHERE b.id = c.id AND b.token = c.token)) AS lease_end,
+         (SELECT min(f.at) FROM failures f WHERE f.id = c.id AND f.token = c.token) AS failed_at,
+         lead(c.at) OVER (PARTITION BY c.id ORDER BY c.at) AS next_at
+    FROM claims c),
+firsts AS (SELECT id, min(at) AS at FROM claims GROUP BY id),
+lim AS (SELECT t.id::text AS id, t.ordering_key AS k, t.completed_at,
+               lag(t.completed_at) OVER (PARTITION BY t.ordering_key ORDER BY t.id) AS prev_done
+          FROM task.task t WHERE t.queue = 'fq/lim' AND t.ordering_key IS NOT NULL),
+wake AS (
+  SELECT m.id, f.at - greatest(m.at, (SELECT max(upper(e.span)) FROM excused e
+                                       WHERE e.queue = 'fq/wake' AND e.span && tstzrange(m.at, f.at))) AS late
+    FROM made m JOIN firsts f USING (id) WHERE m.queue = 'fq/wake')
+SELECT concat_ws(' ',
+  'made=' || (SELECT count(*) FROM made),
+  'tasks=' || (SELECT count(*) FROM task.task),
+  'completed=' || (SELECT count(*) FROM task.task WHERE status = 'completed'),
+  'lost=' || (SELECT count(*) FROM made m WHERE NOT EXISTS (SELECT FROM task.task t WHERE t.id::text = m.id)),
+  'unrecorded=' || (SELECT count(*) FROM task.task t WHERE NOT EXISTS (SELECT FROM made m WHERE m.id = t.id::text)),
+  'effects=' || (SELECT count(*) FROM effect),
+  'twice=' || (SELECT count(*) FROM (SELECT id FROM effect GROUP BY id HAVING count(*) > 1) x),
+  'never=' || (SELECT count(*) FROM task.task t WHERE NOT EXISTS (SELECT FROM effect e WHERE e.id = t.id::text)),
+  'stale_effect=' || (SELECT count(*) FROM effect e JOIN task.task t ON t.id::text = e.id
+                       WHERE e.token IS DISTINCT FROM t.lease_token),
+  'claims=' || (SELECT count(*) FROM claims),
+  'miscounted=' || (SELECT count(*) FROM task.task t
+                     WHERE t.attempts <> (SELECT count(*) FROM claims c WHERE c.id = t.id::text)),
+  'attempt_gap=' || (SELECT count(*) FROM (SELECT id, attempt, row_number() OVER (PARTITION BY id ORDER BY at) AS k
+                                              FROM claims) x WHERE attempt <> k),
+  'overlap=' || (SELECT count(*) FROM ends WHERE next_at IS NOT NULL
+                                           AND next_at < least(lease_end, coalesce(failed_at, lease_end))),
+  'failures=' || (SELECT count(*) FROM failures),
+  'fail_first_done=' || (SELECT count(*) FROM claims c JOIN effect e ON e.id = c.id AND e.token = c.token
+                          WHERE c.fail AND c.attempt = 1),
+  'fail_refused_applied=' || (SELECT count(*) FROM failures f JOIN task.task t ON t.id::text = f.id
+                               WHERE t.lease_token = f.token),
+  'key_early=' || (SELECT count(*) FROM lim JOIN firsts f USING (id) WHERE lim.prev_done IS NOT NULL AND f.at < lim.prev_done),
+  'keyed=' || (SELECT count(*) FROM lim),
+  'groups=' || (SELECT count(DISTINCT grp) FROM made WHERE grp IS NOT NULL),
+  'released_not_once=' || (SELECT count(*) FROM made m WHERE m.role = 'c'
+                             AND (SELECT count(*) FROM task.task_log l WHERE l.task_id::text = m.id AND l.message LIKE 'released%') <> 1),
+  'released_early=' || (SELECT count(*) FROM made m JOIN firsts f USING (id)
+                         WHERE m.role = 'c' AND EXISTS (SELECT FROM task.task_dependency d JOIN task.task x ON x.id::text = d.depends_on::text
+                                                          WHERE d.task_id::text = m.id AND (x.completed_at IS NULL OR x.completed_at > f.at))),
+  'wake_tasks=' || (SELECT count(*) FROM wake),
+  'wake_late=' || (SELECT count(*) FROM wake WHERE late > interval '1.5 seconds'),
+  'wake_max_ms=' || (SELECT coalesce(round(extract(epoch FROM max(late)) * 1000), 0) FROM wake),
+  'over_cap=' || (SELECT count(*) FROM busy WHERE n > 3),
+  'processing=' || (SELECT count(*) FROM task.task WHERE status = 'processing'))
+SQL
+) || fail "the final read failed"
+
+if [ "$(q -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'")" = 1 ]; then
+	corrupt=$(q 2>&1 <<'SQL'
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT bt_index_check(c.oid, heapallindexed => true)
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relnamespace = 'task'::regnamespace AND c.relkind = 'i' AND a.amname = 'btree';
+SELECT r.relname || ': ' || v.msg
+  FROM pg_class r CROSS JOIN LATERAL verify_heapam(r.oid) v
+ WHERE r.relnamespace = 'task'::regnamespace AND r.relkind IN ('r', 't', 'm');
+SQL
+	) || fail "amcheck failed: $corrupt"
+	[ -z "$(echo "$corrupt" | tr -d '\n')" ] || fail "amcheck found corruption: $corrupt"
+	amcheck="heap and indexes checked (amcheck)"
+else
+	amcheck="no amcheck on this server"
+fi
+
+stale=$(cat "$dir"/out/*.err 2>/dev/null | grep -c '^ERROR:  55000: lease lost' || true)
+wrong=$(cat "$dir"/out/*.err 2>/dev/null | grep -E '^(ERROR|FATAL|PANIC):  [0-9A-Z]{5}:' |
+	grep -vE '^ERROR:  55000: lease lost|^FATAL:  57P0[123]:' | sort | uniq -c)
+echo "faults_queue: ${seconds}s: $kills worker clients killed, $waiterkills waiting clients killed, $makerkills producer clients killed, $crashes backends killed, $restarts immediate shutdowns, $freezes workers frozen past their lease ($rescued leases rescued by task_maintain meanwhile), $pauses pauses, $limits cap changes; $stale stale calls refused (55000); drained in ${drained}s; $amcheck"
+echo "faults_queue: $report"
+declare -A res=()
+while IFS='=' read -r k v; do res[$k]=$v; done < <(tr ' ' '\n' <<<"$report")
+problems=()
+[ -z "$wrong" ] || problems+=("errors other than lease lost and the faults' own: $wrong")
+[[ ${res[tasks]} = "${res[made]}" && ${res[lost]} = 0 && ${res[unrecorded]} = 0 ]] || problems+=("tasks lost or made without their record")
+[ "${res[completed]}" = "${res[tasks]}" ] || problems+=("not every task was completed")
+[[ ${res[twice]} = 0 && ${res[never]} = 0 && ${res[effects]} = "${res[tasks]}" && ${res[stale_effect]} = 0 ]] ||
+	problems+=("an effect is missing, applied twice or under a stale token")
+[[ ${res[miscounted]} = 0 && ${res[attempt_gap]} = 0 ]] || problems+=("attempts do not count the claims")
+[ "${res[overlap]}" = 0 ] || problems+=("a task was claimed again while its claim was live")
+[[ ${res[fail_first_done]} = 0 && ${res[fail_refused_applied]} = 0 ]] || problems+=("a failure was lost or a refused one applied")
+[ "${res[key_early]}" = 0 ] || problems+=("a task of an ordering key was claimed before the one made before it completed")
+[[ ${res[released_not_once]} = 0 && ${res[released_early]} = 0 ]] || problems+=("a dependent was released twice, never or early")
+[ "${res[wake_late]}" = 0 ] || problems+=("a wake-up was lost: a pickup of fq/wake was late (max ${res[wake_max_ms]} ms)")
+[ "${res[over_cap]}" = 0 ] || problems+=("fq/wake ran more than max_processing")
+[[ ${res[groups]} -gt 0 && ${res[keyed]} -gt 0 && ${res[failures]} -gt 0 && ${res[wake_tasks]} -gt 0 ]] ||
+	problems+=("a part of the run made nothing to check")
+[[ $stale -gt 0 && $kills -gt 0 && $crashes$restarts != 00 ]] || problems+=("too few faults happened to mean anything")
+[ -n "${FAULTS_KEEP:-}" ] || cluster_stop "$dir/c"
+if [ ${#problems[@]} -gt 0 ]; then
+	printf 'faults_queue: %s\n' "${problems[@]}"
+	exit 1
+fi
+echo "faults_queue: ok"
