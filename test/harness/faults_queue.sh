@@ -38,6 +38,7 @@ port=${TASK_CHECK_FAULTS_PORT:-58451}
 if [ -n "${FAULTS_LONG:-}" ]; then seconds=${FAULTS_QUEUE_SECONDS:-300}; else seconds=${FAULTS_QUEUE_SECONDS:-30}; fi
 dir=$(h_check_dir faults-queue "$root")
 bindir=$(h_bindir)
+h_stop_stale "$dir/c/data"
 rm -rf "$dir"
 mkdir -p "$dir/out"
 h_own "$dir"
@@ -150,7 +151,7 @@ worker_lim() {
 		sleep 0.$((RANDOM % 3))
 		wq -c "INSERT INTO beats SELECT '$id', $tok, (task.task_heartbeat('$id', $tok)).lease_until" >/dev/null 2>>"$err" || continue
 		sleep 0.$((RANDOM % 3))
-		if [[ $fl = t && $att = 1 ]]; then
+		if [[ $fl = true && $att = 1 ]]; then
 			wq -c "INSERT INTO failures (id, token) VALUES ('$id', $tok);
 			       SELECT (task.task_fail('$id', 'first attempt fails', token => $tok)).status" >/dev/null 2>>"$err"
 		else
@@ -245,9 +246,9 @@ workers=("${pids[@]:3}")
 lim_workers=("${pids[@]:3:3}")
 wake_workers=("${pids[@]:9:3}")
 
-# ---- faults and policy changes
-kills=0 waiterkills=0 makerkills=0 crashes=0 restarts=0 freezes=0 rescued=0 pauses=0 limits=0
-plan=(client waiter pause backend client limit freeze maker waiter restart client pause limit)
+# ---- faults and policy changes (stale: of a task of fq/dep, made in the claiming transaction)
+stales=0 kills=0 waiterkills=0 terminated=0 cancelled=0 makerkills=0 crashes=0 restarts=0 freezes=0 rescued=0 pauses=0 limits=0
+plan=(client stale waiter terminate pause backend cancel client limit freeze maker stale waiter terminate restart client cancel pause limit)
 end=$((SECONDS + seconds))
 n=0
 while [ $SECONDS -lt $end ] || [ $n -lt ${#plan[@]} ]; do
@@ -269,6 +270,35 @@ while [ $SECONDS -lt $end ] || [ $n -lt ${#plan[@]} ]; do
 	waiter) # a sleeping waiter's client dies: its wake must go to another
 		p=${wake_workers[$((RANDOM % 3))]}
 		pkill -KILL -g "$p" -x psql 2>/dev/null && waiterkills=$((waiterkills + 1)) ;;
+	stale) # a claim of 100 ms, rescued (task_maintain) and maybe claimed again by a worker: its
+		# completion, failure or heartbeat afterwards must be refused (55000), and changes nothing
+		r=$(wq -c "INSERT INTO made (id, queue) SELECT (task.task_create('fq.stale', 'fq/dep')).id::text, 'fq/dep';
+		           $(claim_sql ctl fq/dep ", lease => '100 milliseconds'")" 2>>"$dir/out/ctl.err") || continue
+		[ -n "$r" ] || continue
+		read -r id tok _ <<<"$r"
+		sleep 0.3
+		q -c "SELECT task.task_maintain()" >/dev/null 2>&1
+		case $((stales % 3)) in
+		0) sql="INSERT INTO effect (id, token, who) VALUES ('$id', $tok, 'ctl'); SELECT task.task_complete('$id', token => $tok)" ;;
+		1) sql="INSERT INTO failures (id, token) VALUES ('$id', $tok); SELECT task.task_fail('$id', 'stale', token => $tok)" ;;
+		2) sql="INSERT INTO beats SELECT '$id', $tok, (task.task_heartbeat('$id', $tok)).lease_until" ;;
+		esac
+		if wq -c "$sql" >/dev/null 2>"$dir/out/stale.last"; then
+			fail "a stale call was not refused: $sql"
+		fi
+		grep -q '^ERROR:  55000: lease lost' "$dir/out/stale.last" || fail "a stale call failed otherwise: $(cat "$dir/out/stale.last")"
+		stales=$((stales + 1)) ;;
+	terminate | cancel) # a worker's backend ends (pg_terminate_backend: FATAL, its transaction
+		# aborts, no crash) or its statement is cancelled; most often a waiter asleep in its slot
+		f=pg_terminate_backend
+		[ "$fault" = cancel ] && f=pg_cancel_backend
+		r=$(q -c "SELECT $f(pid) FROM pg_stat_activity
+		           WHERE datname = 'app' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+		             AND query LIKE '%task_dequeue(%' AND state = 'active'
+		           ORDER BY (wait_event_type = 'Extension') DESC, random() LIMIT 1" 2>/dev/null)
+		if [ "$r" = t ]; then
+			if [ "$fault" = cancel ]; then cancelled=$((cancelled + 1)); else terminated=$((terminated + 1)); fi
+		fi ;;
 	maker) # a producer's client dies (the fq/dep groups: task_create with depends_on)
 		for _ in $(seq 50); do
 			pkill -KILL -g "${pids[$((RANDOM % 2))]}" -x psql 2>/dev/null && { makerkills=$((makerkills + 1)); break; }
@@ -416,8 +446,8 @@ fi
 
 stale=$(cat "$dir"/out/*.err 2>/dev/null | grep -c '^ERROR:  55000: lease lost' || true)
 wrong=$(cat "$dir"/out/*.err 2>/dev/null | grep -E '^(ERROR|FATAL|PANIC):  [0-9A-Z]{5}:' |
-	grep -vE '^ERROR:  55000: lease lost|^FATAL:  57P0[123]:' | sort | uniq -c)
-echo "faults_queue: ${seconds}s: $kills worker clients killed, $waiterkills waiting clients killed, $makerkills producer clients killed, $crashes backends killed, $restarts immediate shutdowns, $freezes workers frozen past their lease ($rescued leases rescued by task_maintain meanwhile), $pauses pauses, $limits cap changes; $stale stale calls refused (55000); drained in ${drained}s; $amcheck"
+	grep -vE '^ERROR:  55000: lease lost|^FATAL:  57P0[123]:|^ERROR:  57014: canceling statement due to user request' | sort | uniq -c)
+echo "faults_queue: ${seconds}s: $stales stale calls refused (a rescued 100 ms claim's complete, fail or heartbeat), $kills worker clients killed, $waiterkills waiting clients killed, $terminated backends terminated and $cancelled statements cancelled (waiters first), $makerkills producer clients killed, $crashes backends killed, $restarts immediate shutdowns, $freezes workers frozen past their lease ($rescued leases rescued by task_maintain meanwhile), $pauses pauses, $limits cap changes; $stale calls of the workers refused as stale (55000); drained in ${drained}s; $amcheck"
 echo "faults_queue: $report"
 declare -A res=()
 while IFS='=' read -r k v; do res[$k]=$v; done < <(tr ' ' '\n' <<<"$report")
@@ -436,7 +466,7 @@ problems=()
 [ "${res[over_cap]}" = 0 ] || problems+=("fq/wake ran more than max_processing")
 [[ ${res[groups]} -gt 0 && ${res[keyed]} -gt 0 && ${res[failures]} -gt 0 && ${res[wake_tasks]} -gt 0 ]] ||
 	problems+=("a part of the run made nothing to check")
-[[ $stale -gt 0 && $kills -gt 0 && $crashes$restarts != 00 ]] || problems+=("too few faults happened to mean anything")
+[[ $stales -gt 0 && $kills -gt 0 && $crashes$restarts != 00 ]] || problems+=("too few faults happened to mean anything")
 [ -n "${FAULTS_KEEP:-}" ] || cluster_stop "$dir/c"
 if [ ${#problems[@]} -gt 0 ]; then
 	printf 'faults_queue: %s\n' "${problems[@]}"
