@@ -2391,16 +2391,16 @@ task_claim_lock_take(PG_FUNCTION_ARGS)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, CLAIM_LOCK_SPACE);
 	/*
-	 * Held by the transaction itself, not by the statement's or a
-	 * subtransaction's owner: task._claim_lock takes it inside an
-	 * EXCEPTION block when it has to wait, and the subtransaction's commit
-	 * hands it to the top transaction's owner, where look_end's give-back
-	 * under the statement's owner did not find it ("you don't own a lock":
-	 * the waiter slept holding it, and every other claim of the queue
-	 * waited 1 s for it and took nothing). A savepoint rolled back keeps
-	 * it until the transaction ends, as a released one does.
+	 * Held by the (sub)transaction, not by the statement: task._claim_lock
+	 * takes it inside an EXCEPTION block when it has to wait, and that
+	 * block's commit hands it to the owner of the transaction level around
+	 * it, where look_end's give-back under the statement's owner did not
+	 * find it ("you don't own a lock of type ExclusiveLock": the waiter
+	 * slept holding it, and every other claim of the queue waited 1 s for
+	 * it and took nothing). Under the level's own owner both find it; a
+	 * savepoint rolled back still lets it go.
 	 */
-	CurrentResourceOwner = TopTransactionResourceOwner;
+	CurrentResourceOwner = CurTransactionResourceOwner;
 	PG_TRY();
 	{
 		got = LockAcquire(&tag, ExclusiveLock, false, !PG_GETARG_BOOL(1));
@@ -2436,8 +2436,8 @@ look_end(int64 got)
 	{
 		ResourceOwner owner = CurrentResourceOwner;
 
-		/* the owner task_claim_lock_take took them under */
-		CurrentResourceOwner = TopTransactionResourceOwner;
+		/* the owner task_claim_lock_take took them under (or that of the EXCEPTION block it took them in) */
+		CurrentResourceOwner = CurTransactionResourceOwner;
 		for (i = look_nlocks - 1; i >= 0; i--)
 			LockRelease(&look_locks[i], ExclusiveLock, false);
 		CurrentResourceOwner = owner;
