@@ -6,12 +6,13 @@
 #           (task_fail, retried); three workers claim with wait => '1 second', send a heartbeat,
 #           then fail or complete in a second transaction;
 #   fq/dep  dependencies: each group is A and B, and C depending on both (and on the A of the
-#           group before); two chain workers (task_dequeue(complete => ..., wait => ...)) and a
+#           group before); in one group of six A is doomed (one attempt, failed for good by its
+#           worker or by lease rescue), and C must be cancelled; two chain workers (task_dequeue(complete => ..., wait => ...)) and a
 #           batch worker (complete_batch => ...) complete them;
 #   fq/wake the wake-up probe: three workers sleep in task_dequeue(wait => '20 seconds'), a
 #           producer makes a burst of 1 to 3 tasks every 2.5 s; each pickup must take well under
-#           the gap between bursts (a wake-up lost would leave a task runnable until the next
-#           burst's or the wait's end). max_processing 3 (the limited claim path).
+#           the gap between bursts, 3 s at most on a loaded machine (a wake-up lost would leave a
+#           task runnable until the next burst's or the wait's end). max_processing 3 (the limited claim path).
 # Every claim is recorded in the transaction that makes it (claims: id, token, attempt, lease),
 # every heartbeat's new lease, every failure and every completion's effect in the transaction of
 # the call. Meanwhile, for FAULTS_QUEUE_SECONDS (default 30; FAULTS_LONG=1: 300): worker clients
@@ -23,7 +24,8 @@
 # = committed claims; two claims of one task never overlap (the second after the first's lease,
 # heartbeats included, ran out, or after its failure); no task of an ordering key claimed before
 # the one made before it completed; a fail-marked task completed only on a later attempt; each C
-# released exactly once and claimed only after A and B completed; no wake-up lost (fq/wake's
+# released exactly once and claimed only after A and B completed (cancelled exactly once and
+# never claimed when A failed for good); no wake-up lost (fq/wake's
 # pickups, the pauses, limits and crashes excused); max_processing of fq/wake never exceeded;
 # errors only 55000 (lease lost) and the faults' own; amcheck on the indexes and the heap.
 # Prints "faults_queue: ..." lines; exit 0 when every check holds, 1 otherwise.
@@ -66,10 +68,10 @@ SELECT task.task_queue_create('fq/dep', owner => 'SVC-0001', lease => '2 seconds
 SELECT task.task_queue_create('fq/wake', owner => 'SVC-0001', lease => '5 seconds', max_attempts => 1000,
                               max_processing => 3);
 -- what the producers made (at: the end of the making transaction, about its commit)
-CREATE TABLE made (id text PRIMARY KEY, queue text NOT NULL, grp integer, role text,
+CREATE TABLE made (id text PRIMARY KEY, queue text NOT NULL, grp integer, role text, doomed boolean NOT NULL DEFAULT false,
                    at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE TABLE claims (id text NOT NULL, token bigint NOT NULL, attempt integer NOT NULL,
-                     lease_until timestamptz NOT NULL, fail boolean NOT NULL, who text NOT NULL,
+                     lease_until timestamptz NOT NULL, fail boolean NOT NULL, doom boolean NOT NULL, who text NOT NULL,
                      at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE TABLE beats (id text NOT NULL, token bigint NOT NULL, lease_until timestamptz NOT NULL);
 CREATE TABLE failures (id text NOT NULL, token bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
@@ -109,17 +111,23 @@ producer_lim() {
 
 # a group: A, B, and C depending on both and on the A of the group before (completed or not)
 producer_dep() {
-	local g=0 prev='' r
+	local g=0 prev='' r doom
 	while [ ! -f "$dir/stop-producing" ]; do
 		g=$((g + 1))
-		r=$(wq -c "WITH x AS (SELECT (task.task_create('fq.a', 'fq/dep')).id AS a, (task.task_create('fq.b', 'fq/dep')).id AS b),
+		doom=false
+		[ $((RANDOM % 6)) = 0 ] && doom=true
+		r=$(wq -c "WITH x AS (SELECT (task.task_create('fq.a', 'fq/dep', parameters => jsonb_build_object('doom', $doom),
+		                                               max_attempts => CASE WHEN $doom THEN 1 END)).id AS a,
+		                             (task.task_create('fq.b', 'fq/dep')).id AS b),
 		                y AS (SELECT a, b, (task.task_create('fq.c', 'fq/dep',
 		                                    depends_on => array_remove(ARRAY[a, b, NULLIF('$prev', '')::task.task_id], NULL))).id AS c
 		                        FROM x),
-		                i AS (INSERT INTO made (id, queue, grp, role)
-		                      SELECT v.id, 'fq/dep', $g, v.role
+		                i AS (INSERT INTO made (id, queue, grp, role, doomed)
+		                      SELECT v.id, 'fq/dep', $g, v.role, $doom
 		                        FROM y, LATERAL (VALUES (a::text, 'a'), (b::text, 'b'), (c::text, 'c')) v(id, role))
 		           SELECT a FROM y" 2>>"$dir/out/producer-dep.err") && [ -n "$r" ] && prev=$r
+		# a doomed A fails for good: the next group may not depend on it
+		[ $doom = true ] && prev=''
 		sleep 0.4
 	done
 }
@@ -129,15 +137,16 @@ producer_wake() {
 		wq -c "INSERT INTO made (id, queue)
 		       SELECT (task.task_create('fq.wake', 'fq/wake')).id::text, 'fq/wake' FROM generate_series(1, $((1 + RANDOM % 3)))" \
 			>/dev/null 2>>"$dir/out/producer-wake.err"
-		sleep 2.5
+		sleep 4
 	done
 }
 
 claim_sql() { # WHO QUEUE ARGS: the claim, recorded in its own transaction
-	echo "INSERT INTO claims (id, token, attempt, lease_until, fail, who)
-	      SELECT id::text, lease_token, attempts, lease_until, coalesce((parameters->>'fail')::boolean, false), '$1'
+	echo "INSERT INTO claims (id, token, attempt, lease_until, fail, doom, who)
+	      SELECT id::text, lease_token, attempts, lease_until, coalesce((parameters->>'fail')::boolean, false),
+	             coalesce((parameters->>'doom')::boolean, false), '$1'
 	        FROM task.task_dequeue('$2'$3)
-	      RETURNING id || ' ' || token || ' ' || attempt || ' ' || fail"
+	      RETURNING id || ' ' || token || ' ' || attempt || ' ' || fail || ' ' || doom"
 }
 
 # ---- workers of fq/lim: claim (waiting up to 1 s), heartbeat, then fail (a fail-marked task's
@@ -147,7 +156,7 @@ worker_lim() {
 	while [ ! -f "$dir/stop-working" ]; do
 		r=$(wq -c "$(claim_sql "$who" fq/lim ", wait => '1 second'")" 2>>"$err") || { sleep 0.2; continue; }
 		[ -n "$r" ] || continue
-		read -r id tok att fl <<<"$r"
+		read -r id tok att fl _ <<<"$r"
 		sleep 0.$((RANDOM % 3))
 		wq -c "INSERT INTO beats SELECT '$id', $tok, (task.task_heartbeat('$id', $tok)).lease_until" >/dev/null 2>>"$err" || continue
 		sleep 0.$((RANDOM % 3))
@@ -163,7 +172,7 @@ worker_lim() {
 
 # ---- workers of fq/dep: complete the task held and claim the next in one call (waiting up to 1 s)
 worker_dep() {
-	local who=dep$1 err=$dir/out/dep-$1.err r id='' tok='' sql
+	local who=dep$1 err=$dir/out/dep-$1.err r id='' tok='' sql dm
 	while [ ! -f "$dir/stop-working" ]; do
 		if [ -n "$id" ]; then
 			sql="INSERT INTO effect (id, token, who) VALUES ('$id', $tok, '$who');
@@ -174,27 +183,44 @@ worker_dep() {
 		id='' tok=''
 		r=$(wq -c "$sql" 2>>"$err") || { sleep 0.2; continue; }
 		[ -n "$r" ] || continue
-		read -r id tok _ <<<"$r"
+		read -r id tok _ _ dm <<<"$r"
 		sleep 0.$((RANDOM % 2))
+		if [ "$dm" = true ]; then # a doomed task fails for good; its dependents are cancelled
+			wq -c "INSERT INTO failures (id, token) VALUES ('$id', $tok);
+			       SELECT (task.task_fail('$id', 'doomed', token => $tok, retry => false)).status" >/dev/null 2>>"$err"
+			id='' tok=''
+		fi
 	done
 }
 
 # ---- a batch worker of fq/dep: complete_batch of the batch held and claim up to 3
 worker_depbatch() {
-	local who=depbatch err=$dir/out/depbatch.err r ids='' toks='' sql
+	local who=depbatch err=$dir/out/depbatch.err r ids='{}' toks='{}' dids='{}' dtoks='{}' sql
 	while [ ! -f "$dir/stop-working" ]; do
-		if [ -n "$ids" ]; then
-			sql="INSERT INTO effect (id, token, who) SELECT i, t, '$who' FROM unnest('$ids'::text[], '$toks'::bigint[]) u(i, t);
+		sql=''
+		if [ "$dids" != '{}' ]; then # the doomed ones fail for good, in the same transaction
+			sql="INSERT INTO failures (id, token) SELECT i, t FROM unnest('$dids'::text[], '$dtoks'::bigint[]) u(i, t);
+			     SELECT count(task.task_fail(i::task.task_id, 'doomed', token => t, retry => false))
+			       FROM unnest('$dids'::text[], '$dtoks'::bigint[]) u(i, t);"
+		fi
+		if [ "$ids" != '{}' ]; then
+			sql="$sql INSERT INTO effect (id, token, who) SELECT i, t, '$who' FROM unnest('$ids'::text[], '$toks'::bigint[]) u(i, t);
 			     WITH c AS ($(claim_sql "$who" fq/dep ", 3, complete_batch => '$ids', complete_tokens => '$toks'"))"
 		else
-			sql="WITH c AS ($(claim_sql "$who" fq/dep ", 3"))"
+			sql="$sql WITH c AS ($(claim_sql "$who" fq/dep ", 3"))"
 		fi
-		sql="$sql SELECT coalesce(array_agg(split_part(r, ' ', 1))::text, '') || ' ' ||
-		                 coalesce(array_agg(split_part(r, ' ', 2))::text, '') FROM c AS c(r)"
-		ids='' toks=''
-		r=$(wq -c "$sql" 2>>"$err") || { sleep 0.2; continue; }
-		if [ "$r" = ' ' ]; then sleep 0.3; continue; fi
-		ids=${r% *} toks=${r#* }
+		# the batch claimed: the ids and tokens of the tasks to complete, then of the doomed ones
+		sql="$sql SELECT concat_ws(' ',
+		                   coalesce(array_agg(split_part(r, ' ', 1)) FILTER (WHERE split_part(r, ' ', 5) = 'false'), '{}'),
+		                   coalesce(array_agg(split_part(r, ' ', 2)) FILTER (WHERE split_part(r, ' ', 5) = 'false'), '{}'),
+		                   coalesce(array_agg(split_part(r, ' ', 1)) FILTER (WHERE split_part(r, ' ', 5) = 'true'), '{}'),
+		                   coalesce(array_agg(split_part(r, ' ', 2)) FILTER (WHERE split_part(r, ' ', 5) = 'true'), '{}'))
+		            FROM c AS c(r)"
+		ids='{}' toks='{}' dids='{}' dtoks='{}'
+		r=$(wq -A -t -c "$sql" 2>>"$err" | tail -1) || { sleep 0.2; continue; }
+		[ -n "$r" ] || { sleep 0.2; continue; }
+		read -r ids toks dids dtoks <<<"$r"
+		if [[ $ids = '{}' && $dids = '{}' ]]; then sleep 0.3; continue; fi
 		sleep 0.$((RANDOM % 3))
 	done
 }
@@ -364,7 +390,7 @@ fi
 # ---- drain (task_maintain as pg_cron would run it, for the blocked tasks' safety net too)
 drain_from=$SECONDS
 for _ in $(seq 180); do
-	left=$(q -c "SELECT count(*) FROM task.task WHERE status <> 'completed'" 2>/dev/null || echo x)
+	left=$(q -c "SELECT count(*) FROM task.task WHERE status NOT IN ('completed', 'failed', 'cancelled')" 2>/dev/null || echo x)
 	[ "$left" = 0 ] && break
 	sleep 0.5
 done
@@ -392,11 +418,22 @@ SELECT concat_ws(' ',
   'made=' || (SELECT count(*) FROM made),
   'tasks=' || (SELECT count(*) FROM task.task),
   'completed=' || (SELECT count(*) FROM task.task WHERE status = 'completed'),
+  -- the groups with a doomed A: A failed for good, C cancelled once and never claimed; all else completed
+  'doomed=' || (SELECT count(*) FROM made WHERE doomed AND role = 'a'),
+  'doom_wrong=' || (SELECT count(*) FROM made m JOIN task.task t ON t.id::text = m.id
+                     WHERE m.doomed AND ((m.role = 'a' AND t.status <> 'failed')
+                                         OR (m.role = 'c' AND (t.status <> 'cancelled'
+                                             OR EXISTS (SELECT FROM claims c WHERE c.id = m.id)
+                                             OR (SELECT count(*) FROM task.task_log l
+                                                  WHERE l.task_id::text = m.id AND l.message LIKE 'cancelled: dependency%') <> 1)))),
+  'unfinished=' || (SELECT count(*) FROM task.task t JOIN made m ON m.id = t.id::text
+                     WHERE t.status <> 'completed' AND NOT (m.doomed AND m.role IN ('a', 'c'))),
   'lost=' || (SELECT count(*) FROM made m WHERE NOT EXISTS (SELECT FROM task.task t WHERE t.id::text = m.id)),
   'unrecorded=' || (SELECT count(*) FROM task.task t WHERE NOT EXISTS (SELECT FROM made m WHERE m.id = t.id::text)),
   'effects=' || (SELECT count(*) FROM effect),
   'twice=' || (SELECT count(*) FROM (SELECT id FROM effect GROUP BY id HAVING count(*) > 1) x),
-  'never=' || (SELECT count(*) FROM task.task t WHERE NOT EXISTS (SELECT FROM effect e WHERE e.id = t.id::text)),
+  'never=' || (SELECT count(*) FROM task.task t WHERE t.status = 'completed' AND NOT EXISTS (SELECT FROM effect e WHERE e.id = t.id::text)),
+  'effect_unfinished=' || (SELECT count(*) FROM effect e JOIN task.task t ON t.id::text = e.id WHERE t.status <> 'completed'),
   'stale_effect=' || (SELECT count(*) FROM effect e JOIN task.task t ON t.id::text = e.id
                        WHERE e.token IS DISTINCT FROM t.lease_token),
   'claims=' || (SELECT count(*) FROM claims),
@@ -410,17 +447,17 @@ SELECT concat_ws(' ',
   'fail_first_done=' || (SELECT count(*) FROM claims c JOIN effect e ON e.id = c.id AND e.token = c.token
                           WHERE c.fail AND c.attempt = 1),
   'fail_refused_applied=' || (SELECT count(*) FROM failures f JOIN task.task t ON t.id::text = f.id
-                               WHERE t.lease_token = f.token),
+                               WHERE t.lease_token = f.token AND t.status = 'completed'),
   'key_early=' || (SELECT count(*) FROM lim JOIN firsts f USING (id) WHERE lim.prev_done IS NOT NULL AND f.at < lim.prev_done),
   'keyed=' || (SELECT count(*) FROM lim),
   'groups=' || (SELECT count(DISTINCT grp) FROM made WHERE grp IS NOT NULL),
-  'released_not_once=' || (SELECT count(*) FROM made m WHERE m.role = 'c'
+  'released_not_once=' || (SELECT count(*) FROM made m WHERE m.role = 'c' AND NOT m.doomed
                              AND (SELECT count(*) FROM task.task_log l WHERE l.task_id::text = m.id AND l.message LIKE 'released%') <> 1),
   'released_early=' || (SELECT count(*) FROM made m JOIN firsts f USING (id)
-                         WHERE m.role = 'c' AND EXISTS (SELECT FROM task.task_dependency d JOIN task.task x ON x.id::text = d.depends_on::text
+                         WHERE m.role = 'c' AND NOT m.doomed AND EXISTS (SELECT FROM task.task_dependency d JOIN task.task x ON x.id::text = d.depends_on::text
                                                           WHERE d.task_id::text = m.id AND (x.completed_at IS NULL OR x.completed_at > f.at))),
   'wake_tasks=' || (SELECT count(*) FROM wake),
-  'wake_late=' || (SELECT count(*) FROM wake WHERE late > interval '1.5 seconds'),
+  'wake_late=' || (SELECT count(*) FROM wake WHERE late > interval '3 seconds'),
   'wake_max_ms=' || (SELECT coalesce(round(extract(epoch FROM max(late)) * 1000), 0) FROM wake),
   'over_cap=' || (SELECT count(*) FROM busy WHERE n > 3),
   'processing=' || (SELECT count(*) FROM task.task WHERE status = 'processing'))
@@ -454,8 +491,9 @@ while IFS='=' read -r k v; do res[$k]=$v; done < <(tr ' ' '\n' <<<"$report")
 problems=()
 [ -z "$wrong" ] || problems+=("errors other than lease lost and the faults' own: $wrong")
 [[ ${res[tasks]} = "${res[made]}" && ${res[lost]} = 0 && ${res[unrecorded]} = 0 ]] || problems+=("tasks lost or made without their record")
-[ "${res[completed]}" = "${res[tasks]}" ] || problems+=("not every task was completed")
-[[ ${res[twice]} = 0 && ${res[never]} = 0 && ${res[effects]} = "${res[tasks]}" && ${res[stale_effect]} = 0 ]] ||
+[ "${res[unfinished]}" = 0 ] || problems+=("not every task was completed")
+[ "${res[doom_wrong]}" = 0 ] || problems+=("a task that failed for good did not cancel its dependent exactly once, or it was claimed")
+[[ ${res[twice]} = 0 && ${res[never]} = 0 && ${res[effects]} = "${res[completed]}" && ${res[stale_effect]} = 0 && ${res[effect_unfinished]} = 0 ]] ||
 	problems+=("an effect is missing, applied twice or under a stale token")
 [[ ${res[miscounted]} = 0 && ${res[attempt_gap]} = 0 ]] || problems+=("attempts do not count the claims")
 [ "${res[overlap]}" = 0 ] || problems+=("a task was claimed again while its claim was live")
@@ -464,7 +502,7 @@ problems=()
 [[ ${res[released_not_once]} = 0 && ${res[released_early]} = 0 ]] || problems+=("a dependent was released twice, never or early")
 [ "${res[wake_late]}" = 0 ] || problems+=("a wake-up was lost: a pickup of fq/wake was late (max ${res[wake_max_ms]} ms)")
 [ "${res[over_cap]}" = 0 ] || problems+=("fq/wake ran more than max_processing")
-[[ ${res[groups]} -gt 0 && ${res[keyed]} -gt 0 && ${res[failures]} -gt 0 && ${res[wake_tasks]} -gt 0 ]] ||
+[[ ${res[groups]} -gt 0 && ${res[doomed]} -gt 0 && ${res[keyed]} -gt 0 && ${res[failures]} -gt 0 && ${res[wake_tasks]} -gt 0 ]] ||
 	problems+=("a part of the run made nothing to check")
 [[ $stales -gt 0 && $kills -gt 0 && $crashes$restarts != 00 ]] || problems+=("too few faults happened to mean anything")
 [ -n "${FAULTS_KEEP:-}" ] || cluster_stop "$dir/c"
