@@ -27,7 +27,8 @@
 # released exactly once and claimed only after A and B completed (cancelled exactly once and
 # never claimed when A failed for good); no wake-up lost (fq/wake's
 # pickups, the pauses, limits and crashes excused); max_processing of fq/wake never exceeded;
-# errors only 55000 (lease lost) and the faults' own; amcheck on the indexes and the heap.
+# errors only 55000 (lease lost) and the faults' own; amcheck on the indexes and the heap; with
+# task.claim_concurrency = 1, no place among a queue's claimers left taken at the end.
 # Prints "faults_queue: ..." lines; exit 0 when every check holds, 1 otherwise.
 # Port: TASK_CHECK_FAULTS_PORT (default 58451; faults.sh has stopped its cluster by then).
 set -uo pipefail
@@ -60,6 +61,10 @@ fail() {
 
 q <<'SQL' >/dev/null || fail "setup failed"
 CREATE EXTENSION task;
+-- one claimer at a time per queue (docs/QUEUE.md, "Claimers at once"): the places are taken and
+-- given back under the faults too; a claim waits at most 300 ms (x10 while places go round)
+ALTER DATABASE app SET task.claim_concurrency = 1;
+ALTER DATABASE app SET task.claim_wait = '300ms';
 SELECT task.task_service_create('fq', 'fq');
 SELECT task.task_queue_create('fq/lim', owner => 'SVC-0001', lease => '1 second', max_attempts => 1000,
                               backoff_base => '20 milliseconds', backoff_max => '100 milliseconds',
@@ -398,6 +403,25 @@ drained=$((SECONDS - drain_from))
 touch "$dir/stop-working"
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 
+# no place among a queue's claimers was left taken (a killed, terminated or cancelled claimer's
+# transaction gives it back): a claim of each queue, nothing else running, starts at once
+leaked=$(q 2>&1 <<'SQL'
+CREATE FUNCTION pg_temp.slow_claims() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    n integer := 0;
+BEGIN
+    FOR q IN 1..3 LOOP
+        t0 := clock_timestamp();
+        PERFORM count(*) FROM task.task_dequeue((ARRAY['fq/lim', 'fq/dep', 'fq/wake'])[q]);
+        IF clock_timestamp() - t0 > interval '250 milliseconds' THEN n := n + 1; END IF;
+    END LOOP;
+    RETURN n;
+END $$;
+SELECT pg_temp.slow_claims();
+SQL
+)
+
 report=$(q <<'SQL'
 WITH
 -- a claim's end: its lease as the heartbeats of its token extended it, or its failure
@@ -489,6 +513,7 @@ echo "faults_queue: $report"
 declare -A res=()
 while IFS='=' read -r k v; do res[$k]=$v; done < <(tr ' ' '\n' <<<"$report")
 problems=()
+[ "$leaked" = 0 ] || problems+=("a place among the claimers of a queue was left taken: $leaked")
 [ -z "$wrong" ] || problems+=("errors other than lease lost and the faults' own: $wrong")
 [[ ${res[tasks]} = "${res[made]}" && ${res[lost]} = 0 && ${res[unrecorded]} = 0 ]] || problems+=("tasks lost or made without their record")
 [ "${res[unfinished]}" = 0 ] || problems+=("not every task was completed")
