@@ -91,7 +91,7 @@ producer_lim() {
 	while [ ! -f "$dir/stop-producing" ]; do
 		backlog=$(q -c "SELECT count(*) FROM task.task WHERE queue = 'fq/lim' AND status IN ('queued', 'rescheduled')" 2>/dev/null) ||
 			{ sleep 0.2; continue; }
-		if [ "$backlog" -lt 40 ]; then
+		if [ "$backlog" -lt 15 ]; then
 			if [ $((RANDOM % 4)) = 0 ]; then # task_create_many with ordering keys and a priority
 				sql="INSERT INTO made (id, queue)
 				     SELECT c.id::text, 'fq/lim' FROM task.task_create_many('fq.job', 'fq/lim',
@@ -394,6 +394,9 @@ fi
 drain_from=$SECONDS
 for _ in $(seq 180); do
 	left=$(q -c "SELECT count(*) FROM task.task WHERE status NOT IN ('completed', 'failed', 'cancelled')" 2>/dev/null || echo x)
+	# what is left, for a diagnosis when the drain does not end
+	q -c "SELECT localtime, queue, status, count(*), min(run_at)::time, min(lease_until)::time FROM task.task
+	      WHERE status NOT IN ('completed', 'failed', 'cancelled') GROUP BY queue, status" >>"$dir/out/drain.log" 2>&1
 	[ "$left" = 0 ] && break
 	sleep 0.5
 done
