@@ -73,6 +73,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/syscache.h"
@@ -2570,9 +2571,31 @@ task_claim_lock_take(PG_FUNCTION_ARGS)
 {
 	uint64		key = lock_key(PG_GETARG_TEXT_PP(0));
 	LOCKTAG		tag;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile LockAcquireResult got = LOCKACQUIRE_NOT_AVAIL;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, CLAIM_LOCK_SPACE);
-	if (LockAcquire(&tag, ExclusiveLock, false, !PG_GETARG_BOOL(1)) == LOCKACQUIRE_NOT_AVAIL)
+	/*
+	 * Held by the (sub)transaction, not by the statement: task._claim_lock
+	 * takes it inside an EXCEPTION block when it has to wait, and that
+	 * block's commit hands it to the owner of the transaction level around
+	 * it, where look_end's give-back under the statement's owner did not
+	 * find it ("you don't own a lock of type ExclusiveLock": the waiter
+	 * slept holding it, and every other claim of the queue waited 1 s for
+	 * it and took nothing). Under the level's own owner both find it; a
+	 * savepoint rolled back still lets it go.
+	 */
+	CurrentResourceOwner = CurTransactionResourceOwner;
+	PG_TRY();
+	{
+		got = LockAcquire(&tag, ExclusiveLock, false, !PG_GETARG_BOOL(1));
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+	if (got == LOCKACQUIRE_NOT_AVAIL)
 		PG_RETURN_BOOL(false);
 	if (look_nlocks >= 0 && look_nlocks < LOOK_MAX_LOCKS)
 		look_locks[look_nlocks++] = tag;
@@ -2595,8 +2618,15 @@ look_end(int64 got)
 	int			i;
 
 	if (got == 0 && look_nlocks >= 0 && look_nlocks <= LOOK_MAX_LOCKS)
+	{
+		ResourceOwner owner = CurrentResourceOwner;
+
+		/* the owner task_claim_lock_take took them under (or that of the EXCEPTION block it took them in) */
+		CurrentResourceOwner = CurTransactionResourceOwner;
 		for (i = look_nlocks - 1; i >= 0; i--)
 			LockRelease(&look_locks[i], ExclusiveLock, false);
+		CurrentResourceOwner = owner;
+	}
 	look_nlocks = -1;
 }
 

@@ -21,6 +21,8 @@
 # processing; the stale completions were refused (55000), not applied, and no call failed with
 # another error than 55000 or the faults' own; both producers made tasks and each kind of worker
 # completed some; amcheck finds the heap and the btree indexes of schema task consistent.
+# Then test/harness/faults_queue.sh (the queue's policies, waits and wake-ups under faults).
+# FAULTS_LONG=1: 300 seconds of faults in each part instead of 20 and 30.
 # Prints "test faults ... ok|FAILED" (check.sh counts it); exit 1 on failure.
 # Port: TASK_CHECK_FAULTS_PORT (default 58451).
 set -uo pipefail
@@ -30,7 +32,7 @@ root=$(cd "$here/../.." && pwd)
 . "$here/cluster.sh"
 cd "$root" || exit 2
 port=${TASK_CHECK_FAULTS_PORT:-58451}
-seconds=${FAULTS_SECONDS:-20}
+if [ -n "${FAULTS_LONG:-}" ]; then seconds=${FAULTS_SECONDS:-300}; else seconds=${FAULTS_SECONDS:-20}; fi
 dir=$(h_check_dir faults "$root")
 bindir=$(h_bindir)
 rm -rf "$dir"
@@ -308,4 +310,7 @@ while IFS='=' read -r k v; do res[$k]=$v; done < <(tr ' ' '\n' <<<"$report")
 [ "${res[no_attempt]}" = 0 ] || fail "a completed task with no attempt"
 [[ $kills -gt 0 && $crashes$restarts != 00 ]] || fail "too few faults happened to mean anything"
 cluster_stop "$dir/c"
+# the second part: limits, ordering keys, priorities, retries, dependencies, waits and wake-ups,
+# pauses and cap changes under the same kinds of faults (faults_queue.sh, on the same port)
+"$here/faults_queue.sh" || { h_result faults FAILED; exit 1; }
 h_result faults ok
