@@ -21,7 +21,8 @@
 #
 #   bench/hot_cpu.sh [WORKLOAD...]        (default: all four)
 # Environment: HOT_N tasks per run (8000), HOT_RUNS runs (3, alternating
-# raw and task), HOT_SYSTEMS ("raw task"), HOT_PORT (58556),
+# raw and task), HOT_SYSTEMS ("raw task"; floor: raw SQL writing task's row
+# and indexes, bench/sql/floor_setup.sql), HOT_PORT (58556),
 # HOT_KEEP=1 leaves the cluster running (tmp/hot_cpu), HOT_PERF=DIR records
 # `perf record -g` of the task backend of each run into DIR/WORKLOAD-RUN.data,
 # HOT_PERF_CALLGRAPH (dwarf), HOT_PGSS_TRACK (pg_stat_statements.track, none).
@@ -50,6 +51,7 @@ q -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION IF NOT EXISTS task
 	-c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
 	-c "SELECT task.task_service_create('bench', 'bench') WHERE NOT EXISTS (SELECT FROM task.service WHERE name = 'bench')" \
 	-c "SELECT task.task_queue_create('bench/q', owner => (SELECT task.service_text(id) FROM task.service WHERE name = 'bench')) WHERE NOT EXISTS (SELECT FROM task.queue WHERE name = 'bench/q')" >/dev/null
+q -f "$HERE/sql/floor_setup.sql" >/dev/null
 q -f "$HERE/sql/hot_cpu.sql" >/dev/null
 
 out=$(mktemp)
@@ -60,9 +62,9 @@ run() {	# SYSTEM WORKLOAD RUN
 	taskA) proc=task; q -c "${HOT_A_SQL:-SELECT}" >/dev/null ;;
 	taskB) proc=task; q -c "${HOT_B_SQL:-SELECT}" >/dev/null ;;
 	esac
-	q -c "TRUNCATE public.bench_raw" -c "SET client_min_messages = warning" -c "TRUNCATE task.task CASCADE"
+	q -c "TRUNCATE public.bench_raw, public.bench_floor" -c "SET client_min_messages = warning" -c "TRUNCATE task.task CASCADE"
 	case $w in drain*) q -c "SELECT public.hot_preload('$proc', $N)" >/dev/null ;; esac
-	q -c 'VACUUM ANALYZE public.bench_raw' -c 'VACUUM ANALYZE task.task' -c 'VACUUM ANALYZE task.task_log' -c CHECKPOINT
+	q -c 'VACUUM ANALYZE public.bench_raw' -c 'VACUUM ANALYZE public.bench_floor' -c 'VACUUM ANALYZE task.task' -c 'VACUUM ANALYZE task.task_log' -c CHECKPOINT
 	if [ -n "${HOT_PERF:-}" ] && [ "$proc" = task ]; then
 		mkdir -p "$HOT_PERF"
 		perf="$HOT_PERF/$sys-$w-$r.data"

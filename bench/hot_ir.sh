@@ -8,7 +8,8 @@
 # included: the backend flushes its own WAL in single-user mode) of the
 # second minus the first, divided by N2 - N1, so set-up and warm-up cancel.
 #   bench/hot_ir.sh [WORKLOAD...]   (default: drain1 enqueue1)
-# Environment: HOT_IR_N1 (200), HOT_IR_N2 (1200), HOT_IR_SYSTEM (task; or raw),
+# Environment: HOT_IR_N1 (200), HOT_IR_N2 (1200), HOT_IR_SYSTEM (task; or raw, or floor:
+# raw SQL writing task's row and indexes, bench/sql/floor_setup.sql),
 # HOT_IR_KEEP=DIR keeps the callgrind files (callgrind_annotate --inclusive=yes),
 # HOT_IR_SQL: one line of SQL run first in each backend (a variant to compare; it stays).
 # Prints: SYSTEM WORKLOAD instructions/task
@@ -32,10 +33,14 @@ ir() {	# WORKLOAD N -> instructions in the CALLs
 	local w=$1 n=$2 f=$out/cg.$1.$2
 	{
 		[ -z "${HOT_IR_SQL:-}" ] || echo "$HOT_IR_SQL"
+		# a single-user backend does not read ALTER DATABASE ... SET (floor_setup.sql)
+		echo "SET search_path = \"\$user\", public, task"
 		echo "TRUNCATE task.task CASCADE"
 		echo "TRUNCATE public.bench_raw"
+		echo "TRUNCATE public.bench_floor"
 		case $w in drain*) echo "SELECT public.hot_preload('$SYS', $n + 20)" ;; esac
 		echo "VACUUM ANALYZE task.task"
+		echo "VACUUM ANALYZE public.bench_floor"
 		echo "CALL public.hot_${SYS}_$w($n)"
 	} | (h_as_pg valgrind --tool=callgrind --callgrind-out-file="$f" \
 		--collect-atstart=no --toggle-collect=ExecuteCallStmt \

@@ -75,7 +75,10 @@ END {
           met = (ok == -1) ? "? (no peer)" : yesno(ok)
         } else met = "–"
       }
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", (first ? label[w] : ""), s, fmt(v), r, vp, tg, met, note[w, s]
+      nt = note[w, s]
+      if (s == "task" && isnum(v) && isnum(val[w, "floor"]))   # floor: raw SQL writing task's row (bench/README.md)
+        nt = sprintf("%.2f× floor", v / val[w, "floor"]) (nt != "" ? "; " nt : "")
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", (first ? label[w] : ""), s, fmt(v), r, vp, tg, met, nt
       first = 0
     }
   }

@@ -4,7 +4,8 @@
 #
 #   bench/run.sh [quick|full] [systems...]       (make bench BENCH=quick)
 #
-# systems: raw pgq pg-boss graphile-worker task (default: all).
+# systems: raw pgq pg-boss graphile-worker task (default: all), and floor (on
+#   request only): raw SQL writing task's own row and indexes (sql/floor_*.sql).
 # Settings (environment):  BENCH_DURATION (s, W1/W2), BENCH_BACKLOG (W3-W5),
 #   BENCH_HISTORY (W5), BENCH_DRAIN_MAX (s, drains stop there; 0 = until empty),
 #   BENCH_CLIENTS (4), BENCH_THREADS (pgbench -j, 2),
@@ -23,7 +24,7 @@ if [[ ${1:-} == quick || ${1:-} == full ]]; then MODE=$1; shift; fi
 ALL_SYSTEMS=(raw pgq pg-boss graphile-worker task)
 if [[ $# -gt 0 ]]; then SYSTEMS=("$@"); else SYSTEMS=("${ALL_SYSTEMS[@]}"); fi
 for s in "${SYSTEMS[@]}"; do
-  case " ${ALL_SYSTEMS[*]} " in *" $s "*) ;; *) echo "unknown system '$s' (known: ${ALL_SYSTEMS[*]})" >&2; exit 2 ;; esac
+  case " ${ALL_SYSTEMS[*]} floor " in *" $s "*) ;; *) echo "unknown system '$s' (known: ${ALL_SYSTEMS[*]} floor)" >&2; exit 2 ;; esac
 done
 
 if [[ $MODE == quick ]]; then d_dur=5 d_backlog=20000 d_hist=100000 d_max=30
@@ -262,6 +263,25 @@ run_raw() {
   esac
 }
 
+run_floor() {  # raw SQL writing task's row and indexes (sql/floor_setup.sql); W5 is not defined for it
+  local w=$1 db=$2 r secs before after vars
+  psql_q "$db" -f "$SQL/floor_setup.sql" >"$OUT/$w-floor-setup.log" 2>&1
+  vars=(-D "owner=$(psql_val "$db" -c "SELECT bench_floor_owner()")" -D "actor=$(psql_val "$db" -c "SELECT task.service_text(bench_floor_owner())")")
+  case $w in
+    W1) r=$(pgb_timed "$db" "$SQL/floor_insert1.sql" 1 "$w-floor" "${vars[@]}") || true; record "$w" floor "$r" ;;
+    W2) r=$(pgb_timed "$db" "$SQL/floor_insert100.sql" 100 "$w-floor" "${vars[@]}") || true; record "$w" floor "$r" ;;
+    W3|W4)
+      before=$(psql_val "$db" -c "SELECT bench_floor_preload($BACKLOG)"); settle "$db"
+      local script=$SQL/floor_drain1.sql per=$(( (BACKLOG + CLIENTS - 1) / CLIENTS + 20 ))
+      [[ $w == W4 ]] && { script=$SQL/floor_drain10.sql; per=$(( (BACKLOG + 10 * CLIENTS - 1) / (10 * CLIENTS) + 5 )); }
+      if secs=$(pgb_count "$db" "$script" "$per" "$w-floor" "${vars[@]}" -D prev_id=none -D prev_token=none -D prev_ids=none -D prev_tokens=none); then
+        after=$(psql_val "$db" -f "$SQL/floor_pending.sql")
+        record "$w" floor "$(drain_rate "$before" "$after" "$secs")" "$(left_note "$after")"
+      else record "$w" floor "$secs"; fi ;;
+    *) ;;   # W5 is not run for the floor
+  esac
+}
+
 run_pgq() {
   local w=$1 db=$2 r secs after per_tick=1 per_queue total
   psql_q "$db" -f "$SQL/pgq_setup.sql" >"$OUT/$w-pgq-setup.log" 2>&1
@@ -372,6 +392,7 @@ run_one() {  # workload system (runs in a subshell: the settings below stay loca
   fresh_db "$db"
   case $sys in
     raw) run_raw "$w" "$db" ;;
+    floor) run_floor "$w" "$db" ;;
     pgq) run_pgq "$w" "$db" ;;
     pg-boss|graphile-worker) run_node "$sys" "$w" "$db" ;;
     task) run_task "$w" "$db" ;;

@@ -136,11 +136,118 @@ BEGIN
 END
 $$;
 
+-- floor: raw SQL writing task's own row and indexes (bench/sql/floor_setup.sql
+-- has the table and says what it is; the statements are those of
+-- floor_insert1/100.sql and floor_drain1/10.sql).
+CREATE OR REPLACE PROCEDURE public.hot_floor_drain1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    o integer := public.bench_floor_owner();
+    a text := task.service_text(o);
+    prev task.task_id;
+    tok bigint;
+    r record;
+BEGIN
+    FOR i IN 1..n + 1 LOOP
+        WITH done AS (
+            UPDATE public.bench_floor
+               SET status = 'completed', revision = revision + 1, progress = 100, lease_until = NULL,
+                   status_at = now(), updated_at = now(), updated_by = a, completed_at = now(), completed_by = a
+             WHERE owner = o AND id = prev AND status = 'processing' AND lease_token = tok
+        ), claimed AS (
+            UPDATE public.bench_floor
+               SET status = 'processing', revision = revision + 1, attempts = attempts + 1,
+                   lease_token = (revision + 1)::bigint | ((random() * 4194303)::bigint << 31),
+                   lease_until = now() + interval '5 minutes', status_at = now(), updated_at = now(), updated_by = a,
+                   started_at = now(), started_by = a, worker_name = current_setting('application_name'),
+                   worker_addr = inet_client_addr(), worker_pid = pg_backend_pid()
+             WHERE owner = o AND id = (SELECT f.id FROM public.bench_floor f
+                                        WHERE hashtext(f.queue) = hashtext('bench/q') AND f.queue = 'bench/q'
+                                          AND f.status IN ('queued', 'rescheduled')
+                                        ORDER BY hashtext(f.queue), f.priority DESC, f.run_at, f.id
+                                        FOR NO KEY UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING id, lease_token
+        )
+        SELECT c.id, c.lease_token INTO r FROM (SELECT 1) AS one LEFT JOIN claimed c ON true;
+        COMMIT;
+        prev := r.id;
+        tok := r.lease_token;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_floor_drain10(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    o integer := public.bench_floor_owner();
+    a text := task.service_text(o);
+    ids task.task_id[];
+    toks bigint[];
+BEGIN
+    FOR i IN 1..n / 10 + 1 LOOP
+        WITH done AS (
+            UPDATE public.bench_floor
+               SET status = 'completed', revision = revision + 1, progress = 100, lease_until = NULL,
+                   status_at = now(), updated_at = now(), updated_by = a, completed_at = now(), completed_by = a
+             WHERE owner = o AND id = ANY (ids) AND status = 'processing' AND lease_token = ANY (toks)
+        ), claimed AS (
+            UPDATE public.bench_floor
+               SET status = 'processing', revision = revision + 1, attempts = attempts + 1,
+                   lease_token = (revision + 1)::bigint | ((random() * 4194303)::bigint << 31),
+                   lease_until = now() + interval '5 minutes', status_at = now(), updated_at = now(), updated_by = a,
+                   started_at = now(), started_by = a, worker_name = current_setting('application_name'),
+                   worker_addr = inet_client_addr(), worker_pid = pg_backend_pid()
+             WHERE owner = o AND id = ANY (ARRAY(SELECT f.id FROM public.bench_floor f
+                                        WHERE hashtext(f.queue) = hashtext('bench/q') AND f.queue = 'bench/q'
+                                          AND f.status IN ('queued', 'rescheduled')
+                                        ORDER BY hashtext(f.queue), f.priority DESC, f.run_at, f.id
+                                        FOR NO KEY UPDATE SKIP LOCKED LIMIT 10))
+            RETURNING id, lease_token
+        )
+        SELECT array_agg(c.id), array_agg(c.lease_token) INTO ids, toks FROM claimed c;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_floor_enqueue1(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    o integer := public.bench_floor_owner();
+    a text := task.service_text(o);
+    id task.task_id;
+BEGIN
+    FOR i IN 1..n LOOP
+        INSERT INTO public.bench_floor (owner, id, code, queue, parameters, priority, created_by, updated_by)
+        VALUES (o, task.task_id_make(o, nextval('public.bench_floor_serial')), 'bench.job', 'bench/q', '{"n": 1}', 0, a, a)
+        RETURNING bench_floor.id INTO id;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE public.hot_floor_enqueue100(n integer) LANGUAGE plpgsql AS $$
+DECLARE
+    o integer := public.bench_floor_owner();
+    a text := task.service_text(o);
+    k integer;
+BEGIN
+    FOR i IN 1..n / 100 LOOP
+        WITH ins AS (
+            INSERT INTO public.bench_floor (owner, id, code, queue, parameters, priority, created_by, updated_by)
+            SELECT o, task.task_id_make(o, nextval('public.bench_floor_serial')), 'bench.job', 'bench/q', '{"n": 1}', 0, a, a
+              FROM generate_series(1, 100)
+            RETURNING bench_floor.id)
+        SELECT count(*) INTO k FROM ins;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
 -- The backlog a drain works on (not measured).
 CREATE OR REPLACE FUNCTION public.hot_preload(sys text, n integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF sys = 'raw' THEN
         INSERT INTO public.bench_raw (payload) SELECT '{"n": 1}' FROM generate_series(1, n);
+    ELSIF sys = 'floor' THEN
+        PERFORM public.bench_floor_preload(n);
     ELSE
         -- exactly n tasks, in batches of up to 1,000 (hot_ir.sh's first
         -- run preloads 220: with whole batches only it had none to drain)

@@ -1,0 +1,1 @@
+SELECT count(*) FROM bench_floor WHERE status IN ('queued', 'rescheduled');
