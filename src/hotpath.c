@@ -1900,9 +1900,15 @@ complete_in(DirectWrite *w, Datum id, bool token_isnull, Datum token, bool resul
 		TM_FailureData tmfd;
 		TM_Result	res;
 
+		/*
+		 * Under REPEATABLE READ or SERIALIZABLE a version updated since the
+		 * snapshot is not followed (as the UPDATE's ExecUpdate does not):
+		 * TM_Updated, not completed, and task._write_failed, which reads
+		 * the snapshot's version, raises 40001 (changed concurrently).
+		 */
 		res = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
 							   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
-							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+							   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		if (res == TM_Ok && (!tmfd.traversed || completable(slot, token_isnull, token, force)))
 		{
 			TupleTableSlot *newslot;
