@@ -19,7 +19,8 @@
 #
 #   bench/w3_where.sh [SYSTEM...]         (default: task raw task raw)
 # Environment: W3_WHERE_BACKLOG tasks (40000), W3_WHERE_CLIENTS (4),
-# W3_WHERE_PORT (58451).
+# W3_WHERE_PORT (58451), W3_WHERE_SQL (task: SQL run after its set-up, before
+# the preload: a variant to compare, say an index dropped).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -79,6 +80,7 @@ for sys in $SYSTEMS; do
 	"$BIN/createdb" w3where
 	if [ "$sys" = task ]; then
 		q w3where -f "$HERE/sql/task_setup.sql" >/dev/null
+		[ -z "${W3_WHERE_SQL:-}" ] || q w3where -c "$W3_WHERE_SQL" >/dev/null
 		PGOPTIONS='-c synchronous_commit=off' q w3where -c "SELECT bench_task_preload($BACKLOG)" >/dev/null
 	else
 		q w3where -c "SET client_min_messages = warning" -f "$HERE/sql/raw_setup.sql" >/dev/null
