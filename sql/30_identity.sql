@@ -311,9 +311,9 @@ BEGIN
                          THEN 'Another worker owns the task now: drop this result and dequeue again.'
                          WHEN t.lease_token = token AND t.status = 'completed'
                          THEN 'Nothing is left to do for this claim: do not retry the call; dequeue the next task.'
-                         WHEN t.status = 'failed'
+                         WHEN t.status = 'failed' AND NOT archived
                          THEN 'The task is finished (failed): drop this result and do not retry the call (task_retry queues the task again); dequeue the next task.'
-                         WHEN t.status IN ('completed', 'cancelled')
+                         WHEN t.status IN ('completed', 'failed', 'cancelled')
                          THEN format('The task is finished (%s): drop this result and do not retry the call; dequeue the next task.', t.status)
                          ELSE 'The claim ended and the task waits to be claimed again: drop this result and dequeue again.' END;
     END IF;
