@@ -235,6 +235,8 @@ AS $$
 DECLARE
     t task.task;
     run_limit interval;
+    archived boolean;
+    pending text;
 BEGIN
     t := task._visible_task(_write_failed.id);
     IF NOT task._may_write(t.owner, ops_allowed) THEN
@@ -265,13 +267,55 @@ BEGIN
                               ELSE format('The task is %s: %s.', t.status, t.error) END,
                       HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
         END IF;
-        -- finished with this very token (a second call for the same claim)
-        IF t.status IN ('completed', 'failed') THEN
-            RAISE EXCEPTION 'cannot % task %: it is %', operation, _write_failed.id, t.status
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('The claim of that token has ended: the task is %s.', t.status),
-                      HINT = 'Nothing is left to do for this claim: dequeue the next task.';
+    END IF;
+    -- a stale token: every such answer is "lease lost" (docs/WORKERS.md,
+    -- "Leases, fencing and rescue"), also for an archived task; the detail
+    -- says what the task is now, which the owning service may read anyway.
+    -- The live token is never printed: it would let a stale worker take over.
+    IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
+        archived := NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id);
+        -- not lost but not there yet: the claim that made this token (it
+        -- stamps the next revision in the token's low 31 bits) is in a
+        -- prepared transaction that has not committed; only the row's xmax
+        -- and pg_prepared_xacts (readable by every role) are read, never
+        -- the uncommitted row
+        IF NOT archived AND t.status IN ('queued', 'rescheduled')
+           AND (token & 2147483647) = ((t.revision::bigint + 1) & 2147483647) THEN
+            SELECT p.gid INTO pending
+              FROM ONLY task.task x
+              JOIN pg_catalog.pg_prepared_xacts p ON p.transaction OPERATOR(pg_catalog.=) x.xmax
+             WHERE x.owner = t.owner AND x.id = t.id;
+            IF FOUND THEN
+                RAISE EXCEPTION 'cannot % task %: its claim is not committed yet', operation, _write_failed.id
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('The claim of that token is in prepared transaction %s; until it commits, the task is %s.',
+                                          pg_catalog.quote_literal(pending), t.status),
+                          HINT = 'Commit the prepared transaction (COMMIT PREPARED), then call again; ROLLBACK PREPARED undoes the claim.';
+            END IF;
         END IF;
+        RAISE EXCEPTION 'lease lost: task % is no longer claimed with that token', _write_failed.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE
+                           WHEN t.status = 'processing' THEN 'The task is processing under another claim.'
+                           WHEN t.lease_token = token AND t.status IN ('queued', 'failed')
+                                AND t.error LIKE 'lease expired%'
+                           THEN format('The lease of that claim expired and lease rescue %s.',
+                                       CASE WHEN t.status = 'failed' THEN 'failed the task: no attempts were left'
+                                            ELSE 'queued the task again' END)
+                           WHEN t.lease_token = token
+                           THEN format('The claim of that token has ended: the task is %s.', t.status)
+                           ELSE format('The task is %s.', t.status) END
+                           || CASE WHEN archived THEN ' It has moved to the history tables of its queue.' ELSE '' END,
+                  HINT = CASE
+                         WHEN t.status = 'processing'
+                         THEN 'Another worker owns the task now: drop this result and dequeue again.'
+                         WHEN t.lease_token = token AND t.status = 'completed'
+                         THEN 'Nothing is left to do for this claim: do not retry the call; dequeue the next task.'
+                         WHEN t.status = 'failed' AND NOT archived
+                         THEN 'The task is finished (failed): drop this result and do not retry the call (task_retry queues the task again); dequeue the next task.'
+                         WHEN t.status IN ('completed', 'failed', 'cancelled')
+                         THEN format('The task is finished (%s): drop this result and do not retry the call; dequeue the next task.', t.status)
+                         ELSE 'The claim ended and the task waits to be claimed again: drop this result and dequeue again.' END;
     END IF;
     -- a task in the history tables (83_history.sql) is read-only
     IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN
@@ -279,19 +323,6 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The task is %s and has moved to the history tables of its queue.', t.status),
                   HINT = 'Archived tasks are read-only; they go when their month passes the queue''s retention.';
-    END IF;
-    -- the live token is never printed: it would let a stale worker take over
-    IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
-        RAISE EXCEPTION 'lease lost: task % is no longer claimed with that token', _write_failed.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('The task is %s%s.', t.status,
-                                  CASE WHEN t.status = 'processing' THEN ' under another claim' ELSE '' END),
-                  HINT = CASE
-                         WHEN t.status = 'processing'
-                         THEN 'Another worker owns the task now: drop this result and dequeue again.'
-                         WHEN t.status IN ('completed', 'failed', 'cancelled')
-                         THEN format('The task is finished (%s): drop this result and do not retry the call; dequeue the next task.', t.status)
-                         ELSE 'The claim expired and the task waits to be claimed again: drop this result and dequeue again.' END;
     END IF;
     -- fencing by default: a claimed task is finished with its claim's token
     IF fenced AND token IS NULL AND t.status = 'processing' AND t.lease_token IS NOT NULL THEN
@@ -314,4 +345,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task._write_failed(task.task_id, text, boolean, bigint, task.status[], boolean) IS
-    'Internal: raises the precise error for a write that matched no row (not found, 42501, archived, cancelled during the claim (55T01), lease lost (also past the maximum run time), token missing when fenced, wrong status).';
+    'Internal: raises the precise error for a write that matched no row (not found, 42501, cancelled during the claim (55T01), lease lost (any stale token; also past the maximum run time), a claim in a prepared transaction not committed yet, archived, token missing when fenced, wrong status).';

@@ -118,7 +118,8 @@ $$;
 COMMENT ON FUNCTION task.task_market_setup(text, text, text, interval, interval, interval, interval, interval, integer, integer, integer) IS
     'Sets up (or reconfigures) the marketplace: the service and queue owning hired tasks (the queue''s retention becomes 0: tasks holding money are kept), the currency, the review window after completion (0: release on completion), the deadline of each dispute tier, when an agent counts as unresponsive, the largest artifact, and how many artifacts and messages one hired task holds (max_artifacts, default 200; max_messages, default 1000). Superuser only.';
 
--- An amount of money from the API: a whole, positive number of minor units.
+-- An amount of money from the API: a whole, positive number of minor units
+-- (or zero, where allow_zero says so: a price, an agent's share).
 CREATE FUNCTION task._market_amount(field text, value numeric, allow_zero boolean DEFAULT false) RETURNS bigint
     LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -136,7 +137,9 @@ BEGIN
     IF value < 0 OR (value = 0 AND NOT allow_zero) THEN
         RAISE EXCEPTION '% must be %, not %', field, CASE WHEN allow_zero THEN 'at least 0' ELSE 'positive' END, value
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Amounts are positive whole numbers of minor units (cents).';
+                  HINT = CASE WHEN allow_zero
+                              THEN format('Pass 0 or a positive whole number of minor units (cents) as %s.', field)
+                              ELSE 'Amounts are positive whole numbers of minor units (cents).' END;
     END IF;
     IF value > 1000000000000000 THEN
         RAISE EXCEPTION '% is too large: %', field, value

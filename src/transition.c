@@ -312,7 +312,7 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 	if (CHANGED(COL_PARAMETERS) && !N(COL_PARAMETERS))
 		task_check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
 	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
-		task_check_json("result", V(COL_RESULT), MAX_RESULT_BYTES, false);
+		task_check_result(V(COL_RESULT));
 	if (!N(COL_RESOURCE) && !N(COL_RESULT) &&
 		(CHANGED(COL_RESOURCE) || CHANGED(COL_RESULT)))
 		ereport(ERROR,

@@ -388,7 +388,7 @@ UPDATE task.task SET error = NULL, progress = 5 WHERE id = :'f3';
 UPDATE task.task SET status = status WHERE id = :'f1';
 SET ROLE api_svc;
 SELECT task_result(:'f1') AS result;
--- the same completion for the same claim again: said as it is
+-- the same completion for the same claim again: lease lost, saying how the claim ended
 \set ON_ERROR_STOP 0
 SELECT task_complete(:'f1', result => '{}', token => :ftok);
 \set ON_ERROR_STOP 1

@@ -150,9 +150,13 @@ SELECT task_logs(:'a');
 RESET ROLE;
 
 -- ------------------------------------------------------------ archived tasks are read-only
+-- (the token of b's claim, which force => true failed: a stale worker's)
+SELECT lease_token AS btok FROM task.task WHERE id = :'b' \gset
 SET ROLE hs_svc;
 \set ON_ERROR_STOP 0
 SELECT task_retry(:'b');
+-- a stale token is lease lost, archived or not (it was "it is failed")
+SELECT task_complete(:'b', token => :btok);
 SELECT task_access_add(:'a', ARRAY[:'stranger']);
 SELECT task_access_remove(:'a', ARRAY[:'cli']);
 SELECT task_create('hs.child', 'hs/q', parent => :'a');

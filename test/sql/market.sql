@@ -395,6 +395,8 @@ SELECT try(format($$SELECT task_accept(%L)$$, :'t4'));
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'accept')$$, :'t4'));
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'propose', 900)$$, :'t4'));
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'propose', 1.5)$$, :'t4'));
+-- an agent's share may be 0, and the hint says so (it said "positive")
+SELECT try(format($$SELECT task_dispute_resolve(%L, 'propose', -1)$$, :'t4'));
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'split')$$, :'t4'));
 SELECT try(format($$SELECT task_dispute_resolve(%L, 'decide', 100)$$, :'t4'));
 SELECT (task_dispute_resolve(:'t4', 'propose', 100, 'half the work was done')) ->> 'proposal' AS proposal;

@@ -663,3 +663,80 @@ VACUUM FULL task.task;
 SET ROLE wk_svc;
 SELECT status, attempts FROM task_complete(:'v', token => :tok);
 RESET ROLE;
+
+-- ------------------------------------------------------------ stale tokens say "lease lost"
+-- (docs/WORKERS.md, "Leases, fencing and rescue"): also when lease rescue
+-- failed the task with that very token (no attempts left), on every call
+-- that takes a token; it answered "cannot complete task X: it is failed"
+SET ROLE wk_svc;
+SELECT (task_queue_create('wk/stale', max_attempts => 1)).name;
+SELECT id AS sf FROM task_create('wk.stale', 'wk/stale') \gset
+SELECT lease_token AS sftok FROM task_dequeue('wk/stale', lease => '10 milliseconds') \gset
+SELECT pg_sleep(0.05);
+-- the next dequeue rescues it: no attempt is left, so it fails
+SELECT count(*) AS claimed FROM task_dequeue('wk/stale');
+SELECT status, error FROM task.task_get(:'sf') j,
+       LATERAL (SELECT j->>'status' AS status, j->>'error' AS error) x;
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'sf', result => '{}', token => :sftok);
+SELECT task_fail(:'sf', 'too late', token => :sftok);
+SELECT task_heartbeat(:'sf', :sftok);
+SELECT task_progress(:'sf', 50, token => :sftok);
+SELECT task_reschedule(:'sf', now(), token => :sftok);
+SELECT task_dequeue('wk/stale', complete => :'sf', complete_token => :sftok);
+SELECT task_dequeue('wk/stale', complete_batch => ARRAY[:'sf']::task_id[], complete_tokens => ARRAY[:sftok]::bigint[]);
+\set ON_ERROR_STOP 1
+-- the worker's own second completion of its claim: lease lost too, said how
+SELECT id AS sc FROM task_create('wk.stale', 'wk/stale') \gset
+SELECT lease_token AS sctok FROM task_dequeue('wk/stale') \gset
+SELECT status FROM task_complete(:'sc', token => :sctok);
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'sc', token => :sctok);
+\set ON_ERROR_STOP 1
+RESET ROLE;
+
+-- a claim in a prepared transaction not committed yet: its token is not
+-- lost, the claim is not there yet (it answered "lease lost ... the task
+-- is queued", and the hint said to drop the result)
+SET ROLE wk_svc;
+SELECT id AS sp FROM task_create('wk.stale', 'wk/stale') \gset
+BEGIN;
+SELECT lease_token AS sptok FROM task_dequeue('wk/stale') \gset
+PREPARE TRANSACTION 'wk_p36';
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'sp', token => :sptok);
+SELECT task_heartbeat(:'sp', :sptok);
+-- another token (a stale one, or a guess) is still lease lost
+SELECT task_complete(:'sp', token => :sptok + 1);
+\set ON_ERROR_STOP 1
+RESET ROLE;
+COMMIT PREPARED 'wk_p36';
+SET ROLE wk_svc;
+SELECT status FROM task_complete(:'sp', token => :sptok);
+RESET ROLE;
+
+-- task_fail(retry => NULL) retries as the default does (it failed the task
+-- for good at its first attempt)
+SET ROLE wk_svc;
+SELECT id AS rn FROM task_create('wk.job', 'wk/retry') \gset
+SELECT lease_token AS rntok FROM task_dequeue('wk/retry') \gset
+SELECT status, attempts FROM task_fail(:'rn', 'flaky', token => :rntok, retry => NULL);
+RESET ROLE;
+
+-- a JSON string result that is a relative URI (DESIGN's "result ... or a
+-- relative URI of a resource", given as JSON: an HTTP body's "result"):
+-- refused with a hint naming resource, not kept as a JSON value that
+-- task_result could not tell from a resource
+SET ROLE wk_svc;
+SELECT id AS ru FROM task_create('wk.job', 'wk/sched') \gset
+SELECT lease_token AS rutok FROM task_dequeue('wk/sched') \gset
+\set ON_ERROR_STOP 0
+SELECT task_complete(:'ru', '"/exports/42.csv"', token => :rutok);
+SELECT task_dequeue('wk/sched', complete => :'ru', complete_token => :rutok, result => '"/exports/42.csv"');
+\set ON_ERROR_STOP 1
+-- a string that is no resource URI stays a JSON value; the URI as resource
+SELECT status, result, resource FROM task_complete(:'ru', resource => '/exports/42.csv', token => :rutok);
+SELECT id AS rv FROM task_create('wk.job', 'wk/sched') \gset
+SELECT lease_token AS rvtok FROM task_dequeue('wk/sched') \gset
+SELECT status, result FROM task_complete(:'rv', '"exports/42.csv is ready"', token => :rvtok);
+RESET ROLE;

@@ -1,0 +1,17 @@
+\echo Use "ALTER EXTENSION task UPDATE" to load this file. \quit
+--
+-- Stop 36 (polish36). Error answers:
+-- * a stale lease token answers "lease lost: task X is no longer claimed
+--   with that token" in every case, also after the task moved on to a
+--   final status with that very token (lease rescue failed it, or the
+--   worker finished it already) or to the history tables; the detail says
+--   how the claim ended. A token whose claim is in a prepared transaction
+--   not committed yet answers "its claim is not committed yet" (was: lease
+--   lost, the task is queued);
+-- * _market_amount's hint says 0 is allowed where it is;
+-- * task_fail(retry => NULL) retries as the default does (it failed the
+--   task for good).
+-- (A JSON string result that is a relative URI is refused in C: task.so.)
+-- @replace function task._write_failed
+-- @replace function task._market_amount
+-- @replace function task.task_fail
