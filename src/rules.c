@@ -345,16 +345,16 @@ task_check_json(const char *field, Datum d, int max, bool object_only)
 }
 
 /*
- * A task's JSON result (task_complete's result): at most MAX_RESULT_BYTES,
- * and not a JSON string that is a resource URI. DESIGN's task_complete(id,
- * result) takes "a JSON value or a relative URI of a resource"; ours takes
- * the URI as resource, and task_result answers a resource as its URI in a
- * JSON string, so a JSON string result that is a relative path could not
- * be told from a resource (and over HTTP it answered 200, not 303): it is
- * refused, with a hint naming resource. Only a small scalar is detoasted.
+ * A task's result given as a JSON string that is a relative URI of a
+ * resource: DESIGN's task_complete(id, result) takes "a JSON value or a
+ * relative URI of a resource" in one argument (and seed 001's result is
+ * such a URI), so such a string is the resource, not a JSON value (which
+ * task_result could not tell from a resource, and HTTP would answer 200,
+ * not 303). True, with the URI as text in *uri. Only a small scalar is
+ * detoasted; the result's size is checked first (task_check_json).
  */
-void
-task_check_result(Datum d)
+bool
+task_result_uri(Datum d, Datum *uri)
 {
 	Size		size = toast_raw_datum_size(d) - VARHDRSZ;
 	Jsonb	   *jb;
@@ -362,17 +362,13 @@ task_check_result(Datum d)
 
 	task_check_json("result", d, MAX_RESULT_BYTES, false);
 	if (size > MAX_URI_BYTES + 64)
-		return;
+		return false;
 	jb = DatumGetJsonbP(d);
 	if (!JB_ROOT_IS_SCALAR(jb) || !JsonbExtractScalar(&jb->root, &v) || v.type != jbvString ||
 		v.val.string.len > MAX_URI_BYTES || !uri_is_relative_path(v.val.string.val, v.val.string.len))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("a relative URI as a task result goes in resource, not result"),
-			 errdetail("The result is the JSON string \"%.*s\", a resource URI: task_result could not tell it from a resource result.",
-					   v.val.string.len, v.val.string.val),
-			 errhint("Pass the URI as resource (resource => '/some/uri'; \"resource\" in an HTTP body), or, for a JSON result, put the string in an object such as {\"uri\": \"/some/uri\"}.")));
+		return false;
+	*uri = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+	return true;
 }
 
 void

@@ -34,7 +34,7 @@ extern void task_check_path(TaskPathKind kind, const char *s, int len);
 extern void task_check_text_value(const char *field, Datum d, int max, bool multiline);
 extern void task_check_uri(Datum d);
 extern void task_check_json(const char *field, Datum d, int max, bool object_only);
-extern void task_check_result(Datum d);
+extern bool task_result_uri(Datum d, Datum *uri);
 extern void task_check_progress(Datum d, bool started);
 extern void task_check_time(const char *field, Datum d);
 extern void task_check_new_status(const char *status);

@@ -270,6 +270,28 @@ status_of(Datum d)
 }
 
 /*
+ * A result set to a JSON string that is a relative resource URI, with no
+ * resource: the URI becomes the resource and the result NULL
+ * (task_result_uri). changed as validate_columns' (NULL: inserting).
+ */
+static void
+result_as_resource(Datum *values, bool *nulls, const bool *changed)
+{
+	int			res = cache.attnum[COL_RESULT] - 1;
+	int			uri = cache.attnum[COL_RESOURCE] - 1;
+	Datum		d;
+
+	if ((changed == NULL || changed[COL_RESULT]) && !nulls[res] && nulls[uri] &&
+		task_result_uri(values[res], &d))
+	{
+		values[uri] = d;
+		nulls[uri] = false;
+		values[res] = (Datum) 0;
+		nulls[res] = true;
+	}
+}
+
+/*
  * Validate the user-settable columns. On UPDATE only the changed ones
  * (changed[i] true), so a large unchanged parameters value is not detoasted.
  */
@@ -312,7 +334,7 @@ validate_columns(Datum *values, bool *nulls, const bool *changed)
 	if (CHANGED(COL_PARAMETERS) && !N(COL_PARAMETERS))
 		task_check_json("parameters", V(COL_PARAMETERS), MAX_PARAMETERS_BYTES, true);
 	if (CHANGED(COL_RESULT) && !N(COL_RESULT))
-		task_check_result(V(COL_RESULT));
+		task_check_json("result", V(COL_RESULT), MAX_RESULT_BYTES, false);
 	if (!N(COL_RESOURCE) && !N(COL_RESULT) &&
 		(CHANGED(COL_RESOURCE) || CHANGED(COL_RESULT)))
 		ereport(ERROR,
@@ -929,6 +951,7 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 		SET(COL_UPDATED_BY, actor);
 		SETNULL(COL_LEASE_UNTIL);
 
+		result_as_resource(values, nulls, NULL);
 		validate_columns(values, nulls, NULL);
 		validate_extra_columns(desc, values, nulls, NULL, NULL);
 		check_max_run_time(rel, values, nulls);
@@ -1018,6 +1041,7 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 			}
 		}
 
+		result_as_resource(values, nulls, changed);
 		validate_columns(values, nulls, changed);
 		validate_extra_columns(desc, values, nulls, oldvalues, oldnulls);
 		if (cache.extra_attnum[XCOL_MAX_RUN_TIME] > 0 &&

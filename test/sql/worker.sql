@@ -724,18 +724,27 @@ SELECT status, attempts FROM task_fail(:'rn', 'flaky', token => :rntok, retry =>
 RESET ROLE;
 
 -- a JSON string result that is a relative URI (DESIGN's "result ... or a
--- relative URI of a resource", given as JSON: an HTTP body's "result"):
--- refused with a hint naming resource, not kept as a JSON value that
--- task_result could not tell from a resource
+-- relative URI of a resource" in one argument; an HTTP body's "result")
+-- is the resource: task_complete and task_dequeue(complete =>) store it
+-- as resource, result NULL (as resource => would), and task_result
+-- answers the URI
 SET ROLE wk_svc;
 SELECT id AS ru FROM task_create('wk.job', 'wk/sched') \gset
 SELECT lease_token AS rutok FROM task_dequeue('wk/sched') \gset
+SELECT status, result, resource FROM task_complete(:'ru', '"/exports/42.csv"', token => :rutok);
+SELECT task_result(:'ru');
+SELECT id AS rw FROM task_create('wk.job', 'wk/sched') \gset
+SELECT lease_token AS rwtok FROM task_dequeue('wk/sched') \gset
+SELECT count(*) FROM task_dequeue('wk/sched', complete => :'rw', complete_token => :rwtok, result => '"/exports/43.csv"');
+SELECT task_get(:'rw')->>'status' AS status, task_get(:'rw')->>'result' AS result_field, task_result(:'rw');
+-- with a resource too it is both, refused; a URI that is not a relative
+-- path, and a string that is no URI, stay JSON values
+SELECT id AS rx FROM task_create('wk.job', 'wk/sched') \gset
+SELECT lease_token AS rxtok FROM task_dequeue('wk/sched') \gset
 \set ON_ERROR_STOP 0
-SELECT task_complete(:'ru', '"/exports/42.csv"', token => :rutok);
-SELECT task_dequeue('wk/sched', complete => :'ru', complete_token => :rutok, result => '"/exports/42.csv"');
+SELECT task_complete(:'rx', '"/exports/44.csv"', resource => '/exports/45.csv', token => :rxtok);
 \set ON_ERROR_STOP 1
--- a string that is no resource URI stays a JSON value; the URI as resource
-SELECT status, result, resource FROM task_complete(:'ru', resource => '/exports/42.csv', token => :rutok);
+SELECT status, result, resource FROM task_complete(:'rx', '"//evil.example/x"', token => :rxtok);
 SELECT id AS rv FROM task_create('wk.job', 'wk/sched') \gset
 SELECT lease_token AS rvtok FROM task_dequeue('wk/sched') \gset
 SELECT status, result FROM task_complete(:'rv', '"exports/42.csv is ready"', token => :rvtok);
