@@ -240,6 +240,12 @@ pgq_preload() {  # db per_queue per_tick, in parallel, one session per queue
 
 TASK_STATE=   # empty = unchecked; "ok" or the text to print in task's row
 
+drain_script() {  # system workload: sets script (W3 one a transaction, W4 ten) and per (transactions a client)
+  script=$SQL/$1_drain1.sql per=$(( (BACKLOG + CLIENTS - 1) / CLIENTS + 20 ))
+  [[ $2 == W4 ]] && { script=$SQL/$1_drain10.sql; per=$(( (BACKLOG + 10 * CLIENTS - 1) / (10 * CLIENTS) + 5 )); }
+  return 0
+}
+
 run_raw() {
   local w=$1 db=$2 r secs before after
   psql_q "$db" -f "$SQL/raw_setup.sql" >"$OUT/$w-raw-setup.log" 2>&1
@@ -248,8 +254,7 @@ run_raw() {
     W2) r=$(pgb_timed "$db" "$SQL/raw_insert100.sql" 100 "$w-raw") || true; record "$w" raw "$r" ;;
     W3|W4)
       before=$(psql_val "$db" -c "SELECT bench_raw_preload($BACKLOG)"); settle "$db"
-      local script=$SQL/raw_drain1.sql per=$(( (BACKLOG + CLIENTS - 1) / CLIENTS + 20 ))
-      [[ $w == W4 ]] && { script=$SQL/raw_drain10.sql; per=$(( (BACKLOG + 10 * CLIENTS - 1) / (10 * CLIENTS) + 5 )); }
+      local script per; drain_script raw "$w"
       if secs=$(pgb_count "$db" "$script" "$per" "$w-raw"); then
         after=$(psql_val "$db" -f "$SQL/raw_pending.sql")
         record "$w" raw "$(drain_rate "$before" "$after" "$secs")" "$(left_note "$after")"
@@ -272,8 +277,7 @@ run_floor() {  # raw SQL writing task's row and indexes (sql/floor_setup.sql); W
     W2) r=$(pgb_timed "$db" "$SQL/floor_insert100.sql" 100 "$w-floor" "${vars[@]}") || true; record "$w" floor "$r" ;;
     W3|W4)
       before=$(psql_val "$db" -c "SELECT bench_floor_preload($BACKLOG)"); settle "$db"
-      local script=$SQL/floor_drain1.sql per=$(( (BACKLOG + CLIENTS - 1) / CLIENTS + 20 ))
-      [[ $w == W4 ]] && { script=$SQL/floor_drain10.sql; per=$(( (BACKLOG + 10 * CLIENTS - 1) / (10 * CLIENTS) + 5 )); }
+      local script per; drain_script floor "$w"
       if secs=$(pgb_count "$db" "$script" "$per" "$w-floor" "${vars[@]}" -D prev_id=none -D prev_token=none -D prev_ids=none -D prev_tokens=none); then
         after=$(psql_val "$db" -f "$SQL/floor_pending.sql")
         record "$w" floor "$(drain_rate "$before" "$after" "$secs")" "$(left_note "$after")"
@@ -374,8 +378,7 @@ run_task() {
       fi
       settle "$db"
       before=$(psql_val "$db" -f "$SQL/task_pending.sql")
-      local script=$SQL/task_drain1.sql per=$(( (BACKLOG + CLIENTS - 1) / CLIENTS + 20 ))
-      [[ $w == W4 ]] && { script=$SQL/task_drain10.sql; per=$(( (BACKLOG + 10 * CLIENTS - 1) / (10 * CLIENTS) + 5 )); }
+      local script per; drain_script task "$w"
       if secs=$(pgb_count "$db" "$script" "$per" "$w-task" "${carry[@]}"); then
         after=$(psql_val "$db" -f "$SQL/task_pending.sql")
         record "$w" task "$(drain_rate "$before" "$after" "$secs")" "$(left_note "$after")"

@@ -268,12 +268,13 @@ BEGIN
                       HINT = 'Stop working on it and drop its result: lease rescue fails or retries the attempt.';
         END IF;
     END IF;
+    -- a task in the history tables (83_history.sql) is read-only
+    archived := NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id);
     -- a stale token: every such answer is "lease lost" (docs/WORKERS.md,
     -- "Leases, fencing and rescue"), also for an archived task; the detail
     -- says what the task is now, which the owning service may read anyway.
     -- The live token is never printed: it would let a stale worker take over.
     IF token IS NOT NULL AND (t.status <> 'processing' OR t.lease_token IS DISTINCT FROM token) THEN
-        archived := NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id);
         -- not lost but not there yet: the claim that made this token (it
         -- stamps the next revision in the token's low 31 bits) is in a
         -- prepared transaction that has not committed; only the row's xmax
@@ -317,8 +318,7 @@ BEGIN
                          THEN format('The task is finished (%s): drop this result and do not retry the call; dequeue the next task.', t.status)
                          ELSE 'The claim ended and the task waits to be claimed again: drop this result and dequeue again.' END;
     END IF;
-    -- a task in the history tables (83_history.sql) is read-only
-    IF NOT EXISTS (SELECT FROM ONLY task.task x WHERE x.owner = t.owner AND x.id = t.id) THEN
+    IF archived THEN
         RAISE EXCEPTION 'cannot % task %: it is archived', operation, _write_failed.id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The task is %s and has moved to the history tables of its queue.', t.status),

@@ -1020,10 +1020,11 @@ BEGIN
                       WHERE y.owner = task.task_id_owner(task_fail.id) AND y.id = task_fail.id);
     -- retry => NULL is the default (true), as force => NULL is false: a
     -- NULL (an HTTP body's "retry": null) used to fail the task for good
+    task_fail.retry := coalesce(task_fail.retry, true);
     UPDATE ONLY task.task x
-       SET status = CASE WHEN coalesce(task_fail.retry, true) AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
+       SET status = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN 'rescheduled'::task.status ELSE 'failed' END,
-           run_at = CASE WHEN coalesce(task_fail.retry, true) AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
+           run_at = CASE WHEN task_fail.retry AND x.attempts < coalesce(x.max_attempts, q.max_attempts)
                          THEN clock_timestamp() + task._backoff(q, x.attempts) ELSE x.run_at END,
            error = task_fail.error
      WHERE x.id = task_fail.id AND x.owner = task.task_id_owner(x.id)

@@ -350,8 +350,8 @@ task_check_json(const char *field, Datum d, int max, bool object_only)
  * relative URI of a resource" in one argument (and seed 001's result is
  * such a URI), so such a string is the resource, not a JSON value (which
  * task_result could not tell from a resource, and HTTP would answer 200,
- * not 303). True, with the URI as text in *uri. Only a small scalar is
- * detoasted; the result's size is checked first (task_check_json).
+ * not 303). True, with the URI as text in *uri. Only a small value is
+ * detoasted; a result left a JSON value is checked by validate_columns.
  */
 bool
 task_result_uri(Datum d, Datum *uri)
@@ -360,7 +360,6 @@ task_result_uri(Datum d, Datum *uri)
 	Jsonb	   *jb;
 	JsonbValue	v;
 
-	task_check_json("result", d, MAX_RESULT_BYTES, false);
 	if (size > MAX_URI_BYTES + 64)
 		return false;
 	jb = DatumGetJsonbP(d);

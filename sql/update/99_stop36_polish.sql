@@ -11,7 +11,8 @@
 -- * _market_amount's hint says 0 is allowed where it is;
 -- * task_fail(retry => NULL) retries as the default does (it failed the
 --   task for good).
--- (A JSON string result that is a relative URI is refused in C: task.so.)
+-- (A JSON string result that is a relative resource URI is taken as the
+-- resource: src/transition.c, task.so only.)
 -- @replace function task._write_failed
 -- @replace function task._market_amount
 -- @replace function task.task_fail
