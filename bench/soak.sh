@@ -29,7 +29,9 @@
 # Settings: BENCH_W6_SECONDS (600; quick 60), BENCH_W6_CLEAN_SECONDS (120; quick 30),
 #   BENCH_W7_SECONDS (1800; quick 120), BENCH_W7_FLAT_AFTER (300; quick 60),
 #   BENCH_FLAT_TOLERANCE (0.10), BENCH_SOAK_WORKERS (4), BENCH_SOAK_PRODUCERS (4),
-#   BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_RATE (unset), BENCH_CAP_SECONDS (20; quick 10),
+#   BENCH_SOAK_FRACTION (0.5), BENCH_SOAK_RATE (unset), BENCH_SOAK_BATCH (1: workers
+#   claim one task a transaction; N > 1: up to N, bench/sql/<sys>_work_batch.sql, the
+#   capacity and so the offered load still W3's, one a transaction), BENCH_CAP_SECONDS (20; quick 10),
 #   BENCH_CAP_BACKLOG (100000; quick 30000), BENCH_SOAK_WAIT ('1 second'),
 #   BENCH_RAW_POLL_MS (10), BENCH_SOAK_PARTS ("W6 W7"), BENCH_SOAK_PORT (58446),
 #   BENCH_SOAK_SHARED_BUFFERS (512MB), BENCH_SOAK_WARMUP (30: seconds of the same load,
@@ -69,6 +71,8 @@ FIXED_RATE=${BENCH_SOAK_RATE:-}
 CAP_SECONDS=${BENCH_CAP_SECONDS:-$dcap}
 CAP_BACKLOG=${BENCH_CAP_BACKLOG:-$dback}
 WAIT=${BENCH_SOAK_WAIT:-1 second}
+BATCH=${BENCH_SOAK_BATCH:-1}
+[[ $BATCH =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_SOAK_BATCH must be a positive integer" >&2; exit 2; }
 POLL_MS=${BENCH_RAW_POLL_MS:-10}
 SAMPLE=${BENCH_SOAK_SAMPLE:-10}
 RETENTION=${BENCH_SOAK_RETENTION:-}
@@ -169,11 +173,15 @@ phase() {
 		echo "held_xmin_start=$(q "$db" -c "SELECT backend_xmin FROM pg_stat_activity WHERE application_name = 'bench_held'")" >>"$st"
 	fi
 	# the load, for the warm-up and the measured time
-	local wargs=(-D "poll_ms=$POLL_MS")
+	local wargs=(-D "poll_ms=$POLL_MS") work=$SQL/${sys}_work.sql
 	[[ $sys == task ]] && wargs=(-D "wait=$WAIT" "${carry[@]}")
+	if (( BATCH > 1 )); then
+		work=$SQL/${sys}_work_batch.sql
+		wargs+=(-D "batch=$BATCH" -D prev_ids=none -D prev_tokens=none)
+	fi
 	local tstart; tstart=$(now)
 	echo "tstart=$tstart" >>"$st"
-	pgb -c "$WORKERS" -j "$(( WORKERS < 2 ? 1 : 2 ))" -T "$(( secs + WARMUP ))" "${wargs[@]}" -f "$SQL/${sys}_work.sql" "$db" >"$DATA_OUT/$tag-workers.pgbench" 2>&1 &
+	pgb -c "$WORKERS" -j "$(( WORKERS < 2 ? 1 : 2 ))" -T "$(( secs + WARMUP ))" "${wargs[@]}" -f "$work" "$db" >"$DATA_OUT/$tag-workers.pgbench" 2>&1 &
 	local wpid=$!
 	pgb -c "$PRODUCERS" -j "$PRODUCERS" -R "$rate" -T "$(( secs + WARMUP ))" -f "$SQL/${sys}_insert1.sql" "$db" >"$DATA_OUT/$tag-producers.pgbench" 2>&1 &
 	local ppid=$!
@@ -359,7 +367,7 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; each phase measured after ${WARMUP} s of the same load (held snapshot included), which are not counted; task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; $([[ -n $VARIANT_SQL ]] && echo "variant (task databases, after set-up): \`$VARIANT_SQL\`; ")took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; each phase measured after ${WARMUP} s of the same load (held snapshot included), which are not counted; $( (( BATCH > 1 )) && echo "workers claim up to $BATCH tasks a transaction (the previous batch completed in the same call); ")task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; $([[ -n $VARIANT_SQL ]] && echo "variant (task databases, after set-up): \`$VARIANT_SQL\`; ")took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
 		clean_text="${W6_CLEAN} s without the held snapshot"

@@ -11,6 +11,11 @@
 #   - with W3_WHERE_WAITS=1, what the backends were doing, sampled from
 #     pg_stat_activity every 20 ms (the sampling itself costs CPU: read the
 #     shares, not the rates, of such a run);
+#   - with W3_WHERE_OFFCPU=seconds, why the backends were off the CPU and
+#     for how long (bench/offcpu.py: preempted, a buffer's or the WAL's
+#     lock and from which function, the fsync, the client), from a
+#     system-wide perf record of sched_switch with stacks, that many seconds
+#     taken 3 s into the drain (perf itself costs CPU meanwhile);
 #   - with W3_WHERE_PGSS=1, the statements (pg_stat_statements, track =
 #     all: nested statements too, which inflates their times), calls and
 #     execution µs per task.
@@ -97,6 +102,12 @@ for sys in $SYSTEMS; do
 	pid=$!
 	: >"$DIR/during"
 	: >"$DIR/waits"
+	rm -f "$DIR/sched.data"
+	if [ -n "${W3_WHERE_OFFCPU:-}" ]; then
+		sleep 3
+		perf record -q -e sched:sched_switch -a --call-graph dwarf,8192 -o "$DIR/sched.data" -- sleep "$W3_WHERE_OFFCPU" >/dev/null 2>&1 ||
+			echo "perf record failed: no off-CPU report" >&2
+	fi
 	while kill -0 $pid 2>/dev/null; do
 		snap >>"$DIR/during"
 		if [ -n "${W3_WHERE_WAITS:-}" ]; then
@@ -130,6 +141,10 @@ for sys in $SYSTEMS; do
 	if [ -n "${W3_WHERE_WAITS:-}" ]; then
 		echo "backends sampled (share of samples):"
 		sort "$DIR/waits" | uniq -c | sort -rn | awk '{ n[NR] = $1; w[NR] = $2; t += $1 } END { for (i = 1; i <= NR && i <= 8; i++) printf "  %5.1f%%  %s\n", 100 * n[i] / t, w[i] }'
+	fi
+	if [ -s "$DIR/sched.data" ]; then
+		backends=$(awk '$1 == "backends" { print $2 }' "$DIR/during" | sort -u | paste -sd,)
+		perf script -i "$DIR/sched.data" -F comm,pid,cpu,time,event,trace,ip,sym,dso 2>/dev/null | python3 "$HERE/offcpu.py" "pids:$backends"
 	fi
 	if [ -n "${W3_WHERE_PGSS:-}" ]; then
 		echo "statements (calls and µs a task):"
