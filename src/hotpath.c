@@ -2838,8 +2838,10 @@ task_dequeue(PG_FUNCTION_ARGS)
 	{
 		args[0] = PointerGetDatum(q);
 		args[1] = Int32GetDatum((int32) (n - got));
+		task_lease_look_in_claim = true;
 		if (SPI_execute_plan(claim_plan(CP_RESCUE), args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "lease rescue failed");
+		task_lease_look_in_claim = false;
 		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0 && !isnull)
 			got += claim_into(&w, rsinfo, q, qv, qnull, (int32) (n - got), PG_ARGISNULL(2),
 							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2));

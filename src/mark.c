@@ -154,6 +154,9 @@ PG_FUNCTION_INFO_V1(task_lease_set);
 /* task.claim_mark_refresh: a refresh every this many claims of a queue */
 int			task_claim_mark_refresh = 8;
 
+/* set by hotpath.c while a task_dequeue's lease rescue runs */
+bool		task_lease_look_in_claim = false;
+
 /* task.claim_concurrency: places per queue (-1: no limit; 0: 4 per CPU) */
 int			task_claim_concurrency = -1;
 
@@ -170,6 +173,17 @@ int			task_claim_wait = 100;
 
 /* one claim of a queue refreshes its mark from the beginning this often */
 #define MARK_FULL_REFRESH_MS	60000
+
+/*
+ * A rescue's look at its queue's leases from the beginning: every
+ * MARK_FULL_REFRESH_MS from task_maintain (housekeeping), and at most every
+ * MARK_LEASE_CLAIM_FULL_MS from a claim that came up short (a worker's
+ * task_dequeue): under a held snapshot the look reads every processing
+ * version kept since, a second of a core at the fourth minute of W6, and
+ * while it ran the worker stopped and a backlog built behind it
+ * (docs/QUEUE.md, stop 37)
+ */
+#define MARK_LEASE_CLAIM_FULL_MS	3600000
 
 /* prepared transactions an entry remembers (more: the safety net's 60 s) */
 #define MARK_PREPARED_MAX	4
@@ -1088,6 +1102,7 @@ task_mark_xact_end(bool commit, bool prepare)
 {
 	int			i;
 
+	task_lease_look_in_claim = false;
 	task_mark_release_places();
 
 	if (mark_shared != NULL && (commit || prepare))
@@ -1395,7 +1410,8 @@ task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
  * (a claim, a heartbeat, a lease set by hand), raised by a rescue that
  * looked at every lease before a time, with a ticket read before its
  * snapshot; one rescue looks from the beginning every
- * MARK_FULL_REFRESH_MS. Under a held snapshot the lease index keeps the entry of
+ * MARK_FULL_REFRESH_MS (from a claim, every MARK_LEASE_CLAIM_FULL_MS).
+ * Under a held snapshot the lease index keeps the entry of
  * every processing version since, so a rescue from the beginning walks
  * all the tasks completed since their lease would have run out.
  */
@@ -1420,7 +1436,8 @@ task_lease_from(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	entry_triggers(m, key, owner);
 	known = m->key == key && m->owner == owner && m->lease_known;
-	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(), MARK_FULL_REFRESH_MS))
+	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(),
+											task_lease_look_in_claim ? MARK_LEASE_CLAIM_FULL_MS : MARK_FULL_REFRESH_MS))
 	{
 		/* this rescue looks from the beginning; the others go on meanwhile */
 		m->lease_full_at = GetCurrentTimestamp();

@@ -121,6 +121,7 @@ extern bool task_mark_give_back(text *queue);
 /* a row version no other transaction updated (committed or running): the claim may lock it */
 extern bool task_version_claimable(struct RelationData *rel, struct ItemPointerData *tid);
 extern int	task_claim_concurrency;
+extern bool task_lease_look_in_claim;
 extern int	task_claim_wait;
 
 #endif							/* TASK_H */
