@@ -16,3 +16,7 @@ REVOKE ALL ON FUNCTION task.task_transition() FROM PUBLIC;
 CREATE TRIGGER task_transition
     BEFORE INSERT OR UPDATE ON task.task
     FOR EACH ROW EXECUTE FUNCTION task.task_transition();
+-- It fires under session_replication_role = replica too (a subscriber, a
+-- load that skips triggers), where it writes the row as given and only
+-- notes it for the queue's claim marks and its waiters.
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;

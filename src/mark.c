@@ -71,10 +71,14 @@
  * has ended (MarkShared; until stop 27 no entry was, and any tenant that
  * could PREPARE switched off the marks of every queue of the cluster with
  * five prepared transactions on one queue of its own, for as long as it
- * kept them). For what is left (session_replication_role =
- * replica), one claim of a queue refreshes its mark from the beginning of
- * the queue every MARK_FULL_REFRESH_MS (60 s) while the others go on with
- * the mark. An unknown mark is refreshed from the beginning of the queue.
+ * kept them). A write made with session_replication_role = replica (a
+ * subscriber, a load) is noted too: the trigger is enabled ALWAYS and
+ * takes only its notes there (transition.c). For a defect of ours, one
+ * claim of a queue refreshes its mark from the beginning of the queue
+ * every MARK_CLAIM_FULL_MS (an hour; every minute until stop 38, which
+ * under a held snapshot stalled that claim's worker for up to half a
+ * second) while the others go on with the mark. An unknown mark is
+ * refreshed from the beginning of the queue.
  *
  * Claimers at once (off by default). The same entries can count the
  * transactions that hold claimed tasks of a queue: with
@@ -171,19 +175,20 @@ int			task_claim_wait = 100;
 /* places a transaction holds before it stops counting (several queues) */
 #define CLAIM_HELD_MAX	16
 
-/* one claim of a queue refreshes its mark from the beginning this often */
-#define MARK_FULL_REFRESH_MS	60000
-
 /*
- * A rescue's look at its queue's leases from the beginning: every
- * MARK_FULL_REFRESH_MS from task_maintain (housekeeping), and at most every
- * MARK_LEASE_CLAIM_FULL_MS from a claim that came up short (a worker's
- * task_dequeue): under a held snapshot the look reads every processing
- * version kept since, a second of a core at the fourth minute of W6, and
- * while it ran the worker stopped and a backlog built behind it
- * (docs/QUEUE.md, stop 37)
+ * The safety net's looks from the beginning of a queue. A rescue's look at
+ * its queue's leases: every MARK_FULL_REFRESH_MS from task_maintain
+ * (housekeeping), at most every MARK_CLAIM_FULL_MS from a claim that came
+ * up short (a worker's task_dequeue). The claim mark: one claim of the
+ * queue every MARK_CLAIM_FULL_MS. Under a held snapshot a look from the
+ * beginning reads every version kept since, a second of a core at the
+ * fourth minute of W6, and while it ran its worker stopped and a backlog
+ * built behind it (docs/QUEUE.md, stops 37 and 38). Every write is noted
+ * (under session_replication_role = replica too, since stop 38): what the
+ * looks would find is a defect of ours, not a case.
  */
-#define MARK_LEASE_CLAIM_FULL_MS	3600000
+#define MARK_FULL_REFRESH_MS	60000
+#define MARK_CLAIM_FULL_MS		3600000
 
 /* prepared transactions an entry remembers (more: the safety net's 60 s) */
 #define MARK_PREPARED_MAX	4
@@ -1227,7 +1232,7 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 		return false;
 	entry_triggers(m, key, owner);
 	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
-		TimestampDifferenceExceeds(m->full_at, now, MARK_FULL_REFRESH_MS))
+		TimestampDifferenceExceeds(m->full_at, now, MARK_CLAIM_FULL_MS))
 	{
 		/*
 		 * The safety net's refresh from the beginning is due: this claim
@@ -1410,7 +1415,7 @@ task_mark_store(int32 owner, text *queue, uint64 ticket, bool empty,
  * (a claim, a heartbeat, a lease set by hand), raised by a rescue that
  * looked at every lease before a time, with a ticket read before its
  * snapshot; one rescue looks from the beginning every
- * MARK_FULL_REFRESH_MS (from a claim, every MARK_LEASE_CLAIM_FULL_MS).
+ * MARK_FULL_REFRESH_MS (from a claim, every MARK_CLAIM_FULL_MS).
  * Under a held snapshot the lease index keeps the entry of
  * every processing version since, so a rescue from the beginning walks
  * all the tasks completed since their lease would have run out.
@@ -1437,7 +1442,7 @@ task_lease_from(PG_FUNCTION_ARGS)
 	entry_triggers(m, key, owner);
 	known = m->key == key && m->owner == owner && m->lease_known;
 	if (known && TimestampDifferenceExceeds(m->lease_full_at, GetCurrentTimestamp(),
-											task_lease_look_in_claim ? MARK_LEASE_CLAIM_FULL_MS : MARK_FULL_REFRESH_MS))
+											task_lease_look_in_claim ? MARK_CLAIM_FULL_MS : MARK_FULL_REFRESH_MS))
 	{
 		/* this rescue looks from the beginning; the others go on meanwhile */
 		m->lease_full_at = GetCurrentTimestamp();

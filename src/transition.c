@@ -823,6 +823,71 @@ note_mark(Datum *values, bool *nulls, bool taken)
 }
 
 /*
+ * What a write of a row of task.task leaves for its transaction's end:
+ * the wakes on commit (wait.c) and the row's place in its queue's marks
+ * (note_mark). oldvalues NULL: an insert.
+ */
+static void
+note_write(Datum *oldvalues, bool *oldnulls, Datum *values, bool *nulls)
+{
+#define ATT(c) (cache.attnum[c] - 1)
+	TaskStatus	to = status_of(values[ATT(COL_STATUS)]);
+
+	/*
+	 * Wake on commit (wait.c): remember the queue when the task becomes
+	 * runnable (queued, or rescheduled: runnable at run_at, which a waiter
+	 * re-reads), and the task when it reaches a final status. Backend-local
+	 * and lock-free; nothing is woken before the transaction commits.
+	 */
+	if (oldvalues == NULL)
+	{
+		if (to == ST_QUEUED)
+			note_queue(values[ATT(COL_QUEUE)]);
+	}
+	else if (status_of(oldvalues[ATT(COL_STATUS)]) != to)
+	{
+		/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
+		if (status_of(oldvalues[ATT(COL_STATUS)]) == ST_PROCESSING)
+			task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), false);
+
+		/*
+		 * A task with an ordering key that leaves processing (or is
+		 * cancelled while it waits) may release the next task of its key:
+		 * that wakes the queue too. A claim wakes nobody; it uses up one of
+		 * the queue's announced wakes (wait.c), and one of its service's
+		 * freed claim slots (a slot freed and taken again in one
+		 * transaction, complete-and-claim, wakes nobody).
+		 */
+		if (to == ST_PROCESSING)
+		{
+			note_claim(values[ATT(COL_QUEUE)]);
+			task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), true);
+		}
+		else if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
+			note_queue(values[ATT(COL_QUEUE)]);
+		if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)
+			task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));
+	}
+	else if ((to == ST_QUEUED || to == ST_RESCHEDULED) && cache.extra_attnum[XCOL_RUN_AT] > 0)
+	{
+		/*
+		 * A waiting task sooner due, its status unchanged
+		 * (task_bulk('reschedule', ..., run_at => now()), an UPDATE of
+		 * run_at): a waiter sleeps until the earliest due time it read
+		 * before, so this wakes the queue as a new task would.
+		 */
+		AttrNumber	ra = cache.extra_attnum[XCOL_RUN_AT];
+
+		if (!nulls[ra - 1] && !oldnulls[ra - 1] &&
+			DatumGetTimestampTz(values[ra - 1]) < DatumGetTimestampTz(oldvalues[ra - 1]))
+			note_queue(values[ATT(COL_QUEUE)]);
+	}
+
+	note_mark(values, nulls, false);
+#undef ATT
+}
+
+/*
  * The trigger task_transition (BEFORE INSERT OR UPDATE FOR EACH ROW): the
  * row as a BEFORE trigger gets it, deformed, changed by
  * task_transition_row, formed again.
@@ -909,6 +974,25 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 #define SETNULL(c) do { values[ATT(c)] = (Datum) 0; nulls[ATT(c)] = true; replace[ATT(c)] = true; } while (0)
 
 	load_cache(rel);
+
+	/*
+	 * Under session_replication_role = replica (a subscriber applying a
+	 * publication of task.task, a load that skips triggers) the row is
+	 * written as given: no check, stamp or log. The trigger is enabled
+	 * ALWAYS all the same, for the notes: a runnable row or a lease so
+	 * written lowers its queue's marks and wakes its waiters like any
+	 * other, so that no claim needs to look from the beginning of the queue
+	 * for writes nobody noted (mark.c).
+	 */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+	{
+		if (nulls[ATT(COL_STATUS)] || (!inserting && oldnulls[ATT(COL_STATUS)]))
+			return;
+		if (!inserting)
+			note_mark(oldvalues, oldnulls, true);
+		note_write(oldvalues, oldnulls, values, nulls);
+		return;
+	}
 
 	ident = task_current_identity();
 	actor = CStringGetTextDatum(ident->actor);
@@ -1002,11 +1086,7 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 				SET(stamp_column[to] + 1, actor);
 			}
 			if (from == ST_PROCESSING)
-			{
 				SETNULL(COL_LEASE_UNTIL);
-				/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
-				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), false);
-			}
 
 			/*
 			 * A move into processing that is not a claim (the claim sets
@@ -1074,60 +1154,7 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 	}
 
 restored:
-
-	/*
-	 * Wake on commit (wait.c): remember the queue when the task becomes
-	 * runnable (queued, or rescheduled: runnable at run_at, which a waiter
-	 * re-reads), and the task when it reaches a final status. Backend-local
-	 * and lock-free; nothing is woken before the transaction commits.
-	 */
-	if (inserting)
-	{
-		if (status_of(values[ATT(COL_STATUS)]) == ST_QUEUED)
-			note_queue(values[ATT(COL_QUEUE)]);
-	}
-	else
-	{
-		TaskStatus	to = status_of(values[ATT(COL_STATUS)]);
-
-		if (replace[ATT(COL_STATUS_AT)])	/* the status changed */
-		{
-			/*
-			 * A task with an ordering key that leaves processing (or is
-			 * cancelled while it waits) may release the next task of its
-			 * key: that wakes the queue too. A claim wakes nobody; it uses
-			 * up one of the queue's announced wakes (wait.c), and one of its
-			 * service's freed claim slots (a slot freed and taken again in
-			 * one transaction, complete-and-claim, wakes nobody).
-			 */
-			if (to == ST_PROCESSING)
-			{
-				note_claim(values[ATT(COL_QUEUE)]);
-				task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), true);
-			}
-			else if (to == ST_QUEUED || to == ST_RESCHEDULED || !nulls[ATT(COL_ORDERING_KEY)])
-				note_queue(values[ATT(COL_QUEUE)]);
-			if (to == ST_COMPLETED || to == ST_FAILED || to == ST_CANCELLED)
-				task_wait_note_task(DatumGetInt64(values[ATT(COL_ID)]));
-		}
-		else if ((to == ST_QUEUED || to == ST_RESCHEDULED) && oldvalues != NULL &&
-				 cache.extra_attnum[XCOL_RUN_AT] > 0)
-		{
-			/*
-			 * A waiting task sooner due, its status unchanged
-			 * (task_bulk('reschedule', ..., run_at => now()), an UPDATE of
-			 * run_at): a waiter sleeps until the earliest due time it read
-			 * before, so this wakes the queue as a new task would.
-			 */
-			AttrNumber	ra = cache.extra_attnum[XCOL_RUN_AT];
-
-			if (!nulls[ra - 1] && !oldnulls[ra - 1] &&
-				DatumGetTimestampTz(values[ra - 1]) < DatumGetTimestampTz(oldvalues[ra - 1]))
-				note_queue(values[ATT(COL_QUEUE)]);
-		}
-	}
-
-	note_mark(values, nulls, false);
+	note_write(oldvalues, oldnulls, values, nulls);
 	pfree(replace);
 #undef ATT
 #undef SET

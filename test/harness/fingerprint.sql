@@ -50,7 +50,7 @@ SELECT line FROM (
     SELECT 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)
       FROM pg_catalog.pg_index i JOIN rels r ON r.oid = i.indrelid
     UNION ALL
-    SELECT 'trigger ' || pg_catalog.pg_get_triggerdef(t.oid)
+    SELECT 'trigger ' || pg_catalog.pg_get_triggerdef(t.oid) || ' enabled ' || t.tgenabled::text
       FROM pg_catalog.pg_trigger t JOIN rels r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal
     UNION ALL
     SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' cmd ' || p.polcmd::text || ' permissive ' || p.polpermissive

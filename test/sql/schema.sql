@@ -135,7 +135,7 @@ SELECT is((SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
           'task_transition fires BEFORE INSERT OR UPDATE FOR EACH ROW');
 SELECT is((SELECT t.tgenabled::text FROM pg_trigger t
             WHERE t.tgrelid = 'task.task'::regclass AND t.tgname = 'task_transition'),
-          'O', 'task_transition is enabled');
+          'A', 'task_transition is enabled ALWAYS (under session_replication_role = replica it only takes its notes)');
 
 -- ------------------------------------------------------------ the task_id type
 SELECT has_type('task', 'task_id', 'type task.task_id exists');

@@ -524,6 +524,33 @@ SET session_replication_role = replica;
 SELECT status, revision = :rp_rev AS same_revision, completed_at IS NULL AS not_stamped
   FROM task.task_complete(:'rp', token => (SELECT lease_token FROM task.task WHERE id = :'rp'));
 RESET session_replication_role;
+-- a write made there is noted all the same (the trigger is enabled ALWAYS
+-- and takes only its notes under replica): the queue's claim mark, which
+-- a claim that found nothing had set to "nothing runnable", is lowered at
+-- commit, and the next claim takes the task at once (until stop 38 only a
+-- claim's look from the beginning, once a minute, found it)
+SET ROLE wk_svc;
+SELECT count(*) AS nothing_left FROM task_dequeue('wk/replica', 1);
+RESET ROLE;
+SET session_replication_role = replica;
+UPDATE task.task SET status = 'queued', completed_at = NULL, completed_by = NULL, lease_token = NULL
+ WHERE id = :'rp';
+RESET session_replication_role;
+SET ROLE wk_svc;
+SELECT id = :'rp' AS claimed_at_once FROM task_dequeue('wk/replica', 1);
+RESET ROLE;
+-- a lease so written lowers the queue's lease mark likewise: after a
+-- claim that came up short looked at the leases (none expired), the next
+-- takes the lease expired by hand back at once
+SET ROLE wk_svc;
+SELECT count(*) AS nothing_else FROM task_dequeue('wk/replica', 1);
+RESET ROLE;
+SET session_replication_role = replica;
+UPDATE task.task SET lease_until = now() - interval '1 second' WHERE id = :'rp';
+RESET session_replication_role;
+SET ROLE wk_svc;
+SELECT id = :'rp' AS rescued_at_once, attempts FROM task_dequeue('wk/replica', 1);
+RESET ROLE;
 
 -- task_create_many inserts directly (task._create_many, as task_create
 -- does), ids in the order of the array; when task.task has a default the
