@@ -33,7 +33,7 @@ INSERT INTO task.task (owner, id, code, queue, status, status_at, created_at, up
 SELECT o, task.task_id_make(o, g), 'bench.list', 'ns' || o || '/q', 'completed',
        now() - g * interval '1 second', now() - g * interval '1 second', now()
   FROM generate_series(1, 333334) g, generate_series(1, 3) o;
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 -- 1,000 of them on the client's access list, spread over all three owners
 INSERT INTO task.task_access (owner, task_id, account)
 SELECT owner, id, 1 FROM task.task WHERE task.task_id_serial(id) % 1000 = 7 LIMIT 1000;

@@ -98,7 +98,7 @@ empty_queues() {
 	local nodes=$1 n
 	for ((n = 0; n < nodes; n++)); do
 		mn_psql "$n" -c "ALTER TABLE task.task DISABLE TRIGGER USER" -c "DELETE FROM task.task_log" -c "DELETE FROM task.task" \
-			-c "ALTER TABLE task.task ENABLE TRIGGER USER" -c "VACUUM ANALYZE task.task" >/dev/null
+			-c "ALTER TABLE task.task ENABLE TRIGGER USER" -c "ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition" -c "VACUUM ANALYZE task.task" >/dev/null
 	done
 }
 

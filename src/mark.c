@@ -77,7 +77,9 @@
  * claim of a queue refreshes its mark from the beginning of the queue
  * every MARK_CLAIM_FULL_MS (an hour; every minute until stop 38, which
  * under a held snapshot stalled that claim's worker for up to half a
- * second) while the others go on with the mark. An unknown mark is
+ * second) while the others go on with the mark; every
+ * MARK_FULL_REFRESH_MS while the trigger is not enabled ALWAYS (a plain
+ * ENABLE TRIGGER after a DISABLE leaves it ORIGIN: triggers_always). An unknown mark is
  * refreshed from the beginning of the queue.
  *
  * Claimers at once (off by default). The same entries can count the
@@ -122,6 +124,7 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -310,6 +313,14 @@ static bool callback_registered = false;
 static bool triggers_recheck = true;
 static bool triggers_known = false;
 static uint64 triggers_seen = 0;
+
+/*
+ * Whether the transition trigger is enabled ALWAYS, as installed (then a
+ * write under session_replication_role = replica is noted too): the
+ * claim's look from the beginning every MARK_CLAIM_FULL_MS; else (ENABLE
+ * TRIGGER after a DISABLE resets it to ORIGIN) every MARK_FULL_REFRESH_MS.
+ */
+static bool triggers_always = false;
 
 /* the entries this transaction holds a place in */
 static int	held[CLAIM_HELD_MAX];
@@ -654,15 +665,20 @@ entry_triggers(ClaimMark *m, uint64 key, int32 owner)
 	forget_entry(m);
 }
 
-/* The oid, xmin and enabled state of each trigger of relation relid. */
+/*
+ * The oid, xmin and enabled state of each trigger of relation relid; and
+ * into *always, whether the transition trigger is enabled ALWAYS.
+ */
 static uint64
-triggers_signature(Oid relid)
+triggers_signature(Oid relid, bool *always)
 {
 	Relation	tgrel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	uint64		sig = 0;
+
+	*always = false;
 
 	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
@@ -675,6 +691,15 @@ triggers_signature(Oid relid)
 		sig = hash_combine64(sig, (uint64) t->oid);
 		sig = hash_combine64(sig, (uint64) HeapTupleHeaderGetXmin(tup->t_data));
 		sig = hash_combine64(sig, (uint64) (unsigned char) t->tgenabled);
+		if (t->tgenabled == TRIGGER_FIRES_ALWAYS && TRIGGER_FOR_ROW(t->tgtype) &&
+			TRIGGER_FOR_BEFORE(t->tgtype))
+		{
+			FmgrInfo	f;
+
+			fmgr_info(t->tgfoid, &f);
+			if (f.fn_addr == task_transition)
+				*always = true;
+		}
 	}
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
@@ -699,7 +724,7 @@ watch_task_table(void)
 		task_relid = get_relname_relid("task", get_namespace_oid("task", false));
 	if (triggers_recheck && OidIsValid(task_relid))
 	{
-		uint64		sig = triggers_signature(task_relid);
+		uint64		sig = triggers_signature(task_relid, &triggers_always);
 
 		if (triggers_known && sig != triggers_seen)
 			reset_all_marks();
@@ -1232,7 +1257,8 @@ task_mark_read(int32 owner, text *queue, bool claim, TaskMarkRead *out)
 		return false;
 	entry_triggers(m, key, owner);
 	if (claim && m->key == key && m->owner == owner && m->state != MARK_UNKNOWN &&
-		TimestampDifferenceExceeds(m->full_at, now, MARK_CLAIM_FULL_MS))
+		TimestampDifferenceExceeds(m->full_at, now,
+								   triggers_always ? MARK_CLAIM_FULL_MS : MARK_FULL_REFRESH_MS))
 	{
 		/*
 		 * The safety net's refresh from the beginning is due: this claim

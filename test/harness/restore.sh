@@ -58,7 +58,7 @@ SELECT (task.task_cancel((task.task_create('up.old', 'up/history', parameters =>
 BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET status_at = now() - interval '40 days' WHERE queue = 'up/history';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SELECT 'archived ' || task._history_archive(100);
 SQL

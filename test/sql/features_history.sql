@@ -71,7 +71,7 @@ BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET status_at = now() - interval '40 days' WHERE id IN (:'a', :'b', :'c', :'p', :'d');
 UPDATE task.task SET status_at = now() - interval '1 hour' WHERE id = :'young';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 
 -- what every reader sees while they are live

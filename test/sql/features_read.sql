@@ -75,7 +75,7 @@ RESET ROLE;
 -- the old task was submitted 30 days ago (audit columns are the trigger's: bypass it)
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET created_at = now() - interval '30 days' WHERE id = :'old';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 SET ROLE fr_svc;
 -- default: the last 10 days, most recent status change first
 SELECT j->>'code' AS code FROM task_list(queue => 'fr/q') j;

@@ -69,7 +69,7 @@ UPDATE task.task t SET
     lease_until = NULL
   FROM (VALUES (:'t1'::task_id, 0), (:'t2', 1), (:'t3', 2), (:'t4', 3)) f(id, k)
  WHERE t.id = f.id;
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 UPDATE task.task_log l SET at = '2025-09-04 09:03:10Z'::timestamptz + (l.seq - m.first) * interval '1 second'
   FROM (SELECT min(seq) AS first FROM task.task_log WHERE task_id = :'t1') m
  WHERE l.task_id = :'t1';

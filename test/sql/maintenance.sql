@@ -119,7 +119,7 @@ UPDATE task.task SET status_at = now() - interval '1 day 2 seconds' WHERE id = :
 UPDATE task.task SET status_at = now() - interval '1 day 1 second' WHERE id IN (:'k3', :'x', :'waiting');
 UPDATE task.task SET status_at = now() - interval '23 hours 59 minutes' WHERE id = :'young';
 UPDATE task.task SET status_at = now() - interval '1000 days' WHERE id = :'kept';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SELECT count(*) AS k1_logs FROM task.task_log WHERE task_id = :'k1';
 -- batches: the two oldest finished tasks (k1 with 2 log rows, k2 with 1), then k3
@@ -153,7 +153,7 @@ UPDATE task.task SET status = 'cancelled' WHERE id = :'waiting';
 BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET status_at = now() - interval '30 days' WHERE id = :'waiting';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SELECT task_maintain();
 
@@ -178,7 +178,7 @@ RESET ROLE;
 BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET status_at = now() - interval '2 days' WHERE queue IN ('mt/kept', 'mt/moves') AND status = 'cancelled';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SET track_functions = 'all';
 -- calls of a task function by this backend so far (pending ones included)
@@ -224,7 +224,7 @@ BEGIN;
 ALTER TABLE task.task DISABLE TRIGGER task_transition;
 UPDATE task.task SET status_at = now() - interval '1 day 10 seconds' WHERE queue = 'mt/fair/a';
 UPDATE task.task SET status_at = now() - interval '3 days' WHERE queue = 'mt/fair/z';
-ALTER TABLE task.task ENABLE TRIGGER task_transition;
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SELECT (task_maintain(max_rows => 1)) -> 'purged' AS purged;
 SELECT queue, count(*) AS left FROM task.task WHERE queue LIKE 'mt/fair/%' GROUP BY queue ORDER BY queue;
