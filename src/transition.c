@@ -932,6 +932,10 @@ task_transition(PG_FUNCTION_ARGS)
 
 	task_transition_row(rel, oldvalues, oldnulls, values, nulls);
 
+	/* replica: written as given (task_transition_row took its notes only) */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return PointerGetDatum(newtuple);
+
 	/*
 	 * values and nulls hold the whole row (newtuple, deformed, then
 	 * changed): formed as heap_modify_tuple forms it, without deforming
