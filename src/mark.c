@@ -79,8 +79,8 @@
  * under a held snapshot stalled that claim's worker for up to half a
  * second) while the others go on with the mark; every
  * MARK_FULL_REFRESH_MS while the trigger is not enabled ALWAYS (a plain
- * ENABLE TRIGGER after a DISABLE leaves it ORIGIN: triggers_always). An unknown mark is
- * refreshed from the beginning of the queue.
+ * ENABLE TRIGGER after a DISABLE leaves it ORIGIN: triggers_always). An
+ * unknown mark is refreshed from the beginning of the queue.
  *
  * Claimers at once (off by default). The same entries can count the
  * transactions that hold claimed tasks of a queue: with
@@ -193,7 +193,7 @@ int			task_claim_wait = 100;
 #define MARK_FULL_REFRESH_MS	60000
 #define MARK_CLAIM_FULL_MS		3600000
 
-/* prepared transactions an entry remembers (more: the safety net's 60 s) */
+/* prepared transactions an entry remembers (more: it is not used until they end) */
 #define MARK_PREPARED_MAX	4
 
 /* queues a transaction remembers before its list grows */

@@ -824,14 +824,19 @@ note_mark(Datum *values, bool *nulls, bool taken)
 
 /*
  * What a write of a row of task.task leaves for its transaction's end:
- * the wakes on commit (wait.c) and the row's place in its queue's marks
- * (note_mark). oldvalues NULL: an insert.
+ * the wakes on commit (wait.c) and the row's places in its queue's marks,
+ * the old one taken and the new one (note_mark). oldvalues NULL: an
+ * insert.
  */
 static void
 note_write(Datum *oldvalues, bool *oldnulls, Datum *values, bool *nulls)
 {
 #define ATT(c) (cache.attnum[c] - 1)
 	TaskStatus	to = status_of(values[ATT(COL_STATUS)]);
+	TaskStatus	from = oldvalues != NULL ? status_of(oldvalues[ATT(COL_STATUS)]) : to;
+
+	if (oldvalues != NULL)
+		note_mark(oldvalues, oldnulls, true);
 
 	/*
 	 * Wake on commit (wait.c): remember the queue when the task becomes
@@ -844,10 +849,10 @@ note_write(Datum *oldvalues, bool *oldnulls, Datum *values, bool *nulls)
 		if (to == ST_QUEUED)
 			note_queue(values[ATT(COL_QUEUE)]);
 	}
-	else if (status_of(oldvalues[ATT(COL_STATUS)]) != to)
+	else if (from != to)
 	{
 		/* a claim slot is free: wakes a waiter held by a limit (wait.c) */
-		if (status_of(oldvalues[ATT(COL_STATUS)]) == ST_PROCESSING)
+		if (from == ST_PROCESSING)
 			task_wait_note_limit(DatumGetInt32(values[ATT(COL_OWNER)]), false);
 
 		/*
@@ -990,11 +995,9 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 	 */
 	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
 	{
-		if (nulls[ATT(COL_STATUS)] || (!inserting && oldnulls[ATT(COL_STATUS)]))
-			return;
-		if (!inserting)
-			note_mark(oldvalues, oldnulls, true);
-		note_write(oldvalues, oldnulls, values, nulls);
+		/* no status: the NOT NULL constraint refuses the row after us */
+		if (!nulls[ATT(COL_STATUS)])
+			note_write(oldvalues, oldnulls, values, nulls);
 		return;
 	}
 
@@ -1070,7 +1073,6 @@ task_transition_row(Relation rel, Datum *oldvalues, bool *oldnulls, Datum *value
 
 		from = status_of(oldvalues[ATT(COL_STATUS)]);
 		to = status_of(values[ATT(COL_STATUS)]);
-		note_mark(oldvalues, oldnulls, true);
 		if (from == to && (from == ST_COMPLETED || from == ST_FAILED || from == ST_CANCELLED))
 			check_finished_unchanged(rel, desc, from, oldvalues, oldnulls, values, nulls);
 
