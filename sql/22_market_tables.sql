@@ -121,8 +121,11 @@ CREATE TABLE task.market_task (
     settled_at      timestamptz,
     PRIMARY KEY (owner, task_id),
     -- no cascade: a task holding money is never purged silently (the
-    -- marketplace queue keeps its tasks: task_market_setup sets retention 0)
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner)
+    -- marketplace queue keeps its tasks: task_market_setup sets retention 0).
+    -- RESTRICT, not NO ACTION: the check a task's delete runs is one probe
+    -- (NO ACTION first looks for another row with the same key); the purge
+    -- pays it for every task it deletes.
+    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE RESTRICT
 );
 CREATE INDEX market_task_agent_idx ON task.market_task (agent);
 CREATE INDEX market_task_client_idx ON task.market_task (client);
@@ -133,6 +136,10 @@ COMMENT ON COLUMN task.market_task.price IS 'The assigned agent''s price, paid o
 COMMENT ON COLUMN task.market_task.escrow IS 'held (task running), review (completed, awaiting acceptance until review_until), disputed, then exactly one of released, refunded, settled (a dispute decision).';
 COMMENT ON COLUMN task.market_task.review_until IS 'While in review: when the escrow is released automatically (task_maintain).';
 
+-- The records of a hired task (its assignments, dispute, messages and
+-- artifacts) reference its market_task row, not the task: a task's delete
+-- (the purge of every finished task) then runs one foreign-key check for
+-- the marketplace, not six.
 CREATE TABLE task.market_assignment (
     owner      integer NOT NULL,
     task_id    task.task_id NOT NULL,
@@ -142,7 +149,7 @@ CREATE TABLE task.market_assignment (
     by         text NOT NULL,
     reason     text NOT NULL,
     PRIMARY KEY (owner, task_id, seq),
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
+    FOREIGN KEY (owner, task_id) REFERENCES task.market_task ON DELETE CASCADE
 );
 COMMENT ON TABLE task.market_assignment IS 'Assignment history of each hired task: the auto-assignment at hire and every reassignment.';
 
@@ -162,7 +169,7 @@ CREATE TABLE task.market_dispute (
     closed_at       timestamptz,
     agent_amount    bigint,
     PRIMARY KEY (owner, task_id),
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
+    FOREIGN KEY (owner, task_id) REFERENCES task.market_task ON DELETE CASCADE
 );
 CREATE INDEX market_dispute_open_idx ON task.market_dispute (deadline) WHERE closed_at IS NULL;
 COMMENT ON TABLE task.market_dispute IS 'Disputes, one per task: tier 1 the parties settle, tier 2 a mediator (Operations) proposes a split, tier 3 Operations decide (final). The escrow stays held until it closes.';
@@ -181,7 +188,7 @@ CREATE TABLE task.market_dispute_event (
     amount     bigint,
     note       text,
     PRIMARY KEY (owner, task_id, seq),
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
+    FOREIGN KEY (owner, task_id) REFERENCES task.market_task ON DELETE CASCADE
 );
 COMMENT ON TABLE task.market_dispute_event IS 'The audit trail of each dispute: every opening, proposal, acceptance, escalation, decision and expiry.';
 
@@ -194,7 +201,7 @@ CREATE TABLE task.market_message (
     by         text NOT NULL,
     content    text NOT NULL,
     PRIMARY KEY (owner, task_id, seq),
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
+    FOREIGN KEY (owner, task_id) REFERENCES task.market_task ON DELETE CASCADE
 );
 COMMENT ON TABLE task.market_message IS 'The conversation of a hired task, visible to its client and agent (and Operations).';
 
@@ -210,7 +217,7 @@ CREATE TABLE task.market_artifact (
     media_type     text NOT NULL,
     content        bytea NOT NULL,
     PRIMARY KEY (owner, task_id, seq),
-    FOREIGN KEY (task_id, owner) REFERENCES task.task (id, owner) ON DELETE CASCADE
+    FOREIGN KEY (owner, task_id) REFERENCES task.market_task ON DELETE CASCADE
 );
 COMMENT ON TABLE task.market_artifact IS 'Structured artifacts submitted for a hired task (9 types), served with their media type.';
 COMMENT ON COLUMN task.market_artifact.seq IS 'The artifact number within its task (1, 2, ...): the download is /rpc/task_artifact?id=<task>&artifact=<seq>.';

@@ -103,13 +103,15 @@ COMMENT ON FUNCTION task._rescue_queues() IS
 -- tasks past the queue's retention, oldest first, with their logs (no
 -- foreign key) and the dependency rows naming them (access rows and their
 -- own dependency rows go by cascade); the kept ones (task._purge_kept)
--- stay, and so do rows another transaction holds.
+-- stay, and so do rows another transaction holds. The tasks go by the
+-- ctids their lock returned (a TID scan: a join on the key hashed the whole
+-- table for every batch; the lock keeps each row where it is).
 CREATE FUNCTION task._purge_queue(q task.queue, max_rows integer, OUT purged integer, OUT logs_purged integer)
     LANGUAGE plpgsql
 AS $$
 BEGIN
     WITH victim AS MATERIALIZED (
-        SELECT t.owner, t.id FROM ONLY task.task t
+        SELECT t.ctid, t.owner, t.id FROM ONLY task.task t
          WHERE t.queue = _purge_queue.q.name
            AND t.status IN ('completed', 'failed', 'cancelled')
            AND t.status_at < now() - _purge_queue.q.retention
@@ -126,8 +128,8 @@ BEGIN
          WHERE d.owner = v.owner AND d.depends_on = v.id
         RETURNING 1),
     gone AS (
-        DELETE FROM ONLY task.task t USING victim v
-         WHERE t.owner = v.owner AND t.id = v.id
+        DELETE FROM ONLY task.task t
+         WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT v.ctid FROM victim v))
         RETURNING 1)
     -- (deps runs too: PostgreSQL runs every data-modifying WITH)
     SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM logs)

@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(184);
+SELECT plan(186);
 
 -- ------------------------------------------------------------ extension, schema
 SELECT has_extension('task', 'extension task is installed');
@@ -528,6 +528,24 @@ SELECT is_empty(
               OR (p.cmd = 'UPDATE' AND (p.with_check IS NULL OR p.with_check !~ 'current_service\(\)')))
        ORDER BY 1$$,
     'every policy checks the caller''s identity (and an UPDATE policy its WITH CHECK too)');
+
+-- The foreign keys a task's delete checks, one trigger a deleted row each
+-- (the purge deletes every finished task): its children, access rows and
+-- dependency rows, and its market_task row, which refuses the delete
+-- (RESTRICT) -- the hired task's other records hang off market_task.
+SELECT is(ARRAY(SELECT c.conrelid::regclass::text || ' ' || c.confdeltype::text
+                  FROM pg_constraint c
+                 WHERE c.contype = 'f' AND c.confrelid = 'task.task'::regclass
+                 ORDER BY 1),
+          ARRAY['task.market_task r', 'task.task n', 'task.task_access c', 'task.task_dependency c'],
+          'four foreign keys reference task.task: market_task restricts, access and dependency rows cascade, a child''s parent is set null');
+SELECT is(ARRAY(SELECT c.conrelid::regclass::text || ' ' || c.confdeltype::text
+                  FROM pg_constraint c
+                 WHERE c.contype = 'f' AND c.confrelid = 'task.market_task'::regclass
+                 ORDER BY 1),
+          ARRAY['task.market_artifact c', 'task.market_assignment c', 'task.market_dispute c',
+                'task.market_dispute_event c', 'task.market_message c'],
+          'a hired task''s records reference its market_task row');
 
 -- Grants: reads per group; the one write around the API is the service's
 -- UPDATE of some columns of task.task (the trigger checks and audits it).
