@@ -104,36 +104,41 @@ COMMENT ON FUNCTION task._rescue_queues() IS
 -- foreign key) and the dependency rows naming them (access rows and their
 -- own dependency rows go by cascade); the kept ones (task._purge_kept)
 -- stay, and so do rows another transaction holds. The tasks go by the
--- ctids their lock returned (a TID scan: a join on the key hashed the whole
--- table for every batch; the lock keeps each row where it is).
+-- ctids their lock returned (a TID scan: a join on the key hashed the
+-- whole table for every batch), in statements after the lock's: the lock
+-- returns the newest version of a row updated after the statement began
+-- (read committed), which only a later statement's snapshot sees, and it
+-- keeps that version where it is until the commit.
 CREATE FUNCTION task._purge_queue(q task.queue, max_rows integer, OUT purged integer, OUT logs_purged integer)
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    tids tid[];
+    owners integer[];
+    ids task.task_id[];
 BEGIN
-    WITH victim AS MATERIALIZED (
-        SELECT t.ctid, t.owner, t.id FROM ONLY task.task t
-         WHERE t.queue = _purge_queue.q.name
-           AND t.status IN ('completed', 'failed', 'cancelled')
-           AND t.status_at < now() - _purge_queue.q.retention
-           AND NOT task._purge_kept(t.owner, t.id)
-         ORDER BY t.status_at
-         LIMIT _purge_queue.max_rows
-         FOR UPDATE OF t SKIP LOCKED),
-    logs AS (
-        DELETE FROM ONLY task.task_log l USING victim v
-         WHERE l.owner = v.owner AND l.task_id = v.id
-        RETURNING 1),
-    deps AS (
-        DELETE FROM task.task_dependency d USING victim v
-         WHERE d.owner = v.owner AND d.depends_on = v.id
-        RETURNING 1),
-    gone AS (
-        DELETE FROM ONLY task.task t
-         WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT v.ctid FROM victim v))
-        RETURNING 1)
-    -- (deps runs too: PostgreSQL runs every data-modifying WITH)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM logs)
-      INTO purged, logs_purged;
+    SELECT array_agg(v.ctid), array_agg(v.owner), array_agg(v.id)
+      INTO tids, owners, ids
+      FROM (SELECT t.ctid, t.owner, t.id FROM ONLY task.task t
+             WHERE t.queue = _purge_queue.q.name
+               AND t.status IN ('completed', 'failed', 'cancelled')
+               AND t.status_at < now() - _purge_queue.q.retention
+               AND NOT task._purge_kept(t.owner, t.id)
+             ORDER BY t.status_at
+             LIMIT _purge_queue.max_rows
+             FOR UPDATE OF t SKIP LOCKED) v;
+    purged := 0;
+    logs_purged := 0;
+    IF tids IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM ONLY task.task_log l USING unnest(owners, ids) v(owner, id)
+     WHERE l.owner = v.owner AND l.task_id = v.id;
+    GET DIAGNOSTICS logs_purged = ROW_COUNT;
+    DELETE FROM task.task_dependency d USING unnest(owners, ids) v(owner, id)
+     WHERE d.owner = v.owner AND d.depends_on = v.id;
+    DELETE FROM ONLY task.task t WHERE t.ctid = ANY (tids);
+    GET DIAGNOSTICS purged = ROW_COUNT;
 END
 $$;
 COMMENT ON FUNCTION task._purge_queue(task.queue, integer) IS
