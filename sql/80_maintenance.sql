@@ -274,12 +274,46 @@ $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
     'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges live finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows, moves finished tasks archive_after old to the monthly history tables (archived) and drops the months past every queue''s retention (months_dropped); at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again), and records them with the caller''s pid in task.maintenance_run (task_maintain_runs; kept 7 days). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
+-- task_maintain() again and again, each call its own transaction, until a
+-- call has nothing more to do (its "more" false) or max_calls calls: what
+-- task_cron_enable's job runs (pg_cron 1.4 runs a job at most once a
+-- minute, and one call does at most max_rows of each step: about 330
+-- tasks a second purged with the default). A procedure, so that it can
+-- commit between the calls; without SET or SECURITY DEFINER for that
+-- reason (every name it uses is qualified; task_maintain checks the
+-- caller). The last call is left to the caller's commit, after the CALL's
+-- tag: in pg_cron's background workers its NOTICE (task._maintain_notice)
+-- is then the message that stays.
+CREATE PROCEDURE task.task_maintain_all(max_rows integer DEFAULT 20000, max_calls integer DEFAULT 100)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    calls integer := 0;
+    result jsonb;
+BEGIN
+    IF task_maintain_all.max_calls IS NULL OR task_maintain_all.max_calls NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max_calls must be between 1 and 10000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each call does at most max_rows of each step; the job runs again a minute later.';
+    END IF;
+    LOOP
+        result := task.task_maintain(task_maintain_all.max_rows);
+        calls := calls OPERATOR(pg_catalog.+) 1;
+        EXIT WHEN NOT (result OPERATOR(pg_catalog.->>) 'more')::boolean
+               OR calls OPERATOR(pg_catalog.>=) task_maintain_all.max_calls;
+        COMMIT;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE task.task_maintain_all(integer, integer) IS
+    'Calls task_maintain(max_rows) again while a call returns "more" true, at most max_calls (1..10000, default 100) times, each call committed before the next (the last by the caller): the command of task_cron_enable''s job. CALL it outside a transaction block. System or Operations only (task_maintain''s check).';
+
 -- What a pg_cron job records of task_maintain (pg_cron 1.4.2, src/pg_cron.c):
 -- over libpq (GetTaskFeedback) return_message is the last result's
--- command tag or "N rows" ("1 row" for SELECT task.task_maintain()) and
+-- command tag or "N rows" ("CALL" for CALL task.task_maintain_all()) and
 -- notices go to the server log, so no text of the job's reaches it; in a
 -- background worker (GetBgwTaskFeedback) every message the worker sends
--- overwrites it in order: a notice, then the statement's tag ("SELECT 1"),
+-- overwrites it in order: a notice, then the statement's tag ("CALL"),
 -- so only a notice sent after the statement, at its commit, is what stays.
 -- This deferred trigger sends the counts then, in pg_cron's background
 -- workers only (C: a PL/pgSQL RAISE would add a CONTEXT line to the
@@ -464,8 +498,8 @@ BEGIN
     PERFORM task._require_operations('schedule maintenance');
     PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,
-                                    'SELECT task.task_maintain()', current_database()));
-    job := task._cron_schedule('task-maintain', task_cron_enable.schedule, 'SELECT task.task_maintain()');
+                                    'CALL task.task_maintain_all()', current_database()));
+    job := task._cron_schedule('task-maintain', task_cron_enable.schedule, 'CALL task.task_maintain_all()');
     -- and the job of every recurring task: a restore of schema task alone
     -- brings the schedules without their jobs, one of another server's
     -- dump brings jobs that connect to that server (task._cron_schedule)
@@ -493,7 +527,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION task.task_cron_enable(text) IS
-    'Installs (or reschedules) the pg_cron job "task-maintain" running SELECT task.task_maintain() on the given cron schedule (default every minute), and (again) the job of every recurring task (task_schedule), each for this server, port and database (run it after a restore); returns the pg_cron job id of "task-maintain". Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
+    'Installs (or reschedules) the pg_cron job "task-maintain" running CALL task.task_maintain_all() (task_maintain() while it has more to do) on the given cron schedule (default every minute), and (again) the job of every recurring task (task_schedule), each for this server, port and database (run it after a restore); returns the pg_cron job id of "task-maintain". Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
 
 CREATE FUNCTION task.task_cron_disable() RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER

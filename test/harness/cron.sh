@@ -3,7 +3,7 @@
 # cron.use_background_workers = off and cron.host = its socket directory -- the other mode
 # task_cron_enable() supports (the regression suite runs pg_cron in background workers, where
 # maintenance.sql checks the counts in return_message). Over libpq pg_cron 1.4 records only
-# "1 row" for SELECT task.task_maintain() (src/pg_cron.c, GetTaskFeedback); the counts of that
+# the tag, "CALL" for CALL task.task_maintain_all() (src/pg_cron.c, GetTaskFeedback); the counts of that
 # run must be found by task_maintain_runs(), joined on the job's pid. Polls for the first run
 # (up to 75 s: pg_cron runs at minute boundaries). Prints "cron ... ok|FAILED" (check.sh counts
 # it); exit 1 on failure. Port: TASK_CHECK_CRON_PORT (default 58450).
@@ -53,12 +53,12 @@ for _ in $(seq 1 75); do
 done
 [ "$n" != 0 ] || fail "the task-maintain job did not run within 75 s"
 got=$(q -At -F ' | ' -c "SELECT d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'task-maintain' ORDER BY d.runid LIMIT 1")
-[ "$got" = "succeeded | 1 row" ] || fail "over libpq the first run should record 'succeeded | 1 row', not: $got"
+[ "$got" = "succeeded | CALL" ] || fail "over libpq the first run should record 'succeeded | CALL', not: $got"
 got=$(q -At -F ' | ' -c "SELECT m.cron_status, m.cron_message, m.result->>'leases_rescued', m.by
                            FROM task.task_maintain_runs() m
                           WHERE m.cron_runid = (SELECT min(d.runid) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
                                                  WHERE j.jobname = 'task-maintain')")
-[ "$got" = "succeeded | 1 row | 1 | postgres" ] ||
-	fail "task_maintain_runs() should show the run's counts (succeeded | 1 row | 1 | system), not: '$got'"
+[ "$got" = "succeeded | CALL | 1 | postgres" ] ||
+	fail "task_maintain_runs() should show the run's counts (succeeded | CALL | 1 | system), not: '$got'"
 cluster_stop "$dir"
 h_result cron ok

@@ -255,6 +255,40 @@ DELETE FROM task.task_log WHERE task_id IN (SELECT id FROM task.task WHERE queue
 DELETE FROM task.task WHERE queue LIKE 'mt/lfair/%';
 DELETE FROM task.queue WHERE name LIKE 'mt/lfair/%';
 
+-- task_maintain_all (the pg_cron job's command): task_maintain again, each
+-- call committed, while a call has more to do, at most max_calls calls
+SET ROLE mt_svc;
+SELECT count(*) AS all_queue FROM task_queue_create('mt/all', retention => '1 day');
+SELECT count(*) AS made FROM (SELECT task_cancel((task_create('mt.all', 'mt/all')).id) FROM generate_series(1, 7)) x;
+RESET ROLE;
+BEGIN;
+ALTER TABLE task.task DISABLE TRIGGER task_transition;
+UPDATE task.task SET status_at = now() - interval '2 days' WHERE queue = 'mt/all';
+ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
+COMMIT;
+SELECT clock_timestamp() AS all_from \gset
+\set ON_ERROR_STOP 0
+-- it commits between calls: not inside a transaction block (all undone)
+BEGIN;
+CALL task_maintain_all(max_rows => 1);
+ROLLBACK;
+SELECT count(*) AS left FROM task.task WHERE queue = 'mt/all';
+CALL task_maintain_all(max_calls => 0);
+SET ROLE mt_svc;
+CALL task_maintain_all();
+RESET ROLE;
+\set ON_ERROR_STOP 1
+-- two calls of two, then stops though there is more
+CALL task_maintain_all(max_rows => 2, max_calls => 2);
+SELECT count(*) AS left FROM task.task WHERE queue = 'mt/all';
+-- until a call has no more: two, then one (not a full batch)
+CALL task_maintain_all(max_rows => 2);
+SELECT count(*) AS left FROM task.task WHERE queue = 'mt/all';
+SELECT string_agg(m.result ->> 'purged', ' ' ORDER BY m.at, m.finished_at) AS purged_per_call
+  FROM task.maintenance_run m
+ WHERE m.at > :'all_from';
+DELETE FROM task.queue WHERE name = 'mt/all';
+
 -- ------------------------------------------------------------ pg_cron: errors
 \set ON_ERROR_STOP 0
 SELECT task_cron_enable('every minute');
