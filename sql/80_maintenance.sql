@@ -280,8 +280,10 @@ COMMENT ON FUNCTION task.task_maintain(integer) IS
 -- minute, and one call does at most max_rows of each step: about 330
 -- tasks a second purged with the default). A procedure, so that it can
 -- commit between the calls; without SET or SECURITY DEFINER for that
--- reason (every name it uses is qualified; task_maintain checks the
--- caller). The last call is left to the caller's commit, after the CALL's
+-- reason (it runs with the caller's rights and search_path, its functions
+-- and operators qualified; task_maintain checks the caller). Refused up
+-- front where it cannot commit, not only on a busy day when a call has
+-- more. The last call is left to the caller's commit, after the CALL's
 -- tag: in pg_cron's background workers its NOTICE (task._maintain_notice)
 -- is then the message that stays.
 CREATE PROCEDURE task.task_maintain_all(max_rows integer DEFAULT 20000, max_calls integer DEFAULT 100)
@@ -295,6 +297,12 @@ BEGIN
         RAISE EXCEPTION 'max_calls must be between 1 and 10000'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Each call does at most max_rows of each step; the job runs again a minute later.';
+    END IF;
+    IF NOT task._can_commit() THEN
+        RAISE EXCEPTION 'task_maintain_all cannot commit here'
+            USING ERRCODE = 'invalid_transaction_termination',
+                  DETAIL = 'It commits after each task_maintain() call that has more to do: it runs as a CALL on its own, not inside a transaction block or a function.',
+                  HINT = 'CALL it on its own (autocommit), or call task_maintain() again while "more" is true.';
     END IF;
     LOOP
         result := task.task_maintain(task_maintain_all.max_rows);
@@ -347,20 +355,22 @@ BEGIN
              ORDER BY m.at DESC, m.finished_at DESC;
         RETURN;
     END IF;
-    -- the pg_cron run of the same backend that started at most a minute
-    -- before the call's transaction (a worker may start it before pg_cron
-    -- records the start) and did not end before it began (pg_cron takes
-    -- the end time before it reads the worker's last messages); one pass
-    -- over the runs of the period (pg_cron indexes only runid)
+    -- the pg_cron run of the same backend that started before the call
+    -- ended (a worker may start it before pg_cron records the start) and
+    -- did not end before it began (pg_cron takes the end time before it
+    -- reads the worker's last messages), the latest such: a run of
+    -- task_maintain_all makes up to 100 calls, a minute and more after its
+    -- start; one pass over the runs of the period and the day before it
+    -- (pg_cron indexes only runid)
     RETURN QUERY
         SELECT DISTINCT ON (m.at, m.finished_at, m.pid)
                m.at, m.finished_at - m.at, m.pid, m.by, m.result, r.jobid, r.runid, r.status, r.return_message
           FROM task.maintenance_run m
           LEFT JOIN cron.job_run_details r
                  ON r.job_pid = m.pid
-                AND r.start_time BETWEEN m.at - interval '1 minute' AND m.finished_at
+                AND r.start_time BETWEEN m.at - interval '1 day' AND m.finished_at
                 AND (r.end_time IS NULL OR r.end_time >= m.at)
-                AND r.start_time >= now() - task_maintain_runs.since - interval '1 minute'
+                AND r.start_time >= now() - task_maintain_runs.since - interval '1 day'
          WHERE m.at >= now() - task_maintain_runs.since
          ORDER BY m.at DESC, m.finished_at DESC, m.pid, r.start_time DESC;
 END
@@ -382,7 +392,7 @@ BEGIN
         RAISE EXCEPTION 'pg_cron is not available'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'The pg_cron library is not loaded (there is no cron.database_name setting).',
-                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or call task.task_maintain() every minute from another scheduler.';
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or CALL task.task_maintain_all() every minute from another scheduler.';
     END IF;
     IF cron_db <> current_database() THEN
         RAISE EXCEPTION 'pg_cron runs its jobs from database "%", not "%"', cron_db, current_database()
@@ -397,7 +407,7 @@ BEGIN
        OR to_regnamespace('cron') IS NULL THEN
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Run CREATE EXTENSION pg_cron as a superuser; or call task.task_maintain() every minute from another scheduler.';
+                  HINT = 'Run CREATE EXTENSION pg_cron as a superuser; or CALL task.task_maintain_all() every minute from another scheduler.';
     END IF;
     IF to_regprocedure('cron.schedule(text,text,text)') IS NULL THEN
         RAISE EXCEPTION 'pg_cron is too old: named jobs need pg_cron 1.4 or later'

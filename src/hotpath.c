@@ -795,17 +795,18 @@ static const char *const insert_column_names[NUM_TASK_COLUMNS] = {
  * A trigger of a foreign key that a direct write may leave out, because
  * PostgreSQL would queue it for nothing or it would return at once: on an
  * update of task.task, the trigger of a key that references it
- * (RI_FKey_noaction_upd and the like: nine keys, from task_access,
- * task_dependency, the market's tables and task.task's own parent) when
+ * (RI_FKey_noaction_upd and the like: four keys since stop 39, from
+ * task_access, task_dependency, market_task and task.task's own parent) when
  * the referenced columns are unchanged byte for byte or the old ones hold
  * a NULL, which is what RI_FKey_pk_upd_check_required tells
  * AfterTriggerSaveEvent before it queues the event; on an insert, the
  * check of task.task's own key (parent) when the new row's key is all
  * NULL, or has a NULL and is MATCH SIMPLE, where RI_FKey_check returns
  * without a look. A claim or a completion changes neither the id nor the
- * owner, and a task without a parent has a NULL key, so the nine checks
- * of an update (a twentieth of a drained task's instructions) and the
- * insert's queued event (a twentieth of a task_create's) are not made.
+ * owner, and a task without a parent has a NULL key, so the checks of an
+ * update (nine before stop 39: a twentieth of a drained task's
+ * instructions) and the insert's queued event (a twentieth of a
+ * task_create's) are not made.
  * When a row does not qualify (a BEFORE trigger changed a key, a task
  * with a parent), the write fires the full set.
  */

@@ -7,3 +7,7 @@
 -- runs again (docs/OPERATIONS.md).
 -- @replace procedure task.task_maintain_all
 -- @replace function task.task_cron_enable
+-- (and says so in the hints of _cron_check; task_maintain_runs matches a
+-- call to a run that started up to a day before it)
+-- @replace function task._cron_check
+-- @replace function task.task_maintain_runs

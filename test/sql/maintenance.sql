@@ -268,9 +268,13 @@ ALTER TABLE task.task ENABLE ALWAYS TRIGGER task_transition;
 COMMIT;
 SELECT clock_timestamp() AS all_from \gset
 \set ON_ERROR_STOP 0
--- it commits between calls: not inside a transaction block (all undone)
+-- it commits between calls: refused inside a transaction block, busy
+-- (a call with more to do) or not (all undone)
 BEGIN;
 CALL task_maintain_all(max_rows => 1);
+ROLLBACK;
+BEGIN;
+CALL task_maintain_all(max_rows => 100);
 ROLLBACK;
 SELECT count(*) AS left FROM task.task WHERE queue = 'mt/all';
 CALL task_maintain_all(max_calls => 0);
