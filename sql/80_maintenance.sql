@@ -280,8 +280,9 @@ COMMENT ON FUNCTION task.task_maintain(integer) IS
 -- minute, and one call does at most max_rows of each step: about 330
 -- tasks a second purged with the default). A procedure, so that it can
 -- commit between the calls; without SET or SECURITY DEFINER for that
--- reason (it runs with the caller's rights and search_path, its functions
--- and operators qualified; task_maintain checks the caller). Refused up
+-- reason: it runs with the caller's rights and search_path, so what that
+-- path resolves can change nothing but the caller's own call, and
+-- task_maintain (SECURITY DEFINER, its own path) checks the caller. Refused up
 -- front where it cannot commit, not only on a busy day when a call has
 -- more. The last call is left to the caller's commit, after the CALL's
 -- tag: in pg_cron's background workers its NOTICE (task._maintain_notice)
@@ -500,6 +501,8 @@ CREATE FUNCTION task.task_cron_enable(schedule text DEFAULT '* * * * *') RETURNS
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
+    -- the job's command, in the hint of a database pg_cron does not serve too
+    command CONSTANT text := 'CALL task.task_maintain_all()';
     job bigint;
     problem text;
     last_status text;
@@ -508,8 +511,8 @@ BEGIN
     PERFORM task._require_operations('schedule maintenance');
     PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,
-                                    'CALL task.task_maintain_all()', current_database()));
-    job := task._cron_schedule('task-maintain', task_cron_enable.schedule, 'CALL task.task_maintain_all()');
+                                    command, current_database()));
+    job := task._cron_schedule('task-maintain', task_cron_enable.schedule, command);
     -- and the job of every recurring task: a restore of schema task alone
     -- brings the schedules without their jobs, one of another server's
     -- dump brings jobs that connect to that server (task._cron_schedule)
