@@ -69,16 +69,35 @@ DECLARE
     -- mark (src/mark.c), so a held snapshot's old versions are not walked
     upto timestamptz := clock_timestamp();
     since timestamptz := coalesce(task._lease_from(q.owner, q.name), '-infinity');
+    seen task.task_id[];
+    seen_first timestamptz;
     stored boolean;
 BEGIN
-    ids := ARRAY(SELECT x.id FROM ONLY task.task x
-                  WHERE x.owner = q.owner AND x.queue = q.name
-                    AND x.status = 'processing' AND x.lease_until >= since AND x.lease_until < upto
-                  ORDER BY x.lease_until
-                  LIMIT max_rows
-                  FOR NO KEY UPDATE SKIP LOCKED);
-    IF cardinality(ids) < max_rows THEN
-        stored := task._lease_set(q.owner, q.name, upto);
+    -- the expired leases as an ordinary read sees them (one walk of the
+    -- lease index), then locked by their key, SKIP LOCKED
+    SELECT coalesce(array_agg(c.id), '{}'), min(c.lease_until) INTO seen, seen_first
+      FROM (SELECT x.id, x.lease_until FROM ONLY task.task x
+             WHERE x.owner = q.owner AND x.queue = q.name
+               AND x.status = 'processing' AND x.lease_until >= since AND x.lease_until < upto
+             ORDER BY x.lease_until
+             LIMIT max_rows) c;
+    IF cardinality(seen) > 0 THEN
+        -- status as text: no partial index serves it, so even a generic
+        -- plan probes the key (as _complete does)
+        ids := ARRAY(SELECT x.id FROM ONLY task.task x
+                      WHERE x.owner = q.owner AND x.id = ANY (seen)
+                        AND x.status::text = 'processing' AND x.lease_until < upto
+                      ORDER BY x.lease_until
+                      FOR NO KEY UPDATE SKIP LOCKED);
+    ELSE
+        ids := '{}';
+    END IF;
+    IF cardinality(seen) < max_rows THEN
+        -- every lease before upto was seen; the mark stops at the first
+        -- still processing: a row the lock skipped (another transaction
+        -- holds it and may roll back) or one of ids (this transaction may
+        -- roll back its rescue) is looked at again by the next look
+        stored := task._lease_set(q.owner, q.name, least(upto, seen_first));
     END IF;
     IF q.max_run_time > '0' AND cardinality(ids) < max_rows THEN
         ids := ids || ARRAY(SELECT x.id FROM ONLY task.task x

@@ -274,30 +274,59 @@ $$;
 COMMENT ON FUNCTION task.task_maintain(integer) IS
     'Housekeeping, safe to run at any time and concurrently: rescues expired leases and attempts past their maximum run time, releases blocked tasks whose dependencies have all completed, and purges live finished tasks older than their queue''s retention (0 keeps forever) with their logs, access and dependency rows, moves finished tasks archive_after old to the monthly history tables (archived) and drops the months past every queue''s retention (months_dropped); at most max_rows of each a call; removes the logins of dropped roles. Returns the counts and "more" (a batch was full: call again), and records them with the caller''s pid in task.maintenance_run (task_maintain_runs; kept 7 days). System or Operations only. Call it every minute from pg_cron (task_cron_enable) or any other scheduler.';
 
+-- The pause between two passes of task_maintain_all: a sleep on the latch
+-- that holds no xmin (src/wait.c: the statement calling it reads no table),
+-- so a run that lasts most of a minute keeps no vacuum waiting. Anyone
+-- may call it, as pg_sleep: it does nothing else.
+CREATE FUNCTION task._pause(ms double precision) RETURNS void
+    AS 'MODULE_PATHNAME', 'task_pause'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION task._pause(double precision) IS
+    'Internal: sleeps ms milliseconds holding no xmin when no running statement reads a table afterwards (task_maintain_all''s pause between passes).';
+
 -- task_maintain() again and again, each call its own transaction, until a
 -- call has nothing more to do (its "more" false) or max_calls calls: what
 -- task_cron_enable's job runs (pg_cron 1.4 runs a job at most once a
 -- minute, and one call does at most max_rows of each step: about 330
--- tasks a second purged with the default). A procedure, so that it can
--- commit between the calls; without SET or SECURITY DEFINER for that
--- reason: it runs with the caller's rights and search_path, so what that
--- path resolves can change nothing but the caller's own call, and
--- task_maintain (SECURITY DEFINER, its own path) checks the caller. Refused up
--- front where it cannot commit, not only on a busy day when a call has
--- more. The last call is left to the caller's commit, after the CALL's
--- tag: in pg_cron's background workers its NOTICE (task._maintain_notice)
--- is then the message that stays.
-CREATE PROCEDURE task.task_maintain_all(max_rows integer DEFAULT 20000, max_calls integer DEFAULT 100)
+-- tasks a second purged with the default). With run_for, a pass that
+-- caught up is followed by a pause and another pass while the run has
+-- time left: task_cron_enable(every => '5 seconds') makes each minute's
+-- run purge every 5 s (at thousands of tasks a second the once-a-minute
+-- purge lets the table and its indexes grow: docs/QUEUE.md, W7). A
+-- procedure, so that it can commit between the calls; without SET or
+-- SECURITY DEFINER for that reason: it runs with the caller's rights and
+-- search_path, so what that path resolves can change nothing but the
+-- caller's own call, and task_maintain (SECURITY DEFINER, its own path)
+-- checks the caller. Refused up front where it cannot commit, not only on
+-- a busy day when a call has more. The last call is left to the caller's
+-- commit, after the CALL's tag: in pg_cron's background workers its
+-- NOTICE (task._maintain_notice) is then the message that stays.
+CREATE PROCEDURE task.task_maintain_all(max_rows integer DEFAULT 20000, max_calls integer DEFAULT 100,
+                                        run_for interval DEFAULT NULL, pause interval DEFAULT '5 seconds')
     LANGUAGE plpgsql
 AS $$
 DECLARE
     calls integer := 0;
     result jsonb;
+    started timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF task_maintain_all.max_calls IS NULL OR task_maintain_all.max_calls NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'max_calls must be between 1 and 10000'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Each call does at most max_rows of each step; the job runs again a minute later.';
+    END IF;
+    IF task_maintain_all.run_for OPERATOR(pg_catalog.<) interval '0'
+       OR task_maintain_all.run_for OPERATOR(pg_catalog.>) interval '1 day' THEN
+        RAISE EXCEPTION 'run_for must be between 0 and 1 day'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For a job that runs each minute, a little less than a minute: task_cron_enable(every => ''5 seconds'') sets 55 seconds.';
+    END IF;
+    IF task_maintain_all.run_for OPERATOR(pg_catalog.>) interval '0'
+       AND (task_maintain_all.pause IS NULL OR task_maintain_all.pause OPERATOR(pg_catalog.<) interval '100 milliseconds'
+            OR task_maintain_all.pause OPERATOR(pg_catalog.>) interval '1 hour') THEN
+        RAISE EXCEPTION 'pause must be between 100 milliseconds and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The pause is the time between two passes of a run (run_for), such as ''5 seconds''.';
     END IF;
     IF NOT task._can_commit() THEN
         RAISE EXCEPTION 'task_maintain_all cannot commit here'
@@ -308,14 +337,22 @@ BEGIN
     LOOP
         result := task.task_maintain(task_maintain_all.max_rows);
         calls := calls OPERATOR(pg_catalog.+) 1;
-        EXIT WHEN NOT (result OPERATOR(pg_catalog.->>) 'more')::boolean
-               OR calls OPERATOR(pg_catalog.>=) task_maintain_all.max_calls;
-        COMMIT;
+        EXIT WHEN calls OPERATOR(pg_catalog.>=) task_maintain_all.max_calls;
+        IF NOT (result OPERATOR(pg_catalog.->>) 'more')::boolean THEN
+            -- caught up: another pass after the pause, if the run has time for it
+            EXIT WHEN coalesce(task_maintain_all.run_for OPERATOR(pg_catalog.<=) interval '0', true)
+                   OR (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) task_maintain_all.pause)
+                      OPERATOR(pg_catalog.>=) (started OPERATOR(pg_catalog.+) task_maintain_all.run_for);
+            COMMIT;
+            PERFORM task._pause(pg_catalog.date_part('epoch', task_maintain_all.pause) OPERATOR(pg_catalog.*) 1000);
+        ELSE
+            COMMIT;
+        END IF;
     END LOOP;
 END
 $$;
-COMMENT ON PROCEDURE task.task_maintain_all(integer, integer) IS
-    'Calls task_maintain(max_rows) again while a call returns "more" true, at most max_calls (1..10000, default 100) times, each call committed before the next (the last by the caller): the command of task_cron_enable''s job. CALL it outside a transaction block. System or Operations only (task_maintain''s check).';
+COMMENT ON PROCEDURE task.task_maintain_all(integer, integer, interval, interval) IS
+    'Calls task_maintain(max_rows) again while a call returns "more" true, each call committed before the next (the last by the caller); with run_for (0 to 1 day), once caught up, waits pause (100 ms to 1 hour, default 5 s, holding no snapshot) and passes again while run_for has time left; at most max_calls calls in all (1..10000, default 100): the command of task_cron_enable''s job. CALL it outside a transaction block. System or Operations only (task_maintain''s check).';
 
 -- What a pg_cron job records of task_maintain (pg_cron 1.4.2, src/pg_cron.c):
 -- over libpq (GetTaskFeedback) return_message is the last result's
@@ -496,19 +533,37 @@ CREATE FUNCTION task._cron_connect_problem(background_workers text, host text, l
 COMMENT ON FUNCTION task._cron_connect_problem(text, text, text, text) IS
     'Internal: why pg_cron''s jobs cannot connect to this server with these settings (cron.use_background_workers, cron.host, listen_addresses, unix_socket_directories), or NULL.';
 
-CREATE FUNCTION task.task_cron_enable(schedule text DEFAULT '* * * * *') RETURNS bigint
+CREATE FUNCTION task.task_cron_enable(schedule text DEFAULT '* * * * *', every interval DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = task, pg_catalog, pg_temp
 AS $$
 DECLARE
-    -- the job's command, in the hint of a database pg_cron does not serve too
-    command CONSTANT text := 'CALL task.task_maintain_all()';
+    -- the job's command, in the hint of a database pg_cron does not serve
+    -- too: with every, each minute's run passes every that often until
+    -- the minute is nearly over (pg_cron 1.4 schedules whole minutes)
+    command text := 'CALL task.task_maintain_all()';
     job bigint;
     problem text;
     last_status text;
     last_message text;
 BEGIN
     PERFORM task._require_operations('schedule maintenance');
+    IF task_cron_enable.every IS NOT NULL THEN
+        IF task_cron_enable.every < interval '1 second' OR task_cron_enable.every > interval '30 seconds' THEN
+            RAISE EXCEPTION 'every must be between 1 and 30 seconds'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'For maintenance less often than every 30 seconds, give a cron schedule instead, such as ''*/5 * * * *''.';
+        END IF;
+        IF pg_catalog.btrim(task_cron_enable.schedule) <> '* * * * *' THEN
+            RAISE EXCEPTION 'every needs the schedule of every minute'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Each minute''s run passes every that often until the next run is due.',
+                      HINT = 'Call task_cron_enable(every => ''5 seconds'') with the default schedule ''* * * * *''.';
+        END IF;
+        -- in seconds: the text of an interval follows the session's IntervalStyle
+        command := format('CALL task.task_maintain_all(run_for => ''%s seconds'', pause => ''%s seconds'')',
+                          60 - date_part('epoch', task_cron_enable.every), date_part('epoch', task_cron_enable.every));
+    END IF;
     PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,
                                     command, current_database()));
@@ -539,8 +594,8 @@ BEGIN
     RETURN job;
 END
 $$;
-COMMENT ON FUNCTION task.task_cron_enable(text) IS
-    'Installs (or reschedules) the pg_cron job "task-maintain" running CALL task.task_maintain_all() (task_maintain() while it has more to do) on the given cron schedule (default every minute), and (again) the job of every recurring task (task_schedule), each for this server, port and database (run it after a restore); returns the pg_cron job id of "task-maintain". Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
+COMMENT ON FUNCTION task.task_cron_enable(text, interval) IS
+    'Installs (or reschedules) the pg_cron job "task-maintain" running CALL task.task_maintain_all() (task_maintain() while it has more to do) on the given cron schedule (default every minute); with every (1 to 30 seconds, schedule every minute), each run passes again every that often until the next is due (run_for 1 minute less every, pause every); and (again) the job of every recurring task (task_schedule), each for this server, port and database (run it after a restore); returns the pg_cron job id of "task-maintain". Needs pg_cron installed in this database (cron.database_name); the error''s hint says what to run otherwise. Warns when the job cannot connect (listen_addresses = '''' over libpq without a socket cron.host) or its last run failed. System or Operations only.';
 
 CREATE FUNCTION task.task_cron_disable() RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER

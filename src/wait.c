@@ -147,6 +147,7 @@ PG_FUNCTION_INFO_V1(task_wait_seq);
 PG_FUNCTION_INFO_V1(task_wait_sleep);
 PG_FUNCTION_INFO_V1(task_wait_attached);
 PG_FUNCTION_INFO_V1(task_wait_stats);
+PG_FUNCTION_INFO_V1(task_pause);
 
 /* seeds of the key spaces: queues, tasks, and services' freed claim slots */
 #define WAIT_SEED_QUEUE		UINT64CONST(0x7461736b2d717565)
@@ -1007,14 +1008,14 @@ plan_reads_tables(PlanState *ps, void *context)
  * after the wait, and rows it must see could have been pruned.
  */
 static bool
-may_release_xmin(void)
+may_release_xmin(int own_levels)
 {
 	int			level;
 
-	if (!executor_depth_exact || executor_depth < 2 || executor_depth > MAX_TRACKED_DEPTH ||
+	if (!executor_depth_exact || executor_depth < own_levels + 1 || executor_depth > MAX_TRACKED_DEPTH ||
 		IsolationUsesXactSnapshot())
 		return false;
-	for (level = 0; level < executor_depth - 1; level++)
+	for (level = 0; level < executor_depth - own_levels; level++)
 	{
 		QueryDesc  *qd = executor_stack[level];
 		PlannedStmt *stmt = qd ? qd->plannedstmt : NULL;
@@ -1035,15 +1036,25 @@ may_release_xmin(void)
 /*
  * Release the backend's xmin for a sleep (backend_xmin NULL): vacuum and
  * pruning need not keep rows for this backend while it sleeps. The next
- * snapshot (the look after the sleep) sets a new xmin.
+ * snapshot (the look after the sleep) sets a new xmin. own_levels: 1 for
+ * the waits (the innermost statement is our function's own, which takes a
+ * new snapshot for each statement after it); 0 for task._pause, whose
+ * caller's statement is checked too (task_maintain_all's PERFORM passes:
+ * it reads nothing; SELECT task._pause(...) FROM a table does not).
  */
 static void
-release_xmin(void)
+release_xmin_at(int own_levels)
 {
-	if (!may_release_xmin())
+	if (!may_release_xmin(own_levels))
 		return;
 	InvalidateCatalogSnapshot();
 	MyProc->xmin = InvalidTransactionId;
+}
+
+static void
+release_xmin(void)
+{
+	release_xmin_at(1);
 }
 
 /*
@@ -1058,7 +1069,13 @@ check_client(void)
 {
 	bool		was_set;
 
-	if (whereToSendOutput != DestRemote)
+	/*
+	 * No client socket: a background worker whose output goes elsewhere, such
+	 * as pg_cron's (DestRemote through a shm_mq, no MyProcPort and no wait
+	 * set of the socket: pq_check_connection would crash it; until stop 40
+	 * a pg_cron job that waited did, and the server restarted)
+	 */
+	if (whereToSendOutput != DestRemote || MyProcPort == NULL)
 		return;
 	was_set = MyLatch->is_set;
 	if (!pq_check_connection())
@@ -1068,6 +1085,23 @@ check_client(void)
 				 errhint("A waiting worker whose client has gone claims nothing; the task stays queued for the next worker.")));
 	if (was_set)
 		SetLatch(MyLatch);
+}
+
+/*
+ * One turn of a sleep until deadline: interrupts first, then the
+ * milliseconds left (0: over), and the client checked when there are some.
+ */
+static long
+turn_left(TimestampTz deadline)
+{
+	long		left;
+
+	CHECK_FOR_INTERRUPTS();
+	left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
+	if (left <= 0)
+		return 0;
+	check_client();
+	return left;
 }
 
 /*
@@ -1171,13 +1205,10 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 			woken = true;
 		while (!woken)
 		{
-			long		left;
+			long		left = turn_left(deadline);
 
-			CHECK_FOR_INTERRUPTS();
-			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
 			if (left <= 0)
 				break;
-			check_client();
 
 			/*
 			 * A signal that set the latch while the client check reset it
@@ -1295,4 +1326,37 @@ task_wait_stats(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * task._pause(ms double precision): sleep ms milliseconds on the latch,
+ * holding no xmin when no statement running, its caller's included,
+ * reads a table afterwards (the test of the waits; task_maintain_all's
+ * PERFORM calls it directly, and CALL opens no executor level).
+ * Interrupts end it as they end a wait; a client gone ends the backend
+ * (FATAL), as it ends a waiter's. Without the library preloaded it
+ * sleeps all the same, holding its xmin.
+ */
+Datum
+task_pause(PG_FUNCTION_ARGS)
+{
+	double		ms = PG_ARGISNULL(0) ? 0 : PG_GETARG_FLOAT8(0);
+	TimestampTz deadline;
+
+	if (!(ms > 0))
+		PG_RETURN_VOID();
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   ms >= (double) INT_MAX ? INT_MAX : (long) ceil(ms));
+	release_xmin_at(0);
+	for (;;)
+	{
+		long		left = turn_left(deadline);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(left, WAIT_CHECK_CLIENT_MS), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	PG_RETURN_VOID();
 }

@@ -71,4 +71,6 @@ $$;
 -- pg_cron: task_cron_enable warns when its job cannot connect or last failed
 -- @replace function task._cron_connect_problem
 REVOKE ALL ON FUNCTION task._cron_connect_problem(text, text, text, text) FROM PUBLIC;
+-- (its signature takes every since stop 40: the old one goes first)
+DROP FUNCTION task.task_cron_enable(text);
 -- @replace function task.task_cron_enable

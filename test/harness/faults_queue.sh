@@ -506,6 +506,13 @@ else
 	amcheck="no amcheck on this server"
 fi
 
+# what is left unfinished, for a diagnosis: the task, its lease and its log
+stuck=$(q -c "SELECT string_agg(format('%s %s %s attempts %s/%s lease_until %s (%s ago) log: %s', t.id, t.queue, t.status,
+                                       t.attempts, coalesce(t.max_attempts::text, '-'), t.lease_until::time,
+                                       date_trunc('ms', clock_timestamp() - t.lease_until),
+                                       (SELECT string_agg(l.at::time || ' ' || l.message, '; ' ORDER BY l.at)
+                                          FROM task.task_log l WHERE l.task_id = t.id)), E'\n')
+                FROM task.task t WHERE t.status NOT IN ('completed', 'failed', 'cancelled')" 2>&1)
 stale=$(cat "$dir"/out/*.err 2>/dev/null | grep -cE "$stale_errors" || true)
 wrong=$(cat "$dir"/out/*.err 2>/dev/null | grep -E '^(ERROR|FATAL|PANIC):  [0-9A-Z]{5}:' |
 	grep -vE "$stale_errors"'|^FATAL:  57P0[123]:|^ERROR:  57014: canceling statement due to user request' | sort | uniq -c)
@@ -533,6 +540,7 @@ problems=()
 [ -n "${FAULTS_KEEP:-}" ] || cluster_stop "$dir/c"
 if [ ${#problems[@]} -gt 0 ]; then
 	printf 'faults_queue: %s\n' "${problems[@]}"
+	[ -z "$stuck" ] || printf 'faults_queue: left: %s\n' "$stuck"
 	exit 1
 fi
 echo "faults_queue: ok"

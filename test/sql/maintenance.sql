@@ -292,6 +292,41 @@ SELECT string_agg(m.result ->> 'purged', ' ' ORDER BY m.at, m.finished_at) AS pu
   FROM task.maintenance_run m
  WHERE m.at > :'all_from';
 DELETE FROM task.queue WHERE name = 'mt/all';
+-- with run_for: once caught up, a pause, and another pass while the run has
+-- time left (nothing to purge: each pass is one call)
+SELECT clock_timestamp() AS pass_from \gset
+CALL task_maintain_all(run_for => '1 second', pause => '300 milliseconds');
+SELECT count(*) BETWEEN 2 AND 4 AS passes, bool_and(NOT (m.result ->> 'more')::boolean) AS caught_up,
+       max(m.finished_at) - min(m.finished_at) >= interval '300 milliseconds' AS paused
+  FROM task.maintenance_run m
+ WHERE m.at > :'pass_from' AND m.pid = pg_backend_pid();
+\set ON_ERROR_STOP 0
+CALL task_maintain_all(run_for => '-1 second');
+CALL task_maintain_all(run_for => '2 days');
+CALL task_maintain_all(run_for => '10 seconds', pause => '10 milliseconds');
+CALL task_maintain_all(run_for => '10 seconds', pause => NULL);
+\set ON_ERROR_STOP 1
+-- the pause holds no snapshot: a run in another session, seen asleep
+CREATE EXTENSION dblink SCHEMA public;
+SELECT dblink_connect('mt_pause', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+                                         split_part(current_setting('unix_socket_directories'), ',', 1))) AS connected;
+SELECT p AS pause_pid FROM dblink('mt_pause', 'SELECT pg_backend_pid()') AS t(p integer) \gset
+SELECT set_config('mt.pause_pid', :'pause_pid', false) IS NOT NULL AS noted;
+SELECT dblink_send_query('mt_pause', $$CALL task.task_maintain_all(run_for => '3 seconds', pause => '2 seconds')$$) AS sent;
+DO $$
+BEGIN
+    FOR i IN 1..1000 LOOP
+        EXIT WHEN EXISTS (SELECT FROM pg_stat_activity a WHERE a.pid = current_setting('mt.pause_pid')::integer
+                            AND a.wait_event_type = 'Extension');
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END
+$$;
+SELECT state, wait_event_type, backend_xmin IS NULL AS no_xmin, backend_xid IS NULL AS no_xid
+  FROM pg_stat_activity WHERE pid = :pause_pid;
+SELECT r AS pause_run FROM dblink_get_result('mt_pause') AS t(r text);
+SELECT dblink_disconnect('mt_pause') AS disconnected;
+DROP EXTENSION dblink;
 
 -- ------------------------------------------------------------ pg_cron: errors
 \set ON_ERROR_STOP 0
@@ -392,6 +427,15 @@ UPDATE cron.job SET nodeport = 1 WHERE jobname = 'task-maintain';
 SELECT task_cron_enable('every minute');
 \set ON_ERROR_STOP 1
 SELECT schedule, nodeport = 1 AS kept FROM cron.job WHERE jobname = 'task-maintain';
+-- every: each minute's run passes every that often until the next is due
+SELECT task_cron_enable(every => '5 seconds') IS NOT NULL AS enabled_every;
+SELECT schedule, command FROM cron.job WHERE jobname = 'task-maintain';
+\set ON_ERROR_STOP 0
+SELECT task_cron_enable(every => '45 seconds');
+SELECT task_cron_enable(every => '500 milliseconds');
+SELECT task_cron_enable('*/5 * * * *', every => '5 seconds');
+\set ON_ERROR_STOP 1
+SELECT schedule, command FROM cron.job WHERE jobname = 'task-maintain';
 SELECT task_cron_disable() AS disabled;
 SET ROLE mt_svc;
 SELECT task_unschedule('restored') AS removed;
@@ -412,6 +456,14 @@ SELECT name, cron, template FROM task_schedule('tick', '* * * * *',
 RESET ROLE;
 SELECT task_cron_enable() AS job \gset
 SELECT jobname, schedule, command FROM cron.job WHERE jobid = :job;
+-- and in the same minute, two jobs that sleep in a background worker, which
+-- has no client socket to check (until stop 40 each crashed the server): a
+-- pause (task_maintain_all's) and a dequeue that waits
+SELECT count(*) AS made FROM (SELECT task_queue_create('mt/cronwait', owner => :'svc')) x;
+CREATE TABLE public.mt_paused (slept interval);
+SELECT cron.schedule('mt-pause', '* * * * *', $$INSERT INTO public.mt_paused
+                                                 SELECT clock_timestamp() - statement_timestamp() FROM task._pause(1500)$$) AS pause_job \gset
+SELECT cron.schedule('mt-wait', '* * * * *', $$SELECT count(*) FROM task.task_dequeue('mt/cronwait', wait => '1 second')$$) AS wait_job \gset
 DO $$
 BEGIN
     FOR i IN 1..90 LOOP
@@ -419,11 +471,20 @@ BEGIN
                            WHERE j.jobname = 'task-maintain'
                              -- the run's NOTICE follows its tag, which marks it succeeded
                              AND (r.status = 'failed' OR r.return_message LIKE 'NOTICE:%'))
-              AND EXISTS (SELECT FROM task.schedule s WHERE s.name = 'tick' AND s.last_run_at IS NOT NULL);
+              AND EXISTS (SELECT FROM task.schedule s WHERE s.name = 'tick' AND s.last_run_at IS NOT NULL)
+              AND (SELECT count(*) FROM cron.job_run_details r JOIN cron.job j USING (jobid)
+                    WHERE j.jobname IN ('mt-pause', 'mt-wait') AND r.status IN ('succeeded', 'failed')) = 2;
         PERFORM pg_sleep(1);
     END LOOP;
 END
 $$;
+SELECT j.jobname, r.status, r.return_message
+  FROM cron.job_run_details r JOIN cron.job j USING (jobid)
+ WHERE j.jobname IN ('mt-pause', 'mt-wait') ORDER BY j.jobname;
+-- the pause slept its 1.5 s
+SELECT slept >= interval '1.5 seconds' AS slept FROM public.mt_paused;
+DROP TABLE public.mt_paused;
+SELECT cron.unschedule(:pause_job) AND cron.unschedule(:wait_job) AS unscheduled;
 -- in a background worker, the counts are the run's return_message (a
 -- NOTICE task_maintain sends at commit, after the statement's tag)
 SELECT r.status, regexp_replace(r.return_message, '\{.*\}', '{...}') AS return_message,
