@@ -43,7 +43,9 @@
 #   the default of 10 days, so finished tasks stay and the tables grow with the work
 #   done), BENCH_SOAK_MAINTAIN (task: task_maintain() every that many seconds during
 #   a phase, as pg_cron's job does every minute; 0 = never; default 60 when
-#   BENCH_SOAK_RETENTION is set, else 0).
+#   BENCH_SOAK_RETENTION is set, else 0; cron:N = what task_cron_enable(every => 'N
+#   seconds') makes pg_cron run: CALL task.task_maintain_all(run_for => 60-N s,
+#   pause => N s) once a minute, the next not before the last has ended).
 # Output: bench/results/<date>-<mode>-soak.md and <date>-<mode>-w6-*.svg, -w7-sizes.svg;
 # the raw data in tmp/soak/.  See bench/README.md.
 set -euo pipefail
@@ -209,7 +211,17 @@ phase() {
 	) &
 	writer=$!
 	# housekeeping, as pg_cron's job would run it (task only: raw deletes its rows)
-	if [[ $sys == task && $MAINTAIN != 0 ]]; then
+	if [[ $sys == task && $MAINTAIN == cron:* ]]; then
+		(
+			every=${MAINTAIN#cron:}
+			while :; do
+				m0=$EPOCHREALTIME
+				r=$(q "$db" -c "CALL task.task_maintain_all(run_for => '$((60 - every)) seconds', pause => '$every seconds')" 2>&1) || true
+				printf '%s %s\n' "$(date +%s)" "$r" >>"$DATA_OUT/$tag.maintain"
+				sleep "$(awk -v t="$m0" -v n="$EPOCHREALTIME" 'BEGIN { d = t + 60 - n; printf "%.2f", (d > 0 ? d : 0) }')"
+			done
+		) & BG+=($!)
+	elif [[ $sys == task && $MAINTAIN != 0 ]]; then
 		(
 			while sleep "$MAINTAIN"; do
 				# and again while a step stopped at max_rows ("more"), as the docs advise
@@ -367,7 +379,7 @@ load_text="$FRACTION × the system's own W3 drain rate ($WORKERS workers, ${CAP_
 	echo
 	echo "Machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); $(nproc) cores; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'); task $(q postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'task'")."
 	echo
-	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; each phase measured after ${WARMUP} s of the same load (held snapshot included), which are not counted; $( (( BATCH > 1 )) && echo "workers claim up to $BATCH tasks a transaction (the previous batch completed in the same call); ")task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $([[ $MAINTAIN != 0 ]] && echo "task_maintain() every ${MAINTAIN} s" || echo "none"), queue retention ${RETENTION:-10 days (the default)}; $([[ -n $VARIANT_SQL ]] && echo "variant (task databases, after set-up): \`$VARIANT_SQL\`; ")took ${took} s; load average at start $load0, at end $load1."
+	echo "Run: \`bench/soak.sh $MODE ${SYSTEMS[*]}\`; throwaway cluster, shared_buffers = $SHARED_BUFFERS, synchronous_commit = on, track_io_timing and track_wal_io_timing on, autovacuum and everything else default; $WORKERS workers, $PRODUCERS producer clients (pgbench -R, one task per transaction); offered load = $load_text; each phase measured after ${WARMUP} s of the same load (held snapshot included), which are not counted; $( (( BATCH > 1 )) && echo "workers claim up to $BATCH tasks a transaction (the previous batch completed in the same call); ")task workers wait with task_dequeue(wait => '$WAIT'), raw workers poll every ${POLL_MS} ms when the queue is empty; task housekeeping: $(if [[ $MAINTAIN == cron:* ]]; then echo "the job of task_cron_enable(every => '${MAINTAIN#cron:} seconds'): CALL task.task_maintain_all(run_for => '$((60 - ${MAINTAIN#cron:})) seconds', pause => '${MAINTAIN#cron:} seconds') once a minute"; elif [[ $MAINTAIN != 0 ]]; then echo "task_maintain() every ${MAINTAIN} s"; else echo "none"; fi), queue retention ${RETENTION:-10 days (the default)}; $([[ -n $VARIANT_SQL ]] && echo "variant (task databases, after set-up): \`$VARIANT_SQL\`; ")took ${took} s; load average at start $load0, at end $load1."
 	echo
 	if [[ " $PARTS " == *" W6 "* ]]; then
 		clean_text="${W6_CLEAN} s without the held snapshot"
