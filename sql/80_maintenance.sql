@@ -163,6 +163,9 @@ DECLARE
     -- another skips both steps rather than wait
     history boolean;
     result jsonb;
+    -- the call's own start, not its transaction's: in task_maintain_all's
+    -- passes the transaction began before the pause
+    started timestamptz := clock_timestamp();
 BEGIN
     PERFORM task._require_operations('run maintenance');
     IF task_maintain.max_rows IS NULL OR task_maintain.max_rows NOT BETWEEN 1 AND 100000 THEN
@@ -267,7 +270,7 @@ BEGIN
                                 LIMIT task_maintain.max_rows
                                   FOR UPDATE SKIP LOCKED));
     INSERT INTO task.maintenance_run (at, finished_at, pid, by, result)
-    VALUES (now(), clock_timestamp(), pg_backend_pid(), task.current_actor(), result);
+    VALUES (started, clock_timestamp(), pg_backend_pid(), task.current_actor(), result);
     RETURN result;
 END
 $$;
