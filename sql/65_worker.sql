@@ -89,6 +89,18 @@ BEGIN
                         AND x.status::text = 'processing' AND x.lease_until < upto
                       ORDER BY x.lease_until
                       FOR NO KEY UPDATE SKIP LOCKED);
+        IF cardinality(ids) < cardinality(seen) THEN
+            -- another transaction holds some (or changed them): the next
+            -- ones past them, as a look that locked from the start would
+            -- have taken (a row held for long must not stop every rescue)
+            ids := ids || ARRAY(SELECT x.id FROM ONLY task.task x
+                                 WHERE x.owner = q.owner AND x.queue = q.name
+                                   AND x.status = 'processing' AND x.lease_until >= seen_first
+                                   AND x.lease_until < upto AND x.id <> ALL (seen)
+                                 ORDER BY x.lease_until
+                                 LIMIT max_rows - cardinality(ids)
+                                 FOR NO KEY UPDATE SKIP LOCKED);
+        END IF;
     ELSE
         ids := '{}';
     END IF;

@@ -279,8 +279,10 @@ COMMENT ON FUNCTION task.task_maintain(integer) IS
 
 -- The pause between two passes of task_maintain_all: a sleep on the latch
 -- that holds no xmin (src/wait.c: the statement calling it reads no table),
--- so a run that lasts most of a minute keeps no vacuum waiting. Anyone
--- may call it, as pg_sleep: it does nothing else.
+-- so a run that lasts most of a minute keeps no vacuum waiting. Only for
+-- task_maintain_all's callers (the system, Operations: 90_access.sql): a
+-- snapshot outside the running statements (a cursor, a loop's query)
+-- would not be safe to let go of.
 CREATE FUNCTION task._pause(ms double precision) RETURNS void
     AS 'MODULE_PATHNAME', 'task_pause'
     LANGUAGE C VOLATILE;

@@ -201,8 +201,9 @@ GRANT EXECUTE ON FUNCTION task._account_tasks() TO task_operations, task_service
 -- The one list of role names is no secret, and http_pre_request reads it
 -- as the web role PostgREST switched to.
 GRANT EXECUTE ON FUNCTION task._roles() TO PUBLIC;
--- task_maintain_all runs with its caller's rights: its pause only sleeps, as pg_sleep
-GRANT EXECUTE ON FUNCTION task._pause(double precision) TO PUBLIC;
+-- task_maintain_all runs with its caller's rights (the system or Operations):
+-- its pause, which lets go of the caller's xmin, is theirs only
+GRANT EXECUTE ON FUNCTION task._pause(double precision) TO task_operations;
 -- The WHEN of the trigger task_settle_dependents runs as whoever updates
 -- task.task (an owner's direct UPDATE too): a function of two statuses.
 GRANT EXECUTE ON FUNCTION task._settles(task.status, task.status) TO PUBLIC;

@@ -1330,8 +1330,8 @@ task_wait_stats(PG_FUNCTION_ARGS)
 
 /*
  * task._pause(ms double precision): sleep ms milliseconds on the latch,
- * holding no xmin when no statement running, its caller's included,
- * reads a table afterwards (the test of the waits; task_maintain_all's
+ * holding no xmin outside a transaction block when no statement running,
+ * its caller's included, reads a table afterwards (the test of the waits; task_maintain_all's
  * PERFORM calls it directly, and CALL opens no executor level).
  * Interrupts end it as they end a wait; a client gone ends the backend
  * (FATAL), as it ends a waiter's. Without the library preloaded it
@@ -1347,7 +1347,9 @@ task_pause(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   ms >= (double) INT_MAX ? INT_MAX : (long) ceil(ms));
-	release_xmin_at(0);
+	/* not in a transaction block: no cursor of the caller's lives on */
+	if (!IsTransactionBlock())
+		release_xmin_at(0);
 	for (;;)
 	{
 		long		left = turn_left(deadline);

@@ -14,7 +14,7 @@
 -- @replace, which expand to this version's text).
 -- @replace function task._pause
 REVOKE ALL ON FUNCTION task._pause(double precision) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION task._pause(double precision) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION task._pause(double precision) TO task_operations;
 -- A call's record starts at the call, not at its transaction's start
 -- (which, in a pass of task_maintain_all, came before the pause).
 -- @replace function task.task_maintain

@@ -300,7 +300,14 @@ SELECT count(*) BETWEEN 2 AND 4 AS passes, bool_and(NOT (m.result ->> 'more')::b
        max(m.finished_at) - min(m.finished_at) >= interval '300 milliseconds' AS paused
   FROM task.maintenance_run m
  WHERE m.at > :'pass_from' AND m.pid = pg_backend_pid();
+-- an Operations account may run it so (the pause is granted to it)
+SET ROLE mt_ops;
+CALL task_maintain_all(run_for => '300 milliseconds', pause => '100 milliseconds');
+RESET ROLE;
+SET ROLE mt_svc;
 \set ON_ERROR_STOP 0
+SELECT task._pause(1);
+RESET ROLE;
 CALL task_maintain_all(run_for => '-1 second');
 CALL task_maintain_all(run_for => '2 days');
 CALL task_maintain_all(run_for => '10 seconds', pause => '10 milliseconds');

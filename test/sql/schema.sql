@@ -364,17 +364,16 @@ SELECT is_empty(
 -- only: EXECUTE is revoked from PUBLIC. The exceptions tell nothing: the
 -- list of role names, task._roles(), which http_pre_request reads as a web
 -- role, task._can_commit(), which task_hire_sync (a procedure that
--- commits runs as its caller) asks before it hires, task._pause(), the
--- sleep between task_maintain_all's passes (it only sleeps, as pg_sleep),
--- and task._settles(), a function of two statuses, the WHEN of a trigger
--- that runs as whoever updates task.task.
+-- commits runs as its caller) asks before it hires, and task._settles(),
+-- a function of two statuses, the WHEN of a trigger that runs as whoever
+-- updates task.task.
 SELECT is(
     ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
            WHERE p.pronamespace = 'task'::regnamespace AND p.proname LIKE '\_%'
              AND has_function_privilege('regress_schema_nobody', p.oid, 'EXECUTE')
            ORDER BY 1),
-    ARRAY['task._can_commit()', 'task._pause(double precision)', 'task._roles()', 'task._settles(task.status,task.status)'],
-    'a fresh role cannot execute the internal _functions of schema task, but for task._can_commit(), task._pause(), task._roles() and task._settles()');
+    ARRAY['task._can_commit()', 'task._roles()', 'task._settles(task.status,task.status)'],
+    'a fresh role cannot execute the internal _functions of schema task, but for task._can_commit(), task._roles() and task._settles()');
 -- The public API is callable by any role (USAGE on the schema, EXECUTE on
 -- task_*): what a caller may do is decided by task.login, not by grants.
 SELECT ok(has_schema_privilege('regress_schema_nobody', 'task', 'USAGE'),
