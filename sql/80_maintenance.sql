@@ -547,6 +547,7 @@ DECLARE
     -- too: with every, each minute's run passes every that often until
     -- the minute is nearly over (pg_cron 1.4 schedules whole minutes)
     command text := 'CALL task.task_maintain_all()';
+    seconds double precision;
     job bigint;
     problem text;
     last_status text;
@@ -554,7 +555,11 @@ DECLARE
 BEGIN
     PERFORM task._require_operations('schedule maintenance');
     IF task_cron_enable.every IS NOT NULL THEN
-        IF task_cron_enable.every < interval '1 second' OR task_cron_enable.every > interval '30 seconds' THEN
+        -- in seconds, as the command says it (an interval's comparison counts a
+        -- year as 360 days, its epoch as 365.25: a mixed one could pass the
+        -- one and make a negative run_for of the other)
+        seconds := date_part('epoch', task_cron_enable.every);
+        IF seconds < 1 OR seconds > 30 THEN
             RAISE EXCEPTION 'every must be between 1 and 30 seconds'
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'For maintenance less often than every 30 seconds, give a cron schedule instead, such as ''*/5 * * * *''.';
@@ -567,7 +572,7 @@ BEGIN
         END IF;
         -- in seconds: the text of an interval follows the session's IntervalStyle
         command := format('CALL task.task_maintain_all(run_for => ''%s seconds'', pause => ''%s seconds'')',
-                          60 - date_part('epoch', task_cron_enable.every), date_part('epoch', task_cron_enable.every));
+                          60 - seconds, seconds);
     END IF;
     PERFORM task._cron_check(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
                                     'task-maintain:' || current_database(), task_cron_enable.schedule,

@@ -1087,6 +1087,13 @@ check_client(void)
 		SetLatch(MyLatch);
 }
 
+/* A positive timeout in milliseconds, rounded up, at most INT_MAX. */
+static long
+ms_ceil(double ms)
+{
+	return ms >= (double) INT_MAX ? INT_MAX : (long) ceil(ms);
+}
+
 /*
  * One turn of a sleep until deadline: interrupts first, then the
  * milliseconds left (0: over), and the client checked when there are some.
@@ -1150,7 +1157,7 @@ task_wait_sleep(PG_FUNCTION_ARGS)
 
 	if (timeout_arg <= 0)
 		PG_RETURN_BOOL(false);
-	timeout_ms = timeout_arg >= (double) INT_MAX ? INT_MAX : (long) ceil(timeout_arg);
+	timeout_ms = ms_ceil(timeout_arg);
 
 	if (wait_shared == NULL || PG_ARGISNULL(1))
 	{
@@ -1331,8 +1338,9 @@ task_wait_stats(PG_FUNCTION_ARGS)
 /*
  * task._pause(ms double precision): sleep ms milliseconds on the latch,
  * holding no xmin outside a transaction block when no statement running,
- * its caller's included, reads a table afterwards (the test of the waits; task_maintain_all's
- * PERFORM calls it directly, and CALL opens no executor level).
+ * its caller's included, reads a table afterwards (the test of the waits;
+ * task_maintain_all's PERFORM calls it directly, and CALL opens no
+ * executor level).
  * Interrupts end it as they end a wait; a client gone ends the backend
  * (FATAL), as it ends a waiter's. Without the library preloaded it
  * sleeps all the same, holding its xmin.
@@ -1345,8 +1353,7 @@ task_pause(PG_FUNCTION_ARGS)
 
 	if (!(ms > 0))
 		PG_RETURN_VOID();
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   ms >= (double) INT_MAX ? INT_MAX : (long) ceil(ms));
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms_ceil(ms));
 	/* not in a transaction block: no cursor of the caller's lives on */
 	if (!IsTransactionBlock())
 		release_xmin_at(0);

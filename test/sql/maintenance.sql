@@ -440,6 +440,9 @@ SELECT schedule, command FROM cron.job WHERE jobname = 'task-maintain';
 \set ON_ERROR_STOP 0
 SELECT task_cron_enable(every => '45 seconds');
 SELECT task_cron_enable(every => '500 milliseconds');
+-- a year less its seconds compares as 5 s (a year of 360 days) but is
+-- five days long in seconds (365.25 days), which the command would say
+SELECT task_cron_enable(every => '1 year -31103995 seconds');
 SELECT task_cron_enable('*/5 * * * *', every => '5 seconds');
 \set ON_ERROR_STOP 1
 SELECT schedule, command FROM cron.job WHERE jobname = 'task-maintain';
